@@ -1,0 +1,42 @@
+#include "domain/error.h"
+
+namespace varelay {
+
+std::string_view ErrorCodeName(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kMalformedJson: return "malformed_json";
+    case ErrorCode::kInvalidUtf8: return "invalid_utf8";
+    case ErrorCode::kInvalidField: return "invalid_field";
+    case ErrorCode::kMissingField: return "missing_field";
+    case ErrorCode::kUnknownField: return "unknown_field";
+    case ErrorCode::kInvalidAmount: return "invalid_amount";
+    case ErrorCode::kUnknownCurrency: return "unknown_currency";
+    case ErrorCode::kBodyTooLarge: return "body_too_large";
+    case ErrorCode::kUnsupportedMediaType: return "unsupported_media_type";
+    case ErrorCode::kIdempotencyKeyMissing: return "idempotency_key_missing";
+    case ErrorCode::kIdempotencyKeyInvalid: return "idempotency_key_invalid";
+    case ErrorCode::kIdempotencyKeyReused: return "idempotency_key_reused";
+    case ErrorCode::kIdempotencyInFlight: return "idempotency_in_flight";
+    case ErrorCode::kUnauthorized: return "unauthorized";
+    case ErrorCode::kForbidden: return "forbidden";
+    case ErrorCode::kNotFound: return "not_found";
+    case ErrorCode::kRouteNotFound: return "route_not_found";
+    case ErrorCode::kMethodNotAllowed: return "method_not_allowed";
+    case ErrorCode::kUnknownBank: return "unknown_bank";
+    case ErrorCode::kUnknownMerchant: return "unknown_merchant";
+    case ErrorCode::kNoContract: return "no_contract";
+    case ErrorCode::kOrderIdConflict: return "order_id_conflict";
+    case ErrorCode::kTransactionIdConflict: return "transaction_id_conflict";
+    case ErrorCode::kPoolExhausted: return "pool_exhausted";
+    case ErrorCode::kAssignmentNotCancellable: return "assignment_not_cancellable";
+    case ErrorCode::kBankExists: return "bank_exists";
+    case ErrorCode::kMerchantExists: return "merchant_exists";
+    case ErrorCode::kContractExists: return "contract_exists";
+    case ErrorCode::kOverloaded: return "overloaded";
+    case ErrorCode::kShuttingDown: return "shutting_down";
+    case ErrorCode::kInternal: return "internal";
+  }
+  return "internal";
+}
+
+}  // namespace varelay

@@ -1,0 +1,63 @@
+// Expected failures as values: every error has a stable code that the API maps to a status and
+// that clients can branch on. Exceptions are reserved for what should never happen.
+#pragma once
+
+#include <expected>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace varelay {
+
+enum class ErrorCode {
+  kMalformedJson,
+  kInvalidUtf8,
+  kInvalidField,
+  kMissingField,
+  kUnknownField,
+  kInvalidAmount,
+  kUnknownCurrency,
+  kBodyTooLarge,
+  kUnsupportedMediaType,
+  kIdempotencyKeyMissing,
+  kIdempotencyKeyInvalid,
+  kIdempotencyKeyReused,
+  kIdempotencyInFlight,
+  kUnauthorized,
+  kForbidden,
+  kNotFound,
+  kRouteNotFound,
+  kMethodNotAllowed,
+  kUnknownBank,
+  kUnknownMerchant,
+  kNoContract,
+  kOrderIdConflict,
+  kTransactionIdConflict,
+  kPoolExhausted,
+  kAssignmentNotCancellable,
+  kBankExists,
+  kMerchantExists,
+  kContractExists,
+  kOverloaded,
+  kShuttingDown,
+  kInternal,
+};
+
+// The stable snake_case name of a code, as sent to clients in problem+json `code`.
+std::string_view ErrorCodeName(ErrorCode code);
+
+struct Error {
+  ErrorCode code;
+  std::string detail;
+  // The request field the error is about, when there is one ("amount", "customer.email").
+  std::string field;
+};
+
+template <typename T>
+using Result = std::expected<T, Error>;
+
+inline std::unexpected<Error> Fail(ErrorCode code, std::string detail, std::string field = {}) {
+  return std::unexpected<Error>(Error{code, std::move(detail), std::move(field)});
+}
+
+}  // namespace varelay

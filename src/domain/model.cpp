@@ -1,0 +1,44 @@
+#include "domain/model.h"
+
+namespace varelay {
+
+std::string_view RoleName(Role role) {
+  switch (role) {
+    case Role::kAdmin: return "admin";
+    case Role::kMerchant: return "merchant";
+    case Role::kBank: return "bank";
+  }
+  return "admin";
+}
+
+std::optional<Role> ParseRole(std::string_view name) {
+  if (name == "admin") return Role::kAdmin;
+  if (name == "merchant") return Role::kMerchant;
+  if (name == "bank") return Role::kBank;
+  return std::nullopt;
+}
+
+std::string_view NumberStateName(NumberState state) {
+  switch (state) {
+    case NumberState::kFree: return "free";
+    case NumberState::kAssigned: return "assigned";
+    case NumberState::kCooling: return "cooling";
+  }
+  return "free";
+}
+
+std::string_view AssignmentStatusName(AssignmentStatus status) {
+  switch (status) {
+    case AssignmentStatus::kOpen: return "open";
+    case AssignmentStatus::kPaid: return "paid";
+    case AssignmentStatus::kExpired: return "expired";
+    case AssignmentStatus::kCancelled: return "cancelled";
+  }
+  return "open";
+}
+
+std::string_view DepositStatusName(DepositStatus status) {
+  return status == DepositStatus::kCancelled ? "cancelled" : "booked";
+}
+
+}  // namespace varelay

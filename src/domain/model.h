@@ -1,0 +1,127 @@
+// The relay's records. Plain values: the engine owns the live copies, the store persists them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "domain/amount_rule.h"
+#include "domain/money.h"
+#include "domain/time.h"
+
+namespace varelay {
+
+struct Bank {
+  std::string code;  // KFTC 3-digit
+  std::string name;
+  Instant created_at;
+};
+
+struct Merchant {
+  std::string id;
+  std::string name;
+  bool active = true;
+  Instant created_at;
+};
+
+// A merchant's account at one bank: the real account that every virtual number stands in front of.
+struct Contract {
+  std::string merchant;
+  std::string bank;
+  std::string mother_account;
+  std::string holder_name;  // what a payer sees at the pre-check
+  Instant created_at;
+};
+
+enum class Role { kAdmin, kMerchant, kBank };
+std::string_view RoleName(Role role);
+std::optional<Role> ParseRole(std::string_view name);
+
+struct ApiKey {
+  std::string id;           // "key_" + 16 chars; public, part of the presented key
+  std::string secret_hash;  // SHA-256 hex of the secret part; the secret itself is never stored
+  Role role = Role::kAdmin;
+  std::string merchant;  // role kMerchant
+  std::string bank;      // role kBank
+  std::string label;
+  Instant created_at;
+  std::optional<Instant> revoked_at;
+};
+
+// free -> assigned -> (paid | expired | cancelled) -> cooling -> free
+enum class NumberState { kFree, kAssigned, kCooling };
+std::string_view NumberStateName(NumberState state);
+
+struct NumberRecord {
+  std::string bank;
+  std::string number;
+  std::string merchant;
+  std::string region;
+  NumberState state = NumberState::kFree;
+  // Bumped on every assignment, so (number, generation) names one assignment forever.
+  std::int64_t generation = 0;
+  // The current (assigned) or last (cooling) assignment: the tombstone a late deposit goes to.
+  std::string assignment_id;
+  std::optional<Instant> release_at;  // kCooling: when the number returns to the pool
+};
+
+enum class AssignmentStatus { kOpen, kPaid, kExpired, kCancelled };
+std::string_view AssignmentStatusName(AssignmentStatus status);
+
+struct Customer {
+  std::string name;
+  std::string phone;
+  std::string email;
+  friend bool operator==(const Customer&, const Customer&) = default;
+};
+
+struct Assignment {
+  std::string id;  // "asg_" + 20 chars
+  std::string merchant;
+  std::string order_id;
+  std::string bank;
+  std::string region;
+  std::string number;
+  std::int64_t generation = 0;
+  std::string holder_name;
+  Money amount{0, Currency::Krw()};
+  AmountRule rule;
+  std::int64_t paid_minor = 0;  // credited to the merchant so far, net of cancellations
+  AssignmentStatus status = AssignmentStatus::kOpen;
+  Customer customer;
+  Instant created_at;
+  Instant due_at;
+  std::optional<Instant> closed_at;
+  // SHA-256 of the issuing request's meaningful fields: a reused order id with another payload is
+  // a conflict, with the same payload a replay.
+  std::string request_fingerprint;
+};
+
+enum class DepositStatus { kBooked, kCancelled };
+std::string_view DepositStatusName(DepositStatus status);
+
+struct Deposit {
+  std::string id;  // "dep_" + 20 chars
+  std::string bank;
+  std::string transaction_id;  // the bank's; unique per bank
+  std::string number;
+  std::int64_t generation = 0;  // 0 when no assignment was ever made on the number
+  std::string assignment_id;    // empty when unattributed
+  std::string order_id;
+  std::string merchant;
+  Money amount{0, Currency::Krw()};
+  std::string payer_name;
+  Instant deposited_at;  // as the bank reports it
+  Instant received_at;   // when the relay booked it
+  DepositOutcome outcome = DepositOutcome::kUnknownNumber;
+  std::int64_t to_merchant_minor = 0;
+  std::int64_t parked_minor = 0;  // held in suspense
+  DepositStatus status = DepositStatus::kBooked;
+  std::optional<Instant> cancelled_at;
+  std::string cancel_transaction_id;
+  // SHA-256 of the notice's content: the same transaction id with other content is a conflict.
+  std::string notice_fingerprint;
+};
+
+}  // namespace varelay
