@@ -1,0 +1,648 @@
+#include "store/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <array>
+#include <charconv>
+#include <string_view>
+
+#include "store/sqlite_statement.h"
+
+namespace varelay {
+namespace {
+
+using sqlite::Statement;
+
+// Numbered migrations: index + 1 is the version. Never edit one that has shipped; append.
+constexpr std::array<std::string_view, 1> kMigrations = {R"sql(
+CREATE TABLE banks (
+  code TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE merchants (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, active INTEGER NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE contracts (
+  merchant TEXT NOT NULL, bank TEXT NOT NULL, mother_account TEXT NOT NULL,
+  holder_name TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (merchant, bank));
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, role TEXT NOT NULL, merchant TEXT NOT NULL,
+  bank TEXT NOT NULL, label TEXT NOT NULL, created_at INTEGER NOT NULL, revoked_at INTEGER);
+CREATE TABLE numbers (
+  bank TEXT NOT NULL, number TEXT NOT NULL, merchant TEXT NOT NULL, region TEXT NOT NULL,
+  state INTEGER NOT NULL, generation INTEGER NOT NULL, assignment_id TEXT NOT NULL,
+  release_at INTEGER, PRIMARY KEY (bank, number)) WITHOUT ROWID;
+CREATE TABLE assignments (
+  id TEXT PRIMARY KEY, merchant TEXT NOT NULL, order_id TEXT NOT NULL, bank TEXT NOT NULL,
+  region TEXT NOT NULL, number TEXT NOT NULL, generation INTEGER NOT NULL,
+  holder_name TEXT NOT NULL, amount_minor INTEGER NOT NULL, currency TEXT NOT NULL,
+  rule_kind TEXT NOT NULL, rule_min INTEGER NOT NULL, rule_max INTEGER NOT NULL,
+  overpayment TEXT NOT NULL, paid_minor INTEGER NOT NULL, status TEXT NOT NULL,
+  customer_name TEXT NOT NULL, customer_phone TEXT NOT NULL, customer_email TEXT NOT NULL,
+  created_at INTEGER NOT NULL, due_at INTEGER NOT NULL, closed_at INTEGER,
+  fingerprint TEXT NOT NULL, UNIQUE (merchant, order_id));
+CREATE INDEX assignments_by_number ON assignments (bank, number, generation);
+CREATE TABLE deposits (
+  id TEXT PRIMARY KEY, bank TEXT NOT NULL, transaction_id TEXT NOT NULL, number TEXT NOT NULL,
+  generation INTEGER NOT NULL, assignment_id TEXT NOT NULL, order_id TEXT NOT NULL,
+  merchant TEXT NOT NULL, amount_minor INTEGER NOT NULL, currency TEXT NOT NULL,
+  payer_name TEXT NOT NULL, deposited_at INTEGER NOT NULL, received_at INTEGER NOT NULL,
+  outcome TEXT NOT NULL, to_merchant_minor INTEGER NOT NULL, parked_minor INTEGER NOT NULL,
+  status TEXT NOT NULL, cancelled_at INTEGER, cancel_transaction_id TEXT NOT NULL,
+  fingerprint TEXT NOT NULL, UNIQUE (bank, transaction_id));
+CREATE INDEX deposits_by_number ON deposits (number);
+CREATE INDEX deposits_by_order ON deposits (merchant, order_id);
+CREATE INDEX deposits_by_received ON deposits (received_at);
+CREATE TABLE ledger_entries (
+  seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, kind TEXT NOT NULL, deposit_id TEXT NOT NULL,
+  currency TEXT NOT NULL, lines TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE INDEX ledger_by_deposit ON ledger_entries (deposit_id);
+CREATE TABLE idempotency (
+  caller TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, status INTEGER NOT NULL,
+  body TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (caller, key)) WITHOUT ROWID;
+CREATE INDEX idempotency_by_age ON idempotency (created_at);
+)sql"};
+
+std::int64_t NumberStateCode(NumberState s) { return static_cast<std::int64_t>(s); }
+NumberState NumberStateFromCode(std::int64_t c) {
+  return c == 1 ? NumberState::kAssigned : c == 2 ? NumberState::kCooling : NumberState::kFree;
+}
+
+std::optional<std::int64_t> OptionalMs(const std::optional<Instant>& t) {
+  if (!t) return std::nullopt;
+  return ToUnixMs(*t);
+}
+std::optional<Instant> OptionalInstant(std::optional<std::int64_t> ms) {
+  if (!ms) return std::nullopt;
+  return FromUnixMs(*ms);
+}
+
+AssignmentStatus AssignmentStatusFrom(std::string_view s) {
+  if (s == "paid") return AssignmentStatus::kPaid;
+  if (s == "expired") return AssignmentStatus::kExpired;
+  if (s == "cancelled") return AssignmentStatus::kCancelled;
+  return AssignmentStatus::kOpen;
+}
+
+DepositOutcome DepositOutcomeFrom(std::string_view s) {
+  for (auto o : {DepositOutcome::kMatched, DepositOutcome::kPartial, DepositOutcome::kOverpaid,
+                 DepositOutcome::kAmountMismatch, DepositOutcome::kUnknownNumber,
+                 DepositOutcome::kNotAssigned, DepositOutcome::kLate}) {
+    if (DepositOutcomeName(o) == s) return o;
+  }
+  return DepositOutcome::kUnknownNumber;
+}
+
+Currency CurrencyFrom(std::string_view code) {
+  return Currency::FromCode(code).value_or(Currency::Krw());
+}
+
+// Ledger lines are stored as "account:debit:credit;..." (account names contain neither ':'
+// nor ';', being built from validated ids).
+std::string EncodeLines(const std::vector<LedgerLine>& lines) {
+  std::string text;
+  for (const auto& line : lines) {
+    if (!text.empty()) text += ';';
+    text += line.account + ':' + std::to_string(line.debit_minor) + ':' +
+            std::to_string(line.credit_minor);
+  }
+  return text;
+}
+
+std::vector<LedgerLine> DecodeLines(std::string_view text) {
+  std::vector<LedgerLine> lines;
+  while (!text.empty()) {
+    auto end = text.find(';');
+    std::string_view part = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    auto c2 = part.rfind(':');
+    auto c1 = part.rfind(':', c2 == 0 ? 0 : c2 - 1);
+    if (c1 == std::string_view::npos || c2 == std::string_view::npos || c1 == c2) continue;
+    LedgerLine line;
+    line.account = std::string(part.substr(0, c1));
+    auto debit = part.substr(c1 + 1, c2 - c1 - 1);
+    auto credit = part.substr(c2 + 1);
+    std::from_chars(debit.data(), debit.data() + debit.size(), line.debit_minor);
+    std::from_chars(credit.data(), credit.data() + credit.size(), line.credit_minor);
+    lines.push_back(std::move(line));
+  }
+  return lines;
+}
+
+constexpr std::string_view kAssignmentColumns =
+    "id, merchant, order_id, bank, region, number, generation, holder_name, amount_minor, "
+    "currency, rule_kind, rule_min, rule_max, overpayment, paid_minor, status, customer_name, "
+    "customer_phone, customer_email, created_at, due_at, closed_at, fingerprint";
+
+Assignment ReadAssignment(const Statement& s) {
+  Assignment a;
+  a.id = s.Text(0);
+  a.merchant = s.Text(1);
+  a.order_id = s.Text(2);
+  a.bank = s.Text(3);
+  a.region = s.Text(4);
+  a.number = s.Text(5);
+  a.generation = s.Int(6);
+  a.holder_name = s.Text(7);
+  a.amount = Money(s.Int(8), CurrencyFrom(s.Text(9)));
+  a.rule.kind = ParseAmountRuleKind(s.Text(10)).value_or(AmountRuleKind::kExact);
+  a.rule.min_minor = s.Int(11);
+  a.rule.max_minor = s.Int(12);
+  a.rule.overpayment = ParseOverpayment(s.Text(13)).value_or(Overpayment::kRefuse);
+  a.paid_minor = s.Int(14);
+  a.status = AssignmentStatusFrom(s.Text(15));
+  a.customer = {s.Text(16), s.Text(17), s.Text(18)};
+  a.created_at = FromUnixMs(s.Int(19));
+  a.due_at = FromUnixMs(s.Int(20));
+  a.closed_at = OptionalInstant(s.OptionalInt(21));
+  a.request_fingerprint = s.Text(22);
+  return a;
+}
+
+constexpr std::string_view kDepositColumns =
+    "id, bank, transaction_id, number, generation, assignment_id, order_id, merchant, "
+    "amount_minor, currency, payer_name, deposited_at, received_at, outcome, to_merchant_minor, "
+    "parked_minor, status, cancelled_at, cancel_transaction_id, fingerprint";
+
+Deposit ReadDeposit(const Statement& s) {
+  Deposit d;
+  d.id = s.Text(0);
+  d.bank = s.Text(1);
+  d.transaction_id = s.Text(2);
+  d.number = s.Text(3);
+  d.generation = s.Int(4);
+  d.assignment_id = s.Text(5);
+  d.order_id = s.Text(6);
+  d.merchant = s.Text(7);
+  d.amount = Money(s.Int(8), CurrencyFrom(s.Text(9)));
+  d.payer_name = s.Text(10);
+  d.deposited_at = FromUnixMs(s.Int(11));
+  d.received_at = FromUnixMs(s.Int(12));
+  d.outcome = DepositOutcomeFrom(s.Text(13));
+  d.to_merchant_minor = s.Int(14);
+  d.parked_minor = s.Int(15);
+  d.status = s.Text(16) == "cancelled" ? DepositStatus::kCancelled : DepositStatus::kBooked;
+  d.cancelled_at = OptionalInstant(s.OptionalInt(17));
+  d.cancel_transaction_id = s.Text(18);
+  d.notice_fingerprint = s.Text(19);
+  return d;
+}
+
+constexpr std::string_view kLedgerColumns =
+    "e.seq, e.at, e.kind, e.deposit_id, e.currency, e.lines, e.prev_hash, e.hash";
+
+LedgerEntry ReadLedgerEntry(const Statement& s) {
+  LedgerEntry e;
+  e.seq = s.Int(0);
+  e.at = FromUnixMs(s.Int(1));
+  e.kind = s.Text(2) == "reversal" ? EntryKind::kReversal : EntryKind::kDeposit;
+  e.deposit_id = s.Text(3);
+  e.currency = CurrencyFrom(s.Text(4));
+  e.lines = DecodeLines(s.Text(5));
+  e.prev_hash = s.Text(6);
+  e.hash = s.Text(7);
+  return e;
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  ~SqliteStore() override {
+    statements_ = {};
+    sqlite3_close_v2(db_);
+  }
+
+  Result<void> Prepare(OpenMode mode) {
+    if (mode == OpenMode::kReadWrite) {
+      // WAL with synchronous=FULL: each commit fsyncs the log before returning.
+      for (const char* pragma :
+           {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=OFF",
+            "PRAGMA cache_size=-262144", "PRAGMA wal_autocheckpoint=4096"}) {
+        if (auto r = Exec(pragma); !r) return r;
+      }
+      if (auto r = Migrate(); !r) return r;
+    }
+    sqlite3_busy_timeout(db_, 5000);
+    return PrepareStatements();
+  }
+
+  Result<void> Load(LoadSink& sink) override;
+  void Begin() override;
+  Result<void> Commit() override;
+  void Rollback() override;
+
+  void InsertBank(const Bank& bank) override {
+    Write(statements_.insert_bank.Bind(1, bank.code).Bind(2, bank.name).Bind(3, ToUnixMs(bank.created_at)));
+  }
+  void InsertMerchant(const Merchant& m) override {
+    Write(statements_.insert_merchant.Bind(1, m.id).Bind(2, m.name)
+              .Bind(3, std::int64_t{m.active ? 1 : 0}).Bind(4, ToUnixMs(m.created_at)));
+  }
+  void InsertContract(const Contract& c) override {
+    Write(statements_.insert_contract.Bind(1, c.merchant).Bind(2, c.bank).Bind(3, c.mother_account)
+              .Bind(4, c.holder_name).Bind(5, ToUnixMs(c.created_at)));
+  }
+  void PutApiKey(const ApiKey& k) override {
+    Write(statements_.put_api_key.Bind(1, k.id).Bind(2, k.secret_hash).Bind(3, RoleName(k.role))
+              .Bind(4, k.merchant).Bind(5, k.bank).Bind(6, k.label).Bind(7, ToUnixMs(k.created_at))
+              .Bind(8, OptionalMs(k.revoked_at)));
+  }
+  void PutNumber(const NumberRecord& n) override {
+    Write(statements_.put_number.Bind(1, n.bank).Bind(2, n.number).Bind(3, n.merchant)
+              .Bind(4, n.region).Bind(5, NumberStateCode(n.state)).Bind(6, n.generation)
+              .Bind(7, n.assignment_id).Bind(8, OptionalMs(n.release_at)));
+  }
+  void PutAssignment(const Assignment& a) override;
+  void PutDeposit(const Deposit& d) override;
+  void AppendLedgerEntry(const LedgerEntry& e) override {
+    Write(statements_.append_ledger.Bind(1, e.seq).Bind(2, ToUnixMs(e.at)).Bind(3, EntryKindName(e.kind))
+              .Bind(4, e.deposit_id).Bind(5, e.currency.code()).Bind(6, EncodeLines(e.lines))
+              .Bind(7, e.prev_hash).Bind(8, e.hash));
+  }
+  void PutIdempotency(const IdempotencyRecord& r) override {
+    Write(statements_.put_idempotency.Bind(1, r.caller).Bind(2, r.key).Bind(3, r.fingerprint)
+              .Bind(4, std::int64_t{r.status}).Bind(5, r.body).Bind(6, ToUnixMs(r.created_at)));
+  }
+  int DeleteIdempotencyBefore(Instant cutoff, int limit) override {
+    Write(statements_.delete_idempotency.Bind(1, ToUnixMs(cutoff)).Bind(2, std::int64_t{limit}));
+    return sqlite3_changes(db_);
+  }
+
+  Result<std::optional<IdempotencyRecord>> FindIdempotency(const std::string& caller,
+                                                           const std::string& key) override;
+  Result<std::optional<Deposit>> FindDeposit(const std::string& bank,
+                                             const std::string& transaction_id) override;
+  Result<std::optional<Assignment>> FindAssignment(const std::string& id) override;
+  Result<std::optional<Assignment>> FindAssignmentByOrder(const std::string& merchant,
+                                                          const std::string& order_id) override;
+  Result<std::vector<Deposit>> QueryDeposits(const DepositQuery& query) override;
+  Result<std::vector<LedgerEntry>> QueryLedger(const LedgerQuery& query) override;
+  Result<std::vector<LedgerEntry>> ReadLedger(std::int64_t after_seq, int limit) override;
+
+ private:
+  struct Statements {
+    Statement insert_bank, insert_merchant, insert_contract, put_api_key, put_number,
+        put_assignment, put_deposit, append_ledger, put_idempotency, delete_idempotency,
+        find_idempotency, find_deposit, find_assignment, find_assignment_by_order, read_ledger;
+  };
+
+  std::unexpected<Error> SqlError(std::string_view what) const {
+    return Fail(ErrorCode::kInternal, std::string(what) + ": " + sqlite3_errmsg(db_));
+  }
+
+  Result<void> Exec(const char* sql) {
+    char* message = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+      std::string text = message ? message : "unknown error";
+      sqlite3_free(message);
+      return Fail(ErrorCode::kInternal, std::string("sqlite: ") + text);
+    }
+    return {};
+  }
+
+  Result<void> Migrate();
+  Result<void> PrepareStatements();
+
+  // Runs a bound write statement; the first failure poisons the batch until Rollback.
+  void Write(Statement& statement) {
+    int rc = statement.Run();
+    statement.Reset();
+    if (rc != SQLITE_DONE && batch_error_.empty()) batch_error_ = sqlite3_errmsg(db_);
+  }
+
+  sqlite3* db_;
+  Statements statements_;
+  std::string batch_error_;
+};
+
+Result<void> SqliteStore::Migrate() {
+  if (auto r = Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+      !r) {
+    return r;
+  }
+  Statement current(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  if (!current.ok() || current.Step() != SQLITE_ROW) return SqlError("reading schema version");
+  const auto version = current.Int(0);
+  current = Statement();
+  if (version > static_cast<std::int64_t>(kMigrations.size())) {
+    return Fail(ErrorCode::kInternal, "the database was written by a newer varelay (schema " +
+                                          std::to_string(version) + ")");
+  }
+  for (auto v = version; v < static_cast<std::int64_t>(kMigrations.size()); ++v) {
+    if (auto r = Exec("BEGIN IMMEDIATE"); !r) return r;
+    std::string sql(kMigrations[static_cast<std::size_t>(v)]);
+    sql += "INSERT INTO schema_migrations VALUES (" + std::to_string(v + 1) +
+           ", CAST(strftime('%s','now') AS INTEGER) * 1000);";
+    if (auto r = Exec(sql.c_str()); !r) {
+      (void)Exec("ROLLBACK");
+      return r;
+    }
+    if (auto r = Exec("COMMIT"); !r) return r;
+  }
+  return {};
+}
+
+Result<void> SqliteStore::PrepareStatements() {
+  auto prepare = [&](Statement& target, std::string sql) -> bool {
+    target = Statement(db_, sql);
+    return target.ok();
+  };
+  const std::string a_cols(kAssignmentColumns), d_cols(kDepositColumns), l_cols(kLedgerColumns);
+  bool ok =
+      prepare(statements_.insert_bank, "INSERT INTO banks VALUES (?1, ?2, ?3)") &&
+      prepare(statements_.insert_merchant, "INSERT INTO merchants VALUES (?1, ?2, ?3, ?4)") &&
+      prepare(statements_.insert_contract, "INSERT INTO contracts VALUES (?1, ?2, ?3, ?4, ?5)") &&
+      prepare(statements_.put_api_key,
+              "INSERT INTO api_keys VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO "
+              "UPDATE SET revoked_at = excluded.revoked_at, label = excluded.label") &&
+      prepare(statements_.put_number,
+              "INSERT INTO numbers VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (bank, number) "
+              "DO UPDATE SET state = excluded.state, generation = excluded.generation, "
+              "assignment_id = excluded.assignment_id, release_at = excluded.release_at") &&
+      prepare(statements_.put_assignment,
+              "INSERT INTO assignments (" + a_cols +
+                  ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+                  "?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23) ON CONFLICT (id) DO UPDATE SET "
+                  "paid_minor = excluded.paid_minor, status = excluded.status, "
+                  "closed_at = excluded.closed_at") &&
+      prepare(statements_.put_deposit,
+              "INSERT INTO deposits (" + d_cols +
+                  ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+                  "?16, ?17, ?18, ?19, ?20) ON CONFLICT (id) DO UPDATE SET "
+                  "status = excluded.status, cancelled_at = excluded.cancelled_at, "
+                  "cancel_transaction_id = excluded.cancel_transaction_id") &&
+      prepare(statements_.append_ledger,
+              "INSERT INTO ledger_entries VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)") &&
+      prepare(statements_.put_idempotency,
+              "INSERT INTO idempotency VALUES (?1, ?2, ?3, ?4, ?5, ?6)") &&
+      prepare(statements_.delete_idempotency,
+              "DELETE FROM idempotency WHERE (caller, key) IN (SELECT caller, key FROM "
+              "idempotency WHERE created_at < ?1 LIMIT ?2)") &&
+      prepare(statements_.find_idempotency,
+              "SELECT caller, key, fingerprint, status, body, created_at FROM idempotency "
+              "WHERE caller = ?1 AND key = ?2") &&
+      prepare(statements_.find_deposit,
+              "SELECT " + d_cols + " FROM deposits WHERE bank = ?1 AND transaction_id = ?2") &&
+      prepare(statements_.find_assignment, "SELECT " + a_cols + " FROM assignments WHERE id = ?1") &&
+      prepare(statements_.find_assignment_by_order,
+              "SELECT " + a_cols + " FROM assignments WHERE merchant = ?1 AND order_id = ?2") &&
+      prepare(statements_.read_ledger, "SELECT " + l_cols +
+                                           " FROM ledger_entries e WHERE e.seq > ?1 "
+                                           "ORDER BY e.seq LIMIT ?2");
+  if (!ok) return SqlError("preparing statements");
+  return {};
+}
+
+Result<void> SqliteStore::Load(LoadSink& sink) {
+  {
+    Statement s(db_, "SELECT code, name, created_at FROM banks");
+    while (s.Step() == SQLITE_ROW) sink.OnBank({s.Text(0), s.Text(1), FromUnixMs(s.Int(2))});
+  }
+  {
+    Statement s(db_, "SELECT id, name, active, created_at FROM merchants");
+    while (s.Step() == SQLITE_ROW) {
+      sink.OnMerchant({s.Text(0), s.Text(1), s.Int(2) != 0, FromUnixMs(s.Int(3))});
+    }
+  }
+  {
+    Statement s(db_, "SELECT merchant, bank, mother_account, holder_name, created_at FROM contracts");
+    while (s.Step() == SQLITE_ROW) {
+      sink.OnContract({s.Text(0), s.Text(1), s.Text(2), s.Text(3), FromUnixMs(s.Int(4))});
+    }
+  }
+  {
+    Statement s(db_, "SELECT id, secret_hash, role, merchant, bank, label, created_at, revoked_at "
+                     "FROM api_keys");
+    while (s.Step() == SQLITE_ROW) {
+      ApiKey k;
+      k.id = s.Text(0);
+      k.secret_hash = s.Text(1);
+      k.role = ParseRole(s.Text(2)).value_or(Role::kMerchant);
+      k.merchant = s.Text(3);
+      k.bank = s.Text(4);
+      k.label = s.Text(5);
+      k.created_at = FromUnixMs(s.Int(6));
+      k.revoked_at = OptionalInstant(s.OptionalInt(7));
+      sink.OnApiKey(std::move(k));
+    }
+  }
+  {
+    Statement s(db_, "SELECT bank, number, merchant, region, state, generation, assignment_id, "
+                     "release_at FROM numbers");
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) {
+      NumberRecord n;
+      n.bank = s.Text(0);
+      n.number = s.Text(1);
+      n.merchant = s.Text(2);
+      n.region = s.Text(3);
+      n.state = NumberStateFromCode(s.Int(4));
+      n.generation = s.Int(5);
+      n.assignment_id = s.Text(6);
+      n.release_at = OptionalInstant(s.OptionalInt(7));
+      sink.OnNumber(std::move(n));
+    }
+    if (rc != SQLITE_DONE) return SqlError("loading numbers");
+  }
+  {
+    Statement s(db_, "SELECT " + std::string(kAssignmentColumns) +
+                         " FROM assignments WHERE id IN (SELECT assignment_id FROM numbers "
+                         "WHERE state != 0)");
+    while (s.Step() == SQLITE_ROW) sink.OnLiveAssignment(ReadAssignment(s));
+  }
+  {
+    Statement s(db_, "SELECT seq, hash FROM ledger_entries ORDER BY seq DESC LIMIT 1");
+    if (s.Step() == SQLITE_ROW) {
+      sink.OnLedgerHead(s.Int(0), s.Text(1));
+    } else {
+      sink.OnLedgerHead(0, std::string(kGenesisHash));
+    }
+  }
+  return {};
+}
+
+void SqliteStore::Begin() {
+  batch_error_.clear();
+  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    batch_error_ = sqlite3_errmsg(db_);
+  }
+}
+
+Result<void> SqliteStore::Commit() {
+  if (!batch_error_.empty()) {
+    std::string why = std::move(batch_error_);
+    Rollback();
+    return Fail(ErrorCode::kInternal, "sqlite batch failed: " + why);
+  }
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    auto error = SqlError("commit");
+    Rollback();
+    return error;
+  }
+  return {};
+}
+
+void SqliteStore::Rollback() {
+  sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  batch_error_.clear();
+}
+
+void SqliteStore::PutAssignment(const Assignment& a) {
+  auto& s = statements_.put_assignment;
+  s.Bind(1, a.id).Bind(2, a.merchant).Bind(3, a.order_id).Bind(4, a.bank).Bind(5, a.region)
+      .Bind(6, a.number).Bind(7, a.generation).Bind(8, a.holder_name).Bind(9, a.amount.minor())
+      .Bind(10, a.amount.currency().code()).Bind(11, AmountRuleKindName(a.rule.kind))
+      .Bind(12, a.rule.min_minor).Bind(13, a.rule.max_minor)
+      .Bind(14, OverpaymentName(a.rule.overpayment)).Bind(15, a.paid_minor)
+      .Bind(16, AssignmentStatusName(a.status)).Bind(17, a.customer.name)
+      .Bind(18, a.customer.phone).Bind(19, a.customer.email).Bind(20, ToUnixMs(a.created_at))
+      .Bind(21, ToUnixMs(a.due_at)).Bind(22, OptionalMs(a.closed_at))
+      .Bind(23, a.request_fingerprint);
+  Write(s);
+}
+
+void SqliteStore::PutDeposit(const Deposit& d) {
+  auto& s = statements_.put_deposit;
+  s.Bind(1, d.id).Bind(2, d.bank).Bind(3, d.transaction_id).Bind(4, d.number)
+      .Bind(5, d.generation).Bind(6, d.assignment_id).Bind(7, d.order_id).Bind(8, d.merchant)
+      .Bind(9, d.amount.minor()).Bind(10, d.amount.currency().code()).Bind(11, d.payer_name)
+      .Bind(12, ToUnixMs(d.deposited_at)).Bind(13, ToUnixMs(d.received_at))
+      .Bind(14, DepositOutcomeName(d.outcome)).Bind(15, d.to_merchant_minor)
+      .Bind(16, d.parked_minor).Bind(17, DepositStatusName(d.status))
+      .Bind(18, OptionalMs(d.cancelled_at)).Bind(19, d.cancel_transaction_id)
+      .Bind(20, d.notice_fingerprint);
+  Write(s);
+}
+
+Result<std::optional<IdempotencyRecord>> SqliteStore::FindIdempotency(const std::string& caller,
+                                                                      const std::string& key) {
+  auto& s = statements_.find_idempotency;
+  s.Bind(1, caller).Bind(2, key);
+  std::optional<IdempotencyRecord> found;
+  int rc = s.Step();
+  if (rc == SQLITE_ROW) {
+    found = IdempotencyRecord{s.Text(0), s.Text(1), s.Text(2), static_cast<int>(s.Int(3)),
+                              s.Text(4), FromUnixMs(s.Int(5))};
+  }
+  s.Reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError("reading idempotency");
+  return found;
+}
+
+Result<std::optional<Deposit>> SqliteStore::FindDeposit(const std::string& bank,
+                                                        const std::string& transaction_id) {
+  auto& s = statements_.find_deposit;
+  s.Bind(1, bank).Bind(2, transaction_id);
+  std::optional<Deposit> found;
+  int rc = s.Step();
+  if (rc == SQLITE_ROW) found = ReadDeposit(s);
+  s.Reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError("reading deposit");
+  return found;
+}
+
+Result<std::optional<Assignment>> SqliteStore::FindAssignment(const std::string& id) {
+  auto& s = statements_.find_assignment;
+  s.Bind(1, id);
+  std::optional<Assignment> found;
+  int rc = s.Step();
+  if (rc == SQLITE_ROW) found = ReadAssignment(s);
+  s.Reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError("reading assignment");
+  return found;
+}
+
+Result<std::optional<Assignment>> SqliteStore::FindAssignmentByOrder(const std::string& merchant,
+                                                                     const std::string& order_id) {
+  auto& s = statements_.find_assignment_by_order;
+  s.Bind(1, merchant).Bind(2, order_id);
+  std::optional<Assignment> found;
+  int rc = s.Step();
+  if (rc == SQLITE_ROW) found = ReadAssignment(s);
+  s.Reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError("reading assignment");
+  return found;
+}
+
+Result<std::vector<Deposit>> SqliteStore::QueryDeposits(const DepositQuery& q) {
+  // Placeholders are numbered by purpose so each condition can be added independently.
+  std::string sql = "SELECT " + std::string(kDepositColumns) + " FROM deposits WHERE 1";
+  if (!q.merchant.empty()) sql += " AND merchant = ?1";
+  if (!q.bank.empty()) sql += " AND bank = ?2";
+  if (!q.number.empty()) sql += " AND number = ?3";
+  if (!q.order_id.empty()) sql += " AND order_id = ?4";
+  if (q.from) sql += " AND received_at >= ?5";
+  if (q.to) sql += " AND received_at < ?6";
+  if (!q.after_id.empty()) sql += " AND rowid > COALESCE((SELECT rowid FROM deposits WHERE id = ?7), 0)";
+  sql += " ORDER BY rowid LIMIT ?8";
+  Statement s(db_, sql);
+  if (!s.ok()) return SqlError("preparing deposit query");
+  if (!q.merchant.empty()) s.Bind(1, q.merchant);
+  if (!q.bank.empty()) s.Bind(2, q.bank);
+  if (!q.number.empty()) s.Bind(3, q.number);
+  if (!q.order_id.empty()) s.Bind(4, q.order_id);
+  if (q.from) s.Bind(5, ToUnixMs(*q.from));
+  if (q.to) s.Bind(6, ToUnixMs(*q.to));
+  if (!q.after_id.empty()) s.Bind(7, q.after_id);
+  s.Bind(8, std::int64_t{q.limit});
+  std::vector<Deposit> rows;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) rows.push_back(ReadDeposit(s));
+  if (rc != SQLITE_DONE) return SqlError("querying deposits");
+  return rows;
+}
+
+Result<std::vector<LedgerEntry>> SqliteStore::QueryLedger(const LedgerQuery& q) {
+  std::string sql = "SELECT " + std::string(kLedgerColumns) +
+                    " FROM ledger_entries e JOIN deposits d ON d.id = e.deposit_id WHERE e.seq > ?1";
+  if (!q.merchant.empty()) sql += " AND d.merchant = ?2";
+  if (!q.number.empty()) sql += " AND d.number = ?3";
+  if (!q.order_id.empty()) sql += " AND d.order_id = ?4";
+  if (q.from) sql += " AND e.at >= ?5";
+  if (q.to) sql += " AND e.at < ?6";
+  sql += " ORDER BY e.seq LIMIT ?7";
+  Statement s(db_, sql);
+  if (!s.ok()) return SqlError("preparing ledger query");
+  s.Bind(1, q.after_seq);
+  if (!q.merchant.empty()) s.Bind(2, q.merchant);
+  if (!q.number.empty()) s.Bind(3, q.number);
+  if (!q.order_id.empty()) s.Bind(4, q.order_id);
+  if (q.from) s.Bind(5, ToUnixMs(*q.from));
+  if (q.to) s.Bind(6, ToUnixMs(*q.to));
+  s.Bind(7, std::int64_t{q.limit});
+  std::vector<LedgerEntry> rows;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) rows.push_back(ReadLedgerEntry(s));
+  if (rc != SQLITE_DONE) return SqlError("querying ledger");
+  return rows;
+}
+
+Result<std::vector<LedgerEntry>> SqliteStore::ReadLedger(std::int64_t after_seq, int limit) {
+  auto& s = statements_.read_ledger;
+  s.Bind(1, after_seq).Bind(2, std::int64_t{limit});
+  std::vector<LedgerEntry> rows;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) rows.push_back(ReadLedgerEntry(s));
+  s.Reset();
+  if (rc != SQLITE_DONE) return SqlError("reading ledger");
+  return rows;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, OpenMode mode) {
+  sqlite3* db = nullptr;
+  int flags = mode == OpenMode::kReadOnly ? SQLITE_OPEN_READONLY
+                                          : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  flags |= SQLITE_OPEN_NOMUTEX;  // one connection, used by one thread at a time
+  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    std::string why = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close_v2(db);
+    return Fail(ErrorCode::kInternal, "cannot open " + path + ": " + why);
+  }
+  auto store = std::make_unique<SqliteStore>(db);
+  if (auto r = store->Prepare(mode); !r) return std::unexpected(r.error());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+int SqliteSchemaVersion() { return static_cast<int>(kMigrations.size()); }
+
+}  // namespace varelay

@@ -1,0 +1,22 @@
+// The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a committed batch is
+// on disk before Commit returns. Numbered migrations run when the file is opened.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "store/store.h"
+
+namespace varelay {
+
+enum class OpenMode { kReadWrite, kReadOnly };
+
+// Opens (creating when kReadWrite and absent) the database file at `path` and brings its schema
+// up to date. Fails with kInternal and SQLite's message.
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
+                                               OpenMode mode = OpenMode::kReadWrite);
+
+// The schema version this build writes.
+int SqliteSchemaVersion();
+
+}  // namespace varelay

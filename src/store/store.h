@@ -1,0 +1,99 @@
+// Persistence behind one interface. The engine is the only writer: it opens a batch, writes the
+// rows its commands changed, and commits the batch as one durable transaction (one fsync). Reads
+// issued inside a batch see that batch's writes. The store holds no business rules.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domain/error.h"
+#include "domain/ledger.h"
+#include "domain/model.h"
+
+namespace varelay {
+
+struct IdempotencyRecord {
+  std::string caller;  // the API key id: keys are scoped per caller
+  std::string key;
+  std::string fingerprint;  // SHA-256 of method, path and body
+  int status = 0;
+  std::string body;  // the response as sent
+  Instant created_at;
+};
+
+// Filters for dispute look-ups; empty fields do not filter.
+struct DepositQuery {
+  std::string merchant;
+  std::string bank;
+  std::string number;
+  std::string order_id;
+  std::optional<Instant> from;  // received_at >= from
+  std::optional<Instant> to;    // received_at < to
+  std::string after_id;         // cursor: deposits booked after this one
+  int limit = 100;
+};
+
+struct LedgerQuery {
+  std::string merchant;
+  std::string number;
+  std::string order_id;
+  std::optional<Instant> from;
+  std::optional<Instant> to;
+  std::int64_t after_seq = 0;
+  int limit = 100;
+};
+
+// Receives everything the engine keeps in memory, once, at start-up.
+class LoadSink {
+ public:
+  virtual ~LoadSink() = default;
+  virtual void OnBank(Bank bank) = 0;
+  virtual void OnMerchant(Merchant merchant) = 0;
+  virtual void OnContract(Contract contract) = 0;
+  virtual void OnApiKey(ApiKey key) = 0;
+  virtual void OnNumber(NumberRecord number) = 0;
+  // Assignments still tied to a number: open ones, and the tombstones of cooling numbers.
+  virtual void OnLiveAssignment(Assignment assignment) = 0;
+  virtual void OnLedgerHead(std::int64_t seq, std::string hash) = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual Result<void> Load(LoadSink& sink) = 0;
+
+  // A batch: Begin, writes and reads, then Commit (durable on return) or Rollback. Write methods
+  // record the first failure and Commit reports it; after a failed Commit the batch is rolled back.
+  virtual void Begin() = 0;
+  virtual Result<void> Commit() = 0;
+  virtual void Rollback() = 0;
+
+  virtual void InsertBank(const Bank& bank) = 0;
+  virtual void InsertMerchant(const Merchant& merchant) = 0;
+  virtual void InsertContract(const Contract& contract) = 0;
+  virtual void PutApiKey(const ApiKey& key) = 0;
+  virtual void PutNumber(const NumberRecord& number) = 0;
+  virtual void PutAssignment(const Assignment& assignment) = 0;
+  virtual void PutDeposit(const Deposit& deposit) = 0;
+  virtual void AppendLedgerEntry(const LedgerEntry& entry) = 0;
+  virtual void PutIdempotency(const IdempotencyRecord& record) = 0;
+  // Deletes records created before `cutoff`, at most `limit` of them; returns how many went.
+  virtual int DeleteIdempotencyBefore(Instant cutoff, int limit) = 0;
+
+  virtual Result<std::optional<IdempotencyRecord>> FindIdempotency(const std::string& caller,
+                                                                   const std::string& key) = 0;
+  virtual Result<std::optional<Deposit>> FindDeposit(const std::string& bank,
+                                                     const std::string& transaction_id) = 0;
+  virtual Result<std::optional<Assignment>> FindAssignment(const std::string& id) = 0;
+  virtual Result<std::optional<Assignment>> FindAssignmentByOrder(const std::string& merchant,
+                                                                  const std::string& order_id) = 0;
+  virtual Result<std::vector<Deposit>> QueryDeposits(const DepositQuery& query) = 0;
+  virtual Result<std::vector<LedgerEntry>> QueryLedger(const LedgerQuery& query) = 0;
+  // Entries with seq > after_seq in order, at most `limit`: for verification and export.
+  virtual Result<std::vector<LedgerEntry>> ReadLedger(std::int64_t after_seq, int limit) = 0;
+};
+
+}  // namespace varelay
