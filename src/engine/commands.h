@@ -1,0 +1,174 @@
+// What callers ask of the engine, and what it answers. The API layer builds these from validated
+// requests; the engine applies them in order. Plain values: no HTTP, no JSON.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "domain/error.h"
+#include "domain/ledger.h"
+#include "domain/model.h"
+#include "store/store.h"
+
+namespace varelay {
+
+// Who is asking, as established from their API key.
+struct Caller {
+  std::string key_id;
+  Role role = Role::kAdmin;
+  std::string merchant;  // role kMerchant
+  std::string bank;      // role kBank
+};
+
+// --- admin ---
+struct CreateBank { std::string code, name; };
+struct ListBanks {};
+struct CreateMerchant { std::string id, name; };
+struct ListMerchants {};
+struct GetMerchant { std::string id; };
+struct CreateContract { std::string merchant, bank, mother_account, holder_name; };
+struct ListContracts { std::string merchant; };
+struct CreateApiKey { Role role = Role::kMerchant; std::string merchant, bank, label; };
+struct ListApiKeys {};
+struct RevokeApiKey { std::string id; };
+// At most kMaxNumbersPerLoad numbers; invalid ones are reported, valid ones loaded together.
+struct LoadNumbers { std::string merchant, bank, region; std::vector<std::string> numbers; };
+inline constexpr std::size_t kMaxNumbersPerLoad = 50'000;
+struct ListPools {};
+struct VerifyLedger {};
+
+// --- merchant ---
+struct CreateAssignment {
+  std::string order_id;
+  Money amount{0, Currency::Krw()};
+  std::string bank;
+  std::string region;  // empty: any region of that bank
+  Customer customer;
+  std::optional<Instant> due_at;
+  std::optional<std::int64_t> expires_in_s;
+  AmountRule rule;
+};
+struct GetAssignment { std::string id; };
+struct GetOrder { std::string order_id; };
+struct CancelAssignment { std::string id; };
+struct FindDeposits { DepositQuery query; };
+struct FindLedgerEntries { LedgerQuery query; };
+
+// --- bank ---
+struct Precheck {
+  std::string number;
+  Money amount{0, Currency::Krw()};
+  std::string payer_name;
+};
+struct DepositNotice {
+  std::string transaction_id;
+  std::string number;
+  Money amount{0, Currency::Krw()};
+  std::string payer_name;
+  Instant deposited_at;
+};
+struct CancelDeposit {
+  std::string transaction_id;  // the cancellation's own id
+  std::string original_transaction_id;
+  Instant cancelled_at;
+};
+
+// --- operations (no caller) ---
+struct ReadGauges {};
+
+using Command =
+    std::variant<CreateBank, ListBanks, CreateMerchant, ListMerchants, GetMerchant, CreateContract,
+                 ListContracts, CreateApiKey, ListApiKeys, RevokeApiKey, LoadNumbers, ListPools,
+                 VerifyLedger, CreateAssignment, GetAssignment, GetOrder, CancelAssignment,
+                 FindDeposits, FindLedgerEntries, Precheck, DepositNotice, CancelDeposit,
+                 ReadGauges>;
+
+// --- answers ---
+struct BankList { std::vector<Bank> items; };
+struct MerchantList { std::vector<Merchant> items; };
+struct ContractList { std::vector<Contract> items; };
+struct IssuedApiKey {
+  ApiKey key;
+  std::string token;  // shown once, never stored
+};
+struct ApiKeyList { std::vector<ApiKey> items; };
+struct SkippedNumber { std::string number, reason; };
+struct LoadReport {
+  std::int64_t loaded = 0;
+  std::vector<SkippedNumber> skipped;
+};
+struct PoolCounts {
+  std::string merchant, bank, region;
+  std::int64_t free = 0, assigned = 0, cooling = 0;
+};
+struct PoolList { std::vector<PoolCounts> items; };
+struct LedgerVerdict {
+  bool ok = true;
+  std::int64_t entries = 0;
+  std::optional<std::int64_t> first_bad_seq;
+  std::string reason;
+};
+struct AssignmentView {
+  Assignment assignment;
+  bool created = false;  // false: an existing assignment returned for the same order and payload
+};
+struct DepositPage {
+  std::vector<Deposit> items;
+  std::string next_after;  // empty at the end
+};
+struct LedgerPage {
+  std::vector<LedgerEntry> items;
+  std::optional<std::int64_t> next_after;
+};
+enum class PrecheckRefusal { kUnknownNumber, kNotAssigned, kExpired, kAmountMismatch, kMerchantInactive };
+std::string_view PrecheckRefusalName(PrecheckRefusal r);
+struct PrecheckAnswer {
+  std::optional<PrecheckRefusal> refusal;  // nullopt: accept
+  std::string holder_name;
+  Instant due_at;
+};
+struct DepositAck {
+  Deposit deposit;
+  bool duplicate = false;
+};
+inline constexpr std::size_t kDepositOutcomeCount = 7;
+struct Gauges {
+  std::vector<PoolCounts> pools;
+  std::array<std::int64_t, kDepositOutcomeCount> deposits_by_outcome{};
+};
+
+using Outcome = std::variant<Bank, BankList, Merchant, MerchantList, Contract, ContractList,
+                             IssuedApiKey, ApiKey, ApiKeyList, LoadReport, PoolList, LedgerVerdict,
+                             AssignmentView, DepositPage, LedgerPage, PrecheckAnswer, DepositAck,
+                             Gauges>;
+
+// A response as the API sent it, kept for Idempotency-Key replays.
+struct RenderedResponse {
+  int status = 200;
+  std::string body;
+  bool replayed = false;
+};
+
+struct IdempotencyRequest {
+  std::string key;
+  std::string fingerprint;  // of method, path and body
+};
+
+// One request handed to the engine.
+struct Submission {
+  std::string bearer;  // the presented API key; empty for ReadGauges
+  Command command;
+  std::optional<IdempotencyRequest> idempotency;
+  // Turns an outcome into the response the client gets; called on the engine thread only when
+  // `idempotency` is set, so the response can be stored with the change it reports.
+  std::function<RenderedResponse(const Result<Outcome>&)> render;
+  // Called once, on the engine thread, after the change is durable. Must not block.
+  std::function<void(Result<Outcome>, std::optional<RenderedResponse>)> reply;
+};
+
+}  // namespace varelay

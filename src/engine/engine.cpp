@@ -1,0 +1,176 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+namespace varelay {
+namespace {
+
+// Errors a retry might not meet again: they are not stored against an Idempotency-Key, so the
+// retry runs afresh instead of replaying a stale refusal.
+bool IsTransient(const Error& error) {
+  return error.code == ErrorCode::kPoolExhausted || error.code == ErrorCode::kOverloaded ||
+         error.code == ErrorCode::kShuttingDown || error.code == ErrorCode::kInternal;
+}
+
+template <std::size_t N>
+void Observe(std::array<std::atomic<std::uint64_t>, N + 1>& buckets, const std::array<double, N>& bounds,
+             double value) {
+  std::size_t i = 0;
+  while (i < N && value > bounds[i]) ++i;
+  buckets[i].fetch_add(1, std::memory_order_relaxed);
+}
+
+// The longest the engine thread sleeps without a timer due, so a clock moved by hand is noticed.
+constexpr auto kMaxIdle = std::chrono::milliseconds(200);
+
+}  // namespace
+
+Engine::Engine(Store& store, const Clock& clock, EngineOptions options)
+    : store_(store), clock_(clock), options_(options), relay_(store, options.relay) {}
+
+Engine::~Engine() { Stop(); }
+
+Result<void> Engine::Recover() {
+  if (auto r = relay_.Recover(); !r) return r;
+  return relay_.CheckInvariants();
+}
+
+Result<bool> Engine::EnsureAdminKey(const std::string& token) {
+  store_.Begin();
+  bool created = relay_.EnsureAdminKey(token, clock_.Now());
+  if (auto r = store_.Commit(); !r) CommitFailed(r.error());
+  return created;
+}
+
+void Engine::Start() { thread_ = std::thread([this] { Loop(); }); }
+
+void Engine::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Engine::Submit(Submission submission) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ || queue_.size() >= options_.queue_capacity) return false;
+    queue_.push_back(std::move(submission));
+    stats_.queue_depth.store(queue_.size(), std::memory_order_relaxed);
+  }
+  wake_.notify_one();
+  return true;
+}
+
+void Engine::Loop() {
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      auto next = relay_.NextTimer();
+      auto idle = kMaxIdle;
+      if (next) {
+        auto until = std::chrono::duration_cast<std::chrono::milliseconds>(*next - clock_.Now());
+        idle = std::clamp(until, std::chrono::milliseconds(0), kMaxIdle);
+      }
+      wake_.wait_for(lock, idle, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_ && queue_.empty()) return;
+    }
+    Step();
+  }
+}
+
+std::size_t Engine::Step() {
+  std::vector<Submission> batch;
+  {
+    std::lock_guard lock(mutex_);
+    std::size_t n = std::min(queue_.size(), options_.max_batch);
+    batch.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    stats_.queue_depth.store(queue_.size(), std::memory_order_relaxed);
+  }
+  const Instant now = clock_.Now();
+  store_.Begin();
+  relay_.RunTimers(now);
+  std::vector<Result<Outcome>> results;
+  std::vector<std::optional<RenderedResponse>> rendered(batch.size());
+  std::vector<std::string> batch_keys;  // Idempotency-Keys first seen in this batch
+  results.reserve(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    results.emplace_back(Fail(ErrorCode::kInternal, "not applied"));
+    ApplyOne(batch[i], batch_keys, results.back(), rendered[i], now);
+  }
+  auto started = std::chrono::steady_clock::now();
+  if (auto r = store_.Commit(); !r) CommitFailed(r.error());
+  auto commit_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::steady_clock::now() - started).count();
+
+  stats_.batches.fetch_add(1, std::memory_order_relaxed);
+  stats_.commands.fetch_add(batch.size(), std::memory_order_relaxed);
+  stats_.commit_us_total.fetch_add(static_cast<std::uint64_t>(commit_us), std::memory_order_relaxed);
+  Observe(stats_.commit_ms_buckets, EngineStats::kCommitBucketsMs, commit_us / 1000.0);
+  if (!batch.empty()) Observe(stats_.batch_size_buckets, EngineStats::kBatchBuckets, double(batch.size()));
+
+  // Only now, with the batch durable, does anyone hear back.
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    batch[i].reply(std::move(results[i]), std::move(rendered[i]));
+  }
+  return batch.size();
+}
+
+void Engine::ApplyOne(Submission& s, std::vector<std::string>& batch_keys, Result<Outcome>& result,
+                      std::optional<RenderedResponse>& rendered, Instant now) {
+  Caller caller;
+  if (!std::holds_alternative<ReadGauges>(s.command)) {
+    auto authenticated = relay_.Authenticate(s.bearer);
+    if (!authenticated) {
+      result = std::unexpected(authenticated.error());
+      return;
+    }
+    caller = std::move(*authenticated);
+  }
+  if (!s.idempotency) {
+    result = relay_.Apply(caller, s.command, now);
+    return;
+  }
+  const auto& idem = *s.idempotency;
+  std::string scope = caller.key_id + '\n' + idem.key;
+  if (std::find(batch_keys.begin(), batch_keys.end(), scope) != batch_keys.end()) {
+    result = Fail(ErrorCode::kIdempotencyInFlight, "a request with this Idempotency-Key is still in flight");
+    return;
+  }
+  auto stored = store_.FindIdempotency(caller.key_id, idem.key);
+  if (!stored) {
+    result = std::unexpected(stored.error());
+    return;
+  }
+  if (*stored) {
+    if ((*stored)->fingerprint != idem.fingerprint) {
+      result = Fail(ErrorCode::kIdempotencyKeyReused, "this Idempotency-Key was used with a different request");
+      return;
+    }
+    result = Fail(ErrorCode::kInternal, "replayed");  // the stored response stands in for it
+    rendered = RenderedResponse{(*stored)->status, std::move((*stored)->body), true};
+    return;
+  }
+  result = relay_.Apply(caller, s.command, now);
+  if (!result && IsTransient(result.error())) return;
+  rendered = s.render(result);
+  store_.PutIdempotency({caller.key_id, idem.key, idem.fingerprint, rendered->status, rendered->body, now});
+  batch_keys.push_back(std::move(scope));
+}
+
+void Engine::CommitFailed(const Error& error) {
+  // The in-memory state is ahead of the disk and no caller in the batch has been answered.
+  // Stopping here and recovering from the store on restart is the only safe continuation.
+  std::fprintf(stderr, "varelayd: FATAL: durable commit failed, stopping: %s\n", error.detail.c_str());
+  std::abort();
+}
+
+}  // namespace varelay

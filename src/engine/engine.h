@@ -1,0 +1,83 @@
+// The single writer. I/O threads Submit requests; the engine thread takes up to max_batch of them,
+// applies them in order to the relay's state, writes the batch to the store in one transaction
+// (one fsync: group commit), and only then replies to every caller in the batch.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "engine/clock.h"
+#include "engine/commands.h"
+#include "engine/relay.h"
+
+namespace varelay {
+
+struct EngineOptions {
+  RelayOptions relay;
+  std::size_t max_batch = 1024;        // commands per durable commit
+  std::size_t queue_capacity = 65536;  // beyond this, Submit refuses (the API answers 503)
+};
+
+// Figures the engine keeps for /metrics. Updated by the engine thread, read by anyone.
+struct EngineStats {
+  static constexpr std::array<double, 8> kCommitBucketsMs = {0.25, 0.5, 1, 2, 5, 10, 50, 250};
+  static constexpr std::array<double, 8> kBatchBuckets = {1, 2, 4, 16, 64, 256, 1024, 4096};
+  std::atomic<std::uint64_t> batches{0};
+  std::atomic<std::uint64_t> commands{0};
+  std::array<std::atomic<std::uint64_t>, 9> commit_ms_buckets{};  // last is +Inf
+  std::atomic<std::uint64_t> commit_us_total{0};
+  std::array<std::atomic<std::uint64_t>, 9> batch_size_buckets{};
+  std::atomic<std::uint64_t> queue_depth{0};
+};
+
+class Engine {
+ public:
+  Engine(Store& store, const Clock& clock, EngineOptions options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Loads the live state. Fails when the store cannot be read or its state breaks an invariant.
+  Result<void> Recover();
+  // Creates a bootstrap admin key for `token` when no active admin key exists (durably).
+  Result<bool> EnsureAdminKey(const std::string& token);
+
+  // Starts the engine thread.
+  void Start();
+  // Stops taking submissions, applies everything already queued, and joins the thread.
+  void Stop();
+
+  // Queues a request; false when the queue is full or the engine is stopping (nothing queued).
+  bool Submit(Submission submission);
+
+  // Applies one batch on the calling thread: what the engine thread does in a loop. For tests
+  // that drive the engine without its thread. Returns the number of commands applied.
+  std::size_t Step();
+
+  const EngineStats& stats() const { return stats_; }
+  const Relay& relay() const { return relay_; }
+
+ private:
+  void Loop();
+  void ApplyOne(Submission& submission, std::vector<std::string>& batch_keys,
+                Result<Outcome>& result, std::optional<RenderedResponse>& rendered, Instant now);
+  [[noreturn]] void CommitFailed(const Error& error);
+
+  Store& store_;
+  const Clock& clock_;
+  EngineOptions options_;
+  Relay relay_;
+  EngineStats stats_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Submission> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace varelay

@@ -1,0 +1,324 @@
+#include "engine/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+#include "store/sqlite_store.h"
+
+namespace varelay {
+namespace {
+
+using namespace std::chrono_literals;
+
+const Instant kStart = *ParseRfc3339("2026-11-25T10:00:00Z");
+const std::string kAdminToken = "vrk_test_admin_token_0123456789abcdef";
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("varelay-engine-" + std::to_string(std::random_device{}()));
+    std::filesystem::create_directories(dir_);
+    Reopen();
+    ASSERT_TRUE(engine_->EnsureAdminKey(kAdminToken));
+    Ok(CreateBank{"004", "KB Kookmin"});
+    Ok(CreateMerchant{"shop", "Demo Shop"});
+    Ok(CreateMerchant{"other", "Other Shop"});
+    Ok(CreateContract{"shop", "004", "1002003004005", "Demo Shop"});
+    Ok(CreateContract{"other", "004", "9002003004005", "Other Shop"});
+    merchant_ = std::get<IssuedApiKey>(Ok(CreateApiKey{Role::kMerchant, "shop", "", ""})).token;
+    other_ = std::get<IssuedApiKey>(Ok(CreateApiKey{Role::kMerchant, "other", "", ""})).token;
+    bank_ = std::get<IssuedApiKey>(Ok(CreateApiKey{Role::kBank, "", "004", ""})).token;
+    Ok(LoadNumbers{"shop", "004", "seoul", {"1000000001", "1000000002"}});
+  }
+  void TearDown() override {
+    engine_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Drops the engine and store and opens them again from disk, as a restart would.
+  void Reopen() {
+    engine_.reset();
+    store_.reset();
+    auto store = OpenSqliteStore((dir_ / "varelay.db").string());
+    ASSERT_TRUE(store) << store.error().detail;
+    store_ = std::move(*store);
+    EngineOptions options;
+    options.relay.quarantine = std::chrono::hours(1);
+    engine_ = std::make_unique<Engine>(*store_, clock_, options);
+    auto recovered = engine_->Recover();
+    ASSERT_TRUE(recovered) << recovered.error().detail;
+  }
+
+  struct Answer {
+    Result<Outcome> result = Fail(ErrorCode::kInternal, "no reply");
+    std::optional<RenderedResponse> rendered;
+  };
+
+  Submission Make(const std::string& bearer, Command command, Answer& answer) {
+    Submission s;
+    s.bearer = bearer;
+    s.command = std::move(command);
+    s.render = [](const Result<Outcome>& r) {
+      return RenderedResponse{r ? 200 : 409, r ? "ok" : std::string(ErrorCodeName(r.error().code)), false};
+    };
+    s.reply = [&answer](Result<Outcome> r, std::optional<RenderedResponse> rendered) {
+      answer.result = std::move(r);
+      answer.rendered = std::move(rendered);
+    };
+    return s;
+  }
+
+  Result<Outcome> Run(const std::string& bearer, Command command) {
+    Answer answer;
+    EXPECT_TRUE(engine_->Submit(Make(bearer, std::move(command), answer)));
+    engine_->Step();
+    auto invariants = engine_->relay().CheckInvariants();
+    EXPECT_TRUE(invariants) << invariants.error().detail;
+    return answer.result;
+  }
+
+  Outcome Ok(Command command, const std::string& bearer = kAdminToken) {
+    auto r = Run(bearer, std::move(command));
+    EXPECT_TRUE(r) << (r ? "" : r.error().detail);
+    return r ? *r : Outcome{};
+  }
+
+  ErrorCode Err(Command command, const std::string& bearer) {
+    auto r = Run(bearer, std::move(command));
+    EXPECT_FALSE(r);
+    return r ? ErrorCode::kInternal : r.error().code;
+  }
+
+  Assignment Issue(const std::string& order, std::int64_t amount, AmountRule rule = {}) {
+    CreateAssignment c;
+    c.order_id = order;
+    c.amount = Money(amount, Currency::Krw());
+    c.bank = "004";
+    c.rule = rule;
+    c.expires_in_s = 3600;
+    return std::get<AssignmentView>(Ok(c, merchant_)).assignment;
+  }
+
+  DepositAck Deposit(const std::string& tx, const std::string& number, std::int64_t amount) {
+    return std::get<DepositAck>(
+        Ok(DepositNotice{tx, number, Money(amount, Currency::Krw()), "홍길동", clock_.Now()}, bank_));
+  }
+
+  LedgerVerdict Verify() { return std::get<LedgerVerdict>(Ok(VerifyLedger{})); }
+
+  std::filesystem::path dir_;
+  ManualClock clock_{kStart};
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Engine> engine_;
+  std::string merchant_, other_, bank_;
+};
+
+// Proves one full payment: issue, pre-check, deposit, matched, number cooling, ledger intact.
+TEST_F(EngineTest, FullPaymentMatchesAndCoolsTheNumber) {
+  auto a = Issue("order-1", 15000);
+  EXPECT_EQ(a.generation, 1);
+  EXPECT_EQ(a.holder_name, "Demo Shop");
+  auto pre = std::get<PrecheckAnswer>(Ok(Precheck{a.number, Money(15000, Currency::Krw()), "x"}, bank_));
+  EXPECT_FALSE(pre.refusal);
+  EXPECT_EQ(pre.holder_name, "Demo Shop");
+  auto wrong = std::get<PrecheckAnswer>(Ok(Precheck{a.number, Money(14000, Currency::Krw()), "x"}, bank_));
+  EXPECT_EQ(wrong.refusal, PrecheckRefusal::kAmountMismatch);
+
+  auto ack = Deposit("tx-1", a.number, 15000);
+  EXPECT_FALSE(ack.duplicate);
+  EXPECT_EQ(ack.deposit.outcome, DepositOutcome::kMatched);
+  EXPECT_EQ(ack.deposit.order_id, "order-1");
+  auto paid = std::get<AssignmentView>(Ok(GetAssignment{a.id}, merchant_)).assignment;
+  EXPECT_EQ(paid.status, AssignmentStatus::kPaid);
+  EXPECT_EQ(paid.paid_minor, 15000);
+  auto pools = std::get<PoolList>(Ok(ListPools{})).items;
+  ASSERT_EQ(pools.size(), 1u);
+  EXPECT_EQ(pools[0].cooling, 1);
+  EXPECT_EQ(pools[0].free, 1);
+  auto verdict = Verify();
+  EXPECT_TRUE(verdict.ok);
+  EXPECT_EQ(verdict.entries, 1);
+}
+
+// Proves a re-sent notice is acknowledged again and booked once; altered content is a conflict.
+TEST_F(EngineTest, DuplicateNoticeIsBookedOnce) {
+  auto a = Issue("order-1", 15000);
+  auto first = Deposit("tx-1", a.number, 15000);
+  auto again = Deposit("tx-1", a.number, 15000);
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(again.deposit.id, first.deposit.id);
+  EXPECT_EQ(Err(DepositNotice{"tx-1", a.number, Money(16000, Currency::Krw()), "홍길동", clock_.Now()}, bank_),
+            ErrorCode::kTransactionIdConflict);
+  EXPECT_EQ(Verify().entries, 1);
+}
+
+// Proves an exhausted pool answers pool_exhausted and changes nothing.
+TEST_F(EngineTest, ExhaustedPoolChangesNothing) {
+  Issue("o1", 1000);
+  Issue("o2", 1000);
+  CreateAssignment c;
+  c.order_id = "o3";
+  c.amount = Money(1000, Currency::Krw());
+  c.bank = "004";
+  EXPECT_EQ(Err(c, merchant_), ErrorCode::kPoolExhausted);
+  EXPECT_EQ(Err(GetOrder{"o3"}, merchant_), ErrorCode::kNotFound);
+  EXPECT_EQ(std::get<PoolList>(Ok(ListPools{})).items[0].assigned, 2);
+}
+
+// Proves the sweeper expires to the second, and a deposit after expiry is late, parked and
+// attributed to the expired order, never to the next customer.
+TEST_F(EngineTest, ExpiryAndLateDepositDuringQuarantine) {
+  auto a = Issue("order-1", 5000);
+  clock_.Set(a.due_at - 1ms);
+  engine_->Step();
+  EXPECT_EQ(std::get<AssignmentView>(Ok(GetAssignment{a.id}, merchant_)).assignment.status, AssignmentStatus::kOpen);
+  clock_.Set(a.due_at);
+  engine_->Step();
+  auto expired = std::get<AssignmentView>(Ok(GetAssignment{a.id}, merchant_)).assignment;
+  EXPECT_EQ(expired.status, AssignmentStatus::kExpired);
+  EXPECT_EQ(expired.closed_at, a.due_at);
+  auto pre = std::get<PrecheckAnswer>(Ok(Precheck{a.number, Money(5000, Currency::Krw()), ""}, bank_));
+  EXPECT_EQ(pre.refusal, PrecheckRefusal::kExpired);
+
+  auto late = Deposit("tx-late", a.number, 5000);
+  EXPECT_EQ(late.deposit.outcome, DepositOutcome::kLate);
+  EXPECT_EQ(late.deposit.assignment_id, a.id);
+  EXPECT_EQ(late.deposit.parked_minor, 5000);
+  EXPECT_EQ(late.deposit.generation, 1);
+}
+
+// Proves a number returns to its pool only after quarantine, with its generation bumped on reuse.
+TEST_F(EngineTest, QuarantineThenReuseBumpsGeneration) {
+  Issue("filler", 1000);  // holds the other number
+  auto a = Issue("order-1", 1000);
+  Ok(CancelAssignment{a.id}, merchant_);
+  CreateAssignment c;
+  c.order_id = "order-2";
+  c.amount = Money(1000, Currency::Krw());
+  c.bank = "004";
+  EXPECT_EQ(Err(c, merchant_), ErrorCode::kPoolExhausted);
+  clock_.Advance(std::chrono::hours(1));
+  engine_->Step();
+  auto b = Issue("order-2", 1000);
+  EXPECT_EQ(b.number, a.number);
+  EXPECT_EQ(b.generation, 2);
+}
+
+// Proves accumulate books partial payments until the total, then closes the order.
+TEST_F(EngineTest, AccumulateCompletesOnTheTotal) {
+  auto a = Issue("order-1", 10000, {AmountRuleKind::kAccumulate, 0, 0, Overpayment::kRefuse});
+  EXPECT_EQ(Deposit("t1", a.number, 4000).deposit.outcome, DepositOutcome::kPartial);
+  EXPECT_EQ(Err(CancelAssignment{a.id}, merchant_), ErrorCode::kAssignmentNotCancellable);
+  EXPECT_EQ(Deposit("t2", a.number, 6000).deposit.outcome, DepositOutcome::kMatched);
+  auto done = std::get<AssignmentView>(Ok(GetAssignment{a.id}, merchant_)).assignment;
+  EXPECT_EQ(done.status, AssignmentStatus::kPaid);
+  EXPECT_EQ(done.paid_minor, 10000);
+}
+
+// Proves money to an unknown or unassigned number is kept in suspense, never dropped.
+TEST_F(EngineTest, UnmatchedMoneyIsParked) {
+  auto unknown = Deposit("t1", "9999999999", 700);
+  EXPECT_EQ(unknown.deposit.outcome, DepositOutcome::kUnknownNumber);
+  EXPECT_EQ(unknown.deposit.parked_minor, 700);
+  auto free = Deposit("t2", "1000000002", 800);
+  EXPECT_EQ(free.deposit.outcome, DepositOutcome::kNotAssigned);
+  EXPECT_EQ(Verify().entries, 2);
+}
+
+// Proves a cancellation reverses the ledger entry and reopens an order it had paid.
+TEST_F(EngineTest, CancellationReversesAndReopens) {
+  auto a = Issue("order-1", 3000);
+  Deposit("tx-1", a.number, 3000);
+  auto cancel = std::get<DepositAck>(Ok(CancelDeposit{"tx-1c", "tx-1", clock_.Now()}, bank_));
+  EXPECT_EQ(cancel.deposit.status, DepositStatus::kCancelled);
+  auto again = std::get<DepositAck>(Ok(CancelDeposit{"tx-1c", "tx-1", clock_.Now()}, bank_));
+  EXPECT_TRUE(again.duplicate);
+  auto reopened = std::get<AssignmentView>(Ok(GetAssignment{a.id}, merchant_)).assignment;
+  EXPECT_EQ(reopened.status, AssignmentStatus::kOpen);
+  EXPECT_EQ(reopened.paid_minor, 0);
+  EXPECT_EQ(Verify().entries, 2);
+  EXPECT_EQ(Err(CancelDeposit{"x", "nope", clock_.Now()}, bank_), ErrorCode::kNotFound);
+}
+
+// Proves another merchant's assignment answers not_found, and roles are enforced.
+TEST_F(EngineTest, OwnershipAndRoles) {
+  auto a = Issue("order-1", 1000);
+  EXPECT_EQ(Err(GetAssignment{a.id}, other_), ErrorCode::kNotFound);
+  EXPECT_EQ(Err(CancelAssignment{a.id}, other_), ErrorCode::kNotFound);
+  EXPECT_EQ(Err(CreateBank{"088", "x"}, merchant_), ErrorCode::kForbidden);
+  EXPECT_EQ(Err(Precheck{a.number, Money(1000, Currency::Krw()), ""}, merchant_), ErrorCode::kForbidden);
+  EXPECT_EQ(Err(ListBanks{}, "vrk_nobody"), ErrorCode::kUnauthorized);
+}
+
+// Proves the same order id with the same payload returns the assignment, with another a conflict.
+TEST_F(EngineTest, OrderIdReplayAndConflict) {
+  auto a = Issue("order-1", 1000);
+  CreateAssignment same;
+  same.order_id = "order-1";
+  same.amount = Money(1000, Currency::Krw());
+  same.bank = "004";
+  same.expires_in_s = 3600;
+  auto view = std::get<AssignmentView>(Ok(same, merchant_));
+  EXPECT_FALSE(view.created);
+  EXPECT_EQ(view.assignment.id, a.id);
+  same.amount = Money(2000, Currency::Krw());
+  EXPECT_EQ(Err(same, merchant_), ErrorCode::kOrderIdConflict);
+}
+
+// Proves Idempotency-Key semantics: replay, different payload, and a repeat within one batch.
+TEST_F(EngineTest, IdempotencyKeyReplayReuseAndInFlight) {
+  CreateAssignment c;
+  c.order_id = "order-1";
+  c.amount = Money(1000, Currency::Krw());
+  c.bank = "004";
+  Answer first, second, third;
+  auto s1 = Make(merchant_, c, first);
+  s1.idempotency = IdempotencyRequest{"key-1", "fp-a"};
+  auto s2 = Make(merchant_, c, second);
+  s2.idempotency = IdempotencyRequest{"key-1", "fp-a"};
+  engine_->Submit(std::move(s1));
+  engine_->Submit(std::move(s2));
+  engine_->Step();
+  ASSERT_TRUE(first.result);
+  ASSERT_FALSE(second.result);
+  EXPECT_EQ(second.result.error().code, ErrorCode::kIdempotencyInFlight);
+
+  auto s3 = Make(merchant_, c, third);
+  s3.idempotency = IdempotencyRequest{"key-1", "fp-a"};
+  engine_->Submit(std::move(s3));
+  engine_->Step();
+  ASSERT_TRUE(third.rendered);
+  EXPECT_TRUE(third.rendered->replayed);
+  EXPECT_EQ(third.rendered->body, "ok");
+
+  Answer fourth;
+  auto s4 = Make(merchant_, c, fourth);
+  s4.idempotency = IdempotencyRequest{"key-1", "fp-b"};
+  engine_->Submit(std::move(s4));
+  engine_->Step();
+  ASSERT_FALSE(fourth.result);
+  EXPECT_EQ(fourth.result.error().code, ErrorCode::kIdempotencyKeyReused);
+  EXPECT_EQ(std::get<PoolList>(Ok(ListPools{})).items[0].assigned, 1);
+}
+
+// Proves a restart rebuilds the same live state from disk: assignments, quarantine and ledger head.
+TEST_F(EngineTest, RestartRecoversLiveState) {
+  auto a = Issue("order-1", 1000);
+  auto b = Issue("order-2", 2000);
+  Deposit("tx-1", a.number, 1000);
+  Reopen();
+  auto pools = std::get<PoolList>(Ok(ListPools{})).items;
+  EXPECT_EQ(pools[0].assigned, 1);
+  EXPECT_EQ(pools[0].cooling, 1);
+  EXPECT_EQ(Deposit("tx-1", a.number, 1000).duplicate, true);
+  EXPECT_EQ(Deposit("tx-2", b.number, 2000).deposit.outcome, DepositOutcome::kMatched);
+  EXPECT_EQ(Verify().entries, 2);
+  EXPECT_TRUE(Verify().ok);
+}
+
+}  // namespace
+}  // namespace varelay

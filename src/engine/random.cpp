@@ -1,0 +1,47 @@
+#include "engine/random.h"
+
+#include <openssl/rand.h>
+
+#include <vector>
+
+#include "domain/assert.h"
+
+namespace varelay {
+namespace {
+constexpr char kBase32[] = "abcdefghijklmnopqrstuvwxyz234567";
+}
+
+IdSource::IdSource(std::uint64_t seed) {
+  if (seed == 0) {
+    VARELAY_INVARIANT(RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed) == 1,
+                      "the CSPRNG works");
+  }
+  rng_.seed(seed);
+}
+
+std::string IdSource::NewId(std::string_view prefix, int chars) {
+  std::string id(prefix);
+  std::uint64_t bits = 0;
+  int available = 0;
+  for (int i = 0; i < chars; ++i) {
+    if (available < 5) {
+      bits = rng_();
+      available = 64;
+    }
+    id += kBase32[bits & 31];
+    bits >>= 5;
+    available -= 5;
+  }
+  return id;
+}
+
+std::string RandomSecret(int chars) {
+  std::vector<unsigned char> bytes(static_cast<std::size_t>(chars));
+  VARELAY_INVARIANT(RAND_bytes(bytes.data(), chars) == 1, "the CSPRNG works");
+  std::string secret;
+  secret.reserve(bytes.size());
+  for (unsigned char b : bytes) secret += kBase32[b & 31];
+  return secret;
+}
+
+}  // namespace varelay

@@ -1,0 +1,25 @@
+// Identifiers and secrets. Secrets come from the operating system's CSPRNG (OpenSSL RAND_bytes);
+// record ids come from a fast generator seeded from it, since they are names, not secrets.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+
+namespace varelay {
+
+class IdSource {
+ public:
+  // seed 0 draws the seed from the CSPRNG.
+  explicit IdSource(std::uint64_t seed = 0);
+  // `prefix` followed by `chars` lowercase base32 characters.
+  std::string NewId(std::string_view prefix, int chars);
+
+ private:
+  std::mt19937_64 rng_;
+};
+
+// `chars` lowercase base32 characters from the CSPRNG (5 bits each).
+std::string RandomSecret(int chars);
+
+}  // namespace varelay

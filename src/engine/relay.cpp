@@ -1,0 +1,437 @@
+#include "engine/relay.h"
+
+#include <algorithm>
+#include <set>
+
+#include "domain/assert.h"
+#include "domain/digest.h"
+#include "domain/identifiers.h"
+
+namespace varelay {
+namespace {
+
+Result<void> Require(const Caller& caller, Role role) {
+  if (caller.role != role) {
+    return Fail(ErrorCode::kForbidden, "this operation needs a " + std::string(RoleName(role)) + " key");
+  }
+  return {};
+}
+
+// How often, and how much, expired idempotency records are deleted: small slices keep batches short.
+constexpr Millis kIdempotencySweepEvery{std::chrono::seconds(60)};
+constexpr int kIdempotencySweepLimit = 2000;
+
+}  // namespace
+
+std::string_view PrecheckRefusalName(PrecheckRefusal r) {
+  switch (r) {
+    case PrecheckRefusal::kUnknownNumber: return "unknown_number";
+    case PrecheckRefusal::kNotAssigned: return "not_assigned";
+    case PrecheckRefusal::kExpired: return "expired";
+    case PrecheckRefusal::kAmountMismatch: return "amount_mismatch";
+    case PrecheckRefusal::kMerchantInactive: return "merchant_inactive";
+  }
+  return "unknown_number";
+}
+
+Relay::Relay(Store& store, RelayOptions options)
+    : store_(store), options_(options), ids_(options.id_seed), ledger_hash_(kGenesisHash) {}
+
+std::string Relay::NumberKey(std::string_view bank, std::string_view number) {
+  std::string key(bank);
+  key += number;
+  return key;
+}
+
+std::string Relay::PoolKey(std::string_view merchant, std::string_view bank,
+                           std::string_view region) {
+  std::string key(merchant);
+  key += '/';
+  key += bank;
+  key += '/';
+  key += region;
+  return key;
+}
+
+// ---- recovery -------------------------------------------------------------------------------
+
+Result<void> Relay::Recover() { return store_.Load(*this); }
+
+void Relay::OnBank(Bank bank) { banks_.emplace(bank.code, std::move(bank)); }
+void Relay::OnMerchant(Merchant merchant) { merchants_.emplace(merchant.id, std::move(merchant)); }
+void Relay::OnContract(Contract c) {
+  auto key = std::make_pair(c.merchant, c.bank);
+  contracts_.emplace(std::move(key), std::move(c));
+}
+void Relay::OnApiKey(ApiKey key) {
+  if (!key.revoked_at) key_by_hash_[key.secret_hash] = key.id;
+  keys_.emplace(key.id, std::move(key));
+}
+
+void Relay::OnNumber(NumberRecord number) {
+  auto& pool = pools_[PoolKey(number.merchant, number.bank, number.region)];
+  if (!pool) pool = std::make_unique<Pool>(Pool{number.merchant, number.bank, number.region, {}, 0, 0});
+  auto key = NumberKey(number.bank, number.number);
+  auto& slot = numbers_[key];
+  slot.record = std::move(number);
+  slot.pool = pool.get();
+  switch (slot.record.state) {
+    case NumberState::kFree: pool->free.push_back(&slot); break;
+    case NumberState::kAssigned: ++pool->assigned; break;
+    case NumberState::kCooling:
+      ++pool->cooling;
+      releases_.emplace(slot.record.release_at.value_or(Instant{}), std::move(key));
+      break;
+  }
+}
+
+void Relay::OnLiveAssignment(Assignment assignment) {
+  if (assignment.status == AssignmentStatus::kOpen) expiries_.emplace(assignment.due_at, assignment.id);
+  live_.emplace(assignment.id, std::move(assignment));
+}
+
+void Relay::OnLedgerHead(std::int64_t seq, std::string hash) {
+  ledger_seq_ = seq;
+  ledger_hash_ = std::move(hash);
+}
+
+// ---- authentication -------------------------------------------------------------------------
+
+Result<Caller> Relay::Authenticate(std::string_view bearer) const {
+  if (bearer.empty()) return Fail(ErrorCode::kUnauthorized, "an API key is required: Authorization: Bearer <key>");
+  // Keys are high-entropy random strings, so their SHA-256 is a safe lookup handle.
+  auto it = key_by_hash_.find(Sha256Hex(bearer));
+  if (it == key_by_hash_.end()) return Fail(ErrorCode::kUnauthorized, "the API key is unknown or revoked");
+  const ApiKey& key = keys_.at(it->second);
+  return Caller{key.id, key.role, key.merchant, key.bank};
+}
+
+bool Relay::EnsureAdminKey(const std::string& token, Instant now) {
+  for (const auto& [id, key] : keys_) {
+    if (key.role == Role::kAdmin && !key.revoked_at) return false;
+  }
+  ApiKey key;
+  key.id = ids_.NewId("key_", 16);
+  key.secret_hash = Sha256Hex(token);
+  key.role = Role::kAdmin;
+  key.label = "bootstrap";
+  key.created_at = now;
+  store_.PutApiKey(key);
+  key_by_hash_[key.secret_hash] = key.id;
+  keys_.emplace(key.id, std::move(key));
+  return true;
+}
+
+// ---- dispatch -------------------------------------------------------------------------------
+
+Result<Outcome> Relay::Apply(const Caller& caller, const Command& command, Instant now) {
+  return std::visit([&](const auto& c) { return Do(caller, c, now); }, command);
+}
+
+// ---- set-up ---------------------------------------------------------------------------------
+
+Result<Outcome> Relay::Do(const Caller& caller, const CreateBank& c, Instant now) {
+  if (auto r = Require(caller, Role::kAdmin); !r) return std::unexpected(r.error());
+  if (banks_.contains(c.code)) return Fail(ErrorCode::kBankExists, "bank " + c.code + " already exists", "code");
+  Bank bank{c.code, c.name, now};
+  store_.InsertBank(bank);
+  banks_.emplace(bank.code, bank);
+  return bank;
+}
+
+Result<Outcome> Relay::Do(const Caller&, const ListBanks&, Instant) {
+  BankList list;
+  for (const auto& [code, bank] : banks_) list.items.push_back(bank);
+  return list;
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const CreateMerchant& c, Instant now) {
+  if (auto r = Require(caller, Role::kAdmin); !r) return std::unexpected(r.error());
+  if (merchants_.contains(c.id)) {
+    return Fail(ErrorCode::kMerchantExists, "merchant " + c.id + " already exists", "id");
+  }
+  Merchant merchant{c.id, c.name, true, now};
+  store_.InsertMerchant(merchant);
+  merchants_.emplace(merchant.id, merchant);
+  return merchant;
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const ListMerchants&, Instant) {
+  if (auto r = Require(caller, Role::kAdmin); !r) return std::unexpected(r.error());
+  MerchantList list;
+  for (const auto& [id, merchant] : merchants_) list.items.push_back(merchant);
+  return list;
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const GetMerchant& c, Instant) {
+  auto it = merchants_.find(c.id);
+  bool visible = caller.role == Role::kAdmin || (caller.role == Role::kMerchant && caller.merchant == c.id);
+  if (it == merchants_.end() || !visible) return Fail(ErrorCode::kNotFound, "no such merchant");
+  return it->second;
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const CreateContract& c, Instant now) {
+  if (auto r = Require(caller, Role::kAdmin); !r) return std::unexpected(r.error());
+  if (!merchants_.contains(c.merchant)) return Fail(ErrorCode::kNotFound, "no such merchant");
+  if (!banks_.contains(c.bank)) return Fail(ErrorCode::kUnknownBank, "bank " + c.bank + " is not set up", "bank");
+  auto key = std::make_pair(c.merchant, c.bank);
+  if (contracts_.contains(key)) {
+    return Fail(ErrorCode::kContractExists, "the merchant already has a contract with bank " + c.bank, "bank");
+  }
+  Contract contract{c.merchant, c.bank, c.mother_account, c.holder_name, now};
+  store_.InsertContract(contract);
+  contracts_.emplace(key, contract);
+  return contract;
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const ListContracts& c, Instant) {
+  bool visible = caller.role == Role::kAdmin || (caller.role == Role::kMerchant && caller.merchant == c.merchant);
+  if (!merchants_.contains(c.merchant) || !visible) return Fail(ErrorCode::kNotFound, "no such merchant");
+  ContractList list;
+  for (auto it = contracts_.lower_bound({c.merchant, ""});
+       it != contracts_.end() && it->first.first == c.merchant; ++it) {
+    list.items.push_back(it->second);
+  }
+  return list;
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const CreateApiKey& c, Instant now) {
+  if (auto r = Require(caller, Role::kAdmin); !r) return std::unexpected(r.error());
+  if (c.role == Role::kMerchant && !merchants_.contains(c.merchant)) {
+    return Fail(ErrorCode::kUnknownMerchant, "merchant " + c.merchant + " is not set up", "merchant");
+  }
+  if (c.role == Role::kBank && !banks_.contains(c.bank)) {
+    return Fail(ErrorCode::kUnknownBank, "bank " + c.bank + " is not set up", "bank");
+  }
+  IssuedApiKey issued;
+  issued.token = "vrk_" + RandomSecret(40);  // 200 bits
+  ApiKey& key = issued.key;
+  key.id = ids_.NewId("key_", 16);
+  key.secret_hash = Sha256Hex(issued.token);
+  key.role = c.role;
+  key.merchant = c.role == Role::kMerchant ? c.merchant : "";
+  key.bank = c.role == Role::kBank ? c.bank : "";
+  key.label = c.label;
+  key.created_at = now;
+  store_.PutApiKey(key);
+  key_by_hash_[key.secret_hash] = key.id;
+  keys_.emplace(key.id, key);
+  return issued;
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const ListApiKeys&, Instant) {
+  if (auto r = Require(caller, Role::kAdmin); !r) return std::unexpected(r.error());
+  ApiKeyList list;
+  for (const auto& [id, key] : keys_) list.items.push_back(key);
+  return list;
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const RevokeApiKey& c, Instant now) {
+  if (auto r = Require(caller, Role::kAdmin); !r) return std::unexpected(r.error());
+  auto it = keys_.find(c.id);
+  if (it == keys_.end()) return Fail(ErrorCode::kNotFound, "no such API key");
+  ApiKey& key = it->second;
+  if (!key.revoked_at) {
+    key.revoked_at = now;
+    key_by_hash_.erase(key.secret_hash);
+    store_.PutApiKey(key);
+  }
+  return key;
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const LoadNumbers& c, Instant) {
+  if (auto r = Require(caller, Role::kAdmin); !r) return std::unexpected(r.error());
+  if (!merchants_.contains(c.merchant)) return Fail(ErrorCode::kNotFound, "no such merchant");
+  if (!banks_.contains(c.bank)) return Fail(ErrorCode::kUnknownBank, "bank " + c.bank + " is not set up", "bank");
+  if (!contracts_.contains({c.merchant, c.bank})) {
+    return Fail(ErrorCode::kNoContract, "the merchant has no contract with bank " + c.bank, "bank");
+  }
+  VARELAY_INVARIANT(c.numbers.size() <= kMaxNumbersPerLoad, "the API bounds a load");
+  LoadReport report;
+  std::set<std::string_view> seen;
+  std::vector<std::string_view> accepted;
+  for (const auto& number : c.numbers) {
+    if (!IsVirtualAccountNumber(number)) {
+      report.skipped.push_back({number, "malformed"});
+    } else if (!seen.insert(number).second) {
+      report.skipped.push_back({number, "duplicate_in_request"});
+    } else if (numbers_.contains(NumberKey(c.bank, number))) {
+      report.skipped.push_back({number, "duplicate"});
+    } else {
+      accepted.push_back(number);
+    }
+  }
+  auto& pool = pools_[PoolKey(c.merchant, c.bank, c.region)];
+  if (!pool) pool = std::make_unique<Pool>(Pool{c.merchant, c.bank, c.region, {}, 0, 0});
+  for (auto number : accepted) {
+    NumberRecord record{c.bank, std::string(number), c.merchant, c.region, NumberState::kFree, 0, "", {}};
+    store_.PutNumber(record);
+    auto& slot = numbers_[NumberKey(c.bank, number)];
+    slot.record = std::move(record);
+    slot.pool = pool.get();
+    pool->free.push_back(&slot);
+  }
+  report.loaded = static_cast<std::int64_t>(accepted.size());
+  return report;
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const ListPools&, Instant) {
+  if (caller.role == Role::kBank) return Fail(ErrorCode::kForbidden, "banks do not list pools");
+  PoolList list;
+  for (const auto& [key, pool] : pools_) {
+    if (caller.role == Role::kMerchant && pool->merchant != caller.merchant) continue;
+    list.items.push_back({pool->merchant, pool->bank, pool->region,
+                          static_cast<std::int64_t>(pool->free.size()), pool->assigned, pool->cooling});
+  }
+  return list;
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const VerifyLedger&, Instant) {
+  if (auto r = Require(caller, Role::kAdmin); !r) return std::unexpected(r.error());
+  ChainVerifier verifier;
+  std::int64_t after = 0;
+  for (;;) {
+    auto page = store_.ReadLedger(after, 5000);
+    if (!page) return std::unexpected(page.error());
+    if (page->empty()) break;
+    for (const auto& entry : *page) verifier.Add(entry);
+    after = page->back().seq;
+  }
+  LedgerVerdict verdict{verifier.ok(), verifier.entries(), verifier.first_bad_seq(), verifier.reason()};
+  if (verdict.ok && verifier.last_hash() != ledger_hash_) {
+    verdict.ok = false;
+    verdict.reason = "the stored chain ends before the relay's head";
+  }
+  return verdict;
+}
+
+Result<Outcome> Relay::Do(const Caller&, const varelay::ReadGauges&, Instant) { return ReadGauges(); }
+
+Gauges Relay::ReadGauges() const {
+  Gauges gauges;
+  for (const auto& [key, pool] : pools_) {
+    gauges.pools.push_back({pool->merchant, pool->bank, pool->region,
+                            static_cast<std::int64_t>(pool->free.size()), pool->assigned, pool->cooling});
+  }
+  gauges.deposits_by_outcome = deposits_by_outcome_;
+  return gauges;
+}
+
+// ---- timers ---------------------------------------------------------------------------------
+
+void Relay::RunTimers(Instant now) {
+  while (!expiries_.empty() && expiries_.begin()->first <= now) {
+    auto [due, id] = *expiries_.begin();
+    expiries_.erase(expiries_.begin());
+    auto it = live_.find(id);
+    // Entries are left behind when an assignment closes another way; skip those.
+    if (it == live_.end() || it->second.status != AssignmentStatus::kOpen || it->second.due_at != due) continue;
+    Close(it->second, AssignmentStatus::kExpired, due);
+  }
+  while (!releases_.empty() && releases_.begin()->first <= now) {
+    auto [at, key] = *releases_.begin();
+    releases_.erase(releases_.begin());
+    auto it = numbers_.find(key);
+    if (it == numbers_.end() || it->second.record.state != NumberState::kCooling ||
+        it->second.record.release_at != at) {
+      continue;
+    }
+    ReleaseToPool(it->second);
+  }
+  if (now >= next_idempotency_sweep_) {
+    store_.DeleteIdempotencyBefore(now - options_.idempotency_retention, kIdempotencySweepLimit);
+    next_idempotency_sweep_ = now + kIdempotencySweepEvery;
+  }
+}
+
+std::optional<Instant> Relay::NextTimer() const {
+  std::optional<Instant> next = next_idempotency_sweep_;
+  if (!expiries_.empty()) next = std::min(*next, expiries_.begin()->first);
+  if (!releases_.empty()) next = std::min(*next, releases_.begin()->first);
+  return next;
+}
+
+// ---- life cycle helpers ---------------------------------------------------------------------
+
+Relay::NumberSlot* Relay::FindSlot(std::string_view bank, std::string_view number) {
+  auto it = numbers_.find(NumberKey(bank, number));
+  return it == numbers_.end() ? nullptr : &it->second;
+}
+
+void Relay::Close(Assignment& assignment, AssignmentStatus status, Instant closed_at) {
+  VARELAY_INVARIANT(assignment.status == AssignmentStatus::kOpen, "only an open assignment closes");
+  assignment.status = status;
+  assignment.closed_at = closed_at;
+  store_.PutAssignment(assignment);
+  NumberSlot* slot = FindSlot(assignment.bank, assignment.number);
+  VARELAY_INVARIANT(slot && slot->record.state == NumberState::kAssigned &&
+                        slot->record.assignment_id == assignment.id,
+                    "an open assignment holds its number");
+  StartCooling(*slot, closed_at);
+}
+
+void Relay::StartCooling(NumberSlot& slot, Instant from) {
+  --slot.pool->assigned;
+  ++slot.pool->cooling;
+  slot.record.state = NumberState::kCooling;
+  slot.record.release_at = from + options_.quarantine;
+  store_.PutNumber(slot.record);
+  releases_.emplace(*slot.record.release_at, NumberKey(slot.record.bank, slot.record.number));
+}
+
+void Relay::ReleaseToPool(NumberSlot& slot) {
+  --slot.pool->cooling;
+  live_.erase(slot.record.assignment_id);  // the tombstone is no longer needed in memory
+  slot.record.state = NumberState::kFree;
+  slot.record.release_at.reset();
+  store_.PutNumber(slot.record);
+  slot.pool->free.push_back(&slot);
+}
+
+// ---- invariants -----------------------------------------------------------------------------
+
+Result<void> Relay::CheckInvariants() const {
+  auto broken = [](std::string what) { return Fail(ErrorCode::kInternal, "invariant broken: " + what); };
+  std::map<const Pool*, std::int64_t> assigned, cooling;
+  std::set<const NumberSlot*> free_listed;
+  for (const auto& [key, pool] : pools_) {
+    for (const NumberSlot* slot : pool->free) {
+      if (slot->record.state != NumberState::kFree) return broken("a number in a free list is not free");
+      if (!free_listed.insert(slot).second) return broken("a number is listed free twice");
+    }
+  }
+  for (const auto& [key, slot] : numbers_) {
+    switch (slot.record.state) {
+      case NumberState::kFree:
+        if (!free_listed.contains(&slot)) return broken("a free number is missing from its pool");
+        break;
+      case NumberState::kAssigned: {
+        ++assigned[slot.pool];
+        auto it = live_.find(slot.record.assignment_id);
+        if (it == live_.end() || it->second.status != AssignmentStatus::kOpen ||
+            it->second.number != slot.record.number || it->second.generation != slot.record.generation) {
+          return broken("assigned number " + slot.record.number + " has no matching open assignment");
+        }
+        break;
+      }
+      case NumberState::kCooling:
+        ++cooling[slot.pool];
+        if (!slot.record.release_at) return broken("a cooling number has no release time");
+        break;
+    }
+  }
+  for (const auto& [key, pool] : pools_) {
+    if (pool->assigned != assigned[pool.get()] || pool->cooling != cooling[pool.get()]) {
+      return broken("pool counters disagree with its numbers");
+    }
+  }
+  std::set<std::pair<std::string, std::string>> open_orders;
+  for (const auto& [id, a] : live_) {
+    if (a.status != AssignmentStatus::kOpen) continue;
+    if (!open_orders.insert({a.merchant, a.order_id}).second) return broken("two open assignments for one order");
+    if (a.paid_minor < 0 || a.paid_minor > a.amount.minor()) return broken("paid amount out of range");
+  }
+  return {};
+}
+
+}  // namespace varelay

@@ -1,0 +1,136 @@
+// The relay's live state and the rules that change it. Single-threaded by design: only the engine
+// thread calls it. Every command is validated in full before anything changes, so a refused
+// command changes nothing; every change is also written to the store's open batch.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "engine/commands.h"
+#include "engine/random.h"
+#include "store/store.h"
+
+namespace varelay {
+
+struct RelayOptions {
+  Millis quarantine{std::chrono::days(7)};     // cooling time before a number is reused
+  Millis default_due{std::chrono::days(7)};    // when an assignment names no due time
+  Millis max_due{std::chrono::days(30)};       // the furthest due time accepted
+  Millis idempotency_retention{std::chrono::hours(24)};
+  std::uint64_t id_seed = 0;                   // 0: random
+};
+
+class Relay final : private LoadSink {
+ public:
+  Relay(Store& store, RelayOptions options);
+
+  // Rebuilds the live state from the store. Call once, before anything else.
+  Result<void> Recover();
+
+  // Resolves a presented API key; kUnauthorized when unknown or revoked.
+  Result<Caller> Authenticate(std::string_view bearer) const;
+
+  // Applies one command at `now`. Writes go to the store's open batch.
+  Result<Outcome> Apply(const Caller& caller, const Command& command, Instant now);
+  Gauges ReadGauges() const;
+
+  // Expires assignments whose due time has come and returns cooled numbers to their pools.
+  void RunTimers(Instant now);
+  // When RunTimers next has work, if ever.
+  std::optional<Instant> NextTimer() const;
+
+  // Creates an admin key for `token` unless an active admin key exists; returns whether it did.
+  bool EnsureAdminKey(const std::string& token, Instant now);
+
+  // Checks every structural invariant of the live state; the first breach as an error.
+  Result<void> CheckInvariants() const;
+
+ private:
+  struct Pool;
+  struct NumberSlot {
+    NumberRecord record;
+    Pool* pool = nullptr;
+  };
+  struct Pool {
+    std::string merchant, bank, region;
+    std::deque<NumberSlot*> free;  // FIFO: a returned number waits longest before reuse
+    std::int64_t assigned = 0, cooling = 0;
+  };
+
+  // LoadSink
+  void OnBank(Bank bank) override;
+  void OnMerchant(Merchant merchant) override;
+  void OnContract(Contract contract) override;
+  void OnApiKey(ApiKey key) override;
+  void OnNumber(NumberRecord number) override;
+  void OnLiveAssignment(Assignment assignment) override;
+  void OnLedgerHead(std::int64_t seq, std::string hash) override;
+
+  // Admin.
+  Result<Outcome> Do(const Caller&, const CreateBank&, Instant now);
+  Result<Outcome> Do(const Caller&, const ListBanks&, Instant now);
+  Result<Outcome> Do(const Caller&, const CreateMerchant&, Instant now);
+  Result<Outcome> Do(const Caller&, const ListMerchants&, Instant now);
+  Result<Outcome> Do(const Caller&, const GetMerchant&, Instant now);
+  Result<Outcome> Do(const Caller&, const CreateContract&, Instant now);
+  Result<Outcome> Do(const Caller&, const ListContracts&, Instant now);
+  Result<Outcome> Do(const Caller&, const CreateApiKey&, Instant now);
+  Result<Outcome> Do(const Caller&, const ListApiKeys&, Instant now);
+  Result<Outcome> Do(const Caller&, const RevokeApiKey&, Instant now);
+  Result<Outcome> Do(const Caller&, const LoadNumbers&, Instant now);
+  Result<Outcome> Do(const Caller&, const ListPools&, Instant now);
+  Result<Outcome> Do(const Caller&, const VerifyLedger&, Instant now);
+  // Merchant.
+  Result<Outcome> Do(const Caller&, const CreateAssignment&, Instant now);
+  Result<Outcome> Do(const Caller&, const GetAssignment&, Instant now);
+  Result<Outcome> Do(const Caller&, const GetOrder&, Instant now);
+  Result<Outcome> Do(const Caller&, const CancelAssignment&, Instant now);
+  Result<Outcome> Do(const Caller&, const FindDeposits&, Instant now);
+  Result<Outcome> Do(const Caller&, const FindLedgerEntries&, Instant now);
+  // Bank.
+  Result<Outcome> Do(const Caller&, const Precheck&, Instant now);
+  Result<Outcome> Do(const Caller&, const DepositNotice&, Instant now);
+  Result<Outcome> Do(const Caller&, const CancelDeposit&, Instant now);
+  Result<Outcome> Do(const Caller&, const varelay::ReadGauges&, Instant now);
+
+  static std::string NumberKey(std::string_view bank, std::string_view number);
+  static std::string PoolKey(std::string_view merchant, std::string_view bank,
+                             std::string_view region);
+
+  NumberSlot* FindSlot(std::string_view bank, std::string_view number);
+  Pool* ChoosePool(const std::string& merchant, const std::string& bank, const std::string& region);
+  Result<Assignment> LoadAssignment(const std::string& id);
+  // Closes an open assignment and starts its number's quarantine.
+  void Close(Assignment& assignment, AssignmentStatus status, Instant closed_at);
+  void StartCooling(NumberSlot& slot, Instant from);
+  void ReleaseToPool(NumberSlot& slot);
+  void AppendLedger(Instant at, EntryKind kind, const Deposit& deposit,
+                    std::vector<LedgerLine> lines);
+  Result<Deposit> BookDeposit(const std::string& bank, const DepositNotice& notice, Instant now);
+
+  Store& store_;
+  RelayOptions options_;
+  IdSource ids_;
+
+  std::map<std::string, Bank> banks_;
+  std::map<std::string, Merchant> merchants_;
+  std::map<std::pair<std::string, std::string>, Contract> contracts_;  // (merchant, bank)
+  std::map<std::string, ApiKey> keys_;                                 // by id
+  std::unordered_map<std::string, std::string> key_by_hash_;          // secret hash -> id
+  std::map<std::string, std::unique_ptr<Pool>> pools_;                 // by PoolKey
+  std::unordered_map<std::string, NumberSlot> numbers_;                // by NumberKey
+  std::unordered_map<std::string, Assignment> live_;  // open, or the tombstone of a cooling number
+  std::multimap<Instant, std::string> expiries_;      // due_at -> open assignment id
+  std::multimap<Instant, std::string> releases_;      // release_at -> NumberKey
+  Instant next_idempotency_sweep_{};
+  std::int64_t ledger_seq_ = 0;
+  std::string ledger_hash_;
+  std::array<std::int64_t, kDepositOutcomeCount> deposits_by_outcome_{};
+};
+
+}  // namespace varelay

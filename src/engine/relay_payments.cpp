@@ -1,0 +1,352 @@
+// Issuance, the bank's pre-check and deposit notices, and the dispute look-ups.
+#include <algorithm>
+
+#include "domain/assert.h"
+#include "domain/digest.h"
+#include "engine/relay.h"
+
+namespace varelay {
+namespace {
+
+// The issuing payload's meaningful fields, so a reused order id can be told apart from a replay.
+std::string Fingerprint(const CreateAssignment& c) {
+  std::string text = c.order_id + '|' + std::to_string(c.amount.minor()) + '|' +
+                     std::string(c.amount.currency().code()) + '|' + c.bank + '|' + c.region + '|' +
+                     c.customer.name + '|' + c.customer.phone + '|' + c.customer.email + '|' +
+                     (c.due_at ? std::to_string(ToUnixMs(*c.due_at)) : "") + '|' +
+                     (c.expires_in_s ? std::to_string(*c.expires_in_s) : "") + '|' +
+                     std::string(AmountRuleKindName(c.rule.kind)) + '|' +
+                     std::to_string(c.rule.min_minor) + '|' + std::to_string(c.rule.max_minor) +
+                     '|' + std::string(OverpaymentName(c.rule.overpayment));
+  return Sha256Hex(text);
+}
+
+std::string Fingerprint(const DepositNotice& n) {
+  return Sha256Hex(n.number + '|' + std::to_string(n.amount.minor()) + '|' +
+                   std::string(n.amount.currency().code()) + '|' + n.payer_name + '|' +
+                   std::to_string(ToUnixMs(n.deposited_at)));
+}
+
+constexpr int kMaxPage = 500;
+
+}  // namespace
+
+Relay::Pool* Relay::ChoosePool(const std::string& merchant, const std::string& bank,
+                               const std::string& region) {
+  if (!region.empty()) {
+    auto it = pools_.find(PoolKey(merchant, bank, region));
+    return it == pools_.end() || it->second->free.empty() ? nullptr : it->second.get();
+  }
+  // Any region: the pool with the most free numbers, so regions drain evenly.
+  Pool* best = nullptr;
+  std::string prefix = merchant + '/' + bank + '/';
+  for (auto it = pools_.lower_bound(prefix); it != pools_.end() && it->first.starts_with(prefix); ++it) {
+    if (!best || it->second->free.size() > best->free.size()) best = it->second.get();
+  }
+  return best && !best->free.empty() ? best : nullptr;
+}
+
+Result<Assignment> Relay::LoadAssignment(const std::string& id) {
+  if (auto it = live_.find(id); it != live_.end()) return it->second;
+  auto stored = store_.FindAssignment(id);
+  if (!stored) return std::unexpected(stored.error());
+  if (!*stored) return Fail(ErrorCode::kNotFound, "no such assignment");
+  return **stored;
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const CreateAssignment& c, Instant now) {
+  if (caller.role != Role::kMerchant) return Fail(ErrorCode::kForbidden, "only a merchant key issues numbers");
+  const Merchant& merchant = merchants_.at(caller.merchant);
+  if (!merchant.active) return Fail(ErrorCode::kForbidden, "the merchant is inactive");
+  if (!banks_.contains(c.bank)) return Fail(ErrorCode::kUnknownBank, "bank " + c.bank + " is not set up", "bank");
+  auto contract = contracts_.find({caller.merchant, c.bank});
+  if (contract == contracts_.end()) {
+    return Fail(ErrorCode::kNoContract, "the merchant has no contract with bank " + c.bank, "bank");
+  }
+  Instant due = c.due_at ? *c.due_at
+                         : now + (c.expires_in_s ? Millis(*c.expires_in_s * 1000) : options_.default_due);
+  if (due <= now) return Fail(ErrorCode::kInvalidField, "the due time has passed", "due_at");
+  if (due > now + options_.max_due) return Fail(ErrorCode::kInvalidField, "the due time is more than 30 days ahead", "due_at");
+
+  auto fingerprint = Fingerprint(c);
+  auto existing = store_.FindAssignmentByOrder(caller.merchant, c.order_id);
+  if (!existing) return std::unexpected(existing.error());
+  if (*existing) {
+    if ((*existing)->request_fingerprint != fingerprint) {
+      return Fail(ErrorCode::kOrderIdConflict, "order " + c.order_id + " was issued with another payload", "order_id");
+    }
+    auto current = LoadAssignment((*existing)->id);
+    if (!current) return std::unexpected(current.error());
+    return AssignmentView{std::move(*current), false};
+  }
+
+  Pool* pool = ChoosePool(caller.merchant, c.bank, c.region);
+  if (!pool) {
+    return Fail(ErrorCode::kPoolExhausted, "no free number at bank " + c.bank +
+                                               (c.region.empty() ? "" : " in region " + c.region));
+  }
+  NumberSlot* slot = pool->free.front();
+  pool->free.pop_front();
+  ++pool->assigned;
+
+  Assignment a;
+  a.id = ids_.NewId("asg_", 20);
+  a.merchant = caller.merchant;
+  a.order_id = c.order_id;
+  a.bank = c.bank;
+  a.region = pool->region;
+  a.number = slot->record.number;
+  a.generation = slot->record.generation + 1;
+  a.holder_name = contract->second.holder_name;
+  a.amount = c.amount;
+  a.rule = c.rule;
+  a.customer = c.customer;
+  a.created_at = now;
+  a.due_at = due;
+  a.request_fingerprint = std::move(fingerprint);
+
+  slot->record.state = NumberState::kAssigned;
+  slot->record.generation = a.generation;
+  slot->record.assignment_id = a.id;
+  slot->record.release_at.reset();
+  store_.PutNumber(slot->record);
+  store_.PutAssignment(a);
+  expiries_.emplace(a.due_at, a.id);
+  auto [it, inserted] = live_.insert_or_assign(a.id, a);
+  return AssignmentView{it->second, true};
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const GetAssignment& c, Instant) {
+  if (caller.role != Role::kMerchant && caller.role != Role::kAdmin) {
+    return Fail(ErrorCode::kForbidden, "banks do not read assignments");
+  }
+  auto a = LoadAssignment(c.id);
+  if (!a) return std::unexpected(a.error());
+  if (caller.role == Role::kMerchant && a->merchant != caller.merchant) {
+    return Fail(ErrorCode::kNotFound, "no such assignment");
+  }
+  return AssignmentView{std::move(*a), false};
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const GetOrder& c, Instant) {
+  if (caller.role != Role::kMerchant) return Fail(ErrorCode::kForbidden, "orders belong to merchant keys");
+  auto stored = store_.FindAssignmentByOrder(caller.merchant, c.order_id);
+  if (!stored) return std::unexpected(stored.error());
+  if (!*stored) return Fail(ErrorCode::kNotFound, "no assignment for that order");
+  auto a = LoadAssignment((*stored)->id);
+  if (!a) return std::unexpected(a.error());
+  return AssignmentView{std::move(*a), false};
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const CancelAssignment& c, Instant now) {
+  if (caller.role != Role::kMerchant) return Fail(ErrorCode::kForbidden, "only a merchant key cancels");
+  auto it = live_.find(c.id);
+  if (it == live_.end() || it->second.merchant != caller.merchant) {
+    auto stored = LoadAssignment(c.id);
+    if (!stored) return std::unexpected(stored.error());
+    if (stored->merchant != caller.merchant) return Fail(ErrorCode::kNotFound, "no such assignment");
+    return Fail(ErrorCode::kAssignmentNotCancellable,
+                "the assignment is " + std::string(AssignmentStatusName(stored->status)));
+  }
+  Assignment& a = it->second;
+  if (a.status != AssignmentStatus::kOpen) {
+    return Fail(ErrorCode::kAssignmentNotCancellable, "the assignment is " + std::string(AssignmentStatusName(a.status)));
+  }
+  if (a.paid_minor > 0) {
+    return Fail(ErrorCode::kAssignmentNotCancellable, "money has been received for this assignment");
+  }
+  Close(a, AssignmentStatus::kCancelled, now);
+  return AssignmentView{a, false};
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const FindDeposits& c, Instant) {
+  DepositQuery q = c.query;
+  if (caller.role == Role::kMerchant) q.merchant = caller.merchant;
+  if (caller.role == Role::kBank) q.bank = caller.bank;
+  q.limit = std::clamp(q.limit, 1, kMaxPage);
+  auto rows = store_.QueryDeposits(q);
+  if (!rows) return std::unexpected(rows.error());
+  DepositPage page;
+  page.items = std::move(*rows);
+  if (static_cast<int>(page.items.size()) == q.limit) page.next_after = page.items.back().id;
+  return page;
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const FindLedgerEntries& c, Instant) {
+  if (caller.role == Role::kBank) return Fail(ErrorCode::kForbidden, "banks do not read the ledger");
+  LedgerQuery q = c.query;
+  if (caller.role == Role::kMerchant) q.merchant = caller.merchant;
+  q.limit = std::clamp(q.limit, 1, kMaxPage);
+  auto rows = store_.QueryLedger(q);
+  if (!rows) return std::unexpected(rows.error());
+  LedgerPage page;
+  page.items = std::move(*rows);
+  if (static_cast<int>(page.items.size()) == q.limit) page.next_after = page.items.back().seq;
+  return page;
+}
+
+// ---- bank side ------------------------------------------------------------------------------
+
+Result<Outcome> Relay::Do(const Caller& caller, const Precheck& c, Instant now) {
+  if (caller.role != Role::kBank) return Fail(ErrorCode::kForbidden, "only a bank key pre-checks deposits");
+  PrecheckAnswer answer;
+  auto refuse = [&](PrecheckRefusal why) {
+    answer.refusal = why;
+    return Result<Outcome>(answer);
+  };
+  NumberSlot* slot = FindSlot(caller.bank, c.number);
+  if (!slot) return refuse(PrecheckRefusal::kUnknownNumber);
+  if (slot->record.state == NumberState::kCooling) {
+    const auto& tombstone = live_.at(slot->record.assignment_id);
+    return refuse(tombstone.status == AssignmentStatus::kExpired ? PrecheckRefusal::kExpired
+                                                                 : PrecheckRefusal::kNotAssigned);
+  }
+  if (slot->record.state != NumberState::kAssigned) return refuse(PrecheckRefusal::kNotAssigned);
+  const Assignment& a = live_.at(slot->record.assignment_id);
+  if (!merchants_.at(a.merchant).active) return refuse(PrecheckRefusal::kMerchantInactive);
+  if (now >= a.due_at) return refuse(PrecheckRefusal::kExpired);
+  if (c.amount.currency() != a.amount.currency() ||
+      !AcceptsAmount({a.rule, a.amount.minor(), a.paid_minor}, c.amount.minor())) {
+    return refuse(PrecheckRefusal::kAmountMismatch);
+  }
+  answer.holder_name = a.holder_name;
+  answer.due_at = a.due_at;
+  return answer;
+}
+
+void Relay::AppendLedger(Instant at, EntryKind kind, const Deposit& deposit,
+                         std::vector<LedgerLine> lines) {
+  auto entry = ChainEntry(ledger_seq_ + 1, ledger_hash_, at, kind, deposit.id,
+                          deposit.amount.currency(), std::move(lines));
+  store_.AppendLedgerEntry(entry);
+  ledger_seq_ = entry.seq;
+  ledger_hash_ = std::move(entry.hash);
+}
+
+// Decides where a new deposit's money goes and applies it to the assignment it belongs to.
+Result<Deposit> Relay::BookDeposit(const std::string& bank, const DepositNotice& n, Instant now) {
+  Deposit d;
+  d.id = ids_.NewId("dep_", 20);
+  d.bank = bank;
+  d.transaction_id = n.transaction_id;
+  d.number = n.number;
+  d.amount = n.amount;
+  d.payer_name = n.payer_name;
+  d.deposited_at = n.deposited_at;
+  d.received_at = now;
+  d.notice_fingerprint = Fingerprint(n);
+  auto park = [&](DepositOutcome why) {
+    d.outcome = why;
+    d.parked_minor = d.amount.minor();
+  };
+  auto attribute = [&](const Assignment& a) {
+    d.assignment_id = a.id;
+    d.order_id = a.order_id;
+    d.merchant = a.merchant;
+    d.generation = a.generation;
+  };
+
+  NumberSlot* slot = FindSlot(bank, n.number);
+  if (!slot) {
+    park(DepositOutcome::kUnknownNumber);
+    return d;
+  }
+  if (slot->record.state == NumberState::kAssigned) {
+    Assignment& open = live_.at(slot->record.assignment_id);
+    if (now >= open.due_at) Close(open, AssignmentStatus::kExpired, open.due_at);  // the sweeper's job, done now
+  }
+  if (slot->record.state == NumberState::kFree) {
+    d.merchant = slot->record.merchant;  // the pool's owner can find it in a dispute look-up
+    park(DepositOutcome::kNotAssigned);
+    return d;
+  }
+  Assignment& a = live_.at(slot->record.assignment_id);
+  attribute(a);
+  if (slot->record.state == NumberState::kCooling) {
+    park(DepositOutcome::kLate);
+    return d;
+  }
+  if (n.amount.currency() != a.amount.currency()) {
+    park(DepositOutcome::kAmountMismatch);
+    return d;
+  }
+  Allocation split = Allocate({a.rule, a.amount.minor(), a.paid_minor}, n.amount.minor());
+  d.outcome = split.outcome;
+  d.to_merchant_minor = split.to_merchant_minor;
+  d.parked_minor = split.to_suspense_minor;
+  if (split.to_merchant_minor > 0) {
+    a.paid_minor += split.to_merchant_minor;
+    if (split.completes_order) {
+      Close(a, AssignmentStatus::kPaid, now);
+    } else {
+      store_.PutAssignment(a);
+    }
+  }
+  return d;
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const DepositNotice& c, Instant now) {
+  if (caller.role != Role::kBank) return Fail(ErrorCode::kForbidden, "only a bank key reports deposits");
+  auto existing = store_.FindDeposit(caller.bank, c.transaction_id);
+  if (!existing) return std::unexpected(existing.error());
+  if (*existing) {
+    if ((*existing)->notice_fingerprint != Fingerprint(c)) {
+      return Fail(ErrorCode::kTransactionIdConflict,
+                  "transaction " + c.transaction_id + " was reported with other content", "transaction_id");
+    }
+    return DepositAck{std::move(**existing), true};
+  }
+  auto deposit = BookDeposit(caller.bank, c, now);
+  if (!deposit) return std::unexpected(deposit.error());
+  store_.PutDeposit(*deposit);
+  AppendLedger(now, EntryKind::kDeposit, *deposit, DepositLines(*deposit));
+  ++deposits_by_outcome_[static_cast<std::size_t>(deposit->outcome)];
+  return DepositAck{std::move(*deposit), false};
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const CancelDeposit& c, Instant now) {
+  if (caller.role != Role::kBank) return Fail(ErrorCode::kForbidden, "only a bank key cancels deposits");
+  auto found = store_.FindDeposit(caller.bank, c.original_transaction_id);
+  if (!found) return std::unexpected(found.error());
+  if (!*found) return Fail(ErrorCode::kNotFound, "no deposit with transaction id " + c.original_transaction_id);
+  Deposit d = std::move(**found);
+  if (d.status == DepositStatus::kCancelled) return DepositAck{std::move(d), true};
+
+  d.status = DepositStatus::kCancelled;
+  d.cancelled_at = now;
+  d.cancel_transaction_id = c.transaction_id;
+  if (d.to_merchant_minor > 0) {
+    auto it = live_.find(d.assignment_id);
+    if (it != live_.end()) {
+      Assignment& a = it->second;
+      a.paid_minor -= d.to_merchant_minor;
+      VARELAY_INVARIANT(a.paid_minor >= 0, "a cancellation never takes back more than was paid");
+      NumberSlot* slot = FindSlot(a.bank, a.number);
+      // Paid by this deposit, still in quarantine and not yet due: the order is open again.
+      if (a.status == AssignmentStatus::kPaid && now < a.due_at && slot &&
+          slot->record.state == NumberState::kCooling && slot->record.assignment_id == a.id) {
+        a.status = AssignmentStatus::kOpen;
+        a.closed_at.reset();
+        --slot->pool->cooling;
+        ++slot->pool->assigned;
+        slot->record.state = NumberState::kAssigned;
+        slot->record.release_at.reset();
+        store_.PutNumber(slot->record);
+        expiries_.emplace(a.due_at, a.id);
+      }
+      store_.PutAssignment(a);
+    } else {
+      auto stored = store_.FindAssignment(d.assignment_id);
+      if (!stored) return std::unexpected(stored.error());
+      if (*stored) {
+        (*stored)->paid_minor -= d.to_merchant_minor;
+        store_.PutAssignment(**stored);
+      }
+    }
+  }
+  store_.PutDeposit(d);
+  AppendLedger(now, EntryKind::kReversal, d, ReversedLines(DepositLines(d)));
+  return DepositAck{std::move(d), false};
+}
+
+}  // namespace varelay
