@@ -21,6 +21,8 @@ bool IsVirtualAccountNumber(std::string_view s);
 bool IsMotherAccountNumber(std::string_view s);
 // Idempotency-Key header value: 1 to 255 printable ASCII characters.
 bool IsIdempotencyKey(std::string_view s);
+// Well-formed UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF.
+bool IsValidUtf8(std::string_view s);
 // Free text such as a name: valid UTF-8 is assumed (the JSON parser checks it); 1..max_chars
 // code points, no control characters.
 bool IsCleanText(std::string_view s, std::size_t max_chars);

@@ -33,5 +33,16 @@ TEST(Identifiers, CleanTextCountsCodePoints) {
   EXPECT_FALSE(IsCleanText("a\nb", 10));
 }
 
+// Proves the UTF-8 check refuses truncated, overlong and surrogate sequences.
+TEST(Identifiers, ValidUtf8) {
+  EXPECT_TRUE(IsValidUtf8("홍길동 abc"));
+  EXPECT_TRUE(IsValidUtf8("\xF0\x9F\x98\x80"));
+  EXPECT_FALSE(IsValidUtf8("\xED\x95"));          // truncated
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));      // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xFF"));
+  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // past U+10FFFF
+}
+
 }  // namespace
 }  // namespace varelay

@@ -66,6 +66,11 @@ bool Engine::Submit(Submission submission) {
   return true;
 }
 
+bool Engine::IsStopping() {
+  std::lock_guard lock(mutex_);
+  return stopping_;
+}
+
 void Engine::Loop() {
   for (;;) {
     {

@@ -51,8 +51,10 @@ class Engine {
   // Stops taking submissions, applies everything already queued, and joins the thread.
   void Stop();
 
-  // Queues a request; false when the queue is full or the engine is stopping (nothing queued).
+  // Queues a request; false when the queue is full or the engine is stopping (nothing queued,
+  // and the submission's reply is never called).
   bool Submit(Submission submission);
+  bool IsStopping();
 
   // Applies one batch on the calling thread: what the engine thread does in a loop. For tests
   // that drive the engine without its thread. Returns the number of commands applied.

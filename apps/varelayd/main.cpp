@@ -1,0 +1,149 @@
+// varelayd: the relay server. Wires the layers together; holds no logic of its own.
+#include <CLI/CLI.hpp>
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "api/http_server.h"
+#include "api/service.h"
+#include "engine/engine.h"
+#include "engine/random.h"
+#include "store/sqlite_store.h"
+
+namespace {
+
+struct Flags {
+  std::string listen = "127.0.0.1:8080";
+  std::string data = "./var";
+  int io_threads = 2;
+  std::int64_t quarantine_s = 7 * 24 * 3600;
+  std::size_t max_batch = 1024;
+  std::size_t max_connections = 4096;
+  bool print_routes = false;
+};
+
+// The bootstrap admin key: VARELAY_ADMIN_KEY when set, else a fresh one written to
+// <data>/admin.key (mode 0600) so only the operator can read it.
+std::string AdminToken(bool& generated) {
+  if (const char* fixed = std::getenv("VARELAY_ADMIN_KEY"); fixed && *fixed) {
+    generated = false;
+    return fixed;
+  }
+  generated = true;
+  return "vrk_" + varelay::RandomSecret(40);
+}
+
+bool WriteSecretFile(const std::filesystem::path& path, const std::string& secret) {
+  auto old_mask = ::umask(077);
+  std::ofstream out(path, std::ios::trunc);
+  out << secret << "\n";
+  ::umask(old_mask);
+  return static_cast<bool>(out);
+}
+
+int Serve(const Flags& flags) {
+  using namespace varelay;
+  auto colon = flags.listen.rfind(':');
+  int port = colon == std::string::npos ? -1 : std::atoi(flags.listen.c_str() + colon + 1);
+  if (colon == std::string::npos || port < 0 || port > 65535) {
+    std::cerr << "varelayd: --listen must be HOST:PORT, got '" << flags.listen << "'\n";
+    return 2;
+  }
+  std::filesystem::path data(flags.data);
+  std::error_code ec;
+  std::filesystem::create_directories(data, ec);
+  if (ec) {
+    std::cerr << "varelayd: cannot create data folder " << data << ": " << ec.message() << "\n";
+    return 1;
+  }
+  auto store = OpenSqliteStore((data / "varelay.db").string());
+  if (!store) {
+    std::cerr << "varelayd: " << store.error().detail << "\n";
+    return 1;
+  }
+  SystemClock clock;
+  EngineOptions options;
+  options.relay.quarantine = std::chrono::seconds(flags.quarantine_s);
+  options.max_batch = flags.max_batch;
+  Engine engine(**store, clock, options);
+  if (auto r = engine.Recover(); !r) {
+    std::cerr << "varelayd: cannot recover state: " << r.error().detail << "\n";
+    return 1;
+  }
+  bool generated = false;
+  std::string token = AdminToken(generated);
+  if (token.size() < 24) {
+    std::cerr << "varelayd: VARELAY_ADMIN_KEY must be at least 24 characters\n";
+    return 2;
+  }
+  auto created = engine.EnsureAdminKey(token);
+  if (created && *created && generated) {
+    auto path = data / "admin.key";
+    if (!WriteSecretFile(path, token)) {
+      std::cerr << "varelayd: cannot write " << path << "\n";
+      return 1;
+    }
+    std::cout << "varelayd: bootstrap admin key written to " << path.string() << std::endl;
+  }
+  engine.Start();
+
+  api::Service service(engine.stats());
+  api::ServerOptions server_options;
+  server_options.host = flags.listen.substr(0, colon);
+  if (server_options.host.size() > 2 && server_options.host.front() == '[') {
+    server_options.host = server_options.host.substr(1, server_options.host.size() - 2);
+  }
+  server_options.port = static_cast<unsigned short>(port);
+  server_options.io_threads = flags.io_threads;
+  server_options.max_connections = flags.max_connections;
+  api::HttpServer server(service, engine, server_options);
+  auto bound = server.Listen();
+  if (!bound) {
+    std::cerr << "varelayd: " << bound.error().detail << "\n";
+    engine.Stop();
+    return 1;
+  }
+  std::string shown_host = server_options.host.find(':') != std::string::npos ? "[" + server_options.host + "]"
+                                                                               : server_options.host;
+  std::cout << "varelayd listening on http://" << shown_host << ":" << *bound << std::endl;
+  server.Run();
+  std::cout << "varelayd: stopped cleanly" << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"varelayd: the varelay virtual-account relay server"};
+  Flags flags;
+  app.add_option("--listen", flags.listen, "HOST:PORT to serve HTTP on (port 0: any free port)")
+      ->envname("VARELAY_LISTEN")->capture_default_str();
+  app.add_option("--data", flags.data, "folder for the embedded store (varelay.db) and admin.key")
+      ->envname("VARELAY_DATA")->capture_default_str();
+  app.add_option("--io-threads", flags.io_threads, "threads reading and writing sockets")
+      ->envname("VARELAY_IO_THREADS")->check(CLI::Range(1, 64))->capture_default_str();
+  app.add_option("--quarantine", flags.quarantine_s,
+                 "seconds a closed number cools before it is reused")
+      ->envname("VARELAY_QUARANTINE_S")->check(CLI::Range(std::int64_t{0}, std::int64_t{365} * 86400))
+      ->capture_default_str();
+  app.add_option("--max-batch", flags.max_batch, "most commands made durable in one commit")
+      ->envname("VARELAY_MAX_BATCH")->check(CLI::Range(1, 65536))->capture_default_str();
+  app.add_option("--max-connections", flags.max_connections, "open connections beyond which new ones are closed")
+      ->envname("VARELAY_MAX_CONNECTIONS")->check(CLI::Range(1, 1000000))->capture_default_str();
+  app.add_flag("--print-routes", flags.print_routes, "print every HTTP route as 'METHOD /path' and exit");
+  app.set_version_flag("--version", "varelayd 0.1.0");
+  app.footer(
+      "Environment: VARELAY_ADMIN_KEY fixes the bootstrap admin key (at least 24 characters) instead of\n"
+      "generating one into <data>/admin.key. Every option above can also be set by the variable named\n"
+      "beside it. SIGTERM or SIGINT: stop accepting, finish the batch in flight, exit 0.");
+  CLI11_PARSE(app, argc, argv);
+  if (flags.print_routes) {
+    for (const auto& route : varelay::api::Service::RouteList()) std::cout << route << "\n";
+    return 0;
+  }
+  return Serve(flags);
+}

@@ -1,0 +1,242 @@
+#include "api/http_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "api/problem.h"
+
+namespace varelay::api {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+
+struct EngineReply {
+  Result<Outcome> result;
+  std::optional<RenderedResponse> rendered;
+};
+
+// Hands a submission to the engine and completes, on the caller's executor, once the engine has
+// made its batch durable and replied.
+template <typename Token>
+auto AsyncSubmit(Engine& engine, Submission submission, Token&& token) {
+  return asio::async_initiate<Token, void(EngineReply)>(
+      [&engine](auto handler, Submission s) {
+        using Handler = decltype(handler);
+        auto executor = asio::get_associated_executor(handler);
+        struct State {
+          Handler handler;
+          asio::executor_work_guard<decltype(executor)> work;
+        };
+        auto state = std::make_shared<State>(State{std::move(handler), asio::make_work_guard(executor)});
+        auto complete = [state](EngineReply reply) {
+          auto ex = state->work.get_executor();
+          asio::post(ex, [state, reply = std::move(reply)]() mutable {
+            std::move(state->handler)(std::move(reply));
+            state->work.reset();
+          });
+        };
+        s.reply = [complete](Result<Outcome> result, std::optional<RenderedResponse> rendered) {
+          complete(EngineReply{std::move(result), std::move(rendered)});
+        };
+        if (!engine.Submit(std::move(s))) {
+          bool stopping = engine.IsStopping();
+          complete(EngineReply{Fail(stopping ? ErrorCode::kShuttingDown : ErrorCode::kOverloaded,
+                                    stopping ? "the relay is shutting down" : "the relay is overloaded; retry shortly"),
+                               std::nullopt});
+        }
+      },
+      token, std::move(submission));
+}
+
+http::response<http::string_body> ToBeast(HttpResponse&& out, unsigned version, bool keep_alive) {
+  http::response<http::string_body> res{static_cast<http::status>(out.status), version};
+  res.set(http::field::content_type, out.content_type);
+  res.set(http::field::cache_control, "no-store");
+  for (auto& [name, value] : out.headers) res.set(name, value);
+  res.keep_alive(keep_alive);
+  res.body() = std::move(out.body);
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Service& service;
+  Engine& engine;
+  ServerOptions options;
+  asio::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  asio::signal_set signals{ioc, SIGTERM, SIGINT};
+  std::atomic<std::size_t> connections{0};
+  std::atomic<std::size_t> in_flight{0};
+  std::atomic<bool> draining{false};
+
+  Impl(Service& s, Engine& e, ServerOptions o) : service(s), engine(e), options(std::move(o)) {}
+
+  asio::awaitable<void> Accept() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(kUseTuple);
+      if (ec) {
+        if (!acceptor.is_open()) co_return;
+        continue;  // e.g. too many open files: keep serving the connections we have
+      }
+      if (connections.load() >= options.max_connections) {
+        beast::error_code ignored;
+        socket.close(ignored);
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true));
+      asio::co_spawn(ioc, Session(std::move(socket)), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> WriteProblem(beast::tcp_stream& stream, ErrorCode code, std::string detail) {
+    auto res = ToBeast(ProblemResponse(Error{code, std::move(detail), ""}), 11, false);
+    stream.expires_after(options.read_timeout);
+    co_await http::async_write(stream, res, kUseTuple);
+    co_return;
+  }
+
+  asio::awaitable<void> Session(tcp::socket socket) {
+    ++connections;
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(options.header_limit_bytes));
+      parser.body_limit(kMaxBodyBytes);
+      stream.expires_after(options.read_timeout);
+      auto [header_ec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+      if (header_ec == http::error::header_limit) {
+        co_await WriteProblem(stream, ErrorCode::kBodyTooLarge, "the request headers are too large");
+        break;
+      }
+      if (header_ec) {
+        if (header_ec != http::error::end_of_stream && header_ec != beast::error::timeout &&
+            header_ec != asio::error::connection_reset && header_ec != asio::error::eof) {
+          co_await WriteProblem(stream, ErrorCode::kMalformedJson, "the request is not valid HTTP/1.1");
+        }
+        break;
+      }
+      {
+        auto& header = parser.get();
+        parser.body_limit(service.BodyLimit(std::string_view(header.method_string()),
+                                            std::string_view(header.target())));
+        if (beast::iequals(header[http::field::expect], "100-continue")) {
+          http::response<http::empty_body> go_on{http::status::continue_, 11};
+          co_await http::async_write(stream, go_on, kUseTuple);
+        }
+      }
+      auto [body_ec, body_bytes] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+      if (body_ec == http::error::body_limit) {
+        co_await WriteProblem(stream, ErrorCode::kBodyTooLarge, "the request body is larger than this route accepts");
+        break;
+      }
+      if (body_ec) break;
+
+      auto started = std::chrono::steady_clock::now();
+      auto& req = parser.get();
+      HttpRequestView view;
+      view.method = std::string_view(req.method_string());
+      view.target = std::string_view(req.target());
+      view.authorization = std::string_view(req[http::field::authorization]);
+      view.content_type = std::string_view(req[http::field::content_type]);
+      if (auto it = req.find("Idempotency-Key"); it != req.end()) {
+        view.has_idempotency_key = true;
+        view.idempotency_key = std::string_view(it->value());
+      }
+      view.body = req.body();
+
+      int route = -1;
+      HttpResponse out;
+      if (draining.load()) {
+        out = ProblemResponse(Error{ErrorCode::kShuttingDown, "the relay is shutting down", ""});
+      } else {
+        auto prepared = service.Prepare(view);
+        route = prepared.route;
+        if (prepared.response) {
+          out = std::move(*prepared.response);
+        } else {
+          ++in_flight;
+          auto reply = co_await AsyncSubmit(engine, std::move(*prepared.submission), asio::use_awaitable);
+          --in_flight;
+          out = service.Finish(prepared.route, reply.result, reply.rendered);
+        }
+      }
+      service.metrics().Observe(route, out.status,
+                                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      bool keep_alive = req.keep_alive() && !draining.load();
+      auto res = ToBeast(std::move(out), req.version(), keep_alive);
+      stream.expires_after(options.read_timeout);
+      auto [write_ec, written] = co_await http::async_write(stream, res, kUseTuple);
+      if (write_ec || !keep_alive) break;
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    --connections;
+    co_return;
+  }
+
+  // SIGTERM: stop accepting, let requests in flight finish, then stop the engine and the loop.
+  asio::awaitable<void> Drain() {
+    draining = true;
+    beast::error_code ignored;
+    acceptor.close(ignored);
+    asio::steady_timer timer(ioc);
+    auto deadline = std::chrono::steady_clock::now() + options.drain_timeout;
+    while (in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+      timer.expires_after(std::chrono::milliseconds(5));
+      co_await timer.async_wait(kUseTuple);
+    }
+    engine.Stop();  // applies and commits whatever is still queued
+    ioc.stop();
+    co_return;
+  }
+};
+
+HttpServer::HttpServer(Service& service, Engine& engine, ServerOptions options)
+    : impl_(std::make_unique<Impl>(service, engine, std::move(options))) {}
+
+HttpServer::~HttpServer() = default;
+
+Result<unsigned short> HttpServer::Listen() {
+  beast::error_code ec;
+  auto address = asio::ip::make_address(impl_->options.host, ec);
+  if (ec) return Fail(ErrorCode::kInvalidField, "cannot listen on '" + impl_->options.host + "': not an IP address");
+  tcp::endpoint endpoint(address, impl_->options.port);
+  auto& acceptor = impl_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Fail(ErrorCode::kInternal, "cannot listen on " + impl_->options.host + ":" +
+                                          std::to_string(impl_->options.port) + ": " + ec.message());
+  }
+  return acceptor.local_endpoint().port();
+}
+
+void HttpServer::Run() {
+  auto& impl = *impl_;
+  asio::co_spawn(impl.ioc, impl.Accept(), asio::detached);
+  impl.signals.async_wait([&impl](const beast::error_code& ec, int) {
+    if (!ec) asio::co_spawn(impl.ioc, impl.Drain(), asio::detached);
+  });
+  std::vector<std::thread> threads;
+  for (int i = 1; i < impl.options.io_threads; ++i) threads.emplace_back([&impl] { impl.ioc.run(); });
+  impl.ioc.run();
+  for (auto& t : threads) t.join();
+}
+
+}  // namespace varelay::api

@@ -1,0 +1,42 @@
+// The HTTP/1.1 listener: Boost.Beast with C++20 coroutines on a small pool of I/O threads.
+// Reads and writes sockets, enforces size and time limits, and hands each request to Service.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "api/service.h"
+#include "domain/error.h"
+#include "engine/engine.h"
+
+namespace varelay::api {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  unsigned short port = 8080;  // 0: any free port
+  int io_threads = 2;
+  std::chrono::seconds read_timeout{30};       // per request, headers and body
+  std::chrono::seconds drain_timeout{10};      // how long SIGTERM waits for requests in flight
+  std::size_t max_connections = 4096;          // beyond this, new connections are closed at once
+  std::size_t header_limit_bytes = 16 * 1024;
+};
+
+class HttpServer {
+ public:
+  HttpServer(Service& service, Engine& engine, ServerOptions options);
+  ~HttpServer();
+
+  // Binds and listens; returns the bound port.
+  Result<unsigned short> Listen();
+
+  // Serves until SIGTERM or SIGINT, then stops accepting, lets requests in flight finish (the
+  // engine completes their batch), stops the engine, and returns.
+  void Run();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace varelay::api

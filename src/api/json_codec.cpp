@@ -1,0 +1,570 @@
+#include "api/json_codec.h"
+
+#include <boost/json.hpp>
+#include <boost/json/basic_parser_impl.hpp>
+
+#include <set>
+
+#include "domain/identifiers.h"
+
+namespace varelay::api {
+namespace json = boost::json;
+namespace {
+
+// Limits on nesting and size of what the parser accepts; bodies are already size-capped.
+constexpr std::size_t kMaxDepth = 8;
+
+// Reads the members of one JSON object, collecting every problem instead of stopping at the first.
+class Reader {
+ public:
+  Reader(const json::object& object, RequestError& sink, std::string prefix = {})
+      : object_(object), sink_(sink), prefix_(std::move(prefix)) {}
+
+  // A required or optional string checked by `valid`; "" when absent or wrong.
+  std::string Text(std::string_view key, bool required, bool (*valid)(std::string_view),
+                   std::string_view reason) {
+    const json::value* v = Find(key, required);
+    if (!v) return {};
+    if (!v->is_string()) return Bad(ErrorCode::kInvalidField, key, "must be a string"), std::string();
+    std::string_view s = v->get_string();
+    if (!valid(s)) return Bad(ErrorCode::kInvalidField, key, std::string(reason)), std::string();
+    return std::string(s);
+  }
+
+  // A name-like field: 1..max_chars characters, no control characters.
+  std::string Name(std::string_view key, bool required, std::size_t max_chars) {
+    const json::value* v = Find(key, required);
+    if (!v) return {};
+    if (!v->is_string()) return Bad(ErrorCode::kInvalidField, key, "must be a string"), std::string();
+    std::string_view s = v->get_string();
+    if (!IsCleanText(s, max_chars)) {
+      Bad(ErrorCode::kInvalidField, key,
+          "must be 1 to " + std::to_string(max_chars) + " characters without control characters");
+      return {};
+    }
+    return std::string(s);
+  }
+
+  std::optional<std::int64_t> Integer(std::string_view key, bool required, std::int64_t min,
+                                      std::int64_t max) {
+    const json::value* v = Find(key, required);
+    if (!v) return std::nullopt;
+    if (!v->is_int64() || v->get_int64() < min || v->get_int64() > max) {
+      Bad(ErrorCode::kInvalidField, key,
+          "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+      return std::nullopt;
+    }
+    return v->get_int64();
+  }
+
+  // An amount in minor units: a JSON integer from 1 to kMaxAmountMinor. Fractions, exponents,
+  // strings and overflowing numbers are all refused, never rounded.
+  std::int64_t Amount(std::string_view key, bool required) {
+    const json::value* v = Find(key, required);
+    if (!v) return 0;
+    if (v->is_int64() && v->get_int64() >= 1 && v->get_int64() <= kMaxAmountMinor) return v->get_int64();
+    Bad(ErrorCode::kInvalidAmount, key, "must be an integer number of minor units from 1 to 9999999999999");
+    return 0;
+  }
+
+  Currency CurrencyCode(std::string_view key) {
+    const json::value* v = Find(key, false);
+    if (!v) return Currency::Krw();
+    if (!v->is_string()) return Bad(ErrorCode::kUnknownCurrency, key, "must be an ISO 4217 code"), Currency::Krw();
+    auto c = Currency::FromCode(v->get_string());
+    if (!c) return Bad(ErrorCode::kUnknownCurrency, key, "is not a currency the relay knows"), Currency::Krw();
+    return *c;
+  }
+
+  std::optional<Instant> Time(std::string_view key, bool required) {
+    const json::value* v = Find(key, required);
+    if (!v) return std::nullopt;
+    std::optional<Instant> t;
+    if (v->is_string()) t = ParseRfc3339(v->get_string());
+    if (!t) Bad(ErrorCode::kInvalidField, key, "must be an RFC 3339 date-time such as 2026-11-25T10:00:00Z");
+    return t;
+  }
+
+  const json::object* Object(std::string_view key) {
+    const json::value* v = Find(key, false);
+    if (!v) return nullptr;
+    if (!v->is_object()) return Bad(ErrorCode::kInvalidField, key, "must be an object"), nullptr;
+    return &v->get_object();
+  }
+
+  const json::array* Array(std::string_view key, bool required) {
+    const json::value* v = Find(key, required);
+    if (!v) return nullptr;
+    if (!v->is_array()) return Bad(ErrorCode::kInvalidField, key, "must be an array"), nullptr;
+    return &v->get_array();
+  }
+
+  // Refuses members not in `known`: a misspelt optional field must not pass silently.
+  void NoOthers(std::initializer_list<std::string_view> known) {
+    for (const auto& member : object_) {
+      if (std::find(known.begin(), known.end(), member.key()) == known.end()) {
+        Bad(ErrorCode::kUnknownField, member.key(), "is not a field of this request");
+      }
+    }
+  }
+
+  void Bad(ErrorCode code, std::string_view key, std::string reason) {
+    if (sink_.fields.empty()) sink_.error = Error{code, FieldName(key) + " " + reason, FieldName(key)};
+    sink_.fields.push_back({FieldName(key), std::move(reason)});
+  }
+
+  std::string FieldName(std::string_view key) const {
+    return prefix_.empty() ? std::string(key) : prefix_ + "." + std::string(key);
+  }
+
+ private:
+  const json::value* Find(std::string_view key, bool required) {
+    const json::value* v = object_.if_contains(key);
+    if (v && v->is_null() && !required) return nullptr;  // explicit null means absent
+    if (!v || v->is_null()) {
+      if (required) Bad(ErrorCode::kMissingField, key, "is required");
+      return nullptr;
+    }
+    return v;
+  }
+
+  const json::object& object_;
+  RequestError& sink_;
+  std::string prefix_;
+};
+
+template <typename T>
+Decoded<T> Finish(RequestError& sink, T value) {
+  if (!sink.fields.empty()) return std::unexpected(std::move(sink));
+  return value;
+}
+
+bool IsPhone(std::string_view s) {
+  if (s.size() < 4 || s.size() > 20) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (!((c >= '0' && c <= '9') || c == ' ' || c == '-' || (c == '+' && i == 0))) return false;
+  }
+  return true;
+}
+bool IsEmail(std::string_view s) {
+  auto at = s.find('@');
+  return s.size() <= 254 && at != std::string_view::npos && at > 0 && at + 1 < s.size() &&
+         s.find('@', at + 1) == std::string_view::npos && IsCleanText(s, 254) &&
+         s.find(' ') == std::string_view::npos;
+}
+
+// Boost.JSON keeps the last of duplicate member names without a word; a duplicate could hide a
+// changed amount, so a first validating pass refuses any object that names a member twice.
+struct DuplicateMemberCheck {
+  static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
+
+  std::vector<std::set<std::string, std::less<>>> open_objects;
+  std::string key;
+  std::string duplicate;
+
+  bool on_document_begin(json::error_code&) { return true; }
+  bool on_document_end(json::error_code&) { return true; }
+  bool on_array_begin(json::error_code&) { return true; }
+  bool on_array_end(std::size_t, json::error_code&) { return true; }
+  bool on_object_begin(json::error_code&) {
+    open_objects.emplace_back();
+    return true;
+  }
+  bool on_object_end(std::size_t, json::error_code&) {
+    open_objects.pop_back();
+    return true;
+  }
+  bool on_string_part(json::string_view, std::size_t, json::error_code&) { return true; }
+  bool on_string(json::string_view, std::size_t, json::error_code&) { return true; }
+  bool on_key_part(json::string_view s, std::size_t, json::error_code&) {
+    key.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t, json::error_code& ec) {
+    key.append(s.data(), s.size());
+    if (!open_objects.back().insert(key).second) {
+      duplicate = key;
+      ec = json::error::syntax;
+      return false;
+    }
+    key.clear();
+    return true;
+  }
+  bool on_number_part(json::string_view, json::error_code&) { return true; }
+  bool on_int64(std::int64_t, json::string_view, json::error_code&) { return true; }
+  bool on_uint64(std::uint64_t, json::string_view, json::error_code&) { return true; }
+  bool on_double(double, json::string_view, json::error_code&) { return true; }
+  bool on_bool(bool, json::error_code&) { return true; }
+  bool on_null(json::error_code&) { return true; }
+  bool on_comment_part(json::string_view, json::error_code&) { return true; }
+  bool on_comment(json::string_view, json::error_code&) { return true; }
+};
+
+}  // namespace
+
+Decoded<json::object> ParseBody(std::string_view body) {
+  auto refuse = [](ErrorCode code, std::string detail) {
+    return std::unexpected(RequestError{Error{code, std::move(detail), ""}, {}});
+  };
+  if (!IsValidUtf8(body)) return refuse(ErrorCode::kInvalidUtf8, "the body is not valid UTF-8");
+  json::parse_options options;
+  options.max_depth = kMaxDepth;
+  options.allow_comments = false;
+  options.allow_trailing_commas = false;
+  options.allow_invalid_utf8 = false;
+  std::error_code ec;
+  {
+    json::basic_parser<DuplicateMemberCheck> check(options);
+    check.write_some(false, body.data(), body.size(), ec);
+    if (!check.handler().duplicate.empty()) {
+      return std::unexpected(RequestError{
+          Error{ErrorCode::kMalformedJson, "the member \"" + check.handler().duplicate + "\" appears twice",
+                check.handler().duplicate},
+          {}});
+    }
+    ec = {};
+  }
+  json::stream_parser parser({}, options);
+  parser.write(body.data(), body.size(), ec);
+  if (!ec) parser.finish(ec);
+  if (ec) return refuse(ErrorCode::kMalformedJson, "the body is not well-formed JSON: " + ec.message());
+  json::value root = parser.release();
+  if (!root.is_object()) return refuse(ErrorCode::kMalformedJson, "the body must be a JSON object");
+  return std::move(root.get_object());
+}
+
+Decoded<CreateBank> DecodeCreateBank(const json::object& body) {
+  RequestError sink;
+  Reader r(body, sink);
+  CreateBank c;
+  c.code = r.Text("code", true, IsBankCode, "must be a 3-digit KFTC bank code");
+  c.name = r.Name("name", true, 100);
+  r.NoOthers({"code", "name"});
+  return Finish(sink, std::move(c));
+}
+
+Decoded<CreateMerchant> DecodeCreateMerchant(const json::object& body) {
+  RequestError sink;
+  Reader r(body, sink);
+  CreateMerchant c;
+  c.id = r.Text("id", true, IsMerchantId, "must match ^[a-z0-9][a-z0-9_-]{0,63}$");
+  c.name = r.Name("name", true, 100);
+  r.NoOthers({"id", "name"});
+  return Finish(sink, std::move(c));
+}
+
+Decoded<CreateContract> DecodeCreateContract(std::string merchant, const json::object& body) {
+  RequestError sink;
+  Reader r(body, sink);
+  CreateContract c;
+  c.merchant = std::move(merchant);
+  c.bank = r.Text("bank", true, IsBankCode, "must be a 3-digit KFTC bank code");
+  c.mother_account = r.Text("mother_account", true, IsMotherAccountNumber, "must be 6 to 20 digits");
+  c.holder_name = r.Name("holder_name", true, 50);
+  r.NoOthers({"bank", "mother_account", "holder_name"});
+  return Finish(sink, std::move(c));
+}
+
+Decoded<CreateApiKey> DecodeCreateApiKey(const json::object& body) {
+  RequestError sink;
+  Reader r(body, sink);
+  CreateApiKey c;
+  auto role = r.Text("role", true, [](std::string_view s) { return ParseRole(s).has_value(); },
+                     "must be admin, merchant or bank");
+  if (!role.empty()) c.role = *ParseRole(role);
+  c.merchant = r.Text("merchant", false, IsMerchantId, "must be a merchant id");
+  c.bank = r.Text("bank", false, IsBankCode, "must be a 3-digit KFTC bank code");
+  if (body.contains("label") && body.at("label").is_string() && body.at("label").get_string().empty()) {
+    c.label.clear();
+  } else {
+    c.label = r.Name("label", false, 100);
+  }
+  if (!role.empty()) {
+    if (c.role == Role::kMerchant && c.merchant.empty() && !body.contains("merchant")) {
+      r.Bad(ErrorCode::kMissingField, "merchant", "is required for a merchant key");
+    }
+    if (c.role == Role::kBank && c.bank.empty() && !body.contains("bank")) {
+      r.Bad(ErrorCode::kMissingField, "bank", "is required for a bank key");
+    }
+    if (c.role != Role::kMerchant && body.contains("merchant")) {
+      r.Bad(ErrorCode::kInvalidField, "merchant", "is only for merchant keys");
+    }
+    if (c.role != Role::kBank && body.contains("bank")) {
+      r.Bad(ErrorCode::kInvalidField, "bank", "is only for bank keys");
+    }
+  }
+  r.NoOthers({"role", "merchant", "bank", "label"});
+  return Finish(sink, std::move(c));
+}
+
+Decoded<LoadNumbers> DecodeLoadNumbers(std::string merchant, std::string bank, std::string region,
+                                       const json::object& body) {
+  RequestError sink;
+  Reader r(body, sink);
+  LoadNumbers c{std::move(merchant), std::move(bank), std::move(region), {}};
+  if (const json::array* numbers = r.Array("numbers", true)) {
+    if (numbers->size() > kMaxNumbersPerLoad) {
+      r.Bad(ErrorCode::kInvalidField, "numbers", "may hold at most 50000 numbers per request");
+    } else {
+      c.numbers.reserve(numbers->size());
+      for (const auto& n : *numbers) {
+        if (!n.is_string()) {
+          r.Bad(ErrorCode::kInvalidField, "numbers", "must hold strings");
+          break;
+        }
+        c.numbers.emplace_back(n.get_string());  // shape is checked by the engine, which reports each
+      }
+    }
+  }
+  r.NoOthers({"numbers"});
+  return Finish(sink, std::move(c));
+}
+
+Decoded<CreateAssignment> DecodeCreateAssignment(const json::object& body) {
+  RequestError sink;
+  Reader r(body, sink);
+  CreateAssignment c;
+  c.order_id = r.Text("order_id", true, IsExternalId, "must match ^[A-Za-z0-9._:-]{1,64}$");
+  auto currency = r.CurrencyCode("currency");
+  c.amount = Money(r.Amount("amount", true), currency);
+  c.bank = r.Text("bank", true, IsBankCode, "must be a 3-digit KFTC bank code");
+  c.region = r.Text("region", false, IsRegion, "must match ^[a-z0-9][a-z0-9-]{0,31}$");
+  if (const json::object* customer = r.Object("customer")) {
+    Reader cr(*customer, sink, "customer");
+    c.customer.name = cr.Name("name", false, 100);
+    c.customer.phone = cr.Text("phone", false, IsPhone, "must be 4 to 20 digits, spaces or dashes");
+    c.customer.email = cr.Text("email", false, IsEmail, "must be an e-mail address");
+    cr.NoOthers({"name", "phone", "email"});
+  }
+  c.due_at = r.Time("due_at", false);
+  c.expires_in_s = r.Integer("expires_in_s", false, 60, 2'592'000);
+  if (body.contains("due_at") && body.contains("expires_in_s") && !body.at("due_at").is_null() &&
+      !body.at("expires_in_s").is_null()) {
+    r.Bad(ErrorCode::kInvalidField, "expires_in_s", "cannot be given together with due_at");
+  }
+  if (const json::object* rule = r.Object("amount_rule")) {
+    Reader rr(*rule, sink, "amount_rule");
+    auto kind = rr.Text("type", true, [](std::string_view s) { return ParseAmountRuleKind(s).has_value(); },
+                        "must be exact, range, open or accumulate");
+    if (!kind.empty()) c.rule.kind = *ParseAmountRuleKind(kind);
+    if (c.rule.kind == AmountRuleKind::kRange && !kind.empty()) {
+      c.rule.min_minor = rr.Amount("min", true);
+      c.rule.max_minor = rr.Amount("max", true);
+      if (c.rule.min_minor > 0 && c.rule.max_minor > 0 && c.rule.min_minor > c.rule.max_minor) {
+        rr.Bad(ErrorCode::kInvalidAmount, "max", "must not be less than min");
+      }
+      rr.NoOthers({"type", "min", "max"});
+    } else if (c.rule.kind == AmountRuleKind::kAccumulate && !kind.empty()) {
+      auto over = rr.Text("overpayment", false, [](std::string_view s) { return ParseOverpayment(s).has_value(); },
+                          "must be refuse or park");
+      if (!over.empty()) c.rule.overpayment = *ParseOverpayment(over);
+      rr.NoOthers({"type", "overpayment"});
+    } else {
+      rr.NoOthers({"type"});
+    }
+  }
+  r.NoOthers({"order_id", "amount", "currency", "bank", "region", "customer", "due_at",
+              "expires_in_s", "amount_rule"});
+  return Finish(sink, std::move(c));
+}
+
+Decoded<Precheck> DecodePrecheck(const json::object& body) {
+  RequestError sink;
+  Reader r(body, sink);
+  Precheck c;
+  c.number = r.Text("number", true, IsVirtualAccountNumber, "must be 6 to 16 digits");
+  auto currency = r.CurrencyCode("currency");
+  c.amount = Money(r.Amount("amount", true), currency);
+  if (body.contains("payer_name") && body.at("payer_name").is_string() &&
+      body.at("payer_name").get_string().empty()) {
+  } else {
+    c.payer_name = r.Name("payer_name", false, 100);
+  }
+  r.NoOthers({"number", "amount", "currency", "payer_name"});
+  return Finish(sink, std::move(c));
+}
+
+Decoded<DepositNotice> DecodeDepositNotice(const json::object& body) {
+  RequestError sink;
+  Reader r(body, sink);
+  DepositNotice c;
+  c.transaction_id = r.Text("transaction_id", true, IsExternalId, "must match ^[A-Za-z0-9._:-]{1,64}$");
+  // Any digit string: money to a number we do not know is still kept (parked as unknown_number).
+  c.number = r.Text("number", true, IsVirtualAccountNumber, "must be 6 to 16 digits");
+  auto currency = r.CurrencyCode("currency");
+  c.amount = Money(r.Amount("amount", true), currency);
+  if (body.contains("payer_name") && body.at("payer_name").is_string() &&
+      body.at("payer_name").get_string().empty()) {
+  } else {
+    c.payer_name = r.Name("payer_name", false, 100);
+  }
+  c.deposited_at = r.Time("deposited_at", true).value_or(Instant{});
+  r.NoOthers({"transaction_id", "number", "amount", "currency", "payer_name", "deposited_at"});
+  return Finish(sink, std::move(c));
+}
+
+Decoded<CancelDeposit> DecodeCancelDeposit(const json::object& body) {
+  RequestError sink;
+  Reader r(body, sink);
+  CancelDeposit c;
+  c.transaction_id = r.Text("transaction_id", true, IsExternalId, "must match ^[A-Za-z0-9._:-]{1,64}$");
+  c.original_transaction_id =
+      r.Text("original_transaction_id", true, IsExternalId, "must match ^[A-Za-z0-9._:-]{1,64}$");
+  c.cancelled_at = r.Time("cancelled_at", true).value_or(Instant{});
+  r.NoOthers({"transaction_id", "original_transaction_id", "cancelled_at"});
+  return Finish(sink, std::move(c));
+}
+
+// ---- encoding -------------------------------------------------------------------------------
+
+namespace {
+
+json::value TimeOrNull(const std::optional<Instant>& t) {
+  return t ? json::value(FormatRfc3339(*t)) : json::value(nullptr);
+}
+
+json::value StringOrNull(const std::string& s) { return s.empty() ? json::value(nullptr) : json::value(s); }
+
+json::object ToJson(const Bank& b) {
+  return {{"code", b.code}, {"name", b.name}, {"created_at", FormatRfc3339(b.created_at)}};
+}
+json::object ToJson(const Merchant& m) {
+  return {{"id", m.id}, {"name", m.name}, {"active", m.active}, {"created_at", FormatRfc3339(m.created_at)}};
+}
+json::object ToJson(const Contract& c) {
+  return {{"merchant", c.merchant}, {"bank", c.bank}, {"mother_account", c.mother_account},
+          {"holder_name", c.holder_name}, {"created_at", FormatRfc3339(c.created_at)}};
+}
+json::object ToJson(const ApiKey& k) {
+  json::object o{{"id", k.id}, {"role", RoleName(k.role)}, {"label", k.label},
+                 {"created_at", FormatRfc3339(k.created_at)}};
+  if (k.role == Role::kMerchant) o["merchant"] = k.merchant;
+  if (k.role == Role::kBank) o["bank"] = k.bank;
+  if (k.revoked_at) o["revoked_at"] = FormatRfc3339(*k.revoked_at);
+  return o;
+}
+json::object ToJson(const AmountRule& rule) {
+  json::object o{{"type", AmountRuleKindName(rule.kind)}};
+  if (rule.kind == AmountRuleKind::kRange) {
+    o["min"] = rule.min_minor;
+    o["max"] = rule.max_minor;
+  }
+  if (rule.kind == AmountRuleKind::kAccumulate) o["overpayment"] = OverpaymentName(rule.overpayment);
+  return o;
+}
+json::object ToJson(const Assignment& a) {
+  json::object customer;
+  if (!a.customer.name.empty()) customer["name"] = a.customer.name;
+  if (!a.customer.phone.empty()) customer["phone"] = a.customer.phone;
+  if (!a.customer.email.empty()) customer["email"] = a.customer.email;
+  return {{"id", a.id},
+          {"order_id", a.order_id},
+          {"merchant", a.merchant},
+          {"bank", a.bank},
+          {"region", a.region},
+          {"number", a.number},
+          {"generation", a.generation},
+          {"holder_name", a.holder_name},
+          {"amount", a.amount.minor()},
+          {"currency", a.amount.currency().code()},
+          {"amount_rule", ToJson(a.rule)},
+          {"amount_paid", a.paid_minor},
+          {"status", AssignmentStatusName(a.status)},
+          {"customer", std::move(customer)},
+          {"created_at", FormatRfc3339(a.created_at)},
+          {"due_at", FormatRfc3339(a.due_at)},
+          {"closed_at", TimeOrNull(a.closed_at)}};
+}
+json::object ToJson(const Deposit& d) {
+  return {{"id", d.id},
+          {"bank", d.bank},
+          {"transaction_id", d.transaction_id},
+          {"number", d.number},
+          {"generation", d.generation > 0 ? json::value(d.generation) : json::value(nullptr)},
+          {"assignment_id", StringOrNull(d.assignment_id)},
+          {"order_id", StringOrNull(d.order_id)},
+          {"merchant", StringOrNull(d.merchant)},
+          {"amount", d.amount.minor()},
+          {"currency", d.amount.currency().code()},
+          {"payer_name", d.payer_name},
+          {"deposited_at", FormatRfc3339(d.deposited_at)},
+          {"received_at", FormatRfc3339(d.received_at)},
+          {"outcome", DepositOutcomeName(d.outcome)},
+          {"parked_amount", d.parked_minor},
+          {"status", DepositStatusName(d.status)},
+          {"cancelled_at", TimeOrNull(d.cancelled_at)}};
+}
+json::object ToJson(const LedgerEntry& e) {
+  json::array lines;
+  for (const auto& l : e.lines) lines.push_back({{"account", l.account}, {"debit", l.debit_minor}, {"credit", l.credit_minor}});
+  return {{"seq", e.seq},           {"at", FormatRfc3339(e.at)},     {"kind", EntryKindName(e.kind)},
+          {"deposit_id", e.deposit_id}, {"currency", e.currency.code()}, {"lines", std::move(lines)},
+          {"prev_hash", e.prev_hash}, {"hash", e.hash}};
+}
+json::object ToJson(const PoolCounts& p) {
+  return {{"merchant", p.merchant}, {"bank", p.bank},         {"region", p.region}, {"free", p.free},
+          {"assigned", p.assigned}, {"cooling", p.cooling}, {"total", p.free + p.assigned + p.cooling}};
+}
+
+template <typename T>
+json::object Items(const std::vector<T>& items) {
+  json::array array;
+  array.reserve(items.size());
+  for (const auto& item : items) array.push_back(ToJson(item));
+  return {{"items", std::move(array)}};
+}
+
+json::value Encode(const Bank& v) { return ToJson(v); }
+json::value Encode(const BankList& v) { return Items(v.items); }
+json::value Encode(const Merchant& v) { return ToJson(v); }
+json::value Encode(const MerchantList& v) { return Items(v.items); }
+json::value Encode(const Contract& v) { return ToJson(v); }
+json::value Encode(const ContractList& v) { return Items(v.items); }
+json::value Encode(const IssuedApiKey& v) {
+  auto o = ToJson(v.key);
+  o["key"] = v.token;
+  return o;
+}
+json::value Encode(const ApiKey& v) { return ToJson(v); }
+json::value Encode(const ApiKeyList& v) { return Items(v.items); }
+json::value Encode(const LoadReport& v) {
+  json::array skipped;
+  for (const auto& s : v.skipped) skipped.push_back({{"number", s.number}, {"reason", s.reason}});
+  return {{"loaded", v.loaded}, {"skipped", std::move(skipped)}};
+}
+json::value Encode(const PoolList& v) { return Items(v.items); }
+json::value Encode(const LedgerVerdict& v) {
+  return {{"ok", v.ok},
+          {"entries", v.entries},
+          {"first_bad_seq", v.first_bad_seq ? json::value(*v.first_bad_seq) : json::value(nullptr)},
+          {"reason", StringOrNull(v.reason)}};
+}
+json::value Encode(const AssignmentView& v) { return ToJson(v.assignment); }
+json::value Encode(const DepositPage& v) {
+  auto o = Items(v.items);
+  o["next_after"] = StringOrNull(v.next_after);
+  return o;
+}
+json::value Encode(const LedgerPage& v) {
+  auto o = Items(v.items);
+  o["next_after"] = v.next_after ? json::value(*v.next_after) : json::value(nullptr);
+  return o;
+}
+json::value Encode(const PrecheckAnswer& v) {
+  if (v.refusal) return {{"accept", false}, {"reason", PrecheckRefusalName(*v.refusal)}};
+  return {{"accept", true}, {"holder_name", v.holder_name}, {"due_at", FormatRfc3339(v.due_at)}};
+}
+json::value Encode(const DepositAck& v) { return {{"deposit", ToJson(v.deposit)}, {"duplicate", v.duplicate}}; }
+json::value Encode(const Gauges&) { return json::object{}; }
+
+}  // namespace
+
+std::string EncodeOutcome(const Outcome& outcome) {
+  return json::serialize(std::visit([](const auto& v) { return Encode(v); }, outcome));
+}
+
+}  // namespace varelay::api

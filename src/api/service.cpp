@@ -1,0 +1,419 @@
+#include "api/service.h"
+
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include <array>
+#include <charconv>
+#include <cctype>
+
+#include "api/json_codec.h"
+#include "api/problem.h"
+#include "domain/digest.h"
+#include "domain/identifiers.h"
+
+namespace varelay::api {
+namespace json = boost::json;
+namespace {
+
+enum class Handler {
+  kHealth, kMetrics, kCreateBank, kListBanks, kCreateMerchant, kListMerchants, kGetMerchant,
+  kCreateContract, kListContracts, kCreateApiKey, kListApiKeys, kRevokeApiKey, kLoadNumbers,
+  kListPools, kCreateAssignment, kGetAssignment, kCancelAssignment, kGetOrder, kFindDeposits,
+  kFindLedger, kVerifyLedger, kPrecheck, kDepositNotice, kCancelDeposit,
+};
+
+struct Route {
+  std::string_view method;
+  std::string_view pattern;
+  Handler handler;
+  int success_status = 200;
+  bool idempotency_key = false;  // required on POSTs that create something or move money
+  std::size_t max_body = 0;      // 0: no body accepted
+};
+
+constexpr std::size_t kBody = kMaxBodyBytes;
+constexpr std::array kRoutes = {
+    Route{"GET", "/healthz", Handler::kHealth},
+    Route{"GET", "/metrics", Handler::kMetrics},
+    Route{"POST", "/v1/banks", Handler::kCreateBank, 201, false, kBody},
+    Route{"GET", "/v1/banks", Handler::kListBanks},
+    Route{"POST", "/v1/merchants", Handler::kCreateMerchant, 201, false, kBody},
+    Route{"GET", "/v1/merchants", Handler::kListMerchants},
+    Route{"GET", "/v1/merchants/{merchant_id}", Handler::kGetMerchant},
+    Route{"POST", "/v1/merchants/{merchant_id}/contracts", Handler::kCreateContract, 201, false, kBody},
+    Route{"GET", "/v1/merchants/{merchant_id}/contracts", Handler::kListContracts},
+    Route{"POST", "/v1/api-keys", Handler::kCreateApiKey, 201, false, kBody},
+    Route{"GET", "/v1/api-keys", Handler::kListApiKeys},
+    Route{"DELETE", "/v1/api-keys/{key_id}", Handler::kRevokeApiKey},
+    Route{"POST", "/v1/pools/{merchant_id}/{bank_code}/{region}/numbers", Handler::kLoadNumbers, 200,
+          false, kMaxPoolLoadBytes},
+    Route{"GET", "/v1/pools", Handler::kListPools},
+    Route{"POST", "/v1/assignments", Handler::kCreateAssignment, 201, true, kBody},
+    Route{"GET", "/v1/assignments/{assignment_id}", Handler::kGetAssignment},
+    Route{"POST", "/v1/assignments/{assignment_id}/cancel", Handler::kCancelAssignment, 200, true, kBody},
+    Route{"GET", "/v1/orders/{order_id}", Handler::kGetOrder},
+    Route{"GET", "/v1/deposits", Handler::kFindDeposits},
+    Route{"GET", "/v1/ledger", Handler::kFindLedger},
+    Route{"GET", "/v1/ledger/verify", Handler::kVerifyLedger},
+    Route{"POST", "/v1/bank/precheck", Handler::kPrecheck, 200, false, kBody},
+    Route{"POST", "/v1/bank/deposits", Handler::kDepositNotice, 200, false, kBody},
+    Route{"POST", "/v1/bank/cancellations", Handler::kCancelDeposit, 200, false, kBody},
+};
+
+std::vector<std::string_view> Split(std::string_view path) {
+  std::vector<std::string_view> parts;
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    auto end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    parts.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return parts;
+}
+
+// A parsed request target: decoded path segments and query parameters.
+struct Target {
+  std::vector<std::string> segments;
+  std::vector<std::pair<std::string, std::string>> query;
+};
+
+std::optional<Target> ParseTarget(std::string_view target) {
+  auto parsed = boost::urls::parse_origin_form(target);
+  if (!parsed) return std::nullopt;
+  Target t;
+  for (auto segment : parsed->segments()) t.segments.push_back(segment);
+  for (auto param : parsed->params()) t.query.emplace_back(param.key, param.has_value ? param.value : "");
+  return t;
+}
+
+// Matches decoded segments against a pattern; fills `params` with the {name} segments.
+bool Matches(std::string_view pattern, const std::vector<std::string>& segments,
+             std::vector<std::string>& params) {
+  auto parts = Split(pattern);
+  if (parts.size() != segments.size()) return false;
+  std::vector<std::string> found;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].starts_with('{')) {
+      if (segments[i].empty()) return false;
+      found.push_back(segments[i]);
+    } else if (parts[i] != segments[i]) {
+      return false;
+    }
+  }
+  params = std::move(found);
+  return true;
+}
+
+struct Lookup {
+  int route = -1;
+  bool other_method = false;  // the path exists with another method
+  std::string allow;
+  std::vector<std::string> params;
+};
+
+Lookup FindRoute(std::string_view method, const Target& target) {
+  Lookup lookup;
+  for (std::size_t i = 0; i < kRoutes.size(); ++i) {
+    std::vector<std::string> params;
+    if (!Matches(kRoutes[i].pattern, target.segments, params)) continue;
+    if (kRoutes[i].method == method) {
+      lookup.route = static_cast<int>(i);
+      lookup.params = std::move(params);
+      return lookup;
+    }
+    lookup.other_method = true;
+    if (!lookup.allow.empty()) lookup.allow += ", ";
+    lookup.allow += kRoutes[i].method;
+  }
+  return lookup;
+}
+
+HttpResponse Refuse(ErrorCode code, std::string detail, std::string field = {}) {
+  return ProblemResponse(Error{code, std::move(detail), std::move(field)});
+}
+
+HttpResponse Refuse(const RequestError& e) { return ProblemResponse(e.error, e.fields); }
+
+// Query parameters for the look-up routes. Unknown parameters are refused like unknown fields.
+std::expected<DepositQuery, HttpResponse> DecodeDepositQuery(const Target& t) {
+  DepositQuery q;
+  RequestError sink;
+  auto bad = [&](ErrorCode code, const std::string& field, std::string reason) {
+    if (sink.fields.empty()) sink.error = Error{code, field + " " + reason, field};
+    sink.fields.push_back({field, std::move(reason)});
+  };
+  std::vector<std::string> seen;
+  for (const auto& [key, value] : t.query) {
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+      bad(ErrorCode::kInvalidField, key, "is given more than once");
+      continue;
+    }
+    seen.push_back(key);
+    if (key == "number") {
+      if (!IsVirtualAccountNumber(value)) bad(ErrorCode::kInvalidField, key, "must be 6 to 16 digits");
+      q.number = value;
+    } else if (key == "order_id") {
+      if (!IsExternalId(value)) bad(ErrorCode::kInvalidField, key, "must match ^[A-Za-z0-9._:-]{1,64}$");
+      q.order_id = value;
+    } else if (key == "from" || key == "to") {
+      auto time = ParseRfc3339(value);
+      if (!time) bad(ErrorCode::kInvalidField, key, "must be an RFC 3339 date-time");
+      (key == "from" ? q.from : q.to) = time;
+    } else if (key == "after") {
+      if (!IsExternalId(value)) bad(ErrorCode::kInvalidField, key, "must be a deposit id");
+      q.after_id = value;
+    } else if (key == "limit") {
+      int limit = 0;
+      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
+      if (ec != std::errc() || ptr != value.data() + value.size() || limit < 1 || limit > 500) {
+        bad(ErrorCode::kInvalidField, key, "must be an integer from 1 to 500");
+      }
+      q.limit = limit;
+    } else {
+      bad(ErrorCode::kUnknownField, key, "is not a parameter of this look-up");
+    }
+  }
+  if (!sink.fields.empty()) return std::unexpected(Refuse(sink));
+  return q;
+}
+
+std::expected<LedgerQuery, HttpResponse> DecodeLedgerQuery(const Target& t) {
+  Target without_after = t;
+  std::erase_if(without_after.query, [](const auto& p) { return p.first == "after"; });
+  auto base = DecodeDepositQuery(without_after);
+  if (!base) return std::unexpected(base.error());
+  LedgerQuery q;
+  q.number = base->number;
+  q.order_id = base->order_id;
+  q.from = base->from;
+  q.to = base->to;
+  q.limit = base->limit;
+  for (const auto& [key, value] : t.query) {
+    if (key != "after") continue;
+    std::int64_t after = -1;
+    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), after);
+    if (ec != std::errc() || ptr != value.data() + value.size() || after < 0) {
+      return std::unexpected(Refuse(ErrorCode::kInvalidField, "after must be a ledger sequence number", "after"));
+    }
+    q.after_seq = after;
+  }
+  return q;
+}
+
+bool IsJson(std::string_view content_type) {
+  auto semicolon = content_type.find(';');
+  auto media = content_type.substr(0, semicolon);
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  if (media.size() != 16) return false;
+  constexpr std::string_view kJson = "application/json";
+  for (std::size_t i = 0; i < media.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(media[i])) != kJson[i]) return false;
+  }
+  return true;
+}
+
+std::string_view BearerToken(std::string_view authorization) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization.size() <= kScheme.size()) return {};
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i]) return {};
+  }
+  auto token = authorization.substr(kScheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  return token;
+}
+
+// Builds the engine command for a matched route; an HttpResponse when the request is refused.
+std::expected<Command, HttpResponse> BuildCommand(const Route& route, const Lookup& match,
+                                                  const Target& target, const json::object* body) {
+  auto from = [](auto decoded) -> std::expected<Command, HttpResponse> {
+    if (!decoded) return std::unexpected(Refuse(decoded.error()));
+    return Command(std::move(*decoded));
+  };
+  const auto& p = match.params;
+  switch (route.handler) {
+    case Handler::kCreateBank: return from(DecodeCreateBank(*body));
+    case Handler::kListBanks: return ListBanks{};
+    case Handler::kCreateMerchant: return from(DecodeCreateMerchant(*body));
+    case Handler::kListMerchants: return ListMerchants{};
+    case Handler::kGetMerchant: return GetMerchant{p[0]};
+    case Handler::kCreateContract: return from(DecodeCreateContract(p[0], *body));
+    case Handler::kListContracts: return ListContracts{p[0]};
+    case Handler::kCreateApiKey: return from(DecodeCreateApiKey(*body));
+    case Handler::kListApiKeys: return ListApiKeys{};
+    case Handler::kRevokeApiKey: return RevokeApiKey{p[0]};
+    case Handler::kLoadNumbers:
+      if (!IsMerchantId(p[0]) || !IsBankCode(p[1])) return std::unexpected(Refuse(ErrorCode::kNotFound, "no such merchant or bank"));
+      if (!IsRegion(p[2])) return std::unexpected(Refuse(ErrorCode::kInvalidField, "region must match ^[a-z0-9][a-z0-9-]{0,31}$", "region"));
+      return from(DecodeLoadNumbers(p[0], p[1], p[2], *body));
+    case Handler::kListPools: return ListPools{};
+    case Handler::kCreateAssignment: return from(DecodeCreateAssignment(*body));
+    case Handler::kGetAssignment: return GetAssignment{p[0]};
+    case Handler::kCancelAssignment: return CancelAssignment{p[0]};
+    case Handler::kGetOrder: return GetOrder{p[0]};
+    case Handler::kFindDeposits: {
+      auto q = DecodeDepositQuery(target);
+      if (!q) return std::unexpected(q.error());
+      return FindDeposits{std::move(*q)};
+    }
+    case Handler::kFindLedger: {
+      auto q = DecodeLedgerQuery(target);
+      if (!q) return std::unexpected(q.error());
+      return FindLedgerEntries{std::move(*q)};
+    }
+    case Handler::kVerifyLedger: return VerifyLedger{};
+    case Handler::kPrecheck: return from(DecodePrecheck(*body));
+    case Handler::kDepositNotice: return from(DecodeDepositNotice(*body));
+    case Handler::kCancelDeposit: return from(DecodeCancelDeposit(*body));
+    case Handler::kHealth:
+    case Handler::kMetrics: break;
+  }
+  return std::unexpected(Refuse(ErrorCode::kInternal, "route without a command"));
+}
+
+RenderedResponse Render(const Route& route, const Result<Outcome>& result) {
+  if (!result) return RenderProblem(result.error());
+  int status = route.success_status;
+  if (const auto* view = std::get_if<AssignmentView>(&*result); view && !view->created) status = 200;
+  return RenderedResponse{status, EncodeOutcome(*result), false};
+}
+
+bool TakesQuery(Handler h) { return h == Handler::kFindDeposits || h == Handler::kFindLedger; }
+
+}  // namespace
+
+Service::Service(const EngineStats& engine_stats)
+    : engine_stats_(engine_stats), metrics_([] {
+        std::vector<std::pair<std::string, std::string>> labels;
+        for (const auto& r : kRoutes) labels.emplace_back(r.method, r.pattern);
+        return labels;
+      }()) {}
+
+std::vector<std::string> Service::RouteList() {
+  std::vector<std::string> list;
+  for (const auto& r : kRoutes) list.push_back(std::string(r.method) + " " + std::string(r.pattern));
+  return list;
+}
+
+std::size_t Service::BodyLimit(std::string_view method, std::string_view target) const {
+  auto t = ParseTarget(target);
+  if (!t) return kMaxBodyBytes;
+  auto lookup = FindRoute(method, *t);
+  if (lookup.route < 0) return kMaxBodyBytes;
+  return std::max(kRoutes[static_cast<std::size_t>(lookup.route)].max_body, kMaxBodyBytes);
+}
+
+Service::Prepared Service::Prepare(const HttpRequestView& request) const {
+  Prepared prepared;
+  auto target = ParseTarget(request.target);
+  if (!target) {
+    prepared.response = Refuse(ErrorCode::kRouteNotFound, "the request target is not a valid path");
+    return prepared;
+  }
+  auto lookup = FindRoute(request.method, *target);
+  if (lookup.route < 0) {
+    if (lookup.other_method) {
+      prepared.response = Refuse(ErrorCode::kMethodNotAllowed, "this path takes " + lookup.allow);
+      prepared.response->headers.emplace_back("Allow", lookup.allow);
+    } else {
+      prepared.response = Refuse(ErrorCode::kRouteNotFound, "no such route");
+    }
+    return prepared;
+  }
+  prepared.route = lookup.route;
+  const Route& route = kRoutes[static_cast<std::size_t>(lookup.route)];
+  if (route.handler == Handler::kHealth) {
+    prepared.response = HttpResponse{200, "application/json", R"({"status":"ok"})", {}};
+    return prepared;
+  }
+  if (route.handler == Handler::kMetrics) {
+    prepared.submission = Submission{};
+    prepared.submission->command = ReadGauges{};
+    return prepared;
+  }
+  auto bearer = BearerToken(request.authorization);
+  if (bearer.empty()) {
+    prepared.response = Refuse(ErrorCode::kUnauthorized, "an API key is required: Authorization: Bearer <key>");
+    prepared.response->headers.emplace_back("WWW-Authenticate", "Bearer");
+    return prepared;
+  }
+  if (!TakesQuery(route.handler) && !target->query.empty()) {
+    prepared.response = Refuse(ErrorCode::kUnknownField, "this route takes no query parameters", target->query[0].first);
+    return prepared;
+  }
+  std::optional<json::object> body;
+  if (route.max_body == 0) {
+    if (!request.body.empty()) {
+      prepared.response = Refuse(ErrorCode::kInvalidField, "this route takes no request body", "body");
+      return prepared;
+    }
+  } else if (request.body.empty() && route.handler == Handler::kCancelAssignment) {
+    body.emplace();  // an empty body is the same as {}
+  } else {
+    if (!IsJson(request.content_type)) {
+      prepared.response = Refuse(ErrorCode::kUnsupportedMediaType, "the body must be application/json");
+      return prepared;
+    }
+    auto parsed = ParseBody(request.body);
+    if (!parsed) {
+      prepared.response = Refuse(parsed.error());
+      return prepared;
+    }
+    body = std::move(*parsed);
+    if (route.handler == Handler::kCancelAssignment && !body->empty()) {
+      prepared.response = Refuse(ErrorCode::kUnknownField, "cancel takes no fields", body->begin()->key());
+      return prepared;
+    }
+  }
+  std::optional<IdempotencyRequest> idempotency;
+  if (route.idempotency_key) {
+    if (!request.has_idempotency_key) {
+      prepared.response = Refuse(ErrorCode::kIdempotencyKeyMissing, "this request needs an Idempotency-Key header");
+      return prepared;
+    }
+    std::string_view key = request.idempotency_key;
+    if (key.size() >= 2 && key.front() == '"' && key.back() == '"') key = key.substr(1, key.size() - 2);
+    if (!IsIdempotencyKey(key)) {
+      prepared.response = Refuse(ErrorCode::kIdempotencyKeyInvalid,
+                                 "the Idempotency-Key must be 1 to 255 visible ASCII characters");
+      return prepared;
+    }
+    std::string scope = std::string(request.method) + ' ' + std::string(request.target) + '\n';
+    scope += request.body;
+    idempotency = IdempotencyRequest{std::string(key), Sha256Hex(scope)};
+  }
+  auto command = BuildCommand(route, lookup, *target, body ? &*body : nullptr);
+  if (!command) {
+    prepared.response = std::move(command.error());
+    return prepared;
+  }
+  Submission submission;
+  submission.bearer = std::string(bearer);
+  submission.command = std::move(*command);
+  submission.idempotency = std::move(idempotency);
+  submission.render = [&route](const Result<Outcome>& result) { return Render(route, result); };
+  prepared.submission = std::move(submission);
+  return prepared;
+}
+
+HttpResponse Service::Finish(int route_index, const Result<Outcome>& result,
+                             const std::optional<RenderedResponse>& rendered) const {
+  const Route& route = kRoutes[static_cast<std::size_t>(route_index)];
+  if (route.handler == Handler::kMetrics && result) {
+    return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
+                        metrics_.Render(engine_stats_, std::get<Gauges>(*result)), {}};
+  }
+  RenderedResponse r = rendered ? *rendered : Render(route, result);
+  HttpResponse response;
+  response.status = r.status;
+  response.body = std::move(r.body);
+  if (r.status >= 400) response.content_type = "application/problem+json";
+  if (r.replayed) response.headers.emplace_back("Idempotent-Replayed", "true");
+  return response;
+}
+
+}  // namespace varelay::api

@@ -1,0 +1,50 @@
+// The relay's HTTP surface without the sockets: which routes exist, how a request becomes an
+// engine command (or an immediate refusal), and how an outcome becomes a response.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/http_types.h"
+#include "api/metrics.h"
+#include "engine/commands.h"
+#include "engine/engine.h"
+
+namespace varelay::api {
+
+// Request body limits, documented in docs/openapi.yaml.
+inline constexpr std::size_t kMaxBodyBytes = 64 * 1024;
+inline constexpr std::size_t kMaxPoolLoadBytes = 4 * 1024 * 1024;
+
+class Service {
+ public:
+  explicit Service(const EngineStats& engine_stats);
+
+  // "METHOD /pattern" for every route, in table order (what `varelayd --print-routes` prints).
+  static std::vector<std::string> RouteList();
+
+  // The body limit for a request, known from its method and target once the header is read.
+  std::size_t BodyLimit(std::string_view method, std::string_view target) const;
+
+  struct Prepared {
+    int route = -1;  // -1: no route matched
+    std::optional<HttpResponse> response;  // answered without the engine
+    std::optional<Submission> submission;  // to hand to the engine (reply left unset)
+  };
+  Prepared Prepare(const HttpRequestView& request) const;
+
+  // The response for an engine reply to a request on `route`.
+  HttpResponse Finish(int route, const Result<Outcome>& result,
+                      const std::optional<RenderedResponse>& rendered) const;
+
+  Metrics& metrics() { return metrics_; }
+
+ private:
+  const EngineStats& engine_stats_;
+  Metrics metrics_;
+};
+
+}  // namespace varelay::api

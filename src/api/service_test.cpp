@@ -1,0 +1,94 @@
+#include "api/service.h"
+
+#include <gtest/gtest.h>
+
+namespace varelay::api {
+namespace {
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  EngineStats stats_;
+  Service service_{stats_};
+
+  Service::Prepared Post(std::string_view target, std::string_view body, bool idempotency = true) {
+    HttpRequestView r;
+    r.method = "POST";
+    r.target = target;
+    r.authorization = "Bearer vrk_anything";
+    r.content_type = "application/json";
+    r.has_idempotency_key = idempotency;
+    r.idempotency_key = "k1";
+    r.body = body;
+    return service_.Prepare(r);
+  }
+
+  static std::string Code(const Service::Prepared& p) {
+    if (!p.response) return "submitted";
+    auto& body = p.response->body;
+    auto at = body.find("\"code\":\"");
+    return at == std::string::npos ? body : body.substr(at + 8, body.find('"', at + 8) - at - 8);
+  }
+};
+
+// Proves each kind of bad assignment request is refused with its stable code before the engine.
+TEST_F(ServiceTest, RefusesBadAssignmentRequests) {
+  struct Case {
+    std::string_view body;
+    std::string code;
+  };
+  const Case cases[] = {
+      {R"({"order_id":"o1","amount":1000,"bank":"004"})", "submitted"},
+      {R"({"order_id":"o1","amount":1000,"bank":"004")", "malformed_json"},
+      {"{\"order_id\":\"o\xff\",\"amount\":1000,\"bank\":\"004\"}", "invalid_utf8"},
+      {R"([1,2])", "malformed_json"},
+      {R"({"order_id":"o1","amount":"1000","bank":"004"})", "invalid_amount"},
+      {R"({"order_id":"o1","amount":0,"bank":"004"})", "invalid_amount"},
+      {R"({"order_id":"o1","amount":-5,"bank":"004"})", "invalid_amount"},
+      {R"({"order_id":"o1","amount":10.5,"bank":"004"})", "invalid_amount"},
+      {R"({"order_id":"o1","amount":1e3,"bank":"004"})", "invalid_amount"},
+      {R"({"order_id":"o1","amount":99999999999999999999999,"bank":"004"})", "invalid_amount"},
+      {R"({"order_id":"o1","amount":10000000000000,"bank":"004"})", "invalid_amount"},
+      {R"({"order_id":"o1","amount":1000,"bank":"004","currency":"XYZ"})", "unknown_currency"},
+      {R"({"order_id":"o1","amount":1000})", "missing_field"},
+      {R"({"order_id":"o1","amount":1000,"bank":"004","amout":5})", "unknown_field"},
+      {R"({"order_id":"o1","amount":1000,"amount":1,"bank":"004"})", "malformed_json"},
+      {R"({"order_id":"o 1","amount":1000,"bank":"004"})", "invalid_field"},
+      {R"({"order_id":"o1","amount":1000,"bank":4})", "invalid_field"},
+      {R"({"order_id":"o1","amount":1000,"bank":"004","customer":{"nmae":"x"}})", "unknown_field"},
+      {R"({"order_id":"o1","amount":1000,"bank":"004","amount_rule":{"type":"range","min":5,"max":1}})", "invalid_amount"},
+      {R"({"order_id":"o1","amount":1000,"bank":"004","due_at":"tomorrow"})", "invalid_field"},
+  };
+  for (const auto& c : cases) EXPECT_EQ(Code(Post("/v1/assignments", c.body)), c.code) << c.body;
+}
+
+// Proves a missing Idempotency-Key, a wrong media type and an unknown route are refused.
+TEST_F(ServiceTest, RefusesMissingKeyMediaTypeAndRoutes) {
+  EXPECT_EQ(Code(Post("/v1/assignments", R"({"order_id":"o1","amount":1,"bank":"004"})", false)),
+            "idempotency_key_missing");
+  HttpRequestView r;
+  r.method = "POST";
+  r.target = "/v1/banks";
+  r.authorization = "Bearer x";
+  r.content_type = "text/plain";
+  r.body = "{}";
+  EXPECT_EQ(Code(service_.Prepare(r)), "unsupported_media_type");
+  r.target = "/v1/nothing";
+  EXPECT_EQ(Code(service_.Prepare(r)), "route_not_found");
+  r.method = "PUT";
+  r.target = "/v1/banks";
+  EXPECT_EQ(Code(service_.Prepare(r)), "method_not_allowed");
+  r.method = "GET";
+  r.authorization = "";
+  EXPECT_EQ(Code(service_.Prepare(r)), "unauthorized");
+}
+
+// Proves the route list is what --print-routes shows and the pool load allows a larger body.
+TEST_F(ServiceTest, RoutesAndBodyLimits) {
+  auto routes = Service::RouteList();
+  EXPECT_EQ(routes.front(), "GET /healthz");
+  EXPECT_EQ(service_.BodyLimit("POST", "/v1/pools/shop/004/seoul/numbers"), kMaxPoolLoadBytes);
+  EXPECT_EQ(service_.BodyLimit("POST", "/v1/assignments"), kMaxBodyBytes);
+}
+
+}  // namespace
+}  // namespace varelay::api
