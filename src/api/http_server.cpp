@@ -115,7 +115,8 @@ struct HttpServer::Impl {
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options.header_limit_bytes));
-      parser.body_limit(kMaxBodyBytes);
+      // The route's own limit is applied once the header names the route; until then, the largest.
+      parser.body_limit(std::max(kMaxBodyBytes, kMaxPoolLoadBytes));
       stream.expires_after(options.read_timeout);
       auto [header_ec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
       if (header_ec == http::error::header_limit) {
@@ -131,8 +132,13 @@ struct HttpServer::Impl {
       }
       {
         auto& header = parser.get();
-        parser.body_limit(service.BodyLimit(std::string_view(header.method_string()),
-                                            std::string_view(header.target())));
+        auto limit = service.BodyLimit(std::string_view(header.method_string()), std::string_view(header.target()));
+        if (parser.content_length() && *parser.content_length() > limit) {
+          co_await WriteProblem(stream, ErrorCode::kBodyTooLarge,
+                                "the request body is larger than this route accepts (" + std::to_string(limit) + " bytes)");
+          break;
+        }
+        parser.body_limit(limit);
         if (beast::iequals(header[http::field::expect], "100-continue")) {
           http::response<http::empty_body> go_on{http::status::continue_, 11};
           co_await http::async_write(stream, go_on, kUseTuple);

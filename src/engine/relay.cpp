@@ -6,6 +6,7 @@
 #include "domain/assert.h"
 #include "domain/digest.h"
 #include "domain/identifiers.h"
+#include "engine/ledger_audit.h"
 
 namespace varelay {
 namespace {
@@ -288,21 +289,9 @@ Result<Outcome> Relay::Do(const Caller& caller, const ListPools&, Instant) {
 
 Result<Outcome> Relay::Do(const Caller& caller, const VerifyLedger&, Instant) {
   if (auto r = Require(caller, Role::kAdmin); !r) return std::unexpected(r.error());
-  ChainVerifier verifier;
-  std::int64_t after = 0;
-  for (;;) {
-    auto page = store_.ReadLedger(after, 5000);
-    if (!page) return std::unexpected(page.error());
-    if (page->empty()) break;
-    for (const auto& entry : *page) verifier.Add(entry);
-    after = page->back().seq;
-  }
-  LedgerVerdict verdict{verifier.ok(), verifier.entries(), verifier.first_bad_seq(), verifier.reason()};
-  if (verdict.ok && verifier.last_hash() != ledger_hash_) {
-    verdict.ok = false;
-    verdict.reason = "the stored chain ends before the relay's head";
-  }
-  return verdict;
+  auto verdict = AuditLedger(store_, ledger_hash_);
+  if (!verdict) return std::unexpected(verdict.error());
+  return *verdict;
 }
 
 Result<Outcome> Relay::Do(const Caller&, const varelay::ReadGauges&, Instant) { return ReadGauges(); }

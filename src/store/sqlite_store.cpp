@@ -275,6 +275,8 @@ class SqliteStore final : public Store {
   Result<std::vector<Deposit>> QueryDeposits(const DepositQuery& query) override;
   Result<std::vector<LedgerEntry>> QueryLedger(const LedgerQuery& query) override;
   Result<std::vector<LedgerEntry>> ReadLedger(std::int64_t after_seq, int limit) override;
+  Result<std::vector<std::string>> FindMispostedDeposits(int limit) override;
+  Result<std::int64_t> CountDeposits() override;
 
  private:
   struct Statements {
@@ -624,6 +626,29 @@ Result<std::vector<LedgerEntry>> SqliteStore::ReadLedger(std::int64_t after_seq,
   s.Reset();
   if (rc != SQLITE_DONE) return SqlError("reading ledger");
   return rows;
+}
+
+Result<std::vector<std::string>> SqliteStore::FindMispostedDeposits(int limit) {
+  Statement s(db_,
+              "SELECT d.id FROM deposits d LEFT JOIN (SELECT deposit_id, "
+              "SUM(kind = 'deposit') AS posted, SUM(kind = 'reversal') AS reversed "
+              "FROM ledger_entries GROUP BY deposit_id) e ON e.deposit_id = d.id "
+              "WHERE COALESCE(e.posted, 0) != 1 OR COALESCE(e.reversed, 0) != (d.status = 'cancelled') "
+              "UNION ALL SELECT 'ledger entry ' || seq || ' names no deposit' FROM ledger_entries "
+              "WHERE deposit_id NOT IN (SELECT id FROM deposits) LIMIT ?1");
+  if (!s.ok()) return SqlError("preparing the posting audit");
+  s.Bind(1, std::int64_t{limit});
+  std::vector<std::string> ids;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) ids.push_back(s.Text(0));
+  if (rc != SQLITE_DONE) return SqlError("auditing postings");
+  return ids;
+}
+
+Result<std::int64_t> SqliteStore::CountDeposits() {
+  Statement s(db_, "SELECT COUNT(*) FROM deposits");
+  if (!s.ok() || s.Step() != SQLITE_ROW) return SqlError("counting deposits");
+  return s.Int(0);
 }
 
 }  // namespace

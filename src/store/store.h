@@ -94,6 +94,11 @@ class Store {
   virtual Result<std::vector<LedgerEntry>> QueryLedger(const LedgerQuery& query) = 0;
   // Entries with seq > after_seq in order, at most `limit`: for verification and export.
   virtual Result<std::vector<LedgerEntry>> ReadLedger(std::int64_t after_seq, int limit) = 0;
+  // Up to `limit` deposits not posted exactly once (a booked deposit: one deposit entry and no
+  // reversal; a cancelled one: one of each), and entries naming no deposit. Empty when sound.
+  virtual Result<std::vector<std::string>> FindMispostedDeposits(int limit) = 0;
+  // How many deposits have been booked in all.
+  virtual Result<std::int64_t> CountDeposits() = 0;
 };
 
 }  // namespace varelay
