@@ -120,13 +120,17 @@ struct HttpServer::Impl {
       stream.expires_after(options.read_timeout);
       auto [header_ec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
       if (header_ec == http::error::header_limit) {
-        co_await WriteProblem(stream, ErrorCode::kBodyTooLarge, "the request headers are too large");
+        co_await WriteProblem(stream, ErrorCode::kBodyTooLarge, "the request headers are larger than 16 KiB");
+        break;
+      }
+      if (header_ec == http::error::body_limit) {
+        co_await WriteProblem(stream, ErrorCode::kBodyTooLarge, "the request body is larger than any route accepts");
         break;
       }
       if (header_ec) {
         if (header_ec != http::error::end_of_stream && header_ec != beast::error::timeout &&
             header_ec != asio::error::connection_reset && header_ec != asio::error::eof) {
-          co_await WriteProblem(stream, ErrorCode::kMalformedJson, "the request is not valid HTTP/1.1");
+          co_await WriteProblem(stream, ErrorCode::kMalformedRequest, "the request is not valid HTTP/1.1");
         }
         break;
       }

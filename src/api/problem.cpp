@@ -7,6 +7,7 @@ namespace json = boost::json;
 
 int StatusFor(ErrorCode code) {
   switch (code) {
+    case ErrorCode::kMalformedRequest:
     case ErrorCode::kMalformedJson:
     case ErrorCode::kInvalidUtf8:
     case ErrorCode::kInvalidField:

@@ -4,6 +4,7 @@ namespace varelay {
 
 std::string_view ErrorCodeName(ErrorCode code) {
   switch (code) {
+    case ErrorCode::kMalformedRequest: return "malformed_request";
     case ErrorCode::kMalformedJson: return "malformed_json";
     case ErrorCode::kInvalidUtf8: return "invalid_utf8";
     case ErrorCode::kInvalidField: return "invalid_field";

@@ -10,6 +10,7 @@
 namespace varelay {
 
 enum class ErrorCode {
+  kMalformedRequest,
   kMalformedJson,
   kInvalidUtf8,
   kInvalidField,

@@ -1,0 +1,45 @@
+# Shared by scripts/run and scripts/test: install what is missing, then build. Idempotent: a second
+# call finds everything in place and only lets ninja rebuild what changed.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=$ROOT/build/release
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+
+# Debian 12 packages the build needs.
+BUILD_PACKAGES=(g++ cmake ninja-build ccache pkg-config libboost1.81-dev libboost-json1.81-dev
+  libboost-url1.81-dev libsqlite3-dev libssl-dev libgtest-dev libgmock-dev libcli11-dev curl)
+
+apt_updated=0
+ensure_apt() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "==> installing ${missing[*]}"
+  if [ $apt_updated -eq 0 ]; then $SUDO apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+ensure_build_deps() { ensure_apt "${BUILD_PACKAGES[@]}"; }
+
+# Node.js runs the tools a merchant would use (OpenAPI lint, webhook verifier) and the end-to-end
+# tests. Any node >= 18.17 will do; Debian 12's own package is enough.
+ensure_node_deps() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then ensure_apt nodejs npm; fi
+  if [ ! -f "$ROOT/node_modules/.package-lock.json" ] || \
+     [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+    echo "==> installing Node tools (npm ci)"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+}
+
+build() {
+  if [ ! -f "$BUILD/build.ninja" ]; then
+    echo "==> configuring (CMake, Ninja, release with debug info)"
+    (cd "$ROOT" && cmake --preset release >/dev/null)
+  fi
+  echo "==> building"
+  cmake --build "$BUILD" -- --quiet -j"$(nproc)"
+}
