@@ -120,7 +120,7 @@ struct HttpServer::Impl {
       stream.expires_after(options.read_timeout);
       auto [header_ec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
       if (header_ec == http::error::header_limit) {
-        co_await WriteProblem(stream, ErrorCode::kBodyTooLarge, "the request headers are larger than 16 KiB");
+        co_await WriteProblem(stream, ErrorCode::kHeadersTooLarge, "the request headers are larger than 16 KiB");
         break;
       }
       if (header_ec == http::error::body_limit) {
@@ -155,6 +155,13 @@ struct HttpServer::Impl {
       }
       if (body_ec) break;
 
+      // In flight from now until the answer is written: a drain waits for it, so a change that
+      // was committed is never left without its answer.
+      ++in_flight;
+      struct InFlight {
+        std::atomic<std::size_t>& count;
+        ~InFlight() { --count; }
+      } in_flight_guard{in_flight};
       auto started = std::chrono::steady_clock::now();
       auto& req = parser.get();
       HttpRequestView view;
@@ -178,9 +185,7 @@ struct HttpServer::Impl {
         if (prepared.response) {
           out = std::move(*prepared.response);
         } else {
-          ++in_flight;
           auto reply = co_await AsyncSubmit(engine, std::move(*prepared.submission), asio::use_awaitable);
-          --in_flight;
           out = service.Finish(prepared.route, reply.result, reply.rendered);
         }
       }

@@ -257,6 +257,24 @@ Decoded<CreateMerchant> DecodeCreateMerchant(const json::object& body) {
   return Finish(sink, std::move(c));
 }
 
+Decoded<UpdateMerchant> DecodeUpdateMerchant(std::string id, const json::object& body) {
+  RequestError sink;
+  Reader r(body, sink);
+  UpdateMerchant c;
+  c.id = std::move(id);
+  if (body.contains("name")) c.name = r.Name("name", true, 100);
+  if (const json::value* active = body.if_contains("active")) {
+    if (active->is_bool()) {
+      c.active = active->get_bool();
+    } else {
+      r.Bad(ErrorCode::kInvalidField, "active", "must be true or false");
+    }
+  }
+  r.NoOthers({"name", "active"});
+  if (sink.fields.empty() && !c.name && !c.active) r.Bad(ErrorCode::kMissingField, "active", "or name is required");
+  return Finish(sink, std::move(c));
+}
+
 Decoded<CreateContract> DecodeCreateContract(std::string merchant, const json::object& body) {
   RequestError sink;
   Reader r(body, sink);

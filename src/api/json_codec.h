@@ -33,6 +33,7 @@ Decoded<boost::json::object> ParseBody(std::string_view body);
 // Decoders for each request body.
 Decoded<CreateBank> DecodeCreateBank(const boost::json::object& body);
 Decoded<CreateMerchant> DecodeCreateMerchant(const boost::json::object& body);
+Decoded<UpdateMerchant> DecodeUpdateMerchant(std::string id, const boost::json::object& body);
 Decoded<CreateContract> DecodeCreateContract(std::string merchant, const boost::json::object& body);
 Decoded<CreateApiKey> DecodeCreateApiKey(const boost::json::object& body);
 Decoded<LoadNumbers> DecodeLoadNumbers(std::string merchant, std::string bank, std::string region,

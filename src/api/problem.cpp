@@ -31,6 +31,7 @@ int StatusFor(ErrorCode code) {
     case ErrorCode::kMerchantExists:
     case ErrorCode::kContractExists: return 409;
     case ErrorCode::kBodyTooLarge: return 413;
+    case ErrorCode::kHeadersTooLarge: return 431;
     case ErrorCode::kUnsupportedMediaType: return 415;
     case ErrorCode::kIdempotencyKeyReused:
     case ErrorCode::kUnknownBank:

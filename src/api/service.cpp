@@ -18,7 +18,7 @@ namespace json = boost::json;
 namespace {
 
 enum class Handler {
-  kHealth, kMetrics, kCreateBank, kListBanks, kCreateMerchant, kListMerchants, kGetMerchant,
+  kHealth, kMetrics, kCreateBank, kListBanks, kCreateMerchant, kListMerchants, kGetMerchant, kUpdateMerchant,
   kCreateContract, kListContracts, kCreateApiKey, kListApiKeys, kRevokeApiKey, kLoadNumbers,
   kListPools, kCreateAssignment, kGetAssignment, kCancelAssignment, kGetOrder, kFindDeposits,
   kFindLedger, kVerifyLedger, kPrecheck, kDepositNotice, kCancelDeposit,
@@ -42,6 +42,7 @@ constexpr std::array kRoutes = {
     Route{"POST", "/v1/merchants", Handler::kCreateMerchant, 201, false, kBody},
     Route{"GET", "/v1/merchants", Handler::kListMerchants},
     Route{"GET", "/v1/merchants/{merchant_id}", Handler::kGetMerchant},
+    Route{"PATCH", "/v1/merchants/{merchant_id}", Handler::kUpdateMerchant, 200, false, kBody},
     Route{"POST", "/v1/merchants/{merchant_id}/contracts", Handler::kCreateContract, 201, false, kBody},
     Route{"GET", "/v1/merchants/{merchant_id}/contracts", Handler::kListContracts},
     Route{"POST", "/v1/api-keys", Handler::kCreateApiKey, 201, false, kBody},
@@ -241,6 +242,7 @@ std::expected<Command, HttpResponse> BuildCommand(const Route& route, const Look
     case Handler::kCreateMerchant: return from(DecodeCreateMerchant(*body));
     case Handler::kListMerchants: return ListMerchants{};
     case Handler::kGetMerchant: return GetMerchant{p[0]};
+    case Handler::kUpdateMerchant: return from(DecodeUpdateMerchant(p[0], *body));
     case Handler::kCreateContract: return from(DecodeCreateContract(p[0], *body));
     case Handler::kListContracts: return ListContracts{p[0]};
     case Handler::kCreateApiKey: return from(DecodeCreateApiKey(*body));

@@ -13,6 +13,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kInvalidAmount: return "invalid_amount";
     case ErrorCode::kUnknownCurrency: return "unknown_currency";
     case ErrorCode::kBodyTooLarge: return "body_too_large";
+    case ErrorCode::kHeadersTooLarge: return "headers_too_large";
     case ErrorCode::kUnsupportedMediaType: return "unsupported_media_type";
     case ErrorCode::kIdempotencyKeyMissing: return "idempotency_key_missing";
     case ErrorCode::kIdempotencyKeyInvalid: return "idempotency_key_invalid";

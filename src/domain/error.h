@@ -19,6 +19,7 @@ enum class ErrorCode {
   kInvalidAmount,
   kUnknownCurrency,
   kBodyTooLarge,
+  kHeadersTooLarge,
   kUnsupportedMediaType,
   kIdempotencyKeyMissing,
   kIdempotencyKeyInvalid,

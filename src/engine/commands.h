@@ -31,6 +31,13 @@ struct ListBanks {};
 struct CreateMerchant { std::string id, name; };
 struct ListMerchants {};
 struct GetMerchant { std::string id; };
+// Renames or (de)activates a merchant; an inactive merchant issues nothing and its numbers are
+// refused at the pre-check. Absent fields are left as they are.
+struct UpdateMerchant {
+  std::string id;
+  std::optional<std::string> name;
+  std::optional<bool> active;
+};
 struct CreateContract { std::string merchant, bank, mother_account, holder_name; };
 struct ListContracts { std::string merchant; };
 struct CreateApiKey { Role role = Role::kMerchant; std::string merchant, bank, label; };
@@ -82,7 +89,7 @@ struct CancelDeposit {
 struct ReadGauges {};
 
 using Command =
-    std::variant<CreateBank, ListBanks, CreateMerchant, ListMerchants, GetMerchant, CreateContract,
+    std::variant<CreateBank, ListBanks, CreateMerchant, ListMerchants, GetMerchant, UpdateMerchant, CreateContract,
                  ListContracts, CreateApiKey, ListApiKeys, RevokeApiKey, LoadNumbers, ListPools,
                  VerifyLedger, CreateAssignment, GetAssignment, GetOrder, CancelAssignment,
                  FindDeposits, FindLedgerEntries, Precheck, DepositNotice, CancelDeposit,

@@ -14,6 +14,17 @@ bool IsTransient(const Error& error) {
          error.code == ErrorCode::kShuttingDown || error.code == ErrorCode::kInternal;
 }
 
+// Idempotency keys belong to the institution, so a retry through a rotated API key still replays,
+// and one merchant never meets another's keys.
+std::string IdempotencyScope(const Caller& caller) {
+  switch (caller.role) {
+    case Role::kMerchant: return "merchant/" + caller.merchant;
+    case Role::kBank: return "bank/" + caller.bank;
+    case Role::kAdmin: break;
+  }
+  return "operator";
+}
+
 template <std::size_t N>
 void Observe(std::array<std::atomic<std::uint64_t>, N + 1>& buckets, const std::array<double, N>& bounds,
              double value) {
@@ -145,12 +156,13 @@ void Engine::ApplyOne(Submission& s, std::vector<std::string>& batch_keys, Resul
     return;
   }
   const auto& idem = *s.idempotency;
-  std::string scope = caller.key_id + '\n' + idem.key;
+  const std::string owner = IdempotencyScope(caller);
+  std::string scope = owner + '\n' + idem.key;
   if (std::find(batch_keys.begin(), batch_keys.end(), scope) != batch_keys.end()) {
     result = Fail(ErrorCode::kIdempotencyInFlight, "a request with this Idempotency-Key is still in flight");
     return;
   }
-  auto stored = store_.FindIdempotency(caller.key_id, idem.key);
+  auto stored = store_.FindIdempotency(owner, idem.key);
   if (!stored) {
     result = std::unexpected(stored.error());
     return;
@@ -167,7 +179,7 @@ void Engine::ApplyOne(Submission& s, std::vector<std::string>& batch_keys, Resul
   result = relay_.Apply(caller, s.command, now);
   if (!result && IsTransient(result.error())) return;
   rendered = s.render(result);
-  store_.PutIdempotency({caller.key_id, idem.key, idem.fingerprint, rendered->status, rendered->body, now});
+  store_.PutIdempotency({owner, idem.key, idem.fingerprint, rendered->status, rendered->body, now});
   batch_keys.push_back(std::move(scope));
 }
 

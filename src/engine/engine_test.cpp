@@ -320,5 +320,94 @@ TEST_F(EngineTest, RestartRecoversLiveState) {
   EXPECT_TRUE(Verify().ok);
 }
 
+// Proves a bank's transaction ids are unique across notices and cancellations: reusing a
+// cancellation's id for another original, or a notice's id for a cancellation, changes nothing.
+TEST_F(EngineTest, CancellationIdsCannotBeReused) {
+  auto a = Issue("order-1", 3000);
+  auto b = Issue("order-2", 4000);
+  Deposit("pay-1", a.number, 3000);
+  Deposit("pay-2", b.number, 4000);
+  const Instant bank_time = *ParseRfc3339("2026-11-26T02:56:29+09:00");
+  auto first = std::get<DepositAck>(Ok(CancelDeposit{"cx-1", "pay-1", bank_time}, bank_));
+  EXPECT_EQ(first.deposit.cancelled_at, bank_time);  // the bank's time, not ours
+  EXPECT_TRUE(std::get<DepositAck>(Ok(CancelDeposit{"cx-1", "pay-1", bank_time}, bank_)).duplicate);
+  EXPECT_EQ(Err(CancelDeposit{"cx-1", "pay-2", bank_time}, bank_), ErrorCode::kTransactionIdConflict);
+  EXPECT_EQ(Err(CancelDeposit{"cx-1", "pay-1", bank_time + 1s}, bank_), ErrorCode::kTransactionIdConflict);
+  EXPECT_EQ(Err(CancelDeposit{"pay-2", "pay-1", bank_time}, bank_), ErrorCode::kTransactionIdConflict);
+  EXPECT_EQ(Err(DepositNotice{"cx-1", b.number, Money(1, Currency::Krw()), "", clock_.Now()}, bank_),
+            ErrorCode::kTransactionIdConflict);
+  EXPECT_TRUE(std::get<DepositAck>(Ok(CancelDeposit{"cx-2", "pay-1", bank_time}, bank_)).duplicate);
+  auto paid = std::get<AssignmentView>(Ok(GetAssignment{b.id}, merchant_)).assignment;
+  EXPECT_EQ(paid.status, AssignmentStatus::kPaid);  // pay-2 was never touched
+  auto verdict = Verify();
+  EXPECT_TRUE(verdict.ok) << verdict.reason;
+  EXPECT_EQ(verdict.entries, 3);
+}
+
+// Proves Idempotency-Keys belong to the merchant, not to one API key: a rotated key replays.
+TEST_F(EngineTest, IdempotencyKeysAreScopedToTheInstitution) {
+  auto second_key = std::get<IssuedApiKey>(Ok(CreateApiKey{Role::kMerchant, "shop", "", ""})).token;
+  CreateAssignment c;
+  c.order_id = "order-1";
+  c.amount = Money(1000, Currency::Krw());
+  c.bank = "004";
+  Answer first, again, other;
+  auto s1 = Make(merchant_, c, first);
+  s1.idempotency = IdempotencyRequest{"shared", "fp"};
+  engine_->Submit(std::move(s1));
+  engine_->Step();
+  auto s2 = Make(second_key, c, again);
+  s2.idempotency = IdempotencyRequest{"shared", "fp"};
+  engine_->Submit(std::move(s2));
+  engine_->Step();
+  ASSERT_TRUE(again.rendered);
+  EXPECT_TRUE(again.rendered->replayed);
+  c.order_id = "order-other";
+  Ok(LoadNumbers{"other", "004", "seoul", {"2000000001"}});
+  auto s3 = Make(other_, c, other);  // another merchant, same key string: its own space
+  s3.idempotency = IdempotencyRequest{"shared", "fp"};
+  engine_->Submit(std::move(s3));
+  engine_->Step();
+  ASSERT_TRUE(other.rendered);
+  EXPECT_FALSE(other.rendered->replayed);
+}
+
+// Proves an inactive merchant issues nothing and its numbers are refused at the pre-check,
+// while money that still arrives is booked.
+TEST_F(EngineTest, InactiveMerchantIsRefusedAtIssuanceAndPrecheck) {
+  auto a = Issue("order-1", 1000);
+  auto m = std::get<Merchant>(Ok(UpdateMerchant{"shop", std::nullopt, false}));
+  EXPECT_FALSE(m.active);
+  CreateAssignment c;
+  c.order_id = "order-2";
+  c.amount = Money(1000, Currency::Krw());
+  c.bank = "004";
+  EXPECT_EQ(Err(c, merchant_), ErrorCode::kForbidden);
+  auto pre = std::get<PrecheckAnswer>(Ok(Precheck{a.number, Money(1000, Currency::Krw()), ""}, bank_));
+  EXPECT_EQ(pre.refusal, PrecheckRefusal::kMerchantInactive);
+  EXPECT_EQ(Deposit("tx-1", a.number, 1000).deposit.outcome, DepositOutcome::kMatched);
+  Ok(UpdateMerchant{"shop", std::string("Renamed Shop"), true});
+  Reopen();
+  auto back = std::get<Merchant>(Ok(GetMerchant{"shop"}));
+  EXPECT_TRUE(back.active);
+  EXPECT_EQ(back.name, "Renamed Shop");
+  EXPECT_EQ(Err(UpdateMerchant{"nobody", std::nullopt, true}, kAdminToken), ErrorCode::kNotFound);
+}
+
+// Proves look-ups page with a cursor that is null exactly when nothing follows.
+TEST_F(EngineTest, PagingLooksOneAhead) {
+  for (int i = 0; i < 4; ++i) Deposit("t" + std::to_string(i), "5555555555", 100);
+  FindDeposits q;
+  q.query.limit = 2;
+  auto page1 = std::get<DepositPage>(Ok(q));
+  ASSERT_EQ(page1.items.size(), 2u);
+  ASSERT_FALSE(page1.next_after.empty());
+  q.query.after_id = page1.next_after;
+  auto page2 = std::get<DepositPage>(Ok(q));
+  ASSERT_EQ(page2.items.size(), 2u);
+  EXPECT_TRUE(page2.next_after.empty());
+  EXPECT_EQ(page2.items.back().transaction_id, "t3");
+}
+
 }  // namespace
 }  // namespace varelay

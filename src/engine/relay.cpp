@@ -171,6 +171,17 @@ Result<Outcome> Relay::Do(const Caller& caller, const GetMerchant& c, Instant) {
   return it->second;
 }
 
+Result<Outcome> Relay::Do(const Caller& caller, const UpdateMerchant& c, Instant) {
+  if (auto r = Require(caller, Role::kAdmin); !r) return std::unexpected(r.error());
+  auto it = merchants_.find(c.id);
+  if (it == merchants_.end()) return Fail(ErrorCode::kNotFound, "no such merchant");
+  Merchant& merchant = it->second;
+  if (c.name) merchant.name = *c.name;
+  if (c.active) merchant.active = *c.active;
+  store_.UpdateMerchant(merchant);
+  return merchant;
+}
+
 Result<Outcome> Relay::Do(const Caller& caller, const CreateContract& c, Instant now) {
   if (auto r = Require(caller, Role::kAdmin); !r) return std::unexpected(r.error());
   if (!merchants_.contains(c.merchant)) return Fail(ErrorCode::kNotFound, "no such merchant");

@@ -77,6 +77,7 @@ class Relay final : private LoadSink {
   Result<Outcome> Do(const Caller&, const CreateMerchant&, Instant now);
   Result<Outcome> Do(const Caller&, const ListMerchants&, Instant now);
   Result<Outcome> Do(const Caller&, const GetMerchant&, Instant now);
+  Result<Outcome> Do(const Caller&, const UpdateMerchant&, Instant now);
   Result<Outcome> Do(const Caller&, const CreateContract&, Instant now);
   Result<Outcome> Do(const Caller&, const ListContracts&, Instant now);
   Result<Outcome> Do(const Caller&, const CreateApiKey&, Instant now);

@@ -163,12 +163,16 @@ Result<Outcome> Relay::Do(const Caller& caller, const FindDeposits& c, Instant) 
   DepositQuery q = c.query;
   if (caller.role == Role::kMerchant) q.merchant = caller.merchant;
   if (caller.role == Role::kBank) q.bank = caller.bank;
-  q.limit = std::clamp(q.limit, 1, kMaxPage);
+  const int limit = std::clamp(q.limit, 1, kMaxPage);
+  q.limit = limit + 1;  // one more, to know whether another page follows
   auto rows = store_.QueryDeposits(q);
   if (!rows) return std::unexpected(rows.error());
   DepositPage page;
   page.items = std::move(*rows);
-  if (static_cast<int>(page.items.size()) == q.limit) page.next_after = page.items.back().id;
+  if (static_cast<int>(page.items.size()) > limit) {
+    page.items.pop_back();
+    page.next_after = page.items.back().id;
+  }
   return page;
 }
 
@@ -176,12 +180,16 @@ Result<Outcome> Relay::Do(const Caller& caller, const FindLedgerEntries& c, Inst
   if (caller.role == Role::kBank) return Fail(ErrorCode::kForbidden, "banks do not read the ledger");
   LedgerQuery q = c.query;
   if (caller.role == Role::kMerchant) q.merchant = caller.merchant;
-  q.limit = std::clamp(q.limit, 1, kMaxPage);
+  const int limit = std::clamp(q.limit, 1, kMaxPage);
+  q.limit = limit + 1;  // one more, to know whether another page follows
   auto rows = store_.QueryLedger(q);
   if (!rows) return std::unexpected(rows.error());
   LedgerPage page;
   page.items = std::move(*rows);
-  if (static_cast<int>(page.items.size()) == q.limit) page.next_after = page.items.back().seq;
+  if (static_cast<int>(page.items.size()) > limit) {
+    page.items.pop_back();
+    page.next_after = page.items.back().seq;
+  }
   return page;
 }
 
@@ -296,6 +304,13 @@ Result<Outcome> Relay::Do(const Caller& caller, const DepositNotice& c, Instant 
     }
     return DepositAck{std::move(**existing), true};
   }
+  // A bank's transaction ids are unique across its notices and its cancellations.
+  auto cancelled_by = store_.FindDepositByCancellation(caller.bank, c.transaction_id);
+  if (!cancelled_by) return std::unexpected(cancelled_by.error());
+  if (*cancelled_by) {
+    return Fail(ErrorCode::kTransactionIdConflict,
+                "transaction " + c.transaction_id + " is a cancellation already", "transaction_id");
+  }
   auto deposit = BookDeposit(caller.bank, c, now);
   if (!deposit) return std::unexpected(deposit.error());
   store_.PutDeposit(*deposit);
@@ -306,14 +321,33 @@ Result<Outcome> Relay::Do(const Caller& caller, const DepositNotice& c, Instant 
 
 Result<Outcome> Relay::Do(const Caller& caller, const CancelDeposit& c, Instant now) {
   if (caller.role != Role::kBank) return Fail(ErrorCode::kForbidden, "only a bank key cancels deposits");
+  auto conflict = [&] {
+    return Fail(ErrorCode::kTransactionIdConflict,
+                "transaction " + c.transaction_id + " was already used for something else", "transaction_id");
+  };
+  // The cancellation's own id: a repeat of the same cancellation is acknowledged again; the id
+  // used for anything else is a conflict and changes nothing.
+  auto earlier = store_.FindDepositByCancellation(caller.bank, c.transaction_id);
+  if (!earlier) return std::unexpected(earlier.error());
+  if (*earlier) {
+    if ((*earlier)->transaction_id != c.original_transaction_id || (*earlier)->cancelled_at != c.cancelled_at) {
+      return conflict();
+    }
+    return DepositAck{std::move(**earlier), true};
+  }
+  auto notice = store_.FindDeposit(caller.bank, c.transaction_id);
+  if (!notice) return std::unexpected(notice.error());
+  if (*notice) return conflict();
+
   auto found = store_.FindDeposit(caller.bank, c.original_transaction_id);
   if (!found) return std::unexpected(found.error());
   if (!*found) return Fail(ErrorCode::kNotFound, "no deposit with transaction id " + c.original_transaction_id);
   Deposit d = std::move(**found);
+  // Already reversed by another cancellation: the money goes back once.
   if (d.status == DepositStatus::kCancelled) return DepositAck{std::move(d), true};
 
   d.status = DepositStatus::kCancelled;
-  d.cancelled_at = now;
+  d.cancelled_at = c.cancelled_at;  // the bank's time; the reversal entry carries ours
   d.cancel_transaction_id = c.transaction_id;
   if (d.to_merchant_minor > 0) {
     auto it = live_.find(d.assignment_id);

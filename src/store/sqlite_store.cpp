@@ -48,6 +48,8 @@ CREATE TABLE deposits (
   status TEXT NOT NULL, cancelled_at INTEGER, cancel_transaction_id TEXT NOT NULL,
   fingerprint TEXT NOT NULL, UNIQUE (bank, transaction_id));
 CREATE INDEX deposits_by_number ON deposits (number);
+CREATE UNIQUE INDEX deposits_by_cancellation ON deposits (bank, cancel_transaction_id)
+  WHERE cancel_transaction_id != '';
 CREATE INDEX deposits_by_order ON deposits (merchant, order_id);
 CREATE INDEX deposits_by_received ON deposits (received_at);
 CREATE TABLE ledger_entries (
@@ -235,6 +237,9 @@ class SqliteStore final : public Store {
     Write(statements_.insert_merchant.Bind(1, m.id).Bind(2, m.name)
               .Bind(3, std::int64_t{m.active ? 1 : 0}).Bind(4, ToUnixMs(m.created_at)));
   }
+  void UpdateMerchant(const Merchant& m) override {
+    Write(statements_.update_merchant.Bind(1, m.id).Bind(2, m.name).Bind(3, std::int64_t{m.active ? 1 : 0}));
+  }
   void InsertContract(const Contract& c) override {
     Write(statements_.insert_contract.Bind(1, c.merchant).Bind(2, c.bank).Bind(3, c.mother_account)
               .Bind(4, c.holder_name).Bind(5, ToUnixMs(c.created_at)));
@@ -269,6 +274,8 @@ class SqliteStore final : public Store {
                                                            const std::string& key) override;
   Result<std::optional<Deposit>> FindDeposit(const std::string& bank,
                                              const std::string& transaction_id) override;
+  Result<std::optional<Deposit>> FindDepositByCancellation(const std::string& bank,
+                                                           const std::string& cancel_transaction_id) override;
   Result<std::optional<Assignment>> FindAssignment(const std::string& id) override;
   Result<std::optional<Assignment>> FindAssignmentByOrder(const std::string& merchant,
                                                           const std::string& order_id) override;
@@ -280,9 +287,9 @@ class SqliteStore final : public Store {
 
  private:
   struct Statements {
-    Statement insert_bank, insert_merchant, insert_contract, put_api_key, put_number,
+    Statement insert_bank, insert_merchant, update_merchant, insert_contract, put_api_key, put_number,
         put_assignment, put_deposit, append_ledger, put_idempotency, delete_idempotency,
-        find_idempotency, find_deposit, find_assignment, find_assignment_by_order, read_ledger;
+        find_idempotency, find_deposit, find_deposit_by_cancellation, find_assignment, find_assignment_by_order, read_ledger;
   };
 
   std::unexpected<Error> SqlError(std::string_view what) const {
@@ -351,6 +358,7 @@ Result<void> SqliteStore::PrepareStatements() {
   bool ok =
       prepare(statements_.insert_bank, "INSERT INTO banks VALUES (?1, ?2, ?3)") &&
       prepare(statements_.insert_merchant, "INSERT INTO merchants VALUES (?1, ?2, ?3, ?4)") &&
+      prepare(statements_.update_merchant, "UPDATE merchants SET name = ?2, active = ?3 WHERE id = ?1") &&
       prepare(statements_.insert_contract, "INSERT INTO contracts VALUES (?1, ?2, ?3, ?4, ?5)") &&
       prepare(statements_.put_api_key,
               "INSERT INTO api_keys VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO "
@@ -383,6 +391,9 @@ Result<void> SqliteStore::PrepareStatements() {
               "WHERE caller = ?1 AND key = ?2") &&
       prepare(statements_.find_deposit,
               "SELECT " + d_cols + " FROM deposits WHERE bank = ?1 AND transaction_id = ?2") &&
+      prepare(statements_.find_deposit_by_cancellation,
+              "SELECT " + d_cols + " FROM deposits WHERE bank = ?1 AND cancel_transaction_id = ?2 "
+              "AND cancel_transaction_id != ''") &&
       prepare(statements_.find_assignment, "SELECT " + a_cols + " FROM assignments WHERE id = ?1") &&
       prepare(statements_.find_assignment_by_order,
               "SELECT " + a_cols + " FROM assignments WHERE merchant = ?1 AND order_id = ?2") &&
@@ -538,6 +549,18 @@ Result<std::optional<Deposit>> SqliteStore::FindDeposit(const std::string& bank,
   if (rc == SQLITE_ROW) found = ReadDeposit(s);
   s.Reset();
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError("reading deposit");
+  return found;
+}
+
+Result<std::optional<Deposit>> SqliteStore::FindDepositByCancellation(const std::string& bank,
+                                                                      const std::string& cancel_transaction_id) {
+  auto& s = statements_.find_deposit_by_cancellation;
+  s.Bind(1, bank).Bind(2, cancel_transaction_id);
+  std::optional<Deposit> found;
+  int rc = s.Step();
+  if (rc == SQLITE_ROW) found = ReadDeposit(s);
+  s.Reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError("reading deposit by cancellation");
   return found;
 }
 

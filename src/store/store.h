@@ -15,7 +15,7 @@
 namespace varelay {
 
 struct IdempotencyRecord {
-  std::string caller;  // the API key id: keys are scoped per caller
+  std::string caller;  // the institution ("merchant/shop-1", "bank/004", "operator")
   std::string key;
   std::string fingerprint;  // SHA-256 of method, path and body
   int status = 0;
@@ -32,7 +32,7 @@ struct DepositQuery {
   std::optional<Instant> from;  // received_at >= from
   std::optional<Instant> to;    // received_at < to
   std::string after_id;         // cursor: deposits booked after this one
-  int limit = 100;
+  int limit = 100;              // rows returned at most
 };
 
 struct LedgerQuery {
@@ -73,6 +73,7 @@ class Store {
 
   virtual void InsertBank(const Bank& bank) = 0;
   virtual void InsertMerchant(const Merchant& merchant) = 0;
+  virtual void UpdateMerchant(const Merchant& merchant) = 0;
   virtual void InsertContract(const Contract& contract) = 0;
   virtual void PutApiKey(const ApiKey& key) = 0;
   virtual void PutNumber(const NumberRecord& number) = 0;
@@ -87,6 +88,9 @@ class Store {
                                                                    const std::string& key) = 0;
   virtual Result<std::optional<Deposit>> FindDeposit(const std::string& bank,
                                                      const std::string& transaction_id) = 0;
+  // The deposit a cancellation with this (bank, transaction id) reversed.
+  virtual Result<std::optional<Deposit>> FindDepositByCancellation(const std::string& bank,
+                                                                   const std::string& cancel_transaction_id) = 0;
   virtual Result<std::optional<Assignment>> FindAssignment(const std::string& id) = 0;
   virtual Result<std::optional<Assignment>> FindAssignmentByOrder(const std::string& merchant,
                                                                   const std::string& order_id) = 0;
