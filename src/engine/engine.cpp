@@ -7,11 +7,25 @@
 namespace varelay {
 namespace {
 
-// Errors a retry might not meet again: they are not stored against an Idempotency-Key, so the
-// retry runs afresh instead of replaying a stale refusal.
-bool IsTransient(const Error& error) {
-  return error.code == ErrorCode::kPoolExhausted || error.code == ErrorCode::kOverloaded ||
-         error.code == ErrorCode::kShuttingDown || error.code == ErrorCode::kInternal;
+// Refusals that are the final word on a request, stored under its Idempotency-Key like a success.
+// Anything else (bad input, a refusal of the caller, a transient state such as an exhausted pool
+// or an inactive merchant) stores nothing, so a retry runs afresh.
+bool IsFinalRefusal(const Error& error) {
+  switch (error.code) {
+    case ErrorCode::kNotFound:
+    case ErrorCode::kOrderIdConflict:
+    case ErrorCode::kTransactionIdConflict:
+    case ErrorCode::kAssignmentNotCancellable:
+    case ErrorCode::kNoContract:
+    case ErrorCode::kUnknownBank:
+    case ErrorCode::kUnknownMerchant:
+    case ErrorCode::kBankExists:
+    case ErrorCode::kMerchantExists:
+    case ErrorCode::kContractExists:
+      return true;
+    default:
+      return false;
+  }
 }
 
 // Idempotency keys belong to the institution, so a retry through a rotated API key still replays,
@@ -177,7 +191,7 @@ void Engine::ApplyOne(Submission& s, std::vector<std::string>& batch_keys, Resul
     return;
   }
   result = relay_.Apply(caller, s.command, now);
-  if (!result && IsTransient(result.error())) return;
+  if (!result && !IsFinalRefusal(result.error())) return;
   rendered = s.render(result);
   store_.PutIdempotency({owner, idem.key, idem.fingerprint, rendered->status, rendered->body, now});
   batch_keys.push_back(std::move(scope));

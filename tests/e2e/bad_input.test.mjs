@@ -75,6 +75,9 @@ test('every kind of bad input is refused with a problem+json of the documented s
   const theirs = expectStatus(await rival.post('/v1/assignments', { order_id: 'RIVAL-ORDER', amount: 1000, bank: '004' }, { headers: idem() }), 201, "rival's assignment");
   expectStatus(await bank004.post('/v1/bank/deposits', { transaction_id: 'BAD-TX-USED', number: '1111111111', amount: 500, deposited_at: nowRfc3339() }), 200, 'a deposit to conflict with');
 
+  const revoked = expectStatus(await admin.post('/v1/api-keys', { role: 'merchant', merchant: 'shop', label: 'to revoke' }), 201, 'a key to revoke');
+  expectStatus(await admin.del(`/v1/api-keys/${revoked.id}`), 200, 'revoke it');
+
   const before = await snapshot();
 
   const invalidUtf8 = Buffer.concat([Buffer.from('{"order_id":"BAD-UTF8","amount":1000,"bank":"004","customer":{"name":"Kim '), Buffer.from([0xff, 0xfe]), Buffer.from('"}}')]);
@@ -88,6 +91,7 @@ test('every kind of bad input is refused with a problem+json of the documented s
     issueRow('malformed JSON (single quotes)', "{'order_id':'BAD-1','amount':1000,'bank':'004'}", 400, 'malformed_json'),
     issueRow('malformed JSON (trailing comma)', '{"order_id":"BAD-1","amount":1000,"bank":"004",}', 400, 'malformed_json'),
     issueRow('empty body', '', 400, 'malformed_json'),
+    issueRow('JSON nested 10000 deep', valid('BAD-1', `,"x":${'['.repeat(10000)}${']'.repeat(10000)}`), 400, 'malformed_json'),
     issueRow('invalid UTF-8 (0xFF 0xFE)', invalidUtf8, 400, 'invalid_utf8'),
     issueRow('invalid UTF-8 (overlong encoding)', overlongUtf8, 400, 'invalid_utf8'),
     issueRow('invalid UTF-8 (encoded surrogate)', surrogateUtf8, 400, 'invalid_utf8'),
@@ -141,12 +145,18 @@ test('every kind of bad input is refused with a problem+json of the documented s
     { ...issueRow('no Authorization header', valid('BAD-12'), 401, 'unauthorized'), auth: 'none' },
     { ...issueRow('Basic instead of Bearer', valid('BAD-12'), 401, 'unauthorized'), auth: 'basic' },
     { ...issueRow('unknown API key', valid('BAD-12'), 401, 'unauthorized'), auth: 'bogus' },
+    { ...issueRow('revoked API key', valid('BAD-12'), 401, 'unauthorized'), auth: 'revoked' },
     { name: 'unknown API key on an admin read', method: 'GET', path: '/v1/api-keys', auth: 'bogus', headers: {}, status: 401, code: 'unauthorized' },
     { name: 'merchant key creating a bank (admin route)', method: 'POST', path: '/v1/banks', auth: 'shop', headers: JSON_CT, body: '{"code":"077","name":"Forbidden Bank"}', status: 403, code: 'forbidden' },
     { name: 'merchant key issuing an API key (admin route)', method: 'POST', path: '/v1/api-keys', auth: 'shop', headers: JSON_CT, body: '{"role":"admin","label":"escalation"}', status: 403, code: 'forbidden' },
     { name: 'merchant key loading numbers (admin route)', method: 'POST', path: '/v1/pools/shop/004/seoul/numbers', auth: 'shop', headers: JSON_CT, body: '{"numbers":["9004999999998"]}', status: 403, code: 'forbidden' },
     { name: 'merchant key listing merchants (admin route)', method: 'GET', path: '/v1/merchants', auth: 'shop', headers: {}, status: 403, code: 'forbidden' },
     { name: 'merchant key verifying the ledger (admin route)', method: 'GET', path: '/v1/ledger/verify', auth: 'shop', headers: {}, status: 403, code: 'forbidden' },
+    // (An admin key may read any assignment: checked after this table, it answers 200.)
+    { name: 'bank key reading an assignment (merchant and admin route)', method: 'GET', path: `/v1/assignments/${theirs.id}`, auth: 'bank004', headers: {}, status: 403, code: 'forbidden' },
+    { name: 'merchant key updating a merchant (admin route)', method: 'PATCH', path: '/v1/merchants/shop', auth: 'shop', headers: JSON_CT, body: '{"active":false}', status: 403, code: 'forbidden' },
+    { name: 'bank key updating a merchant (admin route)', method: 'PATCH', path: '/v1/merchants/shop', auth: 'bank004', headers: JSON_CT, body: '{"active":false}', status: 403, code: 'forbidden' },
+    { name: 'bank key reading the ledger', method: 'GET', path: '/v1/ledger', auth: 'bank004', headers: {}, status: 403, code: 'forbidden' },
     { ...issueRow('bank key issuing an assignment', valid('BAD-13'), 403, 'forbidden'), auth: 'bank004' },
     { ...depositRow('merchant key sending a deposit notice', depositBody({ transaction_id: 'BAD-ROLE' }), 403, 'forbidden'), auth: 'shop' },
     // ---- other institutions' resources, unknown routes and methods
@@ -159,6 +169,17 @@ test('every kind of bad input is refused with a problem+json of the documented s
     { name: 'unknown route without a key', method: 'GET', path: '/nope', auth: 'none', headers: {}, status: 404, code: 'route_not_found' },
     { name: 'wrong method on a known path', method: 'DELETE', path: '/v1/banks', auth: 'admin', headers: {}, status: 405, code: 'method_not_allowed', allow: /\bGET\b.*\bPOST\b|\bPOST\b.*\bGET\b/ },
     { name: 'PUT on the assignments collection', method: 'PUT', path: '/v1/assignments', auth: 'shop', headers: { ...JSON_CT, ...idem() }, body: valid('BAD-14'), status: 405, code: 'method_not_allowed', allow: /^POST$/ },
+    // ---- PATCH /v1/merchants/{merchant_id}
+    { name: 'merchant update with neither name nor active', method: 'PATCH', path: '/v1/merchants/shop', auth: 'admin', headers: JSON_CT, body: '{}', status: 400, code: 'missing_field' },
+    { name: 'merchant update with an unknown field', method: 'PATCH', path: '/v1/merchants/shop', auth: 'admin', headers: JSON_CT, body: '{"active":false,"colour":"red"}', status: 400, code: 'unknown_field' },
+    { name: 'merchant update with active as a string', method: 'PATCH', path: '/v1/merchants/shop', auth: 'admin', headers: JSON_CT, body: '{"active":"false"}', status: 400, code: 'invalid_field' },
+    { name: 'merchant update with active as a number', method: 'PATCH', path: '/v1/merchants/shop', auth: 'admin', headers: JSON_CT, body: '{"active":0}', status: 400, code: 'invalid_field' },
+    { name: 'merchant update with a valid name but a bad active (nothing applied)', method: 'PATCH', path: '/v1/merchants/shop', auth: 'admin', headers: JSON_CT, body: '{"name":"Renamed Shop","active":"no"}', status: 400, code: 'invalid_field' },
+    { name: 'merchant update with an empty name', method: 'PATCH', path: '/v1/merchants/shop', auth: 'admin', headers: JSON_CT, body: '{"name":""}', status: 400, code: 'invalid_field' },
+    { name: 'merchant update with a 101-character name', method: 'PATCH', path: '/v1/merchants/shop', auth: 'admin', headers: JSON_CT, body: JSON.stringify({ name: 'n'.repeat(101) }), status: 400, code: 'invalid_field' },
+    { name: 'merchant update with malformed JSON', method: 'PATCH', path: '/v1/merchants/shop', auth: 'admin', headers: JSON_CT, body: '{"active":fals}', status: 400, code: 'malformed_json' },
+    { name: 'merchant update sent as text/plain', method: 'PATCH', path: '/v1/merchants/shop', auth: 'admin', headers: { 'Content-Type': 'text/plain' }, body: '{"active":false}', status: 415, code: 'unsupported_media_type' },
+    { name: 'merchant update of an unknown merchant', method: 'PATCH', path: '/v1/merchants/no-such-shop', auth: 'admin', headers: JSON_CT, body: '{"active":false}', status: 404, code: 'not_found' },
     // ---- bank notices with malformed fields
     depositRow('deposit notice with deposited_at not a date', depositBody({ deposited_at: 'yesterday' }), 400, 'invalid_field'),
     depositRow('deposit notice with month 13', depositBody({ deposited_at: '2026-13-01T00:00:00Z' }), 400, 'invalid_field'),
@@ -189,6 +210,7 @@ test('every kind of bad input is refused with a problem+json of the documented s
     bank004: `Bearer ${seed.keys.bank004}`,
     admin: `Bearer ${ADMIN_KEY}`,
     bogus: 'Bearer vrk_aaaaaaaaaaaaaaaa_NotAKeyThisRelayHasEverIssued',
+    revoked: `Bearer ${revoked.key}`,
     basic: `Basic ${Buffer.from('shop:secret').toString('base64')}`,
     none: null,
   };
@@ -208,14 +230,37 @@ test('every kind of bad input is refused with a problem+json of the documented s
     }
   }
 
-  const afterAll = await snapshot();
-  assert.deepEqual(failures, [], `${failures.length} of ${cases.length} bad requests were not answered as documented:\n${failures.join('\n')}`);
-  assert.deepEqual(afterAll, before, 'no bad request wrote anything');
-  for (const order of ['BAD-1', 'BAD-4', 'BAD-7', 'BAD-9', 'BAD-10', 'BAD-11', 'BAD-12', 'BAD-BIG']) {
-    assertProblem(await shop.get(`/v1/orders/${order}`), 404, 'not_found', `order ${order} was never issued`);
+  // An admin key may read any merchant's assignment (operators answer disputes): 200 with the body the merchant sees.
+  {
+    const asAdmin = await admin.get(`/v1/assignments/${theirs.id}`);
+    const asOwner = await rival.get(`/v1/assignments/${theirs.id}`);
+    try {
+      assert.equal(asOwner.status, 200, `the owner reads its assignment: ${asOwner.text}`);
+      assert.equal(asAdmin.status, 200, `answered ${asAdmin.status}: ${asAdmin.text}`);
+      assert.deepEqual(asAdmin.body, asOwner.body, 'the admin sees the body the merchant sees');
+    } catch (err) {
+      failures.push(`admin key reading an assignment (GET /v1/assignments/${theirs.id}): expected 200 with the merchant's body -- ${err.message.split('\n')[0]}`);
+    }
   }
-  const conflict = expectStatus(await shop.get('/v1/orders/BAD-CONFLICT'), 200, 'the conflicting order is unchanged');
-  assert.equal(conflict.amount, 1000);
+
+  // Nothing was written: the state is as before, and none of the refused orders exists.
+  const afterAll = await snapshot();
+  let stateError = null;
+  try {
+    assert.deepEqual(afterAll, before, 'no bad request wrote anything');
+    for (const order of ['BAD-1', 'BAD-4', 'BAD-7', 'BAD-9', 'BAD-10', 'BAD-11', 'BAD-12', 'BAD-13', 'BAD-BIG']) {
+      assertProblem(await shop.get(`/v1/orders/${order}`), 404, 'not_found', `order ${order} was never issued`);
+    }
+    const conflict = expectStatus(await shop.get('/v1/orders/BAD-CONFLICT'), 200, 'the conflicting order is unchanged');
+    assert.equal(conflict.amount, 1000);
+  } catch (err) {
+    stateError = err;
+  }
+  if (failures.length > 0) {
+    assert.fail(`${failures.length} of ${cases.length} bad requests were not answered as documented:\n${failures.join('\n')}\n`
+      + (stateError ? `AND the state changed: ${stateError.message}` : '(the state was unchanged: nothing was written)'));
+  }
+  if (stateError) throw stateError;
 });
 
 // Sends raw bytes and collects what comes back until the server closes (or the deadline passes).
@@ -269,12 +314,29 @@ test('garbage bytes that are not HTTP are refused (400 or close) and the server 
   await assertHealthy('garbage');
 });
 
-test('a request with 20 KB of headers is refused (4xx or close) and the server keeps serving', async () => {
+test('a request with 20 KB of headers is refused with 431 headers_too_large (or a close) and the server keeps serving', async () => {
   const big = `GET /healthz HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 20 }, (_, i) => `X-Pad-${i}: ${'a'.repeat(1000)}\r\n`).join('')}\r\n`;
   assert.ok(big.length > 20_000);
   const r = await rawExchange(big);
   assertRefusedOrClosed(r, '20 KB of headers');
+  if (r.text.length > 0) {
+    assert.match(r.text, /^HTTP\/1\.1 431 /, `headers over 16 KiB are answered 431: ${JSON.stringify(r.text.slice(0, 120))}`);
+    assert.match(r.text, /"code":"headers_too_large"/, 'the problem code is headers_too_large');
+    assert.match(r.text, /"type":"urn:varelay:problem:headers_too_large"/);
+  }
   await assertHealthy('oversized headers');
+});
+
+test('a chunked body over the 65536-byte limit is refused with 413 body_too_large and the server keeps serving', async () => {
+  const body = `{"order_id":"BAD-CHUNKED","amount":1000,"bank":"004","region":"${'x'.repeat(70_000)}"}`;
+  const r = await rawExchange(`POST /v1/assignments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${seed.keys.shop}\r\n`
+    + `Content-Type: application/json\r\nIdempotency-Key: bad-chunked\r\nTransfer-Encoding: chunked\r\n\r\n`
+    + `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`);
+  assertRefusedOrClosed(r, 'a chunked body over the limit');
+  assert.match(r.text, /^HTTP\/1\.1 413 /, 'answered 413');
+  assert.match(r.text, /"code":"body_too_large"/);
+  await assertHealthy('an oversized chunked body');
+  assertProblem(await api(relay.url, seed.keys.shop).get('/v1/orders/BAD-CHUNKED'), 404, 'not_found', 'nothing was issued');
 });
 
 test('a client that sends half a body and hangs up does not harm the server', async () => {

@@ -71,34 +71,37 @@ export async function startRelay({ dataDir, env = {}, args = [] } = {}) {
   proc.stderr.setEncoding('utf8');
   proc.stdout.on('data', (d) => { out += d; });
   proc.stderr.on('data', (d) => { err += d; });
+  // 'close' (not 'exit') so that everything the process printed has been read; 'error' when it never started.
   const exited = new Promise((resolve) => {
-    proc.on('exit', (code, signal) => resolve({ code, signal }));
+    proc.on('close', (code, signal) => resolve({ code, signal }));
+    proc.on('error', (error) => resolve({ code: null, signal: null, error }));
   });
-  const spawnError = new Promise((_, reject) => proc.on('error', reject));
   const relay = { proc, dataDir, exited, stdout: () => out, stderr: () => err };
   running.add(relay);
   exited.then(() => running.delete(relay));
 
   let timer;
+  let onData;
   const listening = new Promise((resolve, reject) => {
-    const check = () => {
+    onData = () => {
       const m = /varelayd listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(out);
       if (m) resolve(m);
     };
-    proc.stdout.on('data', check);
-    exited.then(({ code, signal }) =>
-      reject(new Error(`varelayd exited before listening (code ${code}, signal ${signal})\nstdout: ${out}\nstderr: ${err}`)));
+    proc.stdout.on('data', onData);
+    exited.then(({ code, signal, error }) => reject(new Error(
+      `varelayd (${binaryPath()}) ${error ? `could not start: ${error.message}` : `exited before listening (code ${code}, signal ${signal})`}\nstdout: ${out}\nstderr: ${err}`)));
     timer = setTimeout(() => reject(new Error(`varelayd did not listen within ${START_TIMEOUT_MS} ms\nstdout: ${out}\nstderr: ${err}`)), START_TIMEOUT_MS);
   });
   let m;
   try {
-    m = await Promise.race([listening, spawnError]);
+    m = await listening;
   } catch (e) {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
     await exited;
     throw e;
   } finally {
     clearTimeout(timer);
+    proc.stdout.off('data', onData);
   }
   relay.url = m[1];
   relay.port = Number(m[2]);
@@ -174,6 +177,7 @@ export function api(url, key) {
     request,
     get: (p, opts) => request('GET', p, opts),
     post: (p, body, opts = {}) => request('POST', p, { ...opts, body }),
+    patch: (p, body, opts = {}) => request('PATCH', p, { ...opts, body }),
     del: (p, opts) => request('DELETE', p, opts),
   };
 }
@@ -250,7 +254,11 @@ export async function poolMap(client) {
   return map;
 }
 
-/** Every deposit visible to `client`, paging through with `after` (limit 500). */
+/**
+ * Every deposit visible to `client`, paging through with `after` (limit 500). The relay looks one
+ * item ahead, so `next_after` is null on the page with the last deposit and a page reached through
+ * a non-null `next_after` is never empty.
+ */
 export async function allDeposits(client, query = '') {
   const items = [];
   let after = null;
@@ -259,6 +267,7 @@ export async function allDeposits(client, query = '') {
     params.set('limit', '500');
     if (after) params.set('after', after);
     const body = expectStatus(await client.get(`/v1/deposits?${params}`), 200, 'GET /v1/deposits');
+    if (after) assert.ok(body.items.length > 0, `the page after ${after} is not empty (a non-null next_after promises more items)`);
     items.push(...body.items);
     if (body.next_after === null) return items;
     assert.ok(body.items.length > 0, 'a page with a next_after has items');
