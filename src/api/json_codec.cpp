@@ -45,6 +45,13 @@ class Reader {
     return std::string(s);
   }
 
+  // Like Name, but an empty string is the same as absent (banks often send a blank payer name).
+  std::string OptionalName(std::string_view key, std::size_t max_chars) {
+    const json::value* v = object_.if_contains(key);
+    if (v && v->is_string() && v->get_string().empty()) return {};
+    return Name(key, false, max_chars);
+  }
+
   std::optional<std::int64_t> Integer(std::string_view key, bool required, std::int64_t min,
                                       std::int64_t max) {
     const json::value* v = Find(key, required);
@@ -296,11 +303,7 @@ Decoded<CreateApiKey> DecodeCreateApiKey(const json::object& body) {
   if (!role.empty()) c.role = *ParseRole(role);
   c.merchant = r.Text("merchant", false, IsMerchantId, "must be a merchant id");
   c.bank = r.Text("bank", false, IsBankCode, "must be a 3-digit KFTC bank code");
-  if (body.contains("label") && body.at("label").is_string() && body.at("label").get_string().empty()) {
-    c.label.clear();
-  } else {
-    c.label = r.Name("label", false, 100);
-  }
+  c.label = r.OptionalName("label", 100);
   if (!role.empty()) {
     if (c.role == Role::kMerchant && c.merchant.empty() && !body.contains("merchant")) {
       r.Bad(ErrorCode::kMissingField, "merchant", "is required for a merchant key");
@@ -397,11 +400,7 @@ Decoded<Precheck> DecodePrecheck(const json::object& body) {
   c.number = r.Text("number", true, IsVirtualAccountNumber, "must be 6 to 16 digits");
   auto currency = r.CurrencyCode("currency");
   c.amount = Money(r.Amount("amount", true), currency);
-  if (body.contains("payer_name") && body.at("payer_name").is_string() &&
-      body.at("payer_name").get_string().empty()) {
-  } else {
-    c.payer_name = r.Name("payer_name", false, 100);
-  }
+  c.payer_name = r.OptionalName("payer_name", 100);
   r.NoOthers({"number", "amount", "currency", "payer_name"});
   return Finish(sink, std::move(c));
 }
@@ -415,11 +414,7 @@ Decoded<DepositNotice> DecodeDepositNotice(const json::object& body) {
   c.number = r.Text("number", true, IsVirtualAccountNumber, "must be 6 to 16 digits");
   auto currency = r.CurrencyCode("currency");
   c.amount = Money(r.Amount("amount", true), currency);
-  if (body.contains("payer_name") && body.at("payer_name").is_string() &&
-      body.at("payer_name").get_string().empty()) {
-  } else {
-    c.payer_name = r.Name("payer_name", false, 100);
-  }
+  c.payer_name = r.OptionalName("payer_name", 100);
   c.deposited_at = r.Time("deposited_at", true).value_or(Instant{});
   r.NoOthers({"transaction_id", "number", "amount", "currency", "payer_name", "deposited_at"});
   return Finish(sink, std::move(c));

@@ -309,6 +309,18 @@ class SqliteStore final : public Store {
   Result<void> Migrate();
   Result<void> PrepareStatements();
 
+  // Steps a bound point look-up once: its row read by `read`, nullopt when there is none.
+  template <typename Read>
+  auto FindOne(Statement& statement, Read read, std::string_view what)
+      -> Result<std::optional<decltype(read(statement))>> {
+    std::optional<decltype(read(statement))> found;
+    int rc = statement.Step();
+    if (rc == SQLITE_ROW) found = read(statement);
+    statement.Reset();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError(what);
+    return found;
+  }
+
   // Runs a bound write statement; the first failure poisons the batch until Rollback.
   void Write(Statement& statement) {
     int rc = statement.Run();
@@ -527,64 +539,32 @@ void SqliteStore::PutDeposit(const Deposit& d) {
 
 Result<std::optional<IdempotencyRecord>> SqliteStore::FindIdempotency(const std::string& caller,
                                                                       const std::string& key) {
-  auto& s = statements_.find_idempotency;
-  s.Bind(1, caller).Bind(2, key);
-  std::optional<IdempotencyRecord> found;
-  int rc = s.Step();
-  if (rc == SQLITE_ROW) {
-    found = IdempotencyRecord{s.Text(0), s.Text(1), s.Text(2), static_cast<int>(s.Int(3)),
-                              s.Text(4), FromUnixMs(s.Int(5))};
-  }
-  s.Reset();
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError("reading idempotency");
-  return found;
+  auto read = [](const Statement& r) {
+    return IdempotencyRecord{r.Text(0), r.Text(1), r.Text(2), static_cast<int>(r.Int(3)), r.Text(4),
+                             FromUnixMs(r.Int(5))};
+  };
+  return FindOne(statements_.find_idempotency.Bind(1, caller).Bind(2, key), read, "reading idempotency");
 }
 
 Result<std::optional<Deposit>> SqliteStore::FindDeposit(const std::string& bank,
                                                         const std::string& transaction_id) {
-  auto& s = statements_.find_deposit;
-  s.Bind(1, bank).Bind(2, transaction_id);
-  std::optional<Deposit> found;
-  int rc = s.Step();
-  if (rc == SQLITE_ROW) found = ReadDeposit(s);
-  s.Reset();
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError("reading deposit");
-  return found;
+  return FindOne(statements_.find_deposit.Bind(1, bank).Bind(2, transaction_id), ReadDeposit, "reading deposit");
 }
 
 Result<std::optional<Deposit>> SqliteStore::FindDepositByCancellation(const std::string& bank,
                                                                       const std::string& cancel_transaction_id) {
-  auto& s = statements_.find_deposit_by_cancellation;
-  s.Bind(1, bank).Bind(2, cancel_transaction_id);
-  std::optional<Deposit> found;
-  int rc = s.Step();
-  if (rc == SQLITE_ROW) found = ReadDeposit(s);
-  s.Reset();
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError("reading deposit by cancellation");
-  return found;
+  return FindOne(statements_.find_deposit_by_cancellation.Bind(1, bank).Bind(2, cancel_transaction_id),
+                 ReadDeposit, "reading deposit by cancellation");
 }
 
 Result<std::optional<Assignment>> SqliteStore::FindAssignment(const std::string& id) {
-  auto& s = statements_.find_assignment;
-  s.Bind(1, id);
-  std::optional<Assignment> found;
-  int rc = s.Step();
-  if (rc == SQLITE_ROW) found = ReadAssignment(s);
-  s.Reset();
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError("reading assignment");
-  return found;
+  return FindOne(statements_.find_assignment.Bind(1, id), ReadAssignment, "reading assignment");
 }
 
 Result<std::optional<Assignment>> SqliteStore::FindAssignmentByOrder(const std::string& merchant,
                                                                      const std::string& order_id) {
-  auto& s = statements_.find_assignment_by_order;
-  s.Bind(1, merchant).Bind(2, order_id);
-  std::optional<Assignment> found;
-  int rc = s.Step();
-  if (rc == SQLITE_ROW) found = ReadAssignment(s);
-  s.Reset();
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError("reading assignment");
-  return found;
+  return FindOne(statements_.find_assignment_by_order.Bind(1, merchant).Bind(2, order_id), ReadAssignment,
+                 "reading assignment");
 }
 
 Result<std::vector<Deposit>> SqliteStore::QueryDeposits(const DepositQuery& q) {
