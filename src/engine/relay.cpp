@@ -414,10 +414,16 @@ Result<void> Relay::CheckInvariants() const {
         }
         break;
       }
-      case NumberState::kCooling:
+      case NumberState::kCooling: {
         ++cooling[slot.pool];
         if (!slot.record.release_at) return broken("a cooling number has no release time");
+        // A late deposit is attributed to this tombstone, so it must be at hand.
+        auto it = live_.find(slot.record.assignment_id);
+        if (it == live_.end() || it->second.status == AssignmentStatus::kOpen) {
+          return broken("cooling number " + slot.record.number + " has no closed assignment behind it");
+        }
         break;
+      }
     }
   }
   for (const auto& [key, pool] : pools_) {
