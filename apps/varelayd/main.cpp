@@ -7,11 +7,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <variant>
 
 #include "api/http_server.h"
 #include "api/service.h"
 #include "engine/engine.h"
 #include "engine/random.h"
+#include "notify/dispatcher.h"
 #include "store/sqlite_store.h"
 
 namespace {
@@ -24,7 +26,49 @@ struct Flags {
   std::size_t max_batch = 1024;
   std::size_t max_connections = 4096;
   bool print_routes = false;
+  // Webhooks (docs/webhooks.md).
+  std::string webhook_allow_http;
+  std::string webhook_allow_network;
+  std::string webhook_ca_file;
+  std::string webhook_retry_schedule;
+  std::int64_t webhook_connect_timeout_ms = 5000;
+  std::int64_t webhook_timeout_ms = 15000;
+  std::size_t webhook_max_in_flight_per_merchant = 8;
+  std::size_t webhook_max_in_flight = 256;
 };
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(start, end - start);
+    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (!item.empty()) items.push_back(std::move(item));
+    start = end + 1;
+  }
+  return items;
+}
+
+// The webhook client's settings from the flags; an error message when one is malformed.
+std::variant<varelay::notify::ClientOptions, std::string> WebhookClientOptions(const Flags& flags) {
+  varelay::notify::ClientOptions client;
+  for (auto host : SplitList(flags.webhook_allow_http)) {
+    for (auto& ch : host) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    client.policy.allow_http_hosts.push_back(std::move(host));
+  }
+  for (const auto& cidr : SplitList(flags.webhook_allow_network)) {
+    auto network = varelay::notify::ParseNetwork(cidr);
+    if (!network) return "--webhook-allow-network: '" + cidr + "' is not an address or CIDR block";
+    client.policy.allow_networks.push_back(*network);
+  }
+  client.ca_file = flags.webhook_ca_file;
+  client.connect_timeout = std::chrono::milliseconds(flags.webhook_connect_timeout_ms);
+  client.total_timeout = std::chrono::milliseconds(flags.webhook_timeout_ms);
+  return client;
+}
 
 // The bootstrap admin key: VARELAY_ADMIN_KEY when set, else a fresh one written to
 // <data>/admin.key (mode 0600) so only the operator can read it.
@@ -89,9 +133,30 @@ int Serve(const Flags& flags) {
     }
     std::cout << "varelayd: bootstrap admin key written to " << path.string() << std::endl;
   }
+  auto client = WebhookClientOptions(flags);
+  if (auto* message = std::get_if<std::string>(&client)) {
+    std::cerr << "varelayd: " << *message << "\n";
+    return 2;
+  }
+  notify::DispatcherOptions dispatch;
+  if (!flags.webhook_retry_schedule.empty()) {
+    auto schedule = notify::ParseRetrySchedule(flags.webhook_retry_schedule);
+    if (!schedule) {
+      std::cerr << "varelayd: --webhook-retry-schedule must be delays such as 5s,30s,2m,1h (ms, s, m, h)\n";
+      return 2;
+    }
+    dispatch.retry_schedule = std::move(*schedule);
+  }
+  dispatch.max_in_flight_per_merchant = flags.webhook_max_in_flight_per_merchant;
+  dispatch.max_in_flight = flags.webhook_max_in_flight;
+  auto policy = std::get<notify::ClientOptions>(client).policy;
+  notify::Dispatcher dispatcher(engine, clock, std::get<notify::ClientOptions>(std::move(client)), dispatch);
+  engine.SetOutboxListener(&dispatcher);
+  dispatcher.Start();
   engine.Start();
 
-  api::Service service(engine.stats());
+  api::Service service(engine.stats(), std::move(policy));
+  service.SetDispatchStats(&dispatcher.stats());
   api::ServerOptions server_options;
   server_options.host = flags.listen.substr(0, colon);
   if (server_options.host.size() > 2 && server_options.host.front() == '[') {
@@ -111,6 +176,7 @@ int Serve(const Flags& flags) {
                                                                                : server_options.host;
   std::cout << "varelayd listening on http://" << shown_host << ":" << *bound << std::endl;
   server.Run();
+  dispatcher.Stop();
   std::cout << "varelayd: stopped cleanly" << std::endl;
   return 0;
 }
@@ -134,6 +200,29 @@ int main(int argc, char** argv) {
       ->envname("VARELAY_MAX_BATCH")->check(CLI::Range(1, 65536))->capture_default_str();
   app.add_option("--max-connections", flags.max_connections, "open connections beyond which new ones are closed")
       ->envname("VARELAY_MAX_CONNECTIONS")->check(CLI::Range(1, 1000000))->capture_default_str();
+  app.add_option("--webhook-allow-http", flags.webhook_allow_http,
+                 "comma-separated hosts to which plain http:// webhooks are allowed (default: none)")
+      ->envname("VARELAY_WEBHOOK_ALLOW_HTTP");
+  app.add_option("--webhook-allow-network", flags.webhook_allow_network,
+                 "comma-separated CIDR blocks webhooks may reach although loopback or private (default: none)")
+      ->envname("VARELAY_WEBHOOK_ALLOW_NETWORK");
+  app.add_option("--webhook-ca-file", flags.webhook_ca_file, "extra CA certificates (PEM) trusted for https webhooks")
+      ->envname("VARELAY_WEBHOOK_CA_FILE");
+  app.add_option("--webhook-retry-schedule", flags.webhook_retry_schedule,
+                 "delays after each failed attempt, e.g. 5s,30s,2m,10m (default: docs/webhooks.md, about 3 days)")
+      ->envname("VARELAY_WEBHOOK_RETRY_SCHEDULE");
+  app.add_option("--webhook-connect-timeout-ms", flags.webhook_connect_timeout_ms,
+                 "resolve, connect and TLS handshake time limit per attempt")
+      ->envname("VARELAY_WEBHOOK_CONNECT_TIMEOUT_MS")->check(CLI::Range(std::int64_t{1}, std::int64_t{600000}))
+      ->capture_default_str();
+  app.add_option("--webhook-timeout-ms", flags.webhook_timeout_ms, "time limit for a whole attempt")
+      ->envname("VARELAY_WEBHOOK_TIMEOUT_MS")->check(CLI::Range(std::int64_t{1}, std::int64_t{600000}))
+      ->capture_default_str();
+  app.add_option("--webhook-max-in-flight-per-merchant", flags.webhook_max_in_flight_per_merchant,
+                 "webhook attempts in flight per merchant at most")
+      ->envname("VARELAY_WEBHOOK_MAX_IN_FLIGHT_PER_MERCHANT")->check(CLI::Range(1, 1024))->capture_default_str();
+  app.add_option("--webhook-max-in-flight", flags.webhook_max_in_flight, "webhook attempts in flight at most")
+      ->envname("VARELAY_WEBHOOK_MAX_IN_FLIGHT")->check(CLI::Range(1, 65536))->capture_default_str();
   app.add_flag("--print-routes", flags.print_routes, "print every HTTP route as 'METHOD /path' and exit");
   app.set_version_flag("--version", "varelayd 0.1.0");
   app.footer(

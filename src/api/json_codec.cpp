@@ -432,6 +432,90 @@ Decoded<CancelDeposit> DecodeCancelDeposit(const json::object& body) {
   return Finish(sink, std::move(c));
 }
 
+namespace {
+
+// "event_types": ["*"] or a non-empty list of distinct known types; every type comes back empty.
+std::optional<std::vector<EventType>> EventTypes(Reader& r) {
+  const json::array* list = r.Array("event_types", false);
+  if (!list) return std::nullopt;
+  std::vector<EventType> types;
+  bool all = false;
+  for (const auto& item : *list) {
+    if (item.is_string() && item.get_string() == "*") {
+      all = true;
+      continue;
+    }
+    auto type = item.is_string() ? ParseEventType(item.get_string()) : std::nullopt;
+    if (!type) {
+      r.Bad(ErrorCode::kInvalidField, "event_types", "must list event types such as deposit.matched, or \"*\"");
+      return std::nullopt;
+    }
+    if (std::find(types.begin(), types.end(), *type) == types.end()) types.push_back(*type);
+  }
+  if (list->empty()) r.Bad(ErrorCode::kInvalidField, "event_types", "must not be empty (\"*\" means every type)");
+  if (all) types.clear();
+  return types;
+}
+
+constexpr std::size_t kMaxUrlChars = 2048;
+constexpr std::size_t kMaxDescriptionChars = 200;
+
+bool IsUrlText(std::string_view s) { return !s.empty() && s.size() <= kMaxUrlChars && IsCleanText(s, kMaxUrlChars); }
+
+}  // namespace
+
+Decoded<CreateWebhookEndpoint> DecodeCreateWebhookEndpoint(const json::object& body) {
+  RequestError sink;
+  Reader r(body, sink);
+  CreateWebhookEndpoint c;
+  c.url = r.Text("url", true, IsUrlText, "must be an absolute URL of at most 2048 characters");
+  if (auto types = EventTypes(r)) c.event_types = std::move(*types);
+  c.description = r.OptionalName("description", kMaxDescriptionChars);
+  r.NoOthers({"url", "event_types", "description"});
+  return Finish(sink, std::move(c));
+}
+
+Decoded<UpdateWebhookEndpoint> DecodeUpdateWebhookEndpoint(std::string id, const json::object& body) {
+  RequestError sink;
+  Reader r(body, sink);
+  UpdateWebhookEndpoint c;
+  c.id = std::move(id);
+  if (body.contains("url")) c.url = r.Text("url", true, IsUrlText, "must be an absolute URL of at most 2048 characters");
+  c.event_types = EventTypes(r);
+  if (const json::value* v = body.if_contains("enabled")) {
+    if (v->is_bool()) {
+      c.enabled = v->get_bool();
+    } else {
+      r.Bad(ErrorCode::kInvalidField, "enabled", "must be true or false");
+    }
+  }
+  if (body.contains("description")) c.description = r.OptionalName("description", kMaxDescriptionChars);
+  r.NoOthers({"url", "event_types", "enabled", "description"});
+  if (body.empty()) r.Bad(ErrorCode::kMissingField, "url", "or another field to change is required");
+  return Finish(sink, std::move(c));
+}
+
+Decoded<RotateWebhookSecret> DecodeRotateWebhookSecret(std::string id, const json::object& body) {
+  RequestError sink;
+  Reader r(body, sink);
+  RotateWebhookSecret c;
+  c.id = std::move(id);
+  constexpr std::int64_t kMaxOverlapS = kMaxSecretOverlap.count() / 1000;
+  if (auto s = r.Integer("expire_previous_in_s", false, 0, kMaxOverlapS)) c.previous_valid_for = Millis(*s * 1000);
+  r.NoOthers({"expire_previous_in_s"});
+  return Finish(sink, std::move(c));
+}
+
+Decoded<ResendEvent> DecodeResendEvent(std::string id, const json::object& body) {
+  RequestError sink;
+  Reader r(body, sink);
+  ResendEvent c;
+  c.id = std::move(id);
+  c.endpoint_id = r.Text("endpoint_id", false, IsExternalId, "must be a webhook endpoint id");
+  r.NoOthers({"endpoint_id"});
+  return Finish(sink, std::move(c));
+}
+
 // ---- encoding -------------------------------------------------------------------------------
 
 namespace {
@@ -523,6 +607,48 @@ json::object ToJson(const PoolCounts& p) {
           {"assigned", p.assigned}, {"cooling", p.cooling}, {"total", p.free + p.assigned + p.cooling}};
 }
 
+json::object ToJson(const WebhookEndpoint& e) {
+  json::array types;
+  if (e.event_types.empty()) types.push_back("*");
+  for (auto t : e.event_types) types.push_back(json::string(EventTypeName(t)));
+  return {{"id", e.id},
+          {"url", e.url},
+          {"event_types", std::move(types)},
+          {"enabled", e.enabled},
+          {"disabled_reason", StringOrNull(e.disabled_reason)},
+          {"description", e.description},
+          {"created_at", FormatRfc3339(e.created_at)},
+          {"previous_secret_expires_at", TimeOrNull(e.previous_secret_expires_at)}};
+}
+json::object ToJson(const Delivery& d) {
+  return {{"endpoint_id", d.endpoint_id},
+          {"status", DeliveryStatusName(d.status)},
+          {"attempts", d.attempts},
+          {"last_attempt_at", TimeOrNull(d.last_attempt_at)},
+          {"next_attempt_at", TimeOrNull(d.next_attempt_at)},
+          {"last_status", d.last_status ? json::value(*d.last_status) : json::value(nullptr)},
+          {"last_error", StringOrNull(d.last_error)},
+          {"delivered_at", TimeOrNull(d.delivered_at)}};
+}
+json::object ToJson(const EventView& v) {
+  const Event& e = v.event;
+  json::array deliveries;
+  for (const auto& d : v.deliveries) deliveries.push_back(ToJson(d));
+  boost::system::error_code ec;
+  json::value payload = json::parse(e.payload, ec);  // written by the relay itself: always JSON
+  return {{"id", e.id},
+          {"type", EventTypeName(e.type)},
+          {"created_at", FormatRfc3339(e.created_at)},
+          {"merchant", e.merchant},
+          {"bank", e.bank},
+          {"number", e.number},
+          {"sequence", e.sequence},
+          {"generation", e.generation},
+          {"order_id", StringOrNull(e.order_id)},
+          {"payload", ec ? json::value(nullptr) : std::move(payload)},
+          {"deliveries", std::move(deliveries)}};
+}
+
 template <typename T>
 json::object Items(const std::vector<T>& items) {
   json::array array;
@@ -573,6 +699,20 @@ json::value Encode(const PrecheckAnswer& v) {
 }
 json::value Encode(const DepositAck& v) { return {{"deposit", ToJson(v.deposit)}, {"duplicate", v.duplicate}}; }
 json::value Encode(const Gauges&) { return json::object{}; }
+json::value Encode(const EndpointView& v) {
+  auto o = ToJson(v.endpoint);
+  if (v.show_secret) o["secret"] = v.endpoint.secret;
+  if (v.endpoint.deleted_at) o["deleted"] = true;
+  return o;
+}
+json::value Encode(const EndpointList& v) { return Items(v.items); }
+json::value Encode(const EventView& v) { return ToJson(v); }
+json::value Encode(const EventPage& v) {
+  auto o = Items(v.items);
+  o["next_after"] = StringOrNull(v.next_after);
+  return o;
+}
+json::value Encode(const Recorded&) { return json::object{}; }
 
 }  // namespace
 

@@ -42,6 +42,12 @@ Decoded<CreateAssignment> DecodeCreateAssignment(const boost::json::object& body
 Decoded<Precheck> DecodePrecheck(const boost::json::object& body);
 Decoded<DepositNotice> DecodeDepositNotice(const boost::json::object& body);
 Decoded<CancelDeposit> DecodeCancelDeposit(const boost::json::object& body);
+// The URL is checked for shape here; the delivery policy (schemes, hosts, addresses) is the
+// caller's to apply.
+Decoded<CreateWebhookEndpoint> DecodeCreateWebhookEndpoint(const boost::json::object& body);
+Decoded<UpdateWebhookEndpoint> DecodeUpdateWebhookEndpoint(std::string id, const boost::json::object& body);
+Decoded<RotateWebhookSecret> DecodeRotateWebhookSecret(std::string id, const boost::json::object& body);
+Decoded<ResendEvent> DecodeResendEvent(std::string id, const boost::json::object& body);
 
 // Serialises an outcome as the response body.
 std::string EncodeOutcome(const Outcome& outcome);

@@ -43,7 +43,8 @@ void Metrics::Observe(int route, int status, double seconds) {
   s.micros_total.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
 }
 
-std::string Metrics::Render(const EngineStats& engine, const Gauges& gauges) const {
+std::string Metrics::Render(const EngineStats& engine, const Gauges& gauges,
+                            const notify::DispatchStats* webhooks) const {
   std::string out;
   out += "# HELP varelay_http_requests_total HTTP requests by route, method and status.\n";
   out += "# TYPE varelay_http_requests_total counter\n";
@@ -114,6 +115,20 @@ std::string Metrics::Render(const EngineStats& engine, const Gauges& gauges) con
   out += "# HELP varelay_engine_queue_depth Commands waiting for the engine.\n";
   out += "# TYPE varelay_engine_queue_depth gauge\n";
   out += "varelay_engine_queue_depth " + std::to_string(engine.queue_depth.load()) + "\n";
+  if (webhooks) {
+    out += "# HELP varelay_webhook_attempts_total Webhook delivery attempts by result.\n";
+    out += "# TYPE varelay_webhook_attempts_total counter\n";
+    for (auto [result, n] : {std::pair{"delivered", &webhooks->delivered}, {"retry", &webhooks->retried},
+                             {"failed", &webhooks->failed}, {"gone", &webhooks->gone}}) {
+      out += std::string("varelay_webhook_attempts_total{result=\"") + result + "\"} " + std::to_string(n->load()) + "\n";
+    }
+    out += "# HELP varelay_webhook_in_flight Webhook attempts waiting for an answer.\n";
+    out += "# TYPE varelay_webhook_in_flight gauge\n";
+    out += "varelay_webhook_in_flight " + std::to_string(webhooks->in_flight.load()) + "\n";
+    out += "# HELP varelay_webhook_queued Deliveries waiting or in flight.\n";
+    out += "# TYPE varelay_webhook_queued gauge\n";
+    out += "varelay_webhook_queued " + std::to_string(webhooks->queued.load()) + "\n";
+  }
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "notify/dispatcher.h"
 
 namespace varelay::api {
 
@@ -27,7 +28,8 @@ class Metrics {
   // route -1: no route matched.
   void Observe(int route, int status, double seconds);
 
-  std::string Render(const EngineStats& engine, const Gauges& gauges) const;
+  // `webhooks` may be null (no dispatcher running).
+  std::string Render(const EngineStats& engine, const Gauges& gauges, const notify::DispatchStats* webhooks) const;
 
  private:
   struct RouteStats {

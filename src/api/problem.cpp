@@ -29,14 +29,17 @@ int StatusFor(ErrorCode code) {
     case ErrorCode::kAssignmentNotCancellable:
     case ErrorCode::kBankExists:
     case ErrorCode::kMerchantExists:
-    case ErrorCode::kContractExists: return 409;
+    case ErrorCode::kContractExists:
+    case ErrorCode::kEndpointLimitReached:
+    case ErrorCode::kNoEndpoint: return 409;
     case ErrorCode::kBodyTooLarge: return 413;
     case ErrorCode::kHeadersTooLarge: return 431;
     case ErrorCode::kUnsupportedMediaType: return 415;
     case ErrorCode::kIdempotencyKeyReused:
     case ErrorCode::kUnknownBank:
     case ErrorCode::kUnknownMerchant:
-    case ErrorCode::kNoContract: return 422;
+    case ErrorCode::kNoContract:
+    case ErrorCode::kWebhookUrlRefused: return 422;
     case ErrorCode::kOverloaded:
     case ErrorCode::kShuttingDown: return 503;
     case ErrorCode::kInternal: return 500;

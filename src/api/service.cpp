@@ -12,6 +12,7 @@
 #include "api/problem.h"
 #include "domain/digest.h"
 #include "domain/identifiers.h"
+#include "notify/url_policy.h"
 
 namespace varelay::api {
 namespace json = boost::json;
@@ -21,7 +22,8 @@ enum class Handler {
   kHealth, kMetrics, kCreateBank, kListBanks, kCreateMerchant, kListMerchants, kGetMerchant, kUpdateMerchant,
   kCreateContract, kListContracts, kCreateApiKey, kListApiKeys, kRevokeApiKey, kLoadNumbers,
   kListPools, kCreateAssignment, kGetAssignment, kCancelAssignment, kGetOrder, kFindDeposits,
-  kFindLedger, kVerifyLedger, kPrecheck, kDepositNotice, kCancelDeposit,
+  kFindLedger, kVerifyLedger, kPrecheck, kDepositNotice, kCancelDeposit, kCreateEndpoint, kListEndpoints,
+  kGetEndpoint, kUpdateEndpoint, kDeleteEndpoint, kRotateSecret, kListEvents, kGetEvent, kResendEvent,
 };
 
 struct Route {
@@ -61,6 +63,15 @@ constexpr std::array kRoutes = {
     Route{"POST", "/v1/bank/precheck", Handler::kPrecheck, 200, false, kBody},
     Route{"POST", "/v1/bank/deposits", Handler::kDepositNotice, 200, false, kBody},
     Route{"POST", "/v1/bank/cancellations", Handler::kCancelDeposit, 200, false, kBody},
+    Route{"POST", "/v1/webhook-endpoints", Handler::kCreateEndpoint, 201, true, kBody},
+    Route{"GET", "/v1/webhook-endpoints", Handler::kListEndpoints},
+    Route{"GET", "/v1/webhook-endpoints/{endpoint_id}", Handler::kGetEndpoint},
+    Route{"PATCH", "/v1/webhook-endpoints/{endpoint_id}", Handler::kUpdateEndpoint, 200, false, kBody},
+    Route{"DELETE", "/v1/webhook-endpoints/{endpoint_id}", Handler::kDeleteEndpoint},
+    Route{"POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret", Handler::kRotateSecret, 200, true, kBody},
+    Route{"GET", "/v1/events", Handler::kListEvents},
+    Route{"GET", "/v1/events/{event_id}", Handler::kGetEvent},
+    Route{"POST", "/v1/events/{event_id}/resend", Handler::kResendEvent, 200, true, kBody},
 };
 
 std::vector<std::string_view> Split(std::string_view path) {
@@ -204,6 +215,39 @@ std::expected<LedgerQuery, HttpResponse> DecodeLedgerQuery(const Target& t) {
   return q;
 }
 
+std::expected<ListEvents, HttpResponse> DecodeEventQuery(const Target& t) {
+  ListEvents c;
+  for (const auto& [key, value] : t.query) {
+    if (key == "type") {
+      c.query.type = ParseEventType(value);
+      if (!c.query.type) return std::unexpected(Refuse(ErrorCode::kInvalidField, "type must be an event type such as deposit.matched", key));
+    } else if (key == "merchant") {
+      if (!IsMerchantId(value)) return std::unexpected(Refuse(ErrorCode::kInvalidField, "merchant must be a merchant id", key));
+      c.query.merchant = value;
+    } else if (key == "after") {
+      if (!IsExternalId(value)) return std::unexpected(Refuse(ErrorCode::kInvalidField, "after must be an event id", key));
+      c.after_id = value;
+    } else if (key == "limit") {
+      int limit = 0;
+      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
+      if (ec != std::errc() || ptr != value.data() + value.size() || limit < 1 || limit > 500) {
+        return std::unexpected(Refuse(ErrorCode::kInvalidField, "limit must be an integer from 1 to 500", key));
+      }
+      c.query.limit = limit;
+    } else {
+      return std::unexpected(Refuse(ErrorCode::kUnknownField, key + " is not a parameter of this look-up", key));
+    }
+  }
+  return c;
+}
+
+// The delivery policy applied to a URL a merchant gives: a refusal the merchant can act on.
+std::optional<HttpResponse> RefuseUrl(const notify::UrlPolicy& policy, const std::string& url) {
+  auto checked = notify::CheckEndpointUrl(policy, url);
+  if (checked) return std::nullopt;
+  return Refuse(ErrorCode::kWebhookUrlRefused, checked.error().detail, "url");
+}
+
 bool IsJson(std::string_view content_type) {
   auto semicolon = content_type.find(';');
   auto media = content_type.substr(0, semicolon);
@@ -230,7 +274,8 @@ std::string_view BearerToken(std::string_view authorization) {
 
 // Builds the engine command for a matched route; an HttpResponse when the request is refused.
 std::expected<Command, HttpResponse> BuildCommand(const Route& route, const Lookup& match,
-                                                  const Target& target, const json::object* body) {
+                                                  const Target& target, const json::object* body,
+                                                  const notify::UrlPolicy& policy) {
   auto from = [](auto decoded) -> std::expected<Command, HttpResponse> {
     if (!decoded) return std::unexpected(Refuse(decoded.error()));
     return Command(std::move(*decoded));
@@ -271,6 +316,31 @@ std::expected<Command, HttpResponse> BuildCommand(const Route& route, const Look
     case Handler::kPrecheck: return from(DecodePrecheck(*body));
     case Handler::kDepositNotice: return from(DecodeDepositNotice(*body));
     case Handler::kCancelDeposit: return from(DecodeCancelDeposit(*body));
+    case Handler::kCreateEndpoint: {
+      auto c = DecodeCreateWebhookEndpoint(*body);
+      if (!c) return std::unexpected(Refuse(c.error()));
+      if (auto refused = RefuseUrl(policy, c->url)) return std::unexpected(std::move(*refused));
+      return Command(std::move(*c));
+    }
+    case Handler::kListEndpoints: return ListWebhookEndpoints{};
+    case Handler::kGetEndpoint: return GetWebhookEndpoint{p[0]};
+    case Handler::kUpdateEndpoint: {
+      auto c = DecodeUpdateWebhookEndpoint(p[0], *body);
+      if (!c) return std::unexpected(Refuse(c.error()));
+      if (c->url) {
+        if (auto refused = RefuseUrl(policy, *c->url)) return std::unexpected(std::move(*refused));
+      }
+      return Command(std::move(*c));
+    }
+    case Handler::kDeleteEndpoint: return DeleteWebhookEndpoint{p[0]};
+    case Handler::kRotateSecret: return from(DecodeRotateWebhookSecret(p[0], *body));
+    case Handler::kListEvents: {
+      auto q = DecodeEventQuery(target);
+      if (!q) return std::unexpected(q.error());
+      return Command(std::move(*q));
+    }
+    case Handler::kGetEvent: return GetEvent{p[0]};
+    case Handler::kResendEvent: return from(DecodeResendEvent(p[0], *body));
     case Handler::kHealth:
     case Handler::kMetrics: break;
   }
@@ -284,12 +354,19 @@ RenderedResponse Render(const Route& route, const Result<Outcome>& result) {
   return RenderedResponse{status, EncodeOutcome(*result), false};
 }
 
-bool TakesQuery(Handler h) { return h == Handler::kFindDeposits || h == Handler::kFindLedger; }
+bool TakesQuery(Handler h) {
+  return h == Handler::kFindDeposits || h == Handler::kFindLedger || h == Handler::kListEvents;
+}
+
+// POSTs whose every field is optional: an empty body is the same as {}.
+bool EmptyBodyAllowed(Handler h) {
+  return h == Handler::kCancelAssignment || h == Handler::kRotateSecret || h == Handler::kResendEvent;
+}
 
 }  // namespace
 
-Service::Service(const EngineStats& engine_stats)
-    : engine_stats_(engine_stats), metrics_([] {
+Service::Service(const EngineStats& engine_stats, notify::UrlPolicy url_policy)
+    : engine_stats_(engine_stats), url_policy_(std::move(url_policy)), metrics_([] {
         std::vector<std::pair<std::string, std::string>> labels;
         for (const auto& r : kRoutes) labels.emplace_back(r.method, r.pattern);
         return labels;
@@ -334,6 +411,7 @@ Service::Prepared Service::Prepare(const HttpRequestView& request) const {
   }
   if (route.handler == Handler::kMetrics) {
     prepared.submission = Submission{};
+    prepared.submission->internal = true;
     prepared.submission->command = ReadGauges{};
     return prepared;
   }
@@ -353,7 +431,7 @@ Service::Prepared Service::Prepare(const HttpRequestView& request) const {
       prepared.response = Refuse(ErrorCode::kInvalidField, "this route takes no request body", "body");
       return prepared;
     }
-  } else if (request.body.empty() && route.handler == Handler::kCancelAssignment) {
+  } else if (request.body.empty() && EmptyBodyAllowed(route.handler)) {
     body.emplace();  // an empty body is the same as {}
   } else {
     if (!IsJson(request.content_type)) {
@@ -388,7 +466,7 @@ Service::Prepared Service::Prepare(const HttpRequestView& request) const {
     scope += request.body;
     idempotency = IdempotencyRequest{std::string(key), Sha256Hex(scope)};
   }
-  auto command = BuildCommand(route, lookup, *target, body ? &*body : nullptr);
+  auto command = BuildCommand(route, lookup, *target, body ? &*body : nullptr, url_policy_);
   if (!command) {
     prepared.response = std::move(command.error());
     return prepared;
@@ -407,7 +485,7 @@ HttpResponse Service::Finish(int route_index, const Result<Outcome>& result,
   const Route& route = kRoutes[static_cast<std::size_t>(route_index)];
   if (route.handler == Handler::kMetrics && result) {
     return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
-                        metrics_.Render(engine_stats_, std::get<Gauges>(*result)), {}};
+                        metrics_.Render(engine_stats_, std::get<Gauges>(*result), dispatch_stats_), {}};
   }
   RenderedResponse r = rendered ? *rendered : Render(route, result);
   HttpResponse response;

@@ -12,6 +12,7 @@
 #include "api/metrics.h"
 #include "engine/commands.h"
 #include "engine/engine.h"
+#include "notify/url_policy.h"
 
 namespace varelay::api {
 
@@ -21,7 +22,8 @@ inline constexpr std::size_t kMaxPoolLoadBytes = 4 * 1024 * 1024;
 
 class Service {
  public:
-  explicit Service(const EngineStats& engine_stats);
+  // `url_policy` decides which webhook endpoint URLs merchants may register.
+  Service(const EngineStats& engine_stats, notify::UrlPolicy url_policy);
 
   // "METHOD /pattern" for every route, in table order (what `varelayd --print-routes` prints).
   static std::vector<std::string> RouteList();
@@ -41,9 +43,13 @@ class Service {
                       const std::optional<RenderedResponse>& rendered) const;
 
   Metrics& metrics() { return metrics_; }
+  // Webhook figures for /metrics; set once before serving.
+  void SetDispatchStats(const notify::DispatchStats* stats) { dispatch_stats_ = stats; }
 
  private:
   const EngineStats& engine_stats_;
+  notify::UrlPolicy url_policy_;
+  const notify::DispatchStats* dispatch_stats_ = nullptr;
   Metrics metrics_;
 };
 

@@ -8,7 +8,7 @@ namespace {
 class ServiceTest : public ::testing::Test {
  protected:
   EngineStats stats_;
-  Service service_{stats_};
+  Service service_{stats_, {}};
 
   Service::Prepared Post(std::string_view target, std::string_view body, bool idempotency = true) {
     HttpRequestView r;

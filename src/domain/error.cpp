@@ -34,6 +34,9 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kBankExists: return "bank_exists";
     case ErrorCode::kMerchantExists: return "merchant_exists";
     case ErrorCode::kContractExists: return "contract_exists";
+    case ErrorCode::kWebhookUrlRefused: return "webhook_url_refused";
+    case ErrorCode::kEndpointLimitReached: return "endpoint_limit_reached";
+    case ErrorCode::kNoEndpoint: return "no_endpoint";
     case ErrorCode::kOverloaded: return "overloaded";
     case ErrorCode::kShuttingDown: return "shutting_down";
     case ErrorCode::kInternal: return "internal";

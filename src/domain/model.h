@@ -64,6 +64,8 @@ struct NumberRecord {
   // The current (assigned) or last (cooling) assignment: the tombstone a late deposit goes to.
   std::string assignment_id;
   std::optional<Instant> release_at;  // kCooling: when the number returns to the pool
+  // The sequence number of the last event about this number (0: none yet), across generations.
+  std::int64_t event_seq = 0;
 };
 
 enum class AssignmentStatus { kOpen, kPaid, kExpired, kCancelled };

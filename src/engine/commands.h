@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -85,15 +86,73 @@ struct CancelDeposit {
   Instant cancelled_at;
 };
 
+// --- merchant: webhooks ---
+inline constexpr std::size_t kMaxEndpointsPerMerchant = 16;
+struct CreateWebhookEndpoint {
+  std::string url;  // already checked against the URL policy by the API layer
+  std::vector<EventType> event_types;  // empty: every type
+  std::string description;
+};
+struct ListWebhookEndpoints {};
+struct GetWebhookEndpoint { std::string id; };
+// Absent fields are left as they are.
+struct UpdateWebhookEndpoint {
+  std::string id;
+  std::optional<std::string> url;
+  std::optional<std::vector<EventType>> event_types;
+  std::optional<bool> enabled;
+  std::optional<std::string> description;
+};
+struct DeleteWebhookEndpoint { std::string id; };
+struct RotateWebhookSecret {
+  std::string id;
+  Millis previous_valid_for{std::chrono::hours(24)};  // how long the old secret keeps signing
+};
+inline constexpr Millis kMaxSecretOverlap{std::chrono::days(7)};
+struct ListEvents {
+  EventQuery query;
+  std::string after_id;  // the cursor as the merchant sees it: an event id
+};
+struct GetEvent { std::string id; };
+// Queues the event again to every enabled endpoint subscribed to its type, or to the one named.
+struct ResendEvent { std::string id; std::string endpoint_id; };
+
 // --- operations (no caller) ---
 struct ReadGauges {};
+// What the webhook dispatcher learned from its attempts, to be made durable.
+struct DeliveryReport {
+  Delivery delivery;  // as it now stands
+  bool gone = false;  // the endpoint answered 410: disable it
+};
+struct RecordDeliveries { std::vector<DeliveryReport> reports; };
 
 using Command =
     std::variant<CreateBank, ListBanks, CreateMerchant, ListMerchants, GetMerchant, UpdateMerchant, CreateContract,
                  ListContracts, CreateApiKey, ListApiKeys, RevokeApiKey, LoadNumbers, ListPools,
                  VerifyLedger, CreateAssignment, GetAssignment, GetOrder, CancelAssignment,
                  FindDeposits, FindLedgerEntries, Precheck, DepositNotice, CancelDeposit,
-                 ReadGauges>;
+                 CreateWebhookEndpoint, ListWebhookEndpoints, GetWebhookEndpoint, UpdateWebhookEndpoint,
+                 DeleteWebhookEndpoint, RotateWebhookSecret, ListEvents, GetEvent, ResendEvent,
+                 ReadGauges, RecordDeliveries>;
+
+// What committed batches hand to the webhook dispatcher: endpoints that changed (deleted ones
+// carry deleted_at) and deliveries that became pending, each with its event.
+struct OutboxWork {
+  Delivery delivery;
+  std::shared_ptr<const Event> event;
+};
+struct OutboxChanges {
+  std::vector<WebhookEndpoint> endpoints;
+  std::vector<OutboxWork> deliveries;
+  bool empty() const { return endpoints.empty() && deliveries.empty(); }
+};
+
+// Receives outbox changes after they are durable, on the engine thread. Must not block.
+class OutboxListener {
+ public:
+  virtual ~OutboxListener() = default;
+  virtual void OnCommitted(OutboxChanges changes) = 0;
+};
 
 // --- answers ---
 struct BankList { std::vector<Bank> items; };
@@ -148,11 +207,25 @@ struct Gauges {
   std::vector<PoolCounts> pools;
   std::array<std::int64_t, kDepositOutcomeCount> deposits_by_outcome{};
 };
+struct EndpointView {
+  WebhookEndpoint endpoint;
+  bool show_secret = false;  // only when created or rotated
+};
+struct EndpointList { std::vector<WebhookEndpoint> items; };
+struct EventView {
+  Event event;
+  std::vector<Delivery> deliveries;
+};
+struct EventPage {
+  std::vector<EventView> items;
+  std::string next_after;  // empty at the end
+};
+struct Recorded {};
 
 using Outcome = std::variant<Bank, BankList, Merchant, MerchantList, Contract, ContractList,
                              IssuedApiKey, ApiKey, ApiKeyList, LoadReport, PoolList, LedgerVerdict,
                              AssignmentView, DepositPage, LedgerPage, PrecheckAnswer, DepositAck,
-                             Gauges>;
+                             Gauges, EndpointView, EndpointList, EventView, EventPage, Recorded>;
 
 // A response as the API sent it, kept for Idempotency-Key replays.
 struct RenderedResponse {
@@ -168,7 +241,8 @@ struct IdempotencyRequest {
 
 // One request handed to the engine.
 struct Submission {
-  std::string bearer;  // the presented API key; empty for ReadGauges
+  std::string bearer;  // the presented API key
+  bool internal = false;  // from the relay itself (metrics, the dispatcher): no key, no caller
   Command command;
   std::optional<IdempotencyRequest> idempotency;
   // Turns an outcome into the response the client gets; called on the engine thread only when

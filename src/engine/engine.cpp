@@ -69,7 +69,11 @@ Result<bool> Engine::EnsureAdminKey(const std::string& token) {
   return created;
 }
 
-void Engine::Start() { thread_ = std::thread([this] { Loop(); }); }
+void Engine::Start() {
+  auto recovered = relay_.TakeOutbox();
+  if (listener_ && !recovered.empty()) listener_->OnCommitted(std::move(recovered));
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void Engine::Stop() {
   {
@@ -147,17 +151,21 @@ std::size_t Engine::Step() {
   Observe(stats_.commit_ms_buckets, EngineStats::kCommitBucketsMs, commit_us / 1000.0);
   if (!batch.empty()) Observe(stats_.batch_size_buckets, EngineStats::kBatchBuckets, double(batch.size()));
 
-  // Only now, with the batch durable, does anyone hear back.
+  // Only now, with the batch durable, does anyone hear back, and may webhooks go out.
   for (std::size_t i = 0; i < batch.size(); ++i) {
     batch[i].reply(std::move(results[i]), std::move(rendered[i]));
   }
+  auto outbox = relay_.TakeOutbox();
+  if (listener_ && !outbox.empty()) listener_->OnCommitted(std::move(outbox));
   return batch.size();
 }
 
 void Engine::ApplyOne(Submission& s, std::vector<std::string>& batch_keys, Result<Outcome>& result,
                       std::optional<RenderedResponse>& rendered, Instant now) {
   Caller caller;
-  if (!std::holds_alternative<ReadGauges>(s.command)) {
+  if (s.internal) {
+    caller.key_id = kInternalCaller;
+  } else {
     auto authenticated = relay_.Authenticate(s.bearer);
     if (!authenticated) {
       result = std::unexpected(authenticated.error());

@@ -46,6 +46,10 @@ class Engine {
   // Creates a bootstrap admin key for `token` when no active admin key exists (durably).
   Result<bool> EnsureAdminKey(const std::string& token);
 
+  // Where committed outbox changes go (the webhook dispatcher). Set before Start; without one
+  // they are dropped. Start hands it everything pending from before the restart.
+  void SetOutboxListener(OutboxListener* listener) { listener_ = listener; }
+
   // Starts the engine thread.
   void Start();
   // Stops taking submissions, applies everything already queued, and joins the thread.
@@ -80,6 +84,7 @@ class Engine {
   std::deque<Submission> queue_;
   bool stopping_ = false;
   std::thread thread_;
+  OutboxListener* listener_ = nullptr;
 };
 
 }  // namespace varelay

@@ -409,5 +409,98 @@ TEST_F(EngineTest, PagingLooksOneAhead) {
   EXPECT_EQ(page2.items.back().transaction_id, "t3");
 }
 
+// Collects what committed batches hand to the webhook dispatcher.
+class RecordingListener final : public OutboxListener {
+ public:
+  void OnCommitted(OutboxChanges changes) override {
+    for (auto& e : changes.endpoints) endpoints.push_back(std::move(e));
+    for (auto& d : changes.deliveries) deliveries.push_back(std::move(d));
+  }
+  std::vector<WebhookEndpoint> endpoints;
+  std::vector<OutboxWork> deliveries;
+};
+
+std::vector<std::string> Types(const std::vector<OutboxWork>& work) {
+  std::vector<std::string> names;
+  for (const auto& w : work) names.emplace_back(EventTypeName(w.event->type));
+  return names;
+}
+
+// Proves events are written with the change that caused them, numbered per number, fanned out to
+// subscribed endpoints after commit, and that pending deliveries survive a restart.
+TEST_F(EngineTest, EventsReachTheOutboxInOrderAndSurviveRestart) {
+  RecordingListener listener;
+  engine_->SetOutboxListener(&listener);
+  auto all = std::get<EndpointView>(Ok(CreateWebhookEndpoint{"https://shop.example/hooks", {}, ""}, merchant_));
+  EXPECT_TRUE(all.show_secret);
+  EXPECT_TRUE(all.endpoint.secret.starts_with("whsec_"));
+  Ok(CreateWebhookEndpoint{"https://shop.example/paid", {EventType::kDepositMatched}, ""}, merchant_);
+
+  auto a = Issue("order-1", 15000);
+  Deposit("tx-1", a.number, 15000);
+  ASSERT_EQ(Types(listener.deliveries),
+            (std::vector<std::string>{"assignment.created", "deposit.matched", "deposit.matched"}));
+  const Event& paid = *listener.deliveries[1].event;
+  EXPECT_EQ(paid.sequence, 2);
+  EXPECT_EQ(paid.order_id, "order-1");
+  EXPECT_NE(paid.payload.find("\"amount_paid\":15000"), std::string::npos);
+  EXPECT_NE(paid.payload.find("\"outcome\":\"matched\""), std::string::npos);
+  EXPECT_EQ(listener.deliveries[1].event, listener.deliveries[2].event);  // one event, two endpoints
+
+  // Another merchant sees none of it.
+  auto theirs = std::get<EventPage>(Ok(ListEvents{}, other_));
+  EXPECT_TRUE(theirs.items.empty());
+  auto mine = std::get<EventPage>(Ok(ListEvents{}, merchant_));
+  ASSERT_EQ(mine.items.size(), 2u);
+  EXPECT_EQ(mine.items[1].deliveries.size(), 2u);
+
+  Reopen();
+  RecordingListener after;
+  engine_->SetOutboxListener(&after);
+  engine_->Start();
+  engine_->Stop();
+  EXPECT_EQ(after.endpoints.size(), 2u);
+  EXPECT_EQ(Types(after.deliveries), Types(listener.deliveries));
+}
+
+// Proves expiry and cancellation raise events, and a 410 report disables the endpoint and fails
+// its other pending deliveries.
+TEST_F(EngineTest, ExpiryCancellationAndGoneEndpoint) {
+  RecordingListener listener;
+  engine_->SetOutboxListener(&listener);
+  auto endpoint = std::get<EndpointView>(Ok(CreateWebhookEndpoint{"https://shop.example/hooks", {}, ""}, merchant_));
+  auto first = Issue("order-1", 1000);
+  auto second = Issue("order-2", 1000);
+  Ok(CancelAssignment{second.id}, merchant_);
+  clock_.Advance(2h);
+  Ok(ListPools{});  // any batch runs the timers
+  ASSERT_EQ(Types(listener.deliveries),
+            (std::vector<std::string>{"assignment.created", "assignment.created", "assignment.cancelled",
+                                      "assignment.expired"}));
+  EXPECT_EQ(listener.deliveries[3].event->order_id, "order-1");
+  EXPECT_EQ(listener.deliveries[3].event->created_at, first.due_at);
+
+  Delivery gone = listener.deliveries[0].delivery;
+  gone.status = DeliveryStatus::kFailed;
+  gone.attempts = 1;
+  gone.last_status = 410;
+  Answer answer;
+  Submission s = Make("", RecordDeliveries{{{gone, true}}}, answer);
+  s.internal = true;
+  ASSERT_TRUE(engine_->Submit(std::move(s)));
+  engine_->Step();
+  ASSERT_TRUE(answer.result);
+  auto now = std::get<EndpointView>(Ok(GetWebhookEndpoint{endpoint.endpoint.id}, merchant_)).endpoint;
+  EXPECT_FALSE(now.enabled);
+  EXPECT_EQ(now.disabled_reason, "gone");
+  auto page = std::get<EventPage>(Ok(ListEvents{}, merchant_));
+  for (const auto& view : page.items) {
+    ASSERT_EQ(view.deliveries.size(), 1u);
+    EXPECT_EQ(view.deliveries[0].status, DeliveryStatus::kFailed);
+  }
+  // Outside callers cannot report deliveries.
+  EXPECT_EQ(Err(RecordDeliveries{{{gone, true}}}, kAdminToken), ErrorCode::kForbidden);
+}
+
 }  // namespace
 }  // namespace varelay

@@ -35,6 +35,12 @@ std::string IdSource::NewId(std::string_view prefix, int chars) {
   return id;
 }
 
+std::string RandomBytes(int count) {
+  std::string bytes(static_cast<std::size_t>(count), '\0');
+  VARELAY_INVARIANT(RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), count) == 1, "the CSPRNG works");
+  return bytes;
+}
+
 std::string RandomSecret(int chars) {
   std::vector<unsigned char> bytes(static_cast<std::size_t>(chars));
   VARELAY_INVARIANT(RAND_bytes(bytes.data(), chars) == 1, "the CSPRNG works");

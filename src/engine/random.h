@@ -19,6 +19,9 @@ class IdSource {
   std::mt19937_64 rng_;
 };
 
+// `count` bytes from the CSPRNG.
+std::string RandomBytes(int count);
+
 // `chars` lowercase base32 characters from the CSPRNG (5 bits each).
 std::string RandomSecret(int chars);
 

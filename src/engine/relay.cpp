@@ -368,6 +368,11 @@ void Relay::Close(Assignment& assignment, AssignmentStatus status, Instant close
                         slot->record.assignment_id == assignment.id,
                     "an open assignment holds its number");
   StartCooling(*slot, closed_at);
+  // A paid order's event is the deposit's own, raised by the caller.
+  if (status == AssignmentStatus::kExpired) Emit(EventType::kAssignmentExpired, *slot, &assignment, nullptr, closed_at);
+  if (status == AssignmentStatus::kCancelled) {
+    Emit(EventType::kAssignmentCancelled, *slot, &assignment, nullptr, closed_at);
+  }
 }
 
 void Relay::StartCooling(NumberSlot& slot, Instant from) {

@@ -50,6 +50,10 @@ class Relay final : private LoadSink {
   // Checks every structural invariant of the live state; the first breach as an error.
   Result<void> CheckInvariants() const;
 
+  // What the outbox gained since the last call: at start-up every live endpoint and pending
+  // delivery, then what each batch added. The engine hands it on once the batch is durable.
+  OutboxChanges TakeOutbox();
+
  private:
   struct Pool;
   struct NumberSlot {
@@ -70,6 +74,9 @@ class Relay final : private LoadSink {
   void OnNumber(NumberRecord number) override;
   void OnLiveAssignment(Assignment assignment) override;
   void OnLedgerHead(std::int64_t seq, std::string hash) override;
+  void OnWebhookEndpoint(WebhookEndpoint endpoint) override;
+  void OnEventHead(std::int64_t seq) override;
+  void OnPendingDelivery(Delivery delivery, Event event) override;
 
   // Admin.
   Result<Outcome> Do(const Caller&, const CreateBank&, Instant now);
@@ -98,6 +105,17 @@ class Relay final : private LoadSink {
   Result<Outcome> Do(const Caller&, const DepositNotice&, Instant now);
   Result<Outcome> Do(const Caller&, const CancelDeposit&, Instant now);
   Result<Outcome> Do(const Caller&, const varelay::ReadGauges&, Instant now);
+  // Webhooks.
+  Result<Outcome> Do(const Caller&, const CreateWebhookEndpoint&, Instant now);
+  Result<Outcome> Do(const Caller&, const ListWebhookEndpoints&, Instant now);
+  Result<Outcome> Do(const Caller&, const GetWebhookEndpoint&, Instant now);
+  Result<Outcome> Do(const Caller&, const UpdateWebhookEndpoint&, Instant now);
+  Result<Outcome> Do(const Caller&, const DeleteWebhookEndpoint&, Instant now);
+  Result<Outcome> Do(const Caller&, const RotateWebhookSecret&, Instant now);
+  Result<Outcome> Do(const Caller&, const ListEvents&, Instant now);
+  Result<Outcome> Do(const Caller&, const GetEvent&, Instant now);
+  Result<Outcome> Do(const Caller&, const ResendEvent&, Instant now);
+  Result<Outcome> Do(const Caller&, const RecordDeliveries&, Instant now);
 
   static std::string NumberKey(std::string_view bank, std::string_view number);
   static std::string PoolKey(std::string_view merchant, std::string_view bank,
@@ -113,6 +131,18 @@ class Relay final : private LoadSink {
   void AppendLedger(Instant at, EntryKind kind, const Deposit& deposit,
                     std::vector<LedgerLine> lines);
   Result<Deposit> BookDeposit(const std::string& bank, const DepositNotice& notice, Instant now);
+
+  // Writes an event about `slot`'s number (with the assignment and deposit as they now stand) and
+  // a pending delivery to each of the merchant's endpoints that wants it. Nothing for a number
+  // without a merchant.
+  void Emit(EventType type, NumberSlot& slot, const Assignment* assignment, const Deposit* deposit,
+            Instant now);
+  void QueueDelivery(const WebhookEndpoint& endpoint, const std::shared_ptr<const Event>& event, Instant now);
+  // The caller's endpoint (a merchant's own), or kNotFound.
+  Result<WebhookEndpoint*> OwnEndpoint(const Caller& caller, const std::string& id);
+  // Stops deliveries to an endpoint that is disabled or deleted, in the store and the dispatcher.
+  void EndpointChanged(const WebhookEndpoint& endpoint);
+  Result<EventView> ViewEvent(Event event);
 
   Store& store_;
   RelayOptions options_;
@@ -132,6 +162,15 @@ class Relay final : private LoadSink {
   std::int64_t ledger_seq_ = 0;
   std::string ledger_hash_;
   std::array<std::int64_t, kDepositOutcomeCount> deposits_by_outcome_{};
+  std::map<std::string, WebhookEndpoint> endpoints_;  // not deleted, by id
+  std::int64_t event_seq_ = 0;                        // the newest event's seq
+  OutboxChanges outbox_;
 };
+
+// The event a booked deposit raises.
+EventType DepositEventType(DepositOutcome outcome);
+
+// The caller identity of commands the relay submits to itself (RecordDeliveries, ReadGauges).
+inline constexpr std::string_view kInternalCaller = "relay-internal";
 
 }  // namespace varelay

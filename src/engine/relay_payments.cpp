@@ -113,6 +113,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateAssignment& c, Insta
   store_.PutAssignment(a);
   expiries_.emplace(a.due_at, a.id);
   auto [it, inserted] = live_.insert_or_assign(a.id, a);
+  Emit(EventType::kAssignmentCreated, *slot, &it->second, nullptr, now);
   return AssignmentView{it->second, true};
 }
 
@@ -316,6 +317,10 @@ Result<Outcome> Relay::Do(const Caller& caller, const DepositNotice& c, Instant 
   store_.PutDeposit(*deposit);
   AppendLedger(now, EntryKind::kDeposit, *deposit, DepositLines(*deposit));
   ++deposits_by_outcome_[static_cast<std::size_t>(deposit->outcome)];
+  if (NumberSlot* slot = FindSlot(caller.bank, c.number)) {
+    auto a = live_.find(deposit->assignment_id);
+    Emit(DepositEventType(deposit->outcome), *slot, a == live_.end() ? nullptr : &a->second, &*deposit, now);
+  }
   return DepositAck{std::move(*deposit), false};
 }
 
@@ -349,6 +354,8 @@ Result<Outcome> Relay::Do(const Caller& caller, const CancelDeposit& c, Instant 
   d.status = DepositStatus::kCancelled;
   d.cancelled_at = c.cancelled_at;  // the bank's time; the reversal entry carries ours
   d.cancel_transaction_id = c.transaction_id;
+  std::optional<Assignment> reported;  // the assignment as it stands after the reversal
+  if (auto it = live_.find(d.assignment_id); it != live_.end()) reported = it->second;
   if (d.to_merchant_minor > 0) {
     auto it = live_.find(d.assignment_id);
     if (it != live_.end()) {
@@ -369,17 +376,26 @@ Result<Outcome> Relay::Do(const Caller& caller, const CancelDeposit& c, Instant 
         expiries_.emplace(a.due_at, a.id);
       }
       store_.PutAssignment(a);
+      reported = a;
     } else {
       auto stored = store_.FindAssignment(d.assignment_id);
       if (!stored) return std::unexpected(stored.error());
       if (*stored) {
         (*stored)->paid_minor -= d.to_merchant_minor;
         store_.PutAssignment(**stored);
+        reported = **stored;
       }
     }
+  } else if (!reported && !d.assignment_id.empty()) {
+    auto stored = store_.FindAssignment(d.assignment_id);
+    if (!stored) return std::unexpected(stored.error());
+    if (*stored) reported = **stored;
   }
   store_.PutDeposit(d);
   AppendLedger(now, EntryKind::kReversal, d, ReversedLines(DepositLines(d)));
+  if (NumberSlot* slot = FindSlot(d.bank, d.number)) {
+    Emit(EventType::kDepositCancelled, *slot, reported ? &*reported : nullptr, &d, now);
+  }
   return DepositAck{std::move(d), false};
 }
 

@@ -14,7 +14,7 @@ namespace {
 using sqlite::Statement;
 
 // Numbered migrations: index + 1 is the version. Never edit one that has shipped; append.
-constexpr std::array<std::string_view, 1> kMigrations = {R"sql(
+constexpr std::array<std::string_view, 2> kMigrations = {R"sql(
 CREATE TABLE banks (
   code TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
 CREATE TABLE merchants (
@@ -60,6 +60,26 @@ CREATE TABLE idempotency (
   caller TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, status INTEGER NOT NULL,
   body TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (caller, key)) WITHOUT ROWID;
 CREATE INDEX idempotency_by_age ON idempotency (created_at);
+)sql",
+                                                                  R"sql(
+ALTER TABLE numbers ADD COLUMN event_seq INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE webhook_endpoints (
+  id TEXT PRIMARY KEY, merchant TEXT NOT NULL, url TEXT NOT NULL, event_types TEXT NOT NULL,
+  enabled INTEGER NOT NULL, disabled_reason TEXT NOT NULL, description TEXT NOT NULL,
+  secret TEXT NOT NULL, previous_secret TEXT NOT NULL, previous_expires_at INTEGER,
+  created_at INTEGER NOT NULL, deleted_at INTEGER);
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, merchant TEXT NOT NULL, type TEXT NOT NULL,
+  bank TEXT NOT NULL, number TEXT NOT NULL, sequence INTEGER NOT NULL, generation INTEGER NOT NULL,
+  assignment_id TEXT NOT NULL, order_id TEXT NOT NULL, created_at INTEGER NOT NULL,
+  payload TEXT NOT NULL);
+CREATE INDEX events_by_merchant ON events (merchant, seq);
+CREATE TABLE deliveries (
+  event_seq INTEGER NOT NULL, endpoint_id TEXT NOT NULL, merchant TEXT NOT NULL,
+  status TEXT NOT NULL, attempts INTEGER NOT NULL, last_attempt_at INTEGER, next_attempt_at INTEGER,
+  last_status INTEGER, last_error TEXT NOT NULL, delivered_at INTEGER,
+  PRIMARY KEY (event_seq, endpoint_id)) WITHOUT ROWID;
+CREATE INDEX deliveries_pending ON deliveries (endpoint_id) WHERE status = 'pending';
 )sql"};
 
 std::int64_t NumberStateCode(NumberState s) { return static_cast<std::int64_t>(s); }
@@ -203,6 +223,89 @@ LedgerEntry ReadLedgerEntry(const Statement& s) {
   return e;
 }
 
+// Event types are stored as a comma-separated list of their names ("" for every type).
+std::string EncodeEventTypes(const std::vector<EventType>& types) {
+  std::string text;
+  for (auto t : types) {
+    if (!text.empty()) text += ',';
+    text += EventTypeName(t);
+  }
+  return text;
+}
+
+std::vector<EventType> DecodeEventTypes(std::string_view text) {
+  std::vector<EventType> types;
+  while (!text.empty()) {
+    auto end = text.find(',');
+    if (auto t = ParseEventType(text.substr(0, end))) types.push_back(*t);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+  }
+  return types;
+}
+
+constexpr std::string_view kEndpointColumns =
+    "id, merchant, url, event_types, enabled, disabled_reason, description, secret, previous_secret, "
+    "previous_expires_at, created_at, deleted_at";
+
+WebhookEndpoint ReadEndpoint(const Statement& s) {
+  WebhookEndpoint e;
+  e.id = s.Text(0);
+  e.merchant = s.Text(1);
+  e.url = s.Text(2);
+  e.event_types = DecodeEventTypes(s.Text(3));
+  e.enabled = s.Int(4) != 0;
+  e.disabled_reason = s.Text(5);
+  e.description = s.Text(6);
+  e.secret = s.Text(7);
+  e.previous_secret = s.Text(8);
+  e.previous_secret_expires_at = OptionalInstant(s.OptionalInt(9));
+  e.created_at = FromUnixMs(s.Int(10));
+  e.deleted_at = OptionalInstant(s.OptionalInt(11));
+  return e;
+}
+
+// Read with a column offset so a join can put the event's columns after the delivery's.
+constexpr std::string_view kEventColumns =
+    "v.seq, v.id, v.merchant, v.type, v.bank, v.number, v.sequence, v.generation, v.assignment_id, "
+    "v.order_id, v.created_at, v.payload";
+
+Event ReadEvent(const Statement& s, int at = 0) {
+  Event e;
+  e.seq = s.Int(at + 0);
+  e.id = s.Text(at + 1);
+  e.merchant = s.Text(at + 2);
+  e.type = ParseEventType(s.Text(at + 3)).value_or(EventType::kAssignmentCreated);
+  e.bank = s.Text(at + 4);
+  e.number = s.Text(at + 5);
+  e.sequence = s.Int(at + 6);
+  e.generation = s.Int(at + 7);
+  e.assignment_id = s.Text(at + 8);
+  e.order_id = s.Text(at + 9);
+  e.created_at = FromUnixMs(s.Int(at + 10));
+  e.payload = s.Text(at + 11);
+  return e;
+}
+
+constexpr std::string_view kDeliveryColumns =
+    "d.event_seq, d.endpoint_id, d.merchant, d.status, d.attempts, d.last_attempt_at, "
+    "d.next_attempt_at, d.last_status, d.last_error, d.delivered_at";
+constexpr int kDeliveryColumnCount = 10;
+
+Delivery ReadDelivery(const Statement& s) {
+  Delivery d;
+  d.event_seq = s.Int(0);
+  d.endpoint_id = s.Text(1);
+  d.merchant = s.Text(2);
+  d.status = ParseDeliveryStatus(s.Text(3)).value_or(DeliveryStatus::kFailed);
+  d.attempts = static_cast<int>(s.Int(4));
+  d.last_attempt_at = OptionalInstant(s.OptionalInt(5));
+  d.next_attempt_at = OptionalInstant(s.OptionalInt(6));
+  if (auto status = s.OptionalInt(7)) d.last_status = static_cast<int>(*status);
+  d.last_error = s.Text(8);
+  d.delivered_at = OptionalInstant(s.OptionalInt(9));
+  return d;
+}
+
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
@@ -252,7 +355,7 @@ class SqliteStore final : public Store {
   void PutNumber(const NumberRecord& n) override {
     Write(statements_.put_number.Bind(1, n.bank).Bind(2, n.number).Bind(3, n.merchant)
               .Bind(4, n.region).Bind(5, NumberStateCode(n.state)).Bind(6, n.generation)
-              .Bind(7, n.assignment_id).Bind(8, OptionalMs(n.release_at)));
+              .Bind(7, n.assignment_id).Bind(8, OptionalMs(n.release_at)).Bind(9, n.event_seq));
   }
   void PutAssignment(const Assignment& a) override;
   void PutDeposit(const Deposit& d) override;
@@ -269,6 +372,34 @@ class SqliteStore final : public Store {
     Write(statements_.delete_idempotency.Bind(1, ToUnixMs(cutoff)).Bind(2, std::int64_t{limit}));
     return sqlite3_changes(db_);
   }
+
+  void PutWebhookEndpoint(const WebhookEndpoint& e) override {
+    Write(statements_.put_endpoint.Bind(1, e.id).Bind(2, e.merchant).Bind(3, e.url)
+              .Bind(4, EncodeEventTypes(e.event_types)).Bind(5, std::int64_t{e.enabled ? 1 : 0})
+              .Bind(6, e.disabled_reason).Bind(7, e.description).Bind(8, e.secret).Bind(9, e.previous_secret)
+              .Bind(10, OptionalMs(e.previous_secret_expires_at)).Bind(11, ToUnixMs(e.created_at))
+              .Bind(12, OptionalMs(e.deleted_at)));
+  }
+  void AppendEvent(const Event& e) override {
+    Write(statements_.append_event.Bind(1, e.seq).Bind(2, e.id).Bind(3, e.merchant).Bind(4, EventTypeName(e.type))
+              .Bind(5, e.bank).Bind(6, e.number).Bind(7, e.sequence).Bind(8, e.generation)
+              .Bind(9, e.assignment_id).Bind(10, e.order_id).Bind(11, ToUnixMs(e.created_at)).Bind(12, e.payload));
+  }
+  void PutDelivery(const Delivery& d) override {
+    std::optional<std::int64_t> last_status;
+    if (d.last_status) last_status = *d.last_status;
+    Write(statements_.put_delivery.Bind(1, d.event_seq).Bind(2, d.endpoint_id).Bind(3, d.merchant)
+              .Bind(4, DeliveryStatusName(d.status)).Bind(5, std::int64_t{d.attempts})
+              .Bind(6, OptionalMs(d.last_attempt_at)).Bind(7, OptionalMs(d.next_attempt_at)).Bind(8, last_status)
+              .Bind(9, d.last_error).Bind(10, OptionalMs(d.delivered_at)));
+  }
+  void FailPendingDeliveries(const std::string& endpoint_id, const std::string& reason) override {
+    Write(statements_.fail_pending.Bind(1, endpoint_id).Bind(2, reason));
+  }
+
+  Result<std::vector<Event>> QueryEvents(const EventQuery& query) override;
+  Result<std::optional<Event>> FindEvent(const std::string& id) override;
+  Result<std::vector<Delivery>> FindDeliveries(const std::vector<std::int64_t>& event_seqs) override;
 
   Result<std::optional<IdempotencyRecord>> FindIdempotency(const std::string& caller,
                                                            const std::string& key) override;
@@ -289,7 +420,8 @@ class SqliteStore final : public Store {
   struct Statements {
     Statement insert_bank, insert_merchant, update_merchant, insert_contract, put_api_key, put_number,
         put_assignment, put_deposit, append_ledger, put_idempotency, delete_idempotency,
-        find_idempotency, find_deposit, find_deposit_by_cancellation, find_assignment, find_assignment_by_order, read_ledger;
+        find_idempotency, find_deposit, find_deposit_by_cancellation, find_assignment, find_assignment_by_order, read_ledger,
+        put_endpoint, append_event, put_delivery, fail_pending, find_event;
   };
 
   std::unexpected<Error> SqlError(std::string_view what) const {
@@ -376,9 +508,10 @@ Result<void> SqliteStore::PrepareStatements() {
               "INSERT INTO api_keys VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO "
               "UPDATE SET revoked_at = excluded.revoked_at, label = excluded.label") &&
       prepare(statements_.put_number,
-              "INSERT INTO numbers VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (bank, number) "
+              "INSERT INTO numbers VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (bank, number) "
               "DO UPDATE SET state = excluded.state, generation = excluded.generation, "
-              "assignment_id = excluded.assignment_id, release_at = excluded.release_at") &&
+              "assignment_id = excluded.assignment_id, release_at = excluded.release_at, "
+              "event_seq = excluded.event_seq") &&
       prepare(statements_.put_assignment,
               "INSERT INTO assignments (" + a_cols +
                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
@@ -411,7 +544,26 @@ Result<void> SqliteStore::PrepareStatements() {
               "SELECT " + a_cols + " FROM assignments WHERE merchant = ?1 AND order_id = ?2") &&
       prepare(statements_.read_ledger, "SELECT " + l_cols +
                                            " FROM ledger_entries e WHERE e.seq > ?1 "
-                                           "ORDER BY e.seq LIMIT ?2");
+                                           "ORDER BY e.seq LIMIT ?2") &&
+      prepare(statements_.put_endpoint,
+              "INSERT INTO webhook_endpoints (" + std::string(kEndpointColumns) +
+                  ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (id) DO UPDATE SET "
+                  "url = excluded.url, event_types = excluded.event_types, enabled = excluded.enabled, "
+                  "disabled_reason = excluded.disabled_reason, description = excluded.description, "
+                  "secret = excluded.secret, previous_secret = excluded.previous_secret, "
+                  "previous_expires_at = excluded.previous_expires_at, deleted_at = excluded.deleted_at") &&
+      prepare(statements_.append_event,
+              "INSERT INTO events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)") &&
+      prepare(statements_.put_delivery,
+              "INSERT INTO deliveries VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+              "ON CONFLICT (event_seq, endpoint_id) DO UPDATE SET status = excluded.status, "
+              "attempts = excluded.attempts, last_attempt_at = excluded.last_attempt_at, "
+              "next_attempt_at = excluded.next_attempt_at, last_status = excluded.last_status, "
+              "last_error = excluded.last_error, delivered_at = excluded.delivered_at") &&
+      prepare(statements_.fail_pending,
+              "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, last_error = ?2 "
+              "WHERE endpoint_id = ?1 AND status = 'pending'") &&
+      prepare(statements_.find_event, "SELECT " + std::string(kEventColumns) + " FROM events v WHERE v.id = ?1");
   if (!ok) return SqlError("preparing statements");
   return {};
 }
@@ -451,7 +603,7 @@ Result<void> SqliteStore::Load(LoadSink& sink) {
   }
   {
     Statement s(db_, "SELECT bank, number, merchant, region, state, generation, assignment_id, "
-                     "release_at FROM numbers");
+                     "release_at, event_seq FROM numbers");
     int rc;
     while ((rc = s.Step()) == SQLITE_ROW) {
       NumberRecord n;
@@ -463,6 +615,7 @@ Result<void> SqliteStore::Load(LoadSink& sink) {
       n.generation = s.Int(5);
       n.assignment_id = s.Text(6);
       n.release_at = OptionalInstant(s.OptionalInt(7));
+      n.event_seq = s.Int(8);
       sink.OnNumber(std::move(n));
     }
     if (rc != SQLITE_DONE) return SqlError("loading numbers");
@@ -480,6 +633,23 @@ Result<void> SqliteStore::Load(LoadSink& sink) {
     } else {
       sink.OnLedgerHead(0, std::string(kGenesisHash));
     }
+  }
+  {
+    Statement s(db_, "SELECT " + std::string(kEndpointColumns) + " FROM webhook_endpoints WHERE deleted_at IS NULL");
+    while (s.Step() == SQLITE_ROW) sink.OnWebhookEndpoint(ReadEndpoint(s));
+  }
+  {
+    Statement s(db_, "SELECT COALESCE(MAX(seq), 0) FROM events");
+    if (s.Step() != SQLITE_ROW) return SqlError("reading the newest event");
+    sink.OnEventHead(s.Int(0));
+  }
+  {
+    Statement s(db_, "SELECT " + std::string(kDeliveryColumns) + ", " + std::string(kEventColumns) +
+                         " FROM deliveries d JOIN events v ON v.seq = d.event_seq "
+                         "WHERE d.status = 'pending' ORDER BY d.event_seq, d.endpoint_id");
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) sink.OnPendingDelivery(ReadDelivery(s), ReadEvent(s, kDeliveryColumnCount));
+    if (rc != SQLITE_DONE) return SqlError("loading pending deliveries");
   }
   return {};
 }
@@ -646,6 +816,47 @@ Result<std::vector<std::string>> SqliteStore::FindMispostedDeposits(int limit) {
   while ((rc = s.Step()) == SQLITE_ROW) ids.push_back(s.Text(0));
   if (rc != SQLITE_DONE) return SqlError("auditing postings");
   return ids;
+}
+
+Result<std::vector<Event>> SqliteStore::QueryEvents(const EventQuery& q) {
+  std::string sql = "SELECT " + std::string(kEventColumns) + " FROM events v WHERE v.seq > ?1";
+  if (!q.merchant.empty()) sql += " AND v.merchant = ?2";
+  if (q.type) sql += " AND v.type = ?3";
+  sql += " ORDER BY v.seq LIMIT ?4";
+  Statement s(db_, sql);
+  if (!s.ok()) return SqlError("preparing event query");
+  s.Bind(1, q.after_seq);
+  if (!q.merchant.empty()) s.Bind(2, q.merchant);
+  if (q.type) s.Bind(3, EventTypeName(*q.type));
+  s.Bind(4, std::int64_t{q.limit});
+  std::vector<Event> rows;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) rows.push_back(ReadEvent(s));
+  if (rc != SQLITE_DONE) return SqlError("querying events");
+  return rows;
+}
+
+Result<std::optional<Event>> SqliteStore::FindEvent(const std::string& id) {
+  return FindOne(statements_.find_event.Bind(1, id), [](const Statement& r) { return ReadEvent(r); },
+                 "reading event");
+}
+
+Result<std::vector<Delivery>> SqliteStore::FindDeliveries(const std::vector<std::int64_t>& event_seqs) {
+  std::vector<Delivery> rows;
+  if (event_seqs.empty()) return rows;
+  // Event seqs are integers from our own rows: safe to inline, and one statement per page.
+  std::string sql = "SELECT " + std::string(kDeliveryColumns) + " FROM deliveries d WHERE d.event_seq IN (";
+  for (std::size_t i = 0; i < event_seqs.size(); ++i) {
+    if (i > 0) sql += ',';
+    sql += std::to_string(event_seqs[i]);
+  }
+  sql += ") ORDER BY d.event_seq, d.endpoint_id";
+  Statement s(db_, sql);
+  if (!s.ok()) return SqlError("preparing delivery query");
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) rows.push_back(ReadDelivery(s));
+  if (rc != SQLITE_DONE) return SqlError("querying deliveries");
+  return rows;
 }
 
 Result<std::int64_t> SqliteStore::CountDeposits() {

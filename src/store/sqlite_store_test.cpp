@@ -20,6 +20,12 @@ class RecordingSink : public LoadSink {
     head_seq = seq;
     head_hash = std::move(hash);
   }
+  void OnWebhookEndpoint(WebhookEndpoint e) override { endpoints.push_back(std::move(e)); }
+  void OnEventHead(std::int64_t seq) override { event_head = seq; }
+  void OnPendingDelivery(Delivery d, Event e) override { pending.emplace_back(std::move(d), std::move(e)); }
+  std::vector<WebhookEndpoint> endpoints;
+  std::int64_t event_head = -1;
+  std::vector<std::pair<Delivery, Event>> pending;
   std::vector<Bank> banks;
   std::vector<Merchant> merchants;
   std::vector<Contract> contracts;
@@ -132,6 +138,82 @@ TEST_F(SqliteStoreTest, MigrationsApplyOnce) {
   EXPECT_GE(SqliteSchemaVersion(), 1);
   auto read_only = OpenSqliteStore(path_, OpenMode::kReadOnly);
   ASSERT_TRUE(read_only) << read_only.error().detail;
+}
+
+
+// Proves the outbox round-trips: endpoints, events and deliveries written in one batch come back at
+// start-up (pending deliveries with their events, in event order), and failing an endpoint's
+// pending deliveries leaves delivered ones alone.
+TEST_F(SqliteStoreTest, OutboxRoundTripsAndPendingDeliveriesReload) {
+  WebhookEndpoint endpoint;
+  endpoint.id = "whe_1";
+  endpoint.merchant = "shop";
+  endpoint.url = "https://example.com/hook";
+  endpoint.event_types = {EventType::kDepositMatched, EventType::kAssignmentExpired};
+  endpoint.secret = "whsec_abc";
+  endpoint.created_at = FromUnixMs(1);
+  auto make_event = [](std::int64_t seq) {
+    Event e;
+    e.seq = seq;
+    e.id = "evt_" + std::to_string(seq);
+    e.merchant = "shop";
+    e.type = EventType::kDepositMatched;
+    e.bank = "004";
+    e.number = "12345678";
+    e.sequence = seq;
+    e.created_at = FromUnixMs(seq * 10);
+    e.payload = R"({"type":"deposit.matched"})";
+    return e;
+  };
+  {
+    auto store = Open();
+    store->Begin();
+    store->PutWebhookEndpoint(endpoint);
+    for (std::int64_t seq : {1, 2, 3}) {
+      store->AppendEvent(make_event(seq));
+      Delivery d;
+      d.event_seq = seq;
+      d.endpoint_id = "whe_1";
+      d.merchant = "shop";
+      d.next_attempt_at = FromUnixMs(seq);
+      if (seq == 1) {
+        d.status = DeliveryStatus::kDelivered;
+        d.attempts = 2;
+        d.last_status = 200;
+        d.next_attempt_at.reset();
+      }
+      store->PutDelivery(d);
+    }
+    ASSERT_TRUE(store->Commit());
+  }
+  auto store = Open();
+  RecordingSink sink;
+  ASSERT_TRUE(store->Load(sink));
+  ASSERT_EQ(sink.endpoints.size(), 1u);
+  EXPECT_EQ(sink.endpoints[0].event_types, endpoint.event_types);
+  EXPECT_EQ(sink.event_head, 3);
+  ASSERT_EQ(sink.pending.size(), 2u);
+  EXPECT_EQ(sink.pending[0].second.id, "evt_2");
+  EXPECT_EQ(sink.pending[1].second.payload, R"({"type":"deposit.matched"})");
+
+  auto page = store->QueryEvents({"shop", EventType::kDepositMatched, 1, 10});
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].seq, 2);
+  auto found = store->FindEvent("evt_3");
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->created_at, FromUnixMs(30));
+
+  store->Begin();
+  store->FailPendingDeliveries("whe_1", "endpoint deleted");
+  ASSERT_TRUE(store->Commit());
+  auto deliveries = store->FindDeliveries({1, 2, 3});
+  ASSERT_TRUE(deliveries);
+  ASSERT_EQ(deliveries->size(), 3u);
+  EXPECT_EQ((*deliveries)[0].status, DeliveryStatus::kDelivered);
+  EXPECT_EQ((*deliveries)[0].last_status, 200);
+  EXPECT_EQ((*deliveries)[1].status, DeliveryStatus::kFailed);
+  EXPECT_EQ((*deliveries)[2].last_error, "endpoint deleted");
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "domain/error.h"
 #include "domain/ledger.h"
 #include "domain/model.h"
+#include "domain/webhook.h"
 
 namespace varelay {
 
@@ -45,6 +46,13 @@ struct LedgerQuery {
   int limit = 100;
 };
 
+struct EventQuery {
+  std::string merchant;                // empty: every merchant (admin)
+  std::optional<EventType> type;
+  std::int64_t after_seq = 0;          // cursor: events written after this one
+  int limit = 100;
+};
+
 // Receives everything the engine keeps in memory, once, at start-up.
 class LoadSink {
  public:
@@ -57,6 +65,12 @@ class LoadSink {
   // Assignments still tied to a number: open ones, and the tombstones of cooling numbers.
   virtual void OnLiveAssignment(Assignment assignment) = 0;
   virtual void OnLedgerHead(std::int64_t seq, std::string hash) = 0;
+  // Endpoints not deleted.
+  virtual void OnWebhookEndpoint(WebhookEndpoint endpoint) = 0;
+  // The newest event's seq (0: none).
+  virtual void OnEventHead(std::int64_t seq) = 0;
+  // Deliveries still pending, with their events, in event order.
+  virtual void OnPendingDelivery(Delivery delivery, Event event) = 0;
 };
 
 class Store {
@@ -81,6 +95,12 @@ class Store {
   virtual void PutDeposit(const Deposit& deposit) = 0;
   virtual void AppendLedgerEntry(const LedgerEntry& entry) = 0;
   virtual void PutIdempotency(const IdempotencyRecord& record) = 0;
+  virtual void PutWebhookEndpoint(const WebhookEndpoint& endpoint) = 0;
+  virtual void AppendEvent(const Event& event) = 0;
+  virtual void PutDelivery(const Delivery& delivery) = 0;
+  // Marks every pending delivery to the endpoint failed with `reason` (the endpoint was disabled
+  // or deleted).
+  virtual void FailPendingDeliveries(const std::string& endpoint_id, const std::string& reason) = 0;
   // Deletes records created before `cutoff`, at most `limit` of them; returns how many went.
   virtual int DeleteIdempotencyBefore(Instant cutoff, int limit) = 0;
 
@@ -101,6 +121,11 @@ class Store {
   // Up to `limit` deposits not posted exactly once (a booked deposit: one deposit entry and no
   // reversal; a cancelled one: one of each), and entries naming no deposit. Empty when sound.
   virtual Result<std::vector<std::string>> FindMispostedDeposits(int limit) = 0;
+  // Events in write order, after the cursor, at most `limit`.
+  virtual Result<std::vector<Event>> QueryEvents(const EventQuery& query) = 0;
+  virtual Result<std::optional<Event>> FindEvent(const std::string& id) = 0;
+  // Every delivery of the given events, in event order.
+  virtual Result<std::vector<Delivery>> FindDeliveries(const std::vector<std::int64_t>& event_seqs) = 0;
   // How many deposits have been booked in all.
   virtual Result<std::int64_t> CountDeposits() = 0;
 };

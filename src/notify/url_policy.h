@@ -1,0 +1,65 @@
+// Which webhook endpoints the relay may call: URL shape, scheme, and the address ranges it refuses
+// so that a merchant cannot point the relay at its own network (SSRF). Pure functions; no I/O.
+#pragma once
+
+#include <array>
+#include <boost/asio/ip/address.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "domain/error.h"
+
+namespace varelay::notify {
+
+// An IPv4 or IPv6 CIDR block. IPv4 blocks are held as their IPv4-mapped IPv6 form
+// (10.0.0.0/8 is ::ffff:10.0.0.0/104), so one comparison serves both families and an
+// IPv4-mapped IPv6 address falls in the IPv4 block it maps to.
+struct Network {
+  std::array<std::uint8_t, 16> bytes{};  // host bits are zero
+  int prefix_length = 128;               // over the 16 bytes: 96 + n for an IPv4 /n
+
+  bool Contains(const boost::asio::ip::address& address) const;
+  friend bool operator==(const Network&, const Network&) = default;
+};
+
+// Parses "127.0.0.0/8", "::1/128", "10.0.0.0/8"; a bare address is a single host (/32 or /128).
+// nullopt when the address or prefix length is malformed, a zone id is given ("fe80::1%eth0"), or
+// host bits are set ("10.0.0.1/8": a typo more often than a wish).
+std::optional<Network> ParseNetwork(std::string_view cidr);
+
+struct UrlPolicy {
+  std::vector<std::string> allow_http_hosts;  // hosts (lowercase) to which plain http:// is allowed
+  std::vector<Network> allow_networks;        // addresses here are allowed even in refused ranges
+};
+
+// The name of the refused range the address is in ("loopback", "private", "link-local", "shared",
+// "unspecified", "multicast", "broadcast", "unique-local"), looking through IPv4-mapped IPv6;
+// nullopt when the address is allowed, either because it is in no refused range or because it is
+// in one of `policy.allow_networks`.
+std::optional<std::string_view> RefusedRange(const UrlPolicy& policy,
+                                             const boost::asio::ip::address& address);
+
+// True when the address is loopback, private (10/8, 172.16/12, 192.168/16), link-local
+// (169.254/16, fe80::/10), shared (100.64/10), unspecified (0.0.0.0/8, ::), multicast (224/4,
+// ff00::/8), broadcast, unique-local (fc00::/7), IPv4-mapped IPv6 of any of these, and not in
+// allow_networks.
+bool IsRefusedAddress(const UrlPolicy& policy, const boost::asio::ip::address& address);
+
+struct EndpointUrl {
+  bool https = true;
+  std::string host;    // lowercase; an IPv6 literal without its brackets ("::1")
+  std::string port;    // decimal, 1..65535; "443" or "80" when the URL names none
+  std::string target;  // path and query as written in the URL, "/" when empty
+};
+
+// Validates a webhook endpoint URL: absolute, scheme https (or http when the host is in
+// allow_http_hosts), no userinfo, no fragment, a host, at most 2048 characters, port 1..65535,
+// and when the host is a literal IP (v4, or v6 in brackets) it must not be refused. A host name is
+// not resolved here; the client checks the addresses it resolves to at every attempt.
+// Fails with kInvalidField (field "url") and a detail a merchant can act on.
+Result<EndpointUrl> CheckEndpointUrl(const UrlPolicy& policy, std::string_view url);
+
+}  // namespace varelay::notify
