@@ -65,6 +65,9 @@ std::variant<varelay::notify::ClientOptions, std::string> WebhookClientOptions(c
     client.policy.allow_networks.push_back(*network);
   }
   client.ca_file = flags.webhook_ca_file;
+  if (!client.ca_file.empty() && !std::ifstream(client.ca_file)) {
+    return "--webhook-ca-file: cannot read " + client.ca_file;
+  }
   client.connect_timeout = std::chrono::milliseconds(flags.webhook_connect_timeout_ms);
   client.total_timeout = std::chrono::milliseconds(flags.webhook_timeout_ms);
   return client;

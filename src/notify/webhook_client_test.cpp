@@ -377,6 +377,28 @@ TEST(WebhookClient, ReportsConnectionRefused) {
   EXPECT_EQ(delivery.response.error, "connection refused");
 }
 
+// Proves a connect that never completes is cut at connect_timeout with "connect timeout".
+TEST(WebhookClient, TimesOutAConnectThatHangs) {
+  asio::io_context io;
+  tcp::acceptor full(io);
+  full.open(tcp::v4());
+  full.bind({asio::ip::make_address("127.0.0.1"), 0});
+  full.listen(0);
+  // Linux drops SYNs while a listener's accept queue is full: one unaccepted connection fills a
+  // backlog of 0, so the client's handshake never completes.
+  tcp::socket filler(io);
+  filler.connect(full.local_endpoint());
+  auto options = LoopbackOptions();
+  options.connect_timeout = 200ms;
+  options.total_timeout = 5s;
+  auto url = "http://127.0.0.1:" + std::to_string(full.local_endpoint().port()) + "/";
+  auto delivery = Deliver(options, Post(url));
+  EXPECT_EQ(delivery.response.status, 0);
+  EXPECT_EQ(delivery.response.error, "connect timeout");
+  EXPECT_GE(delivery.elapsed, 200ms);
+  EXPECT_LT(delivery.elapsed, 3s);
+}
+
 // Proves an address refused after resolution is never connected to, and the error names the range.
 TEST(WebhookClient, RefusesResolvedAddressesWithoutConnecting) {
   TestServer server([](const ReceivedRequest&) { return RawResponse(200, "OK"); });
