@@ -36,13 +36,20 @@ constexpr RefusedBlock kRefusedBlocks[] = {
     {"169.254.0.0/16", "link-local"},
     {"172.16.0.0/12", "private"},
     {"192.168.0.0/16", "private"},
+    {"192.0.0.0/24", "special-purpose"},
+    {"198.18.0.0/15", "benchmarking"},
     {"224.0.0.0/4", "multicast"},
-    {"255.255.255.255/32", "broadcast"},
+    {"255.255.255.255/32", "broadcast"},  // before 240/4, which contains it
+    {"240.0.0.0/4", "reserved"},
     {"::/128", "unspecified"},
     {"::1/128", "loopback"},
     {"fe80::/10", "link-local"},
     {"fc00::/7", "unique-local"},
     {"ff00::/8", "multicast"},
+    // Translation prefixes reach IPv4 hosts through a gateway, internal ones included.
+    {"64:ff9b::/96", "nat64"},
+    {"2002::/16", "6to4"},
+    {"fec0::/10", "site-local"},
 };
 
 const std::vector<std::pair<Network, std::string_view>>& RefusedNetworks() {

@@ -36,16 +36,17 @@ struct UrlPolicy {
 };
 
 // The name of the refused range the address is in ("loopback", "private", "link-local", "shared",
-// "unspecified", "multicast", "broadcast", "unique-local"), looking through IPv4-mapped IPv6;
+// "unspecified", "multicast", "broadcast", "unique-local", "special-purpose", "benchmarking",
+// "reserved", "nat64", "6to4", "site-local"), looking through IPv4-mapped IPv6;
 // nullopt when the address is allowed, either because it is in no refused range or because it is
 // in one of `policy.allow_networks`.
 std::optional<std::string_view> RefusedRange(const UrlPolicy& policy,
                                              const boost::asio::ip::address& address);
 
-// True when the address is loopback, private (10/8, 172.16/12, 192.168/16), link-local
-// (169.254/16, fe80::/10), shared (100.64/10), unspecified (0.0.0.0/8, ::), multicast (224/4,
-// ff00::/8), broadcast, unique-local (fc00::/7), IPv4-mapped IPv6 of any of these, and not in
-// allow_networks.
+// True when the address is in a range RefusedRange names (loopback, private, link-local, shared
+// 100.64/10, unspecified, multicast, broadcast, unique-local fc00::/7, 192.0.0/24, 198.18/15,
+// 240/4, NAT64 64:ff9b::/96, 6to4 2002::/16, site-local fec0::/10), IPv4-mapped IPv6 of any of
+// these included, and not in allow_networks.
 bool IsRefusedAddress(const UrlPolicy& policy, const boost::asio::ip::address& address);
 
 struct EndpointUrl {
