@@ -174,6 +174,13 @@ struct HttpServer::Impl {
         view.idempotency_key = std::string_view(it->value());
       }
       view.body = req.body();
+      auto timestamp = req.find("Varelay-Timestamp");
+      auto signature = req.find("Varelay-Signature");
+      if (timestamp != req.end() || signature != req.end()) {
+        view.has_signature = true;
+        if (timestamp != req.end()) view.signature_timestamp = std::string_view(timestamp->value());
+        if (signature != req.end()) view.signature = std::string_view(signature->value());
+      }
 
       int route = -1;
       HttpResponse out;

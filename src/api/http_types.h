@@ -16,6 +16,10 @@ struct HttpRequestView {
   std::string_view idempotency_key;
   bool has_idempotency_key = false;
   std::string_view body;
+  // A bank's request signature (Varelay-Timestamp, Varelay-Signature), when either is present.
+  bool has_signature = false;
+  std::string_view signature_timestamp;
+  std::string_view signature;
 };
 
 struct HttpResponse {

@@ -250,7 +250,10 @@ Decoded<CreateBank> DecodeCreateBank(const json::object& body) {
   CreateBank c;
   c.code = r.Text("code", true, IsBankCode, "must be a 3-digit KFTC bank code");
   c.name = r.Name("name", true, 100);
-  r.NoOthers({"code", "name"});
+  auto protocol = r.Text("protocol", false, [](std::string_view s) { return ParseBankProtocol(s).has_value(); },
+                         "must be json, telegram or iso20022");
+  if (!protocol.empty()) c.protocol = *ParseBankProtocol(protocol);
+  r.NoOthers({"code", "name", "protocol"});
   return Finish(sink, std::move(c));
 }
 
@@ -362,7 +365,7 @@ Decoded<CreateAssignment> DecodeCreateAssignment(const json::object& body) {
     cr.NoOthers({"name", "phone", "email"});
   }
   c.due_at = r.Time("due_at", false);
-  c.expires_in_s = r.Integer("expires_in_s", false, 60, 2'592'000);
+  c.expires_in_s = r.Integer("expires_in_s", false, 1, 2'592'000);
   if (body.contains("due_at") && body.contains("expires_in_s") && !body.at("due_at").is_null() &&
       !body.at("expires_in_s").is_null()) {
     r.Bad(ErrorCode::kInvalidField, "expires_in_s", "cannot be given together with due_at");
@@ -527,7 +530,11 @@ json::value TimeOrNull(const std::optional<Instant>& t) {
 json::value StringOrNull(const std::string& s) { return s.empty() ? json::value(nullptr) : json::value(s); }
 
 json::object ToJson(const Bank& b) {
-  return {{"code", b.code}, {"name", b.name}, {"created_at", FormatRfc3339(b.created_at)}};
+  return {{"code", b.code},
+          {"name", b.name},
+          {"protocol", BankProtocolName(b.protocol)},
+          {"signed_requests", !b.signing_secret.empty()},
+          {"created_at", FormatRfc3339(b.created_at)}};
 }
 json::object ToJson(const Merchant& m) {
   return {{"id", m.id}, {"name", m.name}, {"active", m.active}, {"created_at", FormatRfc3339(m.created_at)}};
@@ -713,6 +720,7 @@ json::value Encode(const EventPage& v) {
   return o;
 }
 json::value Encode(const Recorded&) { return json::object{}; }
+json::value Encode(const BankSigningSecret& v) { return {{"bank", v.bank}, {"signing_secret", v.secret}}; }
 
 }  // namespace
 

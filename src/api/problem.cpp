@@ -17,7 +17,10 @@ int StatusFor(ErrorCode code) {
     case ErrorCode::kUnknownCurrency:
     case ErrorCode::kIdempotencyKeyMissing:
     case ErrorCode::kIdempotencyKeyInvalid: return 400;
-    case ErrorCode::kUnauthorized: return 401;
+    case ErrorCode::kUnauthorized:
+    case ErrorCode::kSignatureMissing:
+    case ErrorCode::kSignatureInvalid:
+    case ErrorCode::kSignatureStale: return 401;
     case ErrorCode::kForbidden: return 403;
     case ErrorCode::kNotFound:
     case ErrorCode::kRouteNotFound: return 404;

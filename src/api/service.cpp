@@ -24,6 +24,7 @@ enum class Handler {
   kListPools, kCreateAssignment, kGetAssignment, kCancelAssignment, kGetOrder, kFindDeposits,
   kFindLedger, kVerifyLedger, kPrecheck, kDepositNotice, kCancelDeposit, kCreateEndpoint, kListEndpoints,
   kGetEndpoint, kUpdateEndpoint, kDeleteEndpoint, kRotateSecret, kListEvents, kGetEvent, kResendEvent,
+  kCreateSigningSecret,
 };
 
 struct Route {
@@ -41,6 +42,7 @@ constexpr std::array kRoutes = {
     Route{"GET", "/metrics", Handler::kMetrics},
     Route{"POST", "/v1/banks", Handler::kCreateBank, 201, false, kBody},
     Route{"GET", "/v1/banks", Handler::kListBanks},
+    Route{"POST", "/v1/banks/{bank_code}/signing-secret", Handler::kCreateSigningSecret, 201},
     Route{"POST", "/v1/merchants", Handler::kCreateMerchant, 201, false, kBody},
     Route{"GET", "/v1/merchants", Handler::kListMerchants},
     Route{"GET", "/v1/merchants/{merchant_id}", Handler::kGetMerchant},
@@ -284,6 +286,7 @@ std::expected<Command, HttpResponse> BuildCommand(const Route& route, const Look
   switch (route.handler) {
     case Handler::kCreateBank: return from(DecodeCreateBank(*body));
     case Handler::kListBanks: return ListBanks{};
+    case Handler::kCreateSigningSecret: return CreateBankSigningSecret{p[0]};
     case Handler::kCreateMerchant: return from(DecodeCreateMerchant(*body));
     case Handler::kListMerchants: return ListMerchants{};
     case Handler::kGetMerchant: return GetMerchant{p[0]};
@@ -475,6 +478,17 @@ Service::Prepared Service::Prepare(const HttpRequestView& request) const {
   submission.bearer = std::string(bearer);
   submission.command = std::move(*command);
   submission.idempotency = std::move(idempotency);
+  if (request.has_signature) {
+    std::string content(request.signature_timestamp);
+    content += '.';
+    content += request.method;
+    content += '.';
+    content += request.target;
+    content += '.';
+    content += request.body;
+    submission.signature = RequestSignature{std::string(request.signature_timestamp),
+                                            std::string(request.signature), std::move(content)};
+  }
   submission.render = [&route](const Result<Outcome>& result) { return Render(route, result); };
   prepared.submission = std::move(submission);
   return prepared;

@@ -37,6 +37,9 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kWebhookUrlRefused: return "webhook_url_refused";
     case ErrorCode::kEndpointLimitReached: return "endpoint_limit_reached";
     case ErrorCode::kNoEndpoint: return "no_endpoint";
+    case ErrorCode::kSignatureMissing: return "signature_missing";
+    case ErrorCode::kSignatureInvalid: return "signature_invalid";
+    case ErrorCode::kSignatureStale: return "signature_stale";
     case ErrorCode::kOverloaded: return "overloaded";
     case ErrorCode::kShuttingDown: return "shutting_down";
     case ErrorCode::kInternal: return "internal";

@@ -18,6 +18,22 @@ std::optional<Role> ParseRole(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view BankProtocolName(BankProtocol protocol) {
+  switch (protocol) {
+    case BankProtocol::kJson: return "json";
+    case BankProtocol::kTelegram: return "telegram";
+    case BankProtocol::kIso20022: return "iso20022";
+  }
+  return "json";
+}
+
+std::optional<BankProtocol> ParseBankProtocol(std::string_view name) {
+  for (auto p : {BankProtocol::kJson, BankProtocol::kTelegram, BankProtocol::kIso20022}) {
+    if (BankProtocolName(p) == name) return p;
+  }
+  return std::nullopt;
+}
+
 std::string_view NumberStateName(NumberState state) {
   switch (state) {
     case NumberState::kFree: return "free";

@@ -12,10 +12,18 @@
 
 namespace varelay {
 
+// How a bank talks to the relay; each bank speaks one.
+enum class BankProtocol { kJson, kTelegram, kIso20022 };
+std::string_view BankProtocolName(BankProtocol protocol);
+std::optional<BankProtocol> ParseBankProtocol(std::string_view name);
+
 struct Bank {
   std::string code;  // KFTC 3-digit
   std::string name;
   Instant created_at;
+  BankProtocol protocol = BankProtocol::kJson;
+  // When set, every JSON request by this bank's keys must be signed with it (docs/bank-protocol.md).
+  std::string signing_secret;
 };
 
 struct Merchant {

@@ -27,7 +27,13 @@ struct Caller {
 };
 
 // --- admin ---
-struct CreateBank { std::string code, name; };
+struct CreateBank {
+  std::string code, name;
+  BankProtocol protocol = BankProtocol::kJson;
+};
+// Issues the bank a new request-signing secret (replacing any earlier one at once); from then on
+// every request by its keys must be signed.
+struct CreateBankSigningSecret { std::string bank; };
 struct ListBanks {};
 struct CreateMerchant { std::string id, name; };
 struct ListMerchants {};
@@ -127,7 +133,7 @@ struct DeliveryReport {
 struct RecordDeliveries { std::vector<DeliveryReport> reports; };
 
 using Command =
-    std::variant<CreateBank, ListBanks, CreateMerchant, ListMerchants, GetMerchant, UpdateMerchant, CreateContract,
+    std::variant<CreateBank, CreateBankSigningSecret, ListBanks, CreateMerchant, ListMerchants, GetMerchant, UpdateMerchant, CreateContract,
                  ListContracts, CreateApiKey, ListApiKeys, RevokeApiKey, LoadNumbers, ListPools,
                  VerifyLedger, CreateAssignment, GetAssignment, GetOrder, CancelAssignment,
                  FindDeposits, FindLedgerEntries, Precheck, DepositNotice, CancelDeposit,
@@ -221,11 +227,16 @@ struct EventPage {
   std::string next_after;  // empty at the end
 };
 struct Recorded {};
+struct BankSigningSecret {
+  std::string bank;
+  std::string secret;  // shown once
+};
 
 using Outcome = std::variant<Bank, BankList, Merchant, MerchantList, Contract, ContractList,
                              IssuedApiKey, ApiKey, ApiKeyList, LoadReport, PoolList, LedgerVerdict,
                              AssignmentView, DepositPage, LedgerPage, PrecheckAnswer, DepositAck,
-                             Gauges, EndpointView, EndpointList, EventView, EventPage, Recorded>;
+                             Gauges, EndpointView, EndpointList, EventView, EventPage, Recorded,
+                             BankSigningSecret>;
 
 // A response as the API sent it, kept for Idempotency-Key replays.
 struct RenderedResponse {
@@ -239,12 +250,21 @@ struct IdempotencyRequest {
   std::string fingerprint;  // of method, path and body
 };
 
+// A bank's signature on a JSON request, checked once its key is known (docs/bank-protocol.md).
+struct RequestSignature {
+  std::string timestamp;  // the Varelay-Timestamp header: Unix seconds
+  std::string signature;  // the Varelay-Signature header: "v1=<hex>"
+  std::string content;    // what was signed: "{timestamp}.{METHOD}.{target}.{body}"
+};
+inline constexpr Millis kSignatureTolerance{std::chrono::minutes(5)};
+
 // One request handed to the engine.
 struct Submission {
   std::string bearer;  // the presented API key
   bool internal = false;  // from the relay itself (metrics, the dispatcher): no key, no caller
   Command command;
   std::optional<IdempotencyRequest> idempotency;
+  std::optional<RequestSignature> signature;
   // Turns an outcome into the response the client gets; called on the engine thread only when
   // `idempotency` is set, so the response can be stored with the change it reports.
   std::function<RenderedResponse(const Result<Outcome>&)> render;

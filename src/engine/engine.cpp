@@ -172,6 +172,10 @@ void Engine::ApplyOne(Submission& s, std::vector<std::string>& batch_keys, Resul
       return;
     }
     caller = std::move(*authenticated);
+    if (auto signed_ok = relay_.CheckSignature(caller, s.signature, now); !signed_ok) {
+      result = std::unexpected(signed_ok.error());
+      return;
+    }
   }
   if (!s.idempotency) {
     result = relay_.Apply(caller, s.command, now);

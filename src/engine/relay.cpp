@@ -1,6 +1,7 @@
 #include "engine/relay.h"
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 
 #include "domain/assert.h"
@@ -107,6 +108,30 @@ Result<Caller> Relay::Authenticate(std::string_view bearer) const {
   return Caller{key.id, key.role, key.merchant, key.bank};
 }
 
+Result<void> Relay::CheckSignature(const Caller& caller, const std::optional<RequestSignature>& signature,
+                                   Instant now) const {
+  if (caller.role != Role::kBank) return {};
+  const Bank& bank = banks_.at(caller.bank);
+  if (bank.signing_secret.empty()) return {};
+  if (!signature) {
+    return Fail(ErrorCode::kSignatureMissing, "bank " + bank.code + " must sign its requests (Varelay-Timestamp, Varelay-Signature)");
+  }
+  std::int64_t timestamp_s = 0;
+  const auto& ts = signature->timestamp;
+  auto [end, ec] = std::from_chars(ts.data(), ts.data() + ts.size(), timestamp_s);
+  if (ec != std::errc() || end != ts.data() + ts.size() || ts.empty() || ts.size() > 12) {
+    return Fail(ErrorCode::kSignatureInvalid, "Varelay-Timestamp must be Unix seconds");
+  }
+  auto skew = now - FromUnixMs(timestamp_s * 1000);
+  if (skew > kSignatureTolerance || skew < -kSignatureTolerance) {
+    return Fail(ErrorCode::kSignatureStale, "Varelay-Timestamp is more than 5 minutes from the relay's clock");
+  }
+  if (!ConstantTimeEquals(signature->signature, "v1=" + HmacSha256Hex(bank.signing_secret, signature->content))) {
+    return Fail(ErrorCode::kSignatureInvalid, "Varelay-Signature does not match the request");
+  }
+  return {};
+}
+
 bool Relay::EnsureAdminKey(const std::string& token, Instant now) {
   for (const auto& [id, key] : keys_) {
     if (key.role == Role::kAdmin && !key.revoked_at) return false;
@@ -134,10 +159,19 @@ Result<Outcome> Relay::Apply(const Caller& caller, const Command& command, Insta
 Result<Outcome> Relay::Do(const Caller& caller, const CreateBank& c, Instant now) {
   if (auto r = Require(caller, Role::kAdmin); !r) return std::unexpected(r.error());
   if (banks_.contains(c.code)) return Fail(ErrorCode::kBankExists, "bank " + c.code + " already exists", "code");
-  Bank bank{c.code, c.name, now};
-  store_.InsertBank(bank);
+  Bank bank{c.code, c.name, now, c.protocol, {}};
+  store_.PutBank(bank);
   banks_.emplace(bank.code, bank);
   return bank;
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const CreateBankSigningSecret& c, Instant) {
+  if (auto r = Require(caller, Role::kAdmin); !r) return std::unexpected(r.error());
+  auto it = banks_.find(c.bank);
+  if (it == banks_.end()) return Fail(ErrorCode::kNotFound, "no bank " + c.bank);
+  it->second.signing_secret = "bsk_" + RandomSecret(40);
+  store_.PutBank(it->second);
+  return BankSigningSecret{c.bank, it->second.signing_secret};
 }
 
 Result<Outcome> Relay::Do(const Caller&, const ListBanks&, Instant) {

@@ -34,6 +34,9 @@ class Relay final : private LoadSink {
 
   // Resolves a presented API key; kUnauthorized when unknown or revoked.
   Result<Caller> Authenticate(std::string_view bearer) const;
+  // For a bank with a signing secret: the request must carry a fresh, valid signature.
+  Result<void> CheckSignature(const Caller& caller, const std::optional<RequestSignature>& signature,
+                              Instant now) const;
 
   // Applies one command at `now`. Writes go to the store's open batch.
   Result<Outcome> Apply(const Caller& caller, const Command& command, Instant now);
@@ -80,6 +83,7 @@ class Relay final : private LoadSink {
 
   // Admin.
   Result<Outcome> Do(const Caller&, const CreateBank&, Instant now);
+  Result<Outcome> Do(const Caller&, const CreateBankSigningSecret&, Instant now);
   Result<Outcome> Do(const Caller&, const ListBanks&, Instant now);
   Result<Outcome> Do(const Caller&, const CreateMerchant&, Instant now);
   Result<Outcome> Do(const Caller&, const ListMerchants&, Instant now);

@@ -14,7 +14,7 @@ namespace {
 using sqlite::Statement;
 
 // Numbered migrations: index + 1 is the version. Never edit one that has shipped; append.
-constexpr std::array<std::string_view, 2> kMigrations = {R"sql(
+constexpr std::array<std::string_view, 3> kMigrations = {R"sql(
 CREATE TABLE banks (
   code TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
 CREATE TABLE merchants (
@@ -80,6 +80,10 @@ CREATE TABLE deliveries (
   last_status INTEGER, last_error TEXT NOT NULL, delivered_at INTEGER,
   PRIMARY KEY (event_seq, endpoint_id)) WITHOUT ROWID;
 CREATE INDEX deliveries_pending ON deliveries (endpoint_id) WHERE status = 'pending';
+)sql",
+                                                                  R"sql(
+ALTER TABLE banks ADD COLUMN protocol TEXT NOT NULL DEFAULT 'json';
+ALTER TABLE banks ADD COLUMN signing_secret TEXT NOT NULL DEFAULT '';
 )sql"};
 
 std::int64_t NumberStateCode(NumberState s) { return static_cast<std::int64_t>(s); }
@@ -333,8 +337,9 @@ class SqliteStore final : public Store {
   Result<void> Commit() override;
   void Rollback() override;
 
-  void InsertBank(const Bank& bank) override {
-    Write(statements_.insert_bank.Bind(1, bank.code).Bind(2, bank.name).Bind(3, ToUnixMs(bank.created_at)));
+  void PutBank(const Bank& bank) override {
+    Write(statements_.insert_bank.Bind(1, bank.code).Bind(2, bank.name).Bind(3, ToUnixMs(bank.created_at))
+              .Bind(4, BankProtocolName(bank.protocol)).Bind(5, bank.signing_secret));
   }
   void InsertMerchant(const Merchant& m) override {
     Write(statements_.insert_merchant.Bind(1, m.id).Bind(2, m.name)
@@ -500,7 +505,9 @@ Result<void> SqliteStore::PrepareStatements() {
   };
   const std::string a_cols(kAssignmentColumns), d_cols(kDepositColumns), l_cols(kLedgerColumns);
   bool ok =
-      prepare(statements_.insert_bank, "INSERT INTO banks VALUES (?1, ?2, ?3)") &&
+      prepare(statements_.insert_bank,
+              "INSERT INTO banks VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (code) DO UPDATE SET "
+              "protocol = excluded.protocol, signing_secret = excluded.signing_secret") &&
       prepare(statements_.insert_merchant, "INSERT INTO merchants VALUES (?1, ?2, ?3, ?4)") &&
       prepare(statements_.update_merchant, "UPDATE merchants SET name = ?2, active = ?3 WHERE id = ?1") &&
       prepare(statements_.insert_contract, "INSERT INTO contracts VALUES (?1, ?2, ?3, ?4, ?5)") &&
@@ -570,8 +577,11 @@ Result<void> SqliteStore::PrepareStatements() {
 
 Result<void> SqliteStore::Load(LoadSink& sink) {
   {
-    Statement s(db_, "SELECT code, name, created_at FROM banks");
-    while (s.Step() == SQLITE_ROW) sink.OnBank({s.Text(0), s.Text(1), FromUnixMs(s.Int(2))});
+    Statement s(db_, "SELECT code, name, created_at, protocol, signing_secret FROM banks");
+    while (s.Step() == SQLITE_ROW) {
+      sink.OnBank({s.Text(0), s.Text(1), FromUnixMs(s.Int(2)),
+                   ParseBankProtocol(s.Text(3)).value_or(BankProtocol::kJson), s.Text(4)});
+    }
   }
   {
     Statement s(db_, "SELECT id, name, active, created_at FROM merchants");

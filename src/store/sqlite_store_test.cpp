@@ -74,11 +74,11 @@ TEST_F(SqliteStoreTest, CommitIsDurableAndRollbackLeavesNothing) {
   {
     auto store = Open();
     store->Begin();
-    store->InsertBank({"004", "KB", FromUnixMs(1)});
+    store->PutBank({"004", "KB", FromUnixMs(1), BankProtocol::kJson, ""});
     store->PutNumber({"004", "12345678", "shop", "seoul", NumberState::kFree, 0, "", {}});
     ASSERT_TRUE(store->Commit());
     store->Begin();
-    store->InsertBank({"088", "Shinhan", FromUnixMs(1)});
+    store->PutBank({"088", "Shinhan", FromUnixMs(1), BankProtocol::kJson, ""});
     store->Rollback();
   }
   auto store = Open();

@@ -85,7 +85,8 @@ class Store {
   virtual Result<void> Commit() = 0;
   virtual void Rollback() = 0;
 
-  virtual void InsertBank(const Bank& bank) = 0;
+  // Inserts a bank or updates its protocol and signing secret.
+  virtual void PutBank(const Bank& bank) = 0;
   virtual void InsertMerchant(const Merchant& merchant) = 0;
   virtual void UpdateMerchant(const Merchant& merchant) = 0;
   virtual void InsertContract(const Contract& contract) = 0;
