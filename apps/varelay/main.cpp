@@ -279,6 +279,42 @@ int SeedDemo(const Connection& c, const std::string& out, int numbers_per_pool) 
   return 0;
 }
 
+// Sends a bank's camt.054 file to the relay as that bank (the key must be a bank key) and prints
+// what became of each transaction.
+int ImportCamt054(const Connection& c, const std::string& file, const std::string& virtual_account) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    std::cerr << "varelay: cannot read " << file << "\n";
+    return 2;
+  }
+  std::string xml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto client = Connect(c);
+  auto reply = client->Send("POST", "/v1/bank/camt054?virtual_account=" + virtual_account, c.key, xml,
+                            {{"Content-Type", "application/xml"}});
+  if (!reply || reply->status != 200) return Report("camt054 import", reply);
+  auto report = json::parse(reply->body).as_object();
+  std::cout << "message " << json::value_to<std::string>(report.at("source")) << ": booked "
+            << report.at("booked").as_int64() << ", duplicates " << report.at("duplicates").as_int64()
+            << ", refused " << report.at("refused").as_int64() << ", skipped "
+            << report.at("skipped").as_array().size() << "\n";
+  for (const auto& item : report.at("items").as_array()) {
+    const auto& o = item.as_object();
+    std::cout << "  " << json::value_to<std::string>(o.at("kind")) << " "
+              << json::value_to<std::string>(o.at("transaction_id")) << ": "
+              << json::value_to<std::string>(o.at("result"));
+    if (o.contains("code")) std::cout << " (" << json::value_to<std::string>(o.at("code")) << ")";
+    if (o.contains("deposit")) std::cout << " " << json::value_to<std::string>(o.at("deposit").at("outcome"));
+    std::cout << "\n";
+  }
+  for (const auto& item : report.at("skipped").as_array()) {
+    const auto& o = item.as_object();
+    std::cout << "  skipped " << json::value_to<std::string>(o.at("reference")) << ": "
+              << json::value_to<std::string>(o.at("action")) << " (" << json::value_to<std::string>(o.at("reason"))
+              << ")\n";
+  }
+  return report.at("refused").as_int64() == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -313,7 +349,17 @@ int main(int argc, char** argv) {
   demo->add_option("--out", out, "where to write the keys")->capture_default_str();
   demo->add_option("--numbers", per_pool, "numbers per pool")->check(CLI::Range(1, 50'000))->capture_default_str();
 
+  std::string camt_file, virtual_account = "creditor_account";
+  auto* camt = app.add_subcommand("camt054", "ISO 20022 debit/credit notifications");
+  camt->require_subcommand(1);
+  auto* camt_import = camt->add_subcommand("import", "send a bank's camt.054 file to the relay (--key: that bank's key)");
+  camt_import->add_option("file", camt_file, "the camt.054.001.02 to .08 XML file")->required();
+  camt_import->add_option("--virtual-account", virtual_account,
+                          "where this bank puts the virtual account number")
+      ->check(CLI::IsMember({"creditor_account", "notified_account", "creditor_reference"}))->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
+  if (camt_import->parsed()) return ImportCamt054(c, camt_file, virtual_account);
   if (pool_load->parsed()) return LoadPool(c, load);
   if (app.got_subcommand("pools")) return ListPools(c);
   if (verify->parsed()) return VerifyLedger(c, data);

@@ -116,7 +116,7 @@ struct HttpServer::Impl {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options.header_limit_bytes));
       // The route's own limit is applied once the header names the route; until then, the largest.
-      parser.body_limit(std::max(kMaxBodyBytes, kMaxPoolLoadBytes));
+      parser.body_limit(std::max({kMaxBodyBytes, kMaxPoolLoadBytes, kMaxBankMessageBytes}));
       stream.expires_after(options.read_timeout);
       auto [header_ec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
       if (header_ec == http::error::header_limit) {

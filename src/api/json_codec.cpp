@@ -720,6 +720,30 @@ json::value Encode(const EventPage& v) {
   return o;
 }
 json::value Encode(const Recorded&) { return json::object{}; }
+json::value Encode(const ImportReport& v) {
+  json::array items;
+  std::int64_t booked = 0, duplicates = 0, refused = 0;
+  for (const auto& item : v.items) {
+    json::object o{{"transaction_id", item.transaction_id}, {"kind", item.cancellation ? "cancellation" : "deposit"}};
+    if (item.ack) {
+      o["result"] = item.ack->duplicate ? "duplicate" : "booked";
+      o["deposit"] = ToJson(item.ack->deposit);
+      ++(item.ack->duplicate ? duplicates : booked);
+    } else {
+      o["result"] = "refused";
+      o["code"] = ErrorCodeName(item.refusal->code);
+      o["detail"] = item.refusal->detail;
+      ++refused;
+    }
+    items.push_back(std::move(o));
+  }
+  json::array skipped;
+  for (const auto& s : v.skipped) {
+    skipped.push_back({{"reference", s.reference}, {"action", s.action}, {"reason", s.reason}});
+  }
+  return {{"source", v.source}, {"booked", booked},          {"duplicates", duplicates},
+          {"refused", refused}, {"items", std::move(items)}, {"skipped", std::move(skipped)}};
+}
 json::value Encode(const BankSigningSecret& v) { return {{"bank", v.bank}, {"signing_secret", v.secret}}; }
 
 }  // namespace

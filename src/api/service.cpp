@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cctype>
 
+#include "api/bank_messages.h"
 #include "api/json_codec.h"
 #include "api/problem.h"
 #include "domain/digest.h"
@@ -24,7 +25,7 @@ enum class Handler {
   kListPools, kCreateAssignment, kGetAssignment, kCancelAssignment, kGetOrder, kFindDeposits,
   kFindLedger, kVerifyLedger, kPrecheck, kDepositNotice, kCancelDeposit, kCreateEndpoint, kListEndpoints,
   kGetEndpoint, kUpdateEndpoint, kDeleteEndpoint, kRotateSecret, kListEvents, kGetEvent, kResendEvent,
-  kCreateSigningSecret,
+  kCreateSigningSecret, kCamt054,
 };
 
 struct Route {
@@ -34,6 +35,7 @@ struct Route {
   int success_status = 200;
   bool idempotency_key = false;  // required on POSTs that create something or move money
   std::size_t max_body = 0;      // 0: no body accepted
+  bool xml = false;              // the body is XML (a bank's ISO 20022 message), not JSON
 };
 
 constexpr std::size_t kBody = kMaxBodyBytes;
@@ -65,6 +67,7 @@ constexpr std::array kRoutes = {
     Route{"POST", "/v1/bank/precheck", Handler::kPrecheck, 200, false, kBody},
     Route{"POST", "/v1/bank/deposits", Handler::kDepositNotice, 200, false, kBody},
     Route{"POST", "/v1/bank/cancellations", Handler::kCancelDeposit, 200, false, kBody},
+    Route{"POST", "/v1/bank/camt054", Handler::kCamt054, 200, false, kMaxBankMessageBytes, true},
     Route{"POST", "/v1/webhook-endpoints", Handler::kCreateEndpoint, 201, true, kBody},
     Route{"GET", "/v1/webhook-endpoints", Handler::kListEndpoints},
     Route{"GET", "/v1/webhook-endpoints/{endpoint_id}", Handler::kGetEndpoint},
@@ -277,7 +280,7 @@ std::string_view BearerToken(std::string_view authorization) {
 // Builds the engine command for a matched route; an HttpResponse when the request is refused.
 std::expected<Command, HttpResponse> BuildCommand(const Route& route, const Lookup& match,
                                                   const Target& target, const json::object* body,
-                                                  const notify::UrlPolicy& policy) {
+                                                  std::string_view raw_body, const notify::UrlPolicy& policy) {
   auto from = [](auto decoded) -> std::expected<Command, HttpResponse> {
     if (!decoded) return std::unexpected(Refuse(decoded.error()));
     return Command(std::move(*decoded));
@@ -287,6 +290,11 @@ std::expected<Command, HttpResponse> BuildCommand(const Route& route, const Look
     case Handler::kCreateBank: return from(DecodeCreateBank(*body));
     case Handler::kListBanks: return ListBanks{};
     case Handler::kCreateSigningSecret: return CreateBankSigningSecret{p[0]};
+    case Handler::kCamt054: {
+      auto import = DecodeCamt054(target.query, raw_body);
+      if (!import) return std::unexpected(Refuse(import.error()));
+      return Command(std::move(*import));
+    }
     case Handler::kCreateMerchant: return from(DecodeCreateMerchant(*body));
     case Handler::kListMerchants: return ListMerchants{};
     case Handler::kGetMerchant: return GetMerchant{p[0]};
@@ -358,7 +366,16 @@ RenderedResponse Render(const Route& route, const Result<Outcome>& result) {
 }
 
 bool TakesQuery(Handler h) {
-  return h == Handler::kFindDeposits || h == Handler::kFindLedger || h == Handler::kListEvents;
+  return h == Handler::kFindDeposits || h == Handler::kFindLedger || h == Handler::kListEvents ||
+         h == Handler::kCamt054;
+}
+
+bool IsXml(std::string_view content_type) {
+  auto media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  auto lower = std::string(media);
+  for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return lower == "application/xml" || lower == "text/xml";
 }
 
 // POSTs whose every field is optional: an empty body is the same as {}.
@@ -429,7 +446,12 @@ Service::Prepared Service::Prepare(const HttpRequestView& request) const {
     return prepared;
   }
   std::optional<json::object> body;
-  if (route.max_body == 0) {
+  if (route.xml) {
+    if (!IsXml(request.content_type)) {
+      prepared.response = Refuse(ErrorCode::kUnsupportedMediaType, "the body must be application/xml");
+      return prepared;
+    }
+  } else if (route.max_body == 0) {
     if (!request.body.empty()) {
       prepared.response = Refuse(ErrorCode::kInvalidField, "this route takes no request body", "body");
       return prepared;
@@ -469,7 +491,7 @@ Service::Prepared Service::Prepare(const HttpRequestView& request) const {
     scope += request.body;
     idempotency = IdempotencyRequest{std::string(key), Sha256Hex(scope)};
   }
-  auto command = BuildCommand(route, lookup, *target, body ? &*body : nullptr, url_policy_);
+  auto command = BuildCommand(route, lookup, *target, body ? &*body : nullptr, request.body, url_policy_);
   if (!command) {
     prepared.response = std::move(command.error());
     return prepared;

@@ -19,6 +19,7 @@ namespace varelay::api {
 // Request body limits, documented in docs/openapi.yaml.
 inline constexpr std::size_t kMaxBodyBytes = 64 * 1024;
 inline constexpr std::size_t kMaxPoolLoadBytes = 4 * 1024 * 1024;
+inline constexpr std::size_t kMaxBankMessageBytes = 4 * 1024 * 1024;  // a camt.054 over HTTP
 
 class Service {
  public:

@@ -81,7 +81,7 @@ Result<Reply> HttpClient::Send(std::string_view method, std::string_view target,
   if (!bearer.empty()) req.set(http::field::authorization, "Bearer " + std::string(bearer));
   for (const auto& [name, value] : headers) req.set(name, value);
   if (!body.empty()) {
-    req.set(http::field::content_type, "application/json");
+    if (req.find(http::field::content_type) == req.end()) req.set(http::field::content_type, "application/json");
     req.body() = std::string(body);
   }
   req.keep_alive(true);

@@ -26,7 +26,8 @@ class HttpClient {
                                                     std::chrono::seconds timeout = std::chrono::seconds(60));
   ~HttpClient();
 
-  // Sends one request; `bearer` and `body` may be empty (a body is sent as application/json).
+  // Sends one request; `bearer` and `body` may be empty (a body is sent as application/json unless
+  // `headers` name another Content-Type).
   Result<Reply> Send(std::string_view method, std::string_view target, std::string_view bearer,
                      std::string_view body = {},
                      const std::vector<std::pair<std::string, std::string>>& headers = {});

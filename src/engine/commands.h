@@ -92,6 +92,22 @@ struct CancelDeposit {
   Instant cancelled_at;
 };
 
+// Several notices from one bank message (a camt.054, a telegram batch), applied in order in one
+// batch. Each item stands alone: a refused item changes nothing and does not stop the others.
+using BankNotice = std::variant<DepositNotice, CancelDeposit>;
+// A transaction of a bank message that the connector did not turn into a notice, and why.
+struct SkippedNotice {
+  std::string reference;
+  std::string action;  // "ignore" (not the relay's business) or "review" (a person must look)
+  std::string reason;
+};
+struct ImportNotices {
+  std::string source;  // the bank's message id, for people
+  std::vector<BankNotice> notices;
+  std::vector<SkippedNotice> skipped;  // reported back as given
+};
+inline constexpr std::size_t kMaxNoticesPerImport = 100'000;
+
 // --- merchant: webhooks ---
 inline constexpr std::size_t kMaxEndpointsPerMerchant = 16;
 struct CreateWebhookEndpoint {
@@ -136,7 +152,7 @@ using Command =
     std::variant<CreateBank, CreateBankSigningSecret, ListBanks, CreateMerchant, ListMerchants, GetMerchant, UpdateMerchant, CreateContract,
                  ListContracts, CreateApiKey, ListApiKeys, RevokeApiKey, LoadNumbers, ListPools,
                  VerifyLedger, CreateAssignment, GetAssignment, GetOrder, CancelAssignment,
-                 FindDeposits, FindLedgerEntries, Precheck, DepositNotice, CancelDeposit,
+                 FindDeposits, FindLedgerEntries, Precheck, DepositNotice, CancelDeposit, ImportNotices,
                  CreateWebhookEndpoint, ListWebhookEndpoints, GetWebhookEndpoint, UpdateWebhookEndpoint,
                  DeleteWebhookEndpoint, RotateWebhookSecret, ListEvents, GetEvent, ResendEvent,
                  ReadGauges, RecordDeliveries>;
@@ -227,6 +243,17 @@ struct EventPage {
   std::string next_after;  // empty at the end
 };
 struct Recorded {};
+struct ImportedNotice {
+  std::string transaction_id;
+  bool cancellation = false;
+  std::optional<DepositAck> ack;  // booked (or a duplicate); nullopt when refused
+  std::optional<Error> refusal;
+};
+struct ImportReport {
+  std::string source;
+  std::vector<ImportedNotice> items;
+  std::vector<SkippedNotice> skipped;
+};
 struct BankSigningSecret {
   std::string bank;
   std::string secret;  // shown once
@@ -236,7 +263,7 @@ using Outcome = std::variant<Bank, BankList, Merchant, MerchantList, Contract, C
                              IssuedApiKey, ApiKey, ApiKeyList, LoadReport, PoolList, LedgerVerdict,
                              AssignmentView, DepositPage, LedgerPage, PrecheckAnswer, DepositAck,
                              Gauges, EndpointView, EndpointList, EventView, EventPage, Recorded,
-                             BankSigningSecret>;
+                             BankSigningSecret, ImportReport>;
 
 // A response as the API sent it, kept for Idempotency-Key replays.
 struct RenderedResponse {

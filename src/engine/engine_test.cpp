@@ -502,5 +502,32 @@ TEST_F(EngineTest, ExpiryCancellationAndGoneEndpoint) {
   EXPECT_EQ(Err(RecordDeliveries{{{gone, true}}}, kAdminToken), ErrorCode::kForbidden);
 }
 
+// Proves a multi-notice import books each item on its own: a duplicate is acknowledged again, a
+// conflicting or dangling item is refused without stopping the rest, and a cancellation in the same
+// message reverses a deposit booked earlier in it.
+TEST_F(EngineTest, ImportAppliesEachNoticeOnItsOwn) {
+  auto a = Issue("order-1", 15000);
+  Deposit("tx-1", a.number, 15000);
+  ImportNotices import;
+  import.source = "msg-1";
+  import.notices = {
+      DepositNotice{"tx-1", a.number, Money(15000, Currency::Krw()), "홍길동", clock_.Now()},   // duplicate
+      DepositNotice{"tx-1", a.number, Money(9, Currency::Krw()), "홍길동", clock_.Now()},       // conflict
+      DepositNotice{"tx-2", "1000000002", Money(700, Currency::Krw()), "Lee", clock_.Now()},    // not assigned
+      CancelDeposit{"tx-3", "tx-2", clock_.Now()},                                               // reverses tx-2
+      CancelDeposit{"tx-4", "no-such-tx", clock_.Now()},                                         // refused
+  };
+  auto report = std::get<ImportReport>(Ok(import, bank_));
+  ASSERT_EQ(report.items.size(), 5u);
+  EXPECT_TRUE(report.items[0].ack && report.items[0].ack->duplicate);
+  EXPECT_EQ(report.items[1].refusal->code, ErrorCode::kTransactionIdConflict);
+  EXPECT_EQ(report.items[2].ack->deposit.outcome, DepositOutcome::kNotAssigned);
+  EXPECT_TRUE(report.items[3].cancellation);
+  EXPECT_EQ(report.items[3].ack->deposit.status, DepositStatus::kCancelled);
+  EXPECT_EQ(report.items[4].refusal->code, ErrorCode::kNotFound);
+  EXPECT_TRUE(Verify().ok);
+  EXPECT_EQ(Err(import, merchant_), ErrorCode::kForbidden);
+}
+
 }  // namespace
 }  // namespace varelay

@@ -1,5 +1,6 @@
 // Issuance, the bank's pre-check and deposit notices, and the dispute look-ups.
 #include <algorithm>
+#include <type_traits>
 
 #include "domain/assert.h"
 #include "domain/digest.h"
@@ -397,6 +398,30 @@ Result<Outcome> Relay::Do(const Caller& caller, const CancelDeposit& c, Instant 
     Emit(EventType::kDepositCancelled, *slot, reported ? &*reported : nullptr, &d, now);
   }
   return DepositAck{std::move(d), false};
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const ImportNotices& c, Instant now) {
+  if (caller.role != Role::kBank) return Fail(ErrorCode::kForbidden, "only a bank key reports deposits");
+  if (c.notices.size() > kMaxNoticesPerImport) {
+    return Fail(ErrorCode::kBodyTooLarge, "at most " + std::to_string(kMaxNoticesPerImport) + " notices per message");
+  }
+  ImportReport report{c.source, {}, c.skipped};
+  report.items.reserve(c.notices.size());
+  for (const auto& notice : c.notices) {
+    ImportedNotice item;
+    auto result = std::visit([&](const auto& n) {
+      item.transaction_id = n.transaction_id;
+      item.cancellation = std::is_same_v<std::decay_t<decltype(n)>, CancelDeposit>;
+      return Do(caller, n, now);
+    }, notice);
+    if (result) {
+      item.ack = std::get<DepositAck>(std::move(*result));
+    } else {
+      item.refusal = result.error();
+    }
+    report.items.push_back(std::move(item));
+  }
+  return report;
 }
 
 }  // namespace varelay
