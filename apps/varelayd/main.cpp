@@ -13,6 +13,8 @@
 #include "api/service.h"
 #include "engine/engine.h"
 #include "engine/random.h"
+#include "banks/telegram_listener.h"
+#include "domain/identifiers.h"
 #include "notify/dispatcher.h"
 #include "store/sqlite_store.h"
 
@@ -35,6 +37,10 @@ struct Flags {
   std::int64_t webhook_timeout_ms = 15000;
   std::size_t webhook_max_in_flight_per_merchant = 8;
   std::size_t webhook_max_in_flight = 256;
+  // Telegram banks (docs/telegrams.md).
+  std::string telegram_listen;
+  std::vector<std::string> telegram_banks;  // CODE=CIDR[,CIDR...]
+  std::string telegram_reject_codes;
 };
 
 std::vector<std::string> SplitList(const std::string& text) {
@@ -50,6 +56,32 @@ std::vector<std::string> SplitList(const std::string& text) {
     start = end + 1;
   }
   return items;
+}
+
+// The telegram listener's settings from the flags; an error message when one is malformed.
+std::variant<varelay::banks::TelegramListenerOptions, std::string> TelegramOptions(const Flags& flags) {
+  varelay::banks::TelegramListenerOptions options;
+  auto colon = flags.telegram_listen.rfind(':');
+  int port = colon == std::string::npos ? -1 : std::atoi(flags.telegram_listen.c_str() + colon + 1);
+  if (port < 0 || port > 65535) return "--telegram-listen must be HOST:PORT";
+  options.host = flags.telegram_listen.substr(0, colon);
+  options.port = static_cast<unsigned short>(port);
+  for (const auto& entry : flags.telegram_banks) {
+    auto eq = entry.find('=');
+    std::string bank = entry.substr(0, eq);
+    if (eq == std::string::npos || !varelay::IsBankCode(bank)) return "--telegram-bank must be CODE=CIDR[,CIDR...], got '" + entry + "'";
+    for (const auto& cidr : SplitList(entry.substr(eq + 1))) {
+      auto network = varelay::notify::ParseNetwork(cidr);
+      if (!network) return "--telegram-bank " + bank + ": '" + cidr + "' is not an address or CIDR block";
+      options.bank_networks[bank].push_back(*network);
+    }
+  }
+  if (!flags.telegram_reject_codes.empty()) {
+    auto table = varelay::telegram::RejectCodeTable::Load(flags.telegram_reject_codes);
+    if (!table) return "--telegram-reject-codes: " + table.error().detail;
+    options.reject_codes = std::move(*table);
+  }
+  return options;
 }
 
 // The webhook client's settings from the flags; an error message when one is malformed.
@@ -158,6 +190,26 @@ int Serve(const Flags& flags) {
   dispatcher.Start();
   engine.Start();
 
+  std::unique_ptr<banks::TelegramListener> telegrams;
+  if (!flags.telegram_listen.empty()) {
+    auto telegram_options = TelegramOptions(flags);
+    if (auto* message = std::get_if<std::string>(&telegram_options)) {
+      std::cerr << "varelayd: " << *message << "\n";
+      engine.Stop();
+      return 2;
+    }
+    telegrams = std::make_unique<banks::TelegramListener>(engine, std::get<banks::TelegramListenerOptions>(std::move(telegram_options)));
+    auto bound = telegrams->Listen();
+    if (!bound) {
+      std::cerr << "varelayd: " << bound.error().detail << "\n";
+      engine.Stop();
+      return 1;
+    }
+    telegrams->Start();
+    std::cout << "varelayd telegrams on " << flags.telegram_listen.substr(0, flags.telegram_listen.rfind(':')) << ":"
+              << *bound << std::endl;
+  }
+
   api::Service service(engine.stats(), std::move(policy));
   service.SetDispatchStats(&dispatcher.stats());
   api::ServerOptions server_options;
@@ -179,6 +231,7 @@ int Serve(const Flags& flags) {
                                                                                : server_options.host;
   std::cout << "varelayd listening on http://" << shown_host << ":" << *bound << std::endl;
   server.Run();
+  if (telegrams) telegrams->Stop();
   dispatcher.Stop();
   std::cout << "varelayd: stopped cleanly" << std::endl;
   return 0;
@@ -226,6 +279,15 @@ int main(int argc, char** argv) {
       ->envname("VARELAY_WEBHOOK_MAX_IN_FLIGHT_PER_MERCHANT")->check(CLI::Range(1, 1024))->capture_default_str();
   app.add_option("--webhook-max-in-flight", flags.webhook_max_in_flight, "webhook attempts in flight at most")
       ->envname("VARELAY_WEBHOOK_MAX_IN_FLIGHT")->check(CLI::Range(1, 65536))->capture_default_str();
+  app.add_option("--telegram-listen", flags.telegram_listen,
+                 "HOST:PORT to take fixed-length EUC-KR telegrams on (default: off)")
+      ->envname("VARELAY_TELEGRAM_LISTEN");
+  app.add_option("--telegram-bank", flags.telegram_banks,
+                 "CODE=CIDR[,CIDR...]: a bank that sends telegrams, and the networks it connects from (repeatable)")
+      ->envname("VARELAY_TELEGRAM_BANKS")->delimiter(';');
+  app.add_option("--telegram-reject-codes", flags.telegram_reject_codes,
+                 "file mapping reject reasons to each bank's codes ('004 amount_mismatch 0415' per line)")
+      ->envname("VARELAY_TELEGRAM_REJECT_CODES");
   app.add_flag("--print-routes", flags.print_routes, "print every HTTP route as 'METHOD /path' and exit");
   app.set_version_flag("--version", "varelayd 0.1.0");
   app.footer(

@@ -1,5 +1,7 @@
 #include "api/http_server.h"
 
+#include "engine/async_submit.h"
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -20,43 +22,6 @@ namespace {
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
-struct EngineReply {
-  Result<Outcome> result;
-  std::optional<RenderedResponse> rendered;
-};
-
-// Hands a submission to the engine and completes, on the caller's executor, once the engine has
-// made its batch durable and replied.
-template <typename Token>
-auto AsyncSubmit(Engine& engine, Submission submission, Token&& token) {
-  return asio::async_initiate<Token, void(EngineReply)>(
-      [&engine](auto handler, Submission s) {
-        using Handler = decltype(handler);
-        auto executor = asio::get_associated_executor(handler);
-        struct State {
-          Handler handler;
-          asio::executor_work_guard<decltype(executor)> work;
-        };
-        auto state = std::make_shared<State>(State{std::move(handler), asio::make_work_guard(executor)});
-        auto complete = [state](EngineReply reply) {
-          auto ex = state->work.get_executor();
-          asio::post(ex, [state, reply = std::move(reply)]() mutable {
-            std::move(state->handler)(std::move(reply));
-            state->work.reset();
-          });
-        };
-        s.reply = [complete](Result<Outcome> result, std::optional<RenderedResponse> rendered) {
-          complete(EngineReply{std::move(result), std::move(rendered)});
-        };
-        if (!engine.Submit(std::move(s))) {
-          bool stopping = engine.IsStopping();
-          complete(EngineReply{Fail(stopping ? ErrorCode::kShuttingDown : ErrorCode::kOverloaded,
-                                    stopping ? "the relay is shutting down" : "the relay is overloaded; retry shortly"),
-                               std::nullopt});
-        }
-      },
-      token, std::move(submission));
-}
 
 http::response<http::string_body> ToBeast(HttpResponse&& out, unsigned version, bool keep_alive) {
   http::response<http::string_body> res{static_cast<http::status>(out.status), version};

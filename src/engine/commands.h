@@ -289,6 +289,9 @@ inline constexpr Millis kSignatureTolerance{std::chrono::minutes(5)};
 struct Submission {
   std::string bearer;  // the presented API key
   bool internal = false;  // from the relay itself (metrics, the dispatcher): no key, no caller
+  // With `internal`: a connector that authenticated the bank its own way (telegrams by source
+  // address) acts as this bank.
+  std::optional<Caller> internal_caller;
   Command command;
   std::optional<IdempotencyRequest> idempotency;
   std::optional<RequestSignature> signature;

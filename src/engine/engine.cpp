@@ -163,7 +163,13 @@ std::size_t Engine::Step() {
 void Engine::ApplyOne(Submission& s, std::vector<std::string>& batch_keys, Result<Outcome>& result,
                       std::optional<RenderedResponse>& rendered, Instant now) {
   Caller caller;
-  if (s.internal) {
+  if (s.internal && s.internal_caller) {
+    if (auto known = relay_.CheckCaller(*s.internal_caller); !known) {
+      result = std::unexpected(known.error());
+      return;
+    }
+    caller = *s.internal_caller;
+  } else if (s.internal) {
     caller.key_id = kInternalCaller;
   } else {
     auto authenticated = relay_.Authenticate(s.bearer);

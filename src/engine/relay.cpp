@@ -108,6 +108,14 @@ Result<Caller> Relay::Authenticate(std::string_view bearer) const {
   return Caller{key.id, key.role, key.merchant, key.bank};
 }
 
+Result<void> Relay::CheckCaller(const Caller& caller) const {
+  bool known = caller.role == Role::kBank     ? banks_.contains(caller.bank)
+               : caller.role == Role::kMerchant ? merchants_.contains(caller.merchant)
+                                                : false;
+  if (!known) return Fail(ErrorCode::kUnauthorized, "the connector's institution is not set up");
+  return {};
+}
+
 Result<void> Relay::CheckSignature(const Caller& caller, const std::optional<RequestSignature>& signature,
                                    Instant now) const {
   if (caller.role != Role::kBank) return {};

@@ -34,6 +34,8 @@ class Relay final : private LoadSink {
 
   // Resolves a presented API key; kUnauthorized when unknown or revoked.
   Result<Caller> Authenticate(std::string_view bearer) const;
+  // A caller vouched for by a connector: kUnauthorized unless its bank or merchant exists.
+  Result<void> CheckCaller(const Caller& caller) const;
   // For a bank with a signing secret: the request must carry a fresh, valid signature.
   Result<void> CheckSignature(const Caller& caller, const std::optional<RequestSignature>& signature,
                               Instant now) const;

@@ -1,0 +1,50 @@
+// The TCP listener for banks that speak fixed-length EUC-KR telegrams (4-byte length framing).
+// A bank is known by the 3-digit code in each telegram's header and trusted only from the
+// networks configured for it. Each telegram is answered after the engine has made its effect
+// durable, in the order received; garbage gets a format-error answer or a closed connection.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "banks/telegram/reject_codes.h"
+#include "engine/engine.h"
+#include "notify/url_policy.h"
+
+namespace varelay::banks {
+
+struct TelegramListenerOptions {
+  std::string host = "127.0.0.1";
+  unsigned short port = 0;  // 0: any free port
+  // Bank code -> the networks its connections may come from. A telegram naming a bank that is
+  // not listed, or arriving from elsewhere, closes the connection unanswered.
+  std::map<std::string, std::vector<notify::Network>> bank_networks;
+  std::chrono::seconds idle_timeout{60};  // a connection silent this long is closed
+  std::size_t max_connections = 256;
+  std::size_t max_frame_bytes = 4096;
+  telegram::RejectCodeTable reject_codes;
+};
+
+class TelegramListener {
+ public:
+  TelegramListener(Engine& engine, TelegramListenerOptions options);
+  ~TelegramListener();
+  TelegramListener(const TelegramListener&) = delete;
+  TelegramListener& operator=(const TelegramListener&) = delete;
+
+  // Binds; returns the bound port.
+  Result<unsigned short> Listen();
+  // Serves on its own thread until Stop.
+  void Start();
+  // Closes the listener and every connection; telegrams in the engine still complete there.
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace varelay::banks

@@ -1,0 +1,150 @@
+// Proves the telegram connector over real TCP: a bank's receivability inquiry is answered with the
+// holder name or a reject code, a deposit notice pays the order and a re-send is answered 0000
+// without booking twice, a cancellation names its original, and garbage, strangers and broken
+// framing get a closed connection while the relay keeps serving.
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+
+import { allDeposits, api, expectStatus, killAll, makeTempDir, removeDir, seedDemo, startRelay, waitFor } from './relay.mjs';
+
+after(killAll);
+
+const text = (s, n) => s.padEnd(n, ' ').slice(0, n);
+const num = (v, n) => String(v).padStart(n, '0');
+
+function kstStamp(date = new Date()) {
+  const k = new Date(date.getTime() + 9 * 3600_000).toISOString();
+  return { ymd: k.slice(0, 10).replaceAll('-', ''), hms: k.slice(11, 19).replaceAll(':', '') };
+}
+
+function header({ message, business, sequence, sendCount = 1, bank = '004', original = null }) {
+  const { ymd, hms } = kstStamp();
+  return text('VARELAY01', 9) + text('VR000001', 8) + '04' + message + business + String(sendCount) + num(sequence, 6) +
+    ymd + hms + '0000' + '0000' + (original ? original.date + num(original.sequence, 6) : '0'.repeat(14)) +
+    text(`KB${num(sequence, 6)}`, 15) + bank + ' '.repeat(13);
+}
+
+function depositTelegram({ sequence, number, amount, kind = '20', sendCount = 1, original = null, bank = '004' }) {
+  const { ymd, hms } = kstStamp();
+  const body = text('1002345678901', 15) + '01' + kind + '04' + num(amount, 13) + num(0, 13) + text('', 6) +
+    text('KIM MINJI', 14) + text('', 10) + num(amount, 13) + num(0, 13) + num(0, 13) + text(number, 16) + ymd + hms +
+    text('', 6) + bank + text('', 7) + ' '.repeat(38);
+  return header({ message: '0200', business: '300', sequence, sendCount, bank, original }) + body;
+}
+
+function inquiryTelegram({ sequence, number, amount }) {
+  const body = text(number, 16) + text('', 30) + '04' + '0'.repeat(8) + '0'.repeat(14) + num(amount, 13) + text('', 2) +
+    '10' + text('KIM MINJI', 20) + '004' + ' '.repeat(90);
+  return header({ message: '0900', business: '100', sequence }) + body;
+}
+
+/** A connection that sends framed telegrams and reads framed answers (or notices the close). */
+async function connect(port) {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+  let buffer = Buffer.alloc(0);
+  let closed = false;
+  const waiters = [];
+  const pump = () => {
+    while (waiters.length > 0) {
+      if (buffer.length >= 4) {
+        const length = Number(buffer.subarray(0, 4).toString('latin1'));
+        if (buffer.length >= 4 + length) {
+          const frame = buffer.subarray(4, 4 + length);
+          buffer = buffer.subarray(4 + length);
+          waiters.shift().resolve(frame);
+          continue;
+        }
+      }
+      if (closed) { waiters.shift().resolve(null); continue; }
+      break;
+    }
+  };
+  socket.on('data', (d) => { buffer = Buffer.concat([buffer, d]); pump(); });
+  socket.on('close', () => { closed = true; pump(); });
+  socket.on('error', () => {});
+  return {
+    send(telegramOrRaw, { raw = false } = {}) {
+      const payload = Buffer.from(telegramOrRaw, 'latin1');
+      socket.write(raw ? payload : Buffer.concat([Buffer.from(num(payload.length, 4), 'latin1'), payload]));
+    },
+    /** The next answer frame, or null when the relay closed the connection. */
+    next() { return new Promise((resolve) => { waiters.push({ resolve }); pump(); }); },
+    close() { socket.destroy(); },
+  };
+}
+
+const field = (frame, offset, length) => frame.subarray(offset, offset + length);
+const responseCode = (frame) => field(frame, 47, 4).toString('latin1');
+const messageCode = (frame) => field(frame, 19, 4).toString('latin1');
+
+test('telegrams over TCP: inquiry with holder name or reject code, one deposit despite a re-send, cancellation, and hostile input closed', async (t) => {
+  const dataDir = makeTempDir();
+  const relay = await startRelay({ dataDir, args: ['--telegram-listen', '127.0.0.1:0', '--telegram-bank', '004=127.0.0.0/8'] });
+  t.after(async () => { await relay.kill(); removeDir(dataDir); });
+  const port = Number(/varelayd telegrams on 127\.0\.0\.1:(\d+)/.exec(relay.stdout())[1]);
+  const seed = await seedDemo(relay, { perPool: 2 });
+  const shop = api(relay.url, seed.keys.shop);
+  const admin = api(relay.url, seed.keys.bank004);
+  const order = expectStatus(await shop.post('/v1/assignments', { order_id: 'TG-1', amount: 5000, bank: '004' },
+    { headers: { 'Idempotency-Key': 'tg-1' } }), 201, 'issue');
+
+  const bank = await connect(port);
+  t.after(() => bank.close());
+  bank.send(inquiryTelegram({ sequence: 1, number: order.number, amount: 5000 }));
+  const accepted = await bank.next();
+  assert.equal(accepted.length, 300);
+  assert.equal(messageCode(accepted), '0910');
+  assert.equal(responseCode(accepted), '0000');
+  assert.equal(new TextDecoder('euc-kr').decode(field(accepted, 100 + 16, 30)).trim(), seed.holderNames.shop);
+
+  bank.send(inquiryTelegram({ sequence: 2, number: order.number, amount: 4000 }));
+  assert.equal(responseCode(await bank.next()), '0104', 'amount_mismatch, default code');
+  bank.send(inquiryTelegram({ sequence: 3, number: '99999999999999', amount: 5000 }));
+  assert.equal(responseCode(await bank.next()), '0101', 'unknown_number, default code');
+
+  const notice = depositTelegram({ sequence: 4, number: order.number, amount: 5000 });
+  bank.send(notice);
+  const ack = await bank.next();
+  assert.equal(messageCode(ack), '0210');
+  assert.equal(responseCode(ack), '0000');
+  assert.equal(expectStatus(await shop.get('/v1/orders/TG-1'), 200, 'order').status, 'paid');
+  // The bank did not hear the answer and sends again (send count 2): 0000 again, booked once.
+  bank.send(notice.slice(0, 26) + '2' + notice.slice(27));
+  assert.equal(responseCode(await bank.next()), '0000');
+  let deposits = await allDeposits(admin);
+  assert.equal(deposits.length, 1);
+  assert.equal(deposits[0].transaction_id, `tg:${kstStamp().ymd}:000004:${order.number}`);
+  assert.equal(deposits[0].payer_name, 'KIM MINJI');
+
+  const { ymd } = kstStamp();
+  bank.send(depositTelegram({ sequence: 5, number: order.number, amount: 5000, kind: '51', original: { date: ymd, sequence: 4 } }));
+  assert.equal(responseCode(await bank.next()), '0000');
+  deposits = await allDeposits(admin);
+  assert.equal(deposits.length, 1);
+  assert.equal(deposits[0].status, 'cancelled');
+
+  // A telegram whose body is garbage: a format-error answer, and the connection stays usable.
+  const broken = notice.slice(0, 100 + 21) + 'ABCDEFGHIJKLM' + notice.slice(100 + 34);
+  bank.send(broken);
+  const formatError = await bank.next();
+  assert.equal(responseCode(formatError), '0901');
+
+  // Strangers and broken framing: closed without an answer; the relay keeps serving.
+  const stranger = await connect(port);
+  stranger.send(depositTelegram({ sequence: 6, number: order.number, amount: 5000, bank: '088' }));
+  assert.equal(await stranger.next(), null, 'a bank not configured for telegrams is cut off');
+  const junk = await connect(port);
+  junk.send('00x5hello', { raw: true });
+  assert.equal(await junk.next(), null, 'a non-digit length prefix closes the connection');
+  const huge = await connect(port);
+  huge.send('9999', { raw: true });
+  assert.equal(await huge.next(), null, 'an oversized frame closes the connection');
+  const short = await connect(port);
+  short.send('hello');
+  assert.equal(await short.next(), null, 'a frame too short to carry a header closes the connection');
+  await waitFor(async () => (await fetch(`${relay.url}/healthz`)).ok, { what: 'the relay still serves' });
+  assert.equal((await allDeposits(admin)).length, 1, 'nothing else was booked');
+});
