@@ -5,17 +5,23 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
 
 #include <atomic>
 #include <thread>
 #include <vector>
 
 #include "api/problem.h"
+#include "domain/digest.h"
+#include "domain/identifiers.h"
+#include "notify/webhook_client.h"
 
 namespace varelay::api {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace json = boost::json;
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -36,6 +42,51 @@ http::response<http::string_body> ToBeast(HttpResponse&& out, unsigned version, 
 
 }  // namespace
 
+// Asks a bank for one virtual account number (real-time issuance): POST the order to the
+// contract's URL, signed with the bank's secret when it has one, and read {"number": "..."}.
+// Any failure (timeout, refusal, a malformed answer) is an error value for the engine to weigh
+// against the contract's fallback.
+asio::awaitable<Result<std::string>> AskBankForNumber(asio::io_context& ioc, const NeedsBankNumber& need) {
+  notify::ClientOptions options;
+  options.policy.trusted = true;  // the operator configured this URL, not a merchant
+  options.connect_timeout = std::chrono::milliseconds(need.timeout_ms);
+  options.total_timeout = std::chrono::milliseconds(need.timeout_ms);
+  options.max_response_bytes = 4096;
+  notify::WebhookClient client(ioc, std::move(options));
+  json::object order{{"merchant", need.merchant},     {"bank", need.bank},
+                     {"mother_account", need.mother_account}, {"order_id", need.order_id},
+                     {"amount", need.amount.minor()}, {"currency", need.amount.currency().code()},
+                     {"due_at", FormatRfc3339(need.due_at)}};
+  notify::WebhookRequest request{need.url, {}, json::serialize(order)};
+  if (!need.signing_secret.empty()) {
+    auto ts = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count());
+    auto url = boost::urls::parse_uri(need.url);
+    std::string target = url ? std::string(url->encoded_target()) : "/";
+    if (target.empty()) target = "/";
+    request.headers.emplace_back("Varelay-Timestamp", ts);
+    request.headers.emplace_back(
+        "Varelay-Signature", "v1=" + HmacSha256Hex(need.signing_secret, ts + ".POST." + target + "." + request.body));
+  }
+  auto response = co_await asio::async_initiate<decltype(asio::use_awaitable), void(notify::WebhookResponse)>(
+      [&client](auto handler, notify::WebhookRequest r) {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        client.Send(std::move(r), [shared](notify::WebhookResponse out) { std::move (*shared)(std::move(out)); });
+      },
+      asio::use_awaitable, std::move(request));
+  if (!response.error.empty()) co_return Fail(ErrorCode::kBankUnavailable, response.error);
+  if (response.status != 200 && response.status != 201) {
+    co_return Fail(ErrorCode::kBankUnavailable, "the bank answered HTTP " + std::to_string(response.status));
+  }
+  boost::system::error_code ec;
+  auto answer = json::parse(response.body, ec);
+  const json::value* number = !ec && answer.is_object() ? answer.as_object().if_contains("number") : nullptr;
+  if (!number || !number->is_string() || !IsVirtualAccountNumber(number->get_string())) {
+    co_return Fail(ErrorCode::kBankUnavailable, "the bank's answer has no valid \"number\"");
+  }
+  co_return std::string(number->get_string());
+}
+
 struct HttpServer::Impl {
   Service& service;
   Engine& engine;
@@ -48,6 +99,26 @@ struct HttpServer::Impl {
   std::atomic<bool> draining{false};
 
   Impl(Service& s, Engine& e, ServerOptions o) : service(s), engine(e), options(std::move(o)) {}
+
+  // Submits a request; an assignment on a real-time contract goes to the engine twice: once to
+  // learn that the bank must issue the number, then with the number the bank issued (or why it
+  // could not).
+  asio::awaitable<EngineReply> Submit(Submission s) {
+    std::optional<Submission> again;
+    if (std::holds_alternative<CreateAssignment>(s.command)) again = s;
+    auto reply = co_await AsyncSubmit(engine, std::move(s), asio::use_awaitable);
+    const auto* need = reply.result ? std::get_if<NeedsBankNumber>(&*reply.result) : nullptr;
+    if (!need || !again) co_return reply;
+    auto number = co_await AskBankForNumber(ioc, *need);
+    auto& c = std::get<CreateAssignment>(again->command);
+    c.bank_due_at = need->due_at;
+    if (number) {
+      c.bank_number = std::move(*number);
+    } else {
+      c.bank_failure = number.error().detail;
+    }
+    co_return co_await AsyncSubmit(engine, std::move(*again), asio::use_awaitable);
+  }
 
   asio::awaitable<void> Accept() {
     for (;;) {
@@ -157,7 +228,7 @@ struct HttpServer::Impl {
         if (prepared.response) {
           out = std::move(*prepared.response);
         } else {
-          auto reply = co_await AsyncSubmit(engine, std::move(*prepared.submission), asio::use_awaitable);
+          auto reply = co_await Submit(std::move(*prepared.submission));
           out = service.Finish(prepared.route, reply.result, reply.rendered);
         }
       }

@@ -14,6 +14,9 @@ namespace {
 // Limits on nesting and size of what the parser accepts; bodies are already size-capped.
 constexpr std::size_t kMaxDepth = 8;
 
+constexpr std::size_t kMaxUrlChars = 2048;
+bool IsUrlText(std::string_view s) { return !s.empty() && s.size() <= kMaxUrlChars && IsCleanText(s, kMaxUrlChars); }
+
 // Reads the members of one JSON object, collecting every problem instead of stopping at the first.
 class Reader {
  public:
@@ -293,7 +296,22 @@ Decoded<CreateContract> DecodeCreateContract(std::string merchant, const json::o
   c.bank = r.Text("bank", true, IsBankCode, "must be a 3-digit KFTC bank code");
   c.mother_account = r.Text("mother_account", true, IsMotherAccountNumber, "must be 6 to 20 digits");
   c.holder_name = r.Name("holder_name", true, 50);
-  r.NoOthers({"bank", "mother_account", "holder_name"});
+  auto issuance = r.Text("issuance", false, [](std::string_view s) { return ParseIssuance(s).has_value(); },
+                         "must be pool or realtime");
+  if (!issuance.empty()) c.issuance = *ParseIssuance(issuance);
+  c.realtime_url = r.Text("realtime_url", c.issuance == Issuance::kRealtime, [](std::string_view s) {
+    return IsUrlText(s) && (s.starts_with("http://") || s.starts_with("https://"));
+  }, "must be the bank's http:// or https:// URL that issues one number");
+  if (auto t = r.Integer("realtime_timeout_ms", false, 100, 30'000)) c.realtime_timeout_ms = *t;
+  if (const json::value* v = body.if_contains("fallback_to_pool"); v && !v->is_null()) {
+    if (v->is_bool()) {
+      c.fallback_to_pool = v->get_bool();
+    } else {
+      r.Bad(ErrorCode::kInvalidField, "fallback_to_pool", "must be true or false");
+    }
+  }
+  r.NoOthers({"bank", "mother_account", "holder_name", "issuance", "realtime_url", "realtime_timeout_ms",
+              "fallback_to_pool"});
   return Finish(sink, std::move(c));
 }
 
@@ -460,10 +478,7 @@ std::optional<std::vector<EventType>> EventTypes(Reader& r) {
   return types;
 }
 
-constexpr std::size_t kMaxUrlChars = 2048;
 constexpr std::size_t kMaxDescriptionChars = 200;
-
-bool IsUrlText(std::string_view s) { return !s.empty() && s.size() <= kMaxUrlChars && IsCleanText(s, kMaxUrlChars); }
 
 }  // namespace
 
@@ -540,8 +555,15 @@ json::object ToJson(const Merchant& m) {
   return {{"id", m.id}, {"name", m.name}, {"active", m.active}, {"created_at", FormatRfc3339(m.created_at)}};
 }
 json::object ToJson(const Contract& c) {
-  return {{"merchant", c.merchant}, {"bank", c.bank}, {"mother_account", c.mother_account},
-          {"holder_name", c.holder_name}, {"created_at", FormatRfc3339(c.created_at)}};
+  json::object o{{"merchant", c.merchant},       {"bank", c.bank},
+                 {"mother_account", c.mother_account}, {"holder_name", c.holder_name},
+                 {"issuance", IssuanceName(c.issuance)}, {"created_at", FormatRfc3339(c.created_at)}};
+  if (c.issuance == Issuance::kRealtime) {
+    o["realtime_url"] = c.realtime_url;
+    o["realtime_timeout_ms"] = c.realtime_timeout_ms;
+    o["fallback_to_pool"] = c.fallback_to_pool;
+  }
+  return o;
 }
 json::object ToJson(const ApiKey& k) {
   json::object o{{"id", k.id}, {"role", RoleName(k.role)}, {"label", k.label},
@@ -744,6 +766,7 @@ json::value Encode(const ImportReport& v) {
   return {{"source", v.source}, {"booked", booked},          {"duplicates", duplicates},
           {"refused", refused}, {"items", std::move(items)}, {"skipped", std::move(skipped)}};
 }
+json::value Encode(const NeedsBankNumber&) { return json::object{}; }  // never sent: the API asks the bank
 json::value Encode(const BankSigningSecret& v) { return {{"bank", v.bank}, {"signing_secret", v.secret}}; }
 
 }  // namespace

@@ -46,6 +46,8 @@ int StatusFor(ErrorCode code) {
     case ErrorCode::kOverloaded:
     case ErrorCode::kShuttingDown: return 503;
     case ErrorCode::kInternal: return 500;
+    case ErrorCode::kBankUnavailable:
+    case ErrorCode::kBankNumberInUse: return 502;
   }
   return 500;
 }

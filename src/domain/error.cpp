@@ -40,6 +40,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kSignatureMissing: return "signature_missing";
     case ErrorCode::kSignatureInvalid: return "signature_invalid";
     case ErrorCode::kSignatureStale: return "signature_stale";
+    case ErrorCode::kBankUnavailable: return "bank_unavailable";
+    case ErrorCode::kBankNumberInUse: return "bank_number_in_use";
     case ErrorCode::kOverloaded: return "overloaded";
     case ErrorCode::kShuttingDown: return "shutting_down";
     case ErrorCode::kInternal: return "internal";

@@ -46,6 +46,8 @@ enum class ErrorCode {
   kSignatureMissing,
   kSignatureInvalid,
   kSignatureStale,
+  kBankUnavailable,
+  kBankNumberInUse,
   kOverloaded,
   kShuttingDown,
   kInternal,

@@ -34,6 +34,16 @@ std::optional<BankProtocol> ParseBankProtocol(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view IssuanceName(Issuance issuance) {
+  return issuance == Issuance::kRealtime ? "realtime" : "pool";
+}
+
+std::optional<Issuance> ParseIssuance(std::string_view name) {
+  if (name == "pool") return Issuance::kPool;
+  if (name == "realtime") return Issuance::kRealtime;
+  return std::nullopt;
+}
+
 std::string_view NumberStateName(NumberState state) {
   switch (state) {
     case NumberState::kFree: return "free";

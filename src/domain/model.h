@@ -33,6 +33,12 @@ struct Merchant {
   Instant created_at;
 };
 
+// How a contract's numbers are handed out: from a pool the bank issued in advance (batch), or
+// asked of the bank one at a time at checkout (real time).
+enum class Issuance { kPool, kRealtime };
+std::string_view IssuanceName(Issuance issuance);
+std::optional<Issuance> ParseIssuance(std::string_view name);
+
 // A merchant's account at one bank: the real account that every virtual number stands in front of.
 struct Contract {
   std::string merchant;
@@ -40,6 +46,10 @@ struct Contract {
   std::string mother_account;
   std::string holder_name;  // what a payer sees at the pre-check
   Instant created_at;
+  Issuance issuance = Issuance::kPool;
+  std::string realtime_url;                // kRealtime: the bank's endpoint that issues one number
+  std::int64_t realtime_timeout_ms = 3000;  // how long checkout waits for the bank
+  bool fallback_to_pool = true;             // the bank failing or slow: take a pooled number instead
 };
 
 enum class Role { kAdmin, kMerchant, kBank };

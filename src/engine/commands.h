@@ -45,7 +45,13 @@ struct UpdateMerchant {
   std::optional<std::string> name;
   std::optional<bool> active;
 };
-struct CreateContract { std::string merchant, bank, mother_account, holder_name; };
+struct CreateContract {
+  std::string merchant, bank, mother_account, holder_name;
+  Issuance issuance = Issuance::kPool;
+  std::string realtime_url;  // checked by the API layer
+  std::int64_t realtime_timeout_ms = 3000;
+  bool fallback_to_pool = true;
+};
 struct ListContracts { std::string merchant; };
 struct CreateApiKey { Role role = Role::kMerchant; std::string merchant, bank, label; };
 struct ListApiKeys {};
@@ -66,6 +72,11 @@ struct CreateAssignment {
   std::optional<Instant> due_at;
   std::optional<std::int64_t> expires_in_s;
   AmountRule rule;
+  // Real-time issuance, filled by the API layer after asking the bank (never by a client): the
+  // number the bank just issued, or why it could not.
+  std::optional<std::string> bank_number;
+  std::optional<std::string> bank_failure;
+  std::optional<Instant> bank_due_at;  // the due time the bank was told, kept on the second pass
 };
 struct GetAssignment { std::string id; };
 struct GetOrder { std::string order_id; };
@@ -243,6 +254,16 @@ struct EventPage {
   std::string next_after;  // empty at the end
 };
 struct Recorded {};
+// The contract issues in real time: the API layer must ask the bank for a number, then submit the
+// same CreateAssignment again with `bank_number` (or `bank_failure`).
+struct NeedsBankNumber {
+  std::string url;
+  std::int64_t timeout_ms = 3000;
+  std::string merchant, bank, mother_account, order_id;
+  Money amount{0, Currency::Krw()};
+  Instant due_at;
+  std::string signing_secret;  // the bank's, to sign the request with (empty: unsigned)
+};
 struct ImportedNotice {
   std::string transaction_id;
   bool cancellation = false;
@@ -263,7 +284,7 @@ using Outcome = std::variant<Bank, BankList, Merchant, MerchantList, Contract, C
                              IssuedApiKey, ApiKey, ApiKeyList, LoadReport, PoolList, LedgerVerdict,
                              AssignmentView, DepositPage, LedgerPage, PrecheckAnswer, DepositAck,
                              Gauges, EndpointView, EndpointList, EventView, EventPage, Recorded,
-                             BankSigningSecret, ImportReport>;
+                             BankSigningSecret, ImportReport, NeedsBankNumber>;
 
 // A response as the API sent it, kept for Idempotency-Key replays.
 struct RenderedResponse {

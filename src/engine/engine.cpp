@@ -210,6 +210,8 @@ void Engine::ApplyOne(Submission& s, std::vector<std::string>& batch_keys, Resul
   }
   result = relay_.Apply(caller, s.command, now);
   if (!result && !IsFinalRefusal(result.error())) return;
+  // Not an answer yet: the API layer asks the bank and comes back with the same key.
+  if (result && std::holds_alternative<NeedsBankNumber>(*result)) return;
   rendered = s.render(result);
   store_.PutIdempotency({owner, idem.key, idem.fingerprint, rendered->status, rendered->body, now});
   batch_keys.push_back(std::move(scope));

@@ -26,8 +26,8 @@ class EngineTest : public ::testing::Test {
     Ok(CreateBank{"004", "KB Kookmin"});
     Ok(CreateMerchant{"shop", "Demo Shop"});
     Ok(CreateMerchant{"other", "Other Shop"});
-    Ok(CreateContract{"shop", "004", "1002003004005", "Demo Shop"});
-    Ok(CreateContract{"other", "004", "9002003004005", "Other Shop"});
+    Ok(CreateContract{"shop", "004", "1002003004005", "Demo Shop", Issuance::kPool, "", 3000, true});
+    Ok(CreateContract{"other", "004", "9002003004005", "Other Shop", Issuance::kPool, "", 3000, true});
     merchant_ = std::get<IssuedApiKey>(Ok(CreateApiKey{Role::kMerchant, "shop", "", ""})).token;
     other_ = std::get<IssuedApiKey>(Ok(CreateApiKey{Role::kMerchant, "other", "", ""})).token;
     bank_ = std::get<IssuedApiKey>(Ok(CreateApiKey{Role::kBank, "", "004", ""})).token;

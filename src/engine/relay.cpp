@@ -232,7 +232,8 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateContract& c, Instant
   if (contracts_.contains(key)) {
     return Fail(ErrorCode::kContractExists, "the merchant already has a contract with bank " + c.bank, "bank");
   }
-  Contract contract{c.merchant, c.bank, c.mother_account, c.holder_name, now};
+  Contract contract{c.merchant, c.bank, c.mother_account, c.holder_name, now,
+                    c.issuance, c.realtime_url, c.realtime_timeout_ms, c.fallback_to_pool};
   store_.InsertContract(contract);
   contracts_.emplace(key, contract);
   return contract;

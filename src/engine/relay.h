@@ -130,6 +130,11 @@ class Relay final : private LoadSink {
 
   NumberSlot* FindSlot(std::string_view bank, std::string_view number);
   Pool* ChoosePool(const std::string& merchant, const std::string& bank, const std::string& region);
+  // The free number an assignment takes: the one the bank just issued (registered in the
+  // merchant's pool for `region` if new), or the front of a pool. kPoolExhausted when none.
+  Result<NumberSlot*> TakeNumber(const CreateAssignment& c, const std::string& merchant);
+  Result<NumberSlot*> AdoptBankNumber(const std::string& merchant, const std::string& bank,
+                                      const std::string& region, const std::string& number);
   Result<Assignment> LoadAssignment(const std::string& id);
   // Closes an open assignment and starts its number's quarantine.
   void Close(Assignment& assignment, AssignmentStatus status, Instant closed_at);

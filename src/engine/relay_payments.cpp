@@ -47,6 +47,37 @@ Relay::Pool* Relay::ChoosePool(const std::string& merchant, const std::string& b
   return best && !best->free.empty() ? best : nullptr;
 }
 
+Result<Relay::NumberSlot*> Relay::TakeNumber(const CreateAssignment& c, const std::string& merchant) {
+  if (c.bank_number) return AdoptBankNumber(merchant, c.bank, c.region.empty() ? "realtime" : c.region, *c.bank_number);
+  Pool* pool = ChoosePool(merchant, c.bank, c.region);
+  if (!pool) {
+    return Fail(ErrorCode::kPoolExhausted, "no free number at bank " + c.bank +
+                                               (c.region.empty() ? "" : " in region " + c.region));
+  }
+  NumberSlot* slot = pool->free.front();
+  pool->free.pop_front();
+  return slot;
+}
+
+Result<Relay::NumberSlot*> Relay::AdoptBankNumber(const std::string& merchant, const std::string& bank,
+                                                  const std::string& region, const std::string& number) {
+  if (NumberSlot* known = FindSlot(bank, number)) {
+    // A number the bank issued before (a recycled one): usable only when it is this merchant's and free.
+    if (known->record.merchant != merchant || known->record.state != NumberState::kFree) {
+      return Fail(ErrorCode::kBankNumberInUse, "bank " + bank + " issued number " + number + ", which is in use");
+    }
+    auto& free = known->pool->free;
+    free.erase(std::find(free.begin(), free.end(), known));
+    return known;
+  }
+  auto& pool = pools_[PoolKey(merchant, bank, region)];
+  if (!pool) pool = std::make_unique<Pool>(Pool{merchant, bank, region, {}, 0, 0});
+  NumberSlot& slot = numbers_[NumberKey(bank, number)];
+  slot.record = NumberRecord{bank, number, merchant, region, NumberState::kFree, 0, "", std::nullopt, 0};
+  slot.pool = pool.get();
+  return &slot;
+}
+
 Result<Assignment> Relay::LoadAssignment(const std::string& id) {
   if (auto it = live_.find(id); it != live_.end()) return it->second;
   auto stored = store_.FindAssignment(id);
@@ -64,8 +95,9 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateAssignment& c, Insta
   if (contract == contracts_.end()) {
     return Fail(ErrorCode::kNoContract, "the merchant has no contract with bank " + c.bank, "bank");
   }
-  Instant due = c.due_at ? *c.due_at
-                         : now + (c.expires_in_s ? Millis(*c.expires_in_s * 1000) : options_.default_due);
+  Instant due = c.bank_due_at ? *c.bank_due_at
+                : c.due_at    ? *c.due_at
+                              : now + (c.expires_in_s ? Millis(*c.expires_in_s * 1000) : options_.default_due);
   if (due <= now) return Fail(ErrorCode::kInvalidField, "the due time has passed", "due_at");
   if (due > now + options_.max_due) return Fail(ErrorCode::kInvalidField, "the due time is more than 30 days ahead", "due_at");
 
@@ -81,13 +113,18 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateAssignment& c, Insta
     return AssignmentView{std::move(*current), false};
   }
 
-  Pool* pool = ChoosePool(caller.merchant, c.bank, c.region);
-  if (!pool) {
-    return Fail(ErrorCode::kPoolExhausted, "no free number at bank " + c.bank +
-                                               (c.region.empty() ? "" : " in region " + c.region));
+  const Contract& terms = contract->second;
+  if (terms.issuance == Issuance::kRealtime && !c.bank_number && !c.bank_failure) {
+    return NeedsBankNumber{terms.realtime_url, terms.realtime_timeout_ms, caller.merchant, c.bank,
+                           terms.mother_account, c.order_id, c.amount, due, banks_.at(c.bank).signing_secret};
   }
-  NumberSlot* slot = pool->free.front();
-  pool->free.pop_front();
+  if (c.bank_failure && !terms.fallback_to_pool) {
+    return Fail(ErrorCode::kBankUnavailable, "bank " + c.bank + " issued no number: " + *c.bank_failure);
+  }
+  auto taken = TakeNumber(c, caller.merchant);
+  if (!taken) return std::unexpected(taken.error());
+  NumberSlot* slot = *taken;
+  Pool* pool = slot->pool;
   ++pool->assigned;
 
   Assignment a;

@@ -33,6 +33,9 @@ std::optional<Network> ParseNetwork(std::string_view cidr);
 struct UrlPolicy {
   std::vector<std::string> allow_http_hosts;  // hosts (lowercase) to which plain http:// is allowed
   std::vector<Network> allow_networks;        // addresses here are allowed even in refused ranges
+  // For URLs the operator configured (a bank's endpoints), not ones a merchant gave: plain http to
+  // any host and any address. Shape checks still apply.
+  bool trusted = false;
 };
 
 // The name of the refused range the address is in ("loopback", "private", "link-local", "shared",

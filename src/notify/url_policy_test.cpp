@@ -212,5 +212,17 @@ TEST(IsRefusedAddress, RefusesInternalRangesOnly) {
   EXPECT_TRUE(IsRefusedAddress(policy, ip::make_address("10.2.0.1")));
 }
 
+// Proves a trusted policy (operator-configured bank endpoints) allows plain http and private
+// addresses, while the URL's shape is still checked.
+TEST(CheckEndpointUrl, TrustedPolicyAllowsHttpAndPrivateAddressesButNotBadShapes) {
+  UrlPolicy trusted;
+  trusted.trusted = true;
+  EXPECT_TRUE(CheckEndpointUrl(trusted, "http://10.1.2.3:8443/issue"));
+  EXPECT_TRUE(CheckEndpointUrl(trusted, "http://bank.internal/issue"));
+  EXPECT_FALSE(IsRefusedAddress(trusted, ip::make_address("127.0.0.1")));
+  EXPECT_FALSE(CheckEndpointUrl(trusted, "ftp://bank.internal/"));
+  EXPECT_FALSE(CheckEndpointUrl(trusted, "http://user@bank.internal/"));
+}
+
 }  // namespace
 }  // namespace varelay::notify

@@ -455,6 +455,7 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
       parser->body_limit(client_->options.max_response_bytes);
       co_await http::async_read(stream, buffer_, *parser, kUseTuple);
     }
+    if (parser->is_done()) response.body = std::move(parser->get().body());
     co_return response;
   }
 

@@ -43,6 +43,8 @@ struct WebhookResponse {
   // (private range)", "tls: certificate verify failed (...)", "timeout", "connection refused",
   // "invalid url: ...", "cancelled", ...
   std::string error;
+  // The response body when it arrived whole within max_response_bytes; empty otherwise.
+  std::string body;
 };
 
 class WebhookClient {

@@ -14,7 +14,7 @@ namespace {
 using sqlite::Statement;
 
 // Numbered migrations: index + 1 is the version. Never edit one that has shipped; append.
-constexpr std::array<std::string_view, 3> kMigrations = {R"sql(
+constexpr std::array<std::string_view, 4> kMigrations = {R"sql(
 CREATE TABLE banks (
   code TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
 CREATE TABLE merchants (
@@ -84,6 +84,12 @@ CREATE INDEX deliveries_pending ON deliveries (endpoint_id) WHERE status = 'pend
                                                                   R"sql(
 ALTER TABLE banks ADD COLUMN protocol TEXT NOT NULL DEFAULT 'json';
 ALTER TABLE banks ADD COLUMN signing_secret TEXT NOT NULL DEFAULT '';
+)sql",
+                                                                  R"sql(
+ALTER TABLE contracts ADD COLUMN issuance TEXT NOT NULL DEFAULT 'pool';
+ALTER TABLE contracts ADD COLUMN realtime_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE contracts ADD COLUMN realtime_timeout_ms INTEGER NOT NULL DEFAULT 3000;
+ALTER TABLE contracts ADD COLUMN fallback_to_pool INTEGER NOT NULL DEFAULT 1;
 )sql"};
 
 std::int64_t NumberStateCode(NumberState s) { return static_cast<std::int64_t>(s); }
@@ -350,7 +356,8 @@ class SqliteStore final : public Store {
   }
   void InsertContract(const Contract& c) override {
     Write(statements_.insert_contract.Bind(1, c.merchant).Bind(2, c.bank).Bind(3, c.mother_account)
-              .Bind(4, c.holder_name).Bind(5, ToUnixMs(c.created_at)));
+              .Bind(4, c.holder_name).Bind(5, ToUnixMs(c.created_at)).Bind(6, IssuanceName(c.issuance))
+              .Bind(7, c.realtime_url).Bind(8, c.realtime_timeout_ms).Bind(9, std::int64_t{c.fallback_to_pool ? 1 : 0}));
   }
   void PutApiKey(const ApiKey& k) override {
     Write(statements_.put_api_key.Bind(1, k.id).Bind(2, k.secret_hash).Bind(3, RoleName(k.role))
@@ -510,7 +517,7 @@ Result<void> SqliteStore::PrepareStatements() {
               "protocol = excluded.protocol, signing_secret = excluded.signing_secret") &&
       prepare(statements_.insert_merchant, "INSERT INTO merchants VALUES (?1, ?2, ?3, ?4)") &&
       prepare(statements_.update_merchant, "UPDATE merchants SET name = ?2, active = ?3 WHERE id = ?1") &&
-      prepare(statements_.insert_contract, "INSERT INTO contracts VALUES (?1, ?2, ?3, ?4, ?5)") &&
+      prepare(statements_.insert_contract, "INSERT INTO contracts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)") &&
       prepare(statements_.put_api_key,
               "INSERT INTO api_keys VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO "
               "UPDATE SET revoked_at = excluded.revoked_at, label = excluded.label") &&
@@ -590,9 +597,11 @@ Result<void> SqliteStore::Load(LoadSink& sink) {
     }
   }
   {
-    Statement s(db_, "SELECT merchant, bank, mother_account, holder_name, created_at FROM contracts");
+    Statement s(db_, "SELECT merchant, bank, mother_account, holder_name, created_at, issuance, realtime_url, "
+                     "realtime_timeout_ms, fallback_to_pool FROM contracts");
     while (s.Step() == SQLITE_ROW) {
-      sink.OnContract({s.Text(0), s.Text(1), s.Text(2), s.Text(3), FromUnixMs(s.Int(4))});
+      sink.OnContract({s.Text(0), s.Text(1), s.Text(2), s.Text(3), FromUnixMs(s.Int(4)),
+                       ParseIssuance(s.Text(5)).value_or(Issuance::kPool), s.Text(6), s.Int(7), s.Int(8) != 0});
     }
   }
   {

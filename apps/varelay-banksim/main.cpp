@@ -1,0 +1,331 @@
+// varelay-banksim: a simulated bank in its own process, for demos, tests and benchmarks. Wires the
+// bank core, the state file, the relay link, the teller and the HTTP server together; holds no
+// logic of its own. `varelay-banksim --help` documents flags, the HTTP API and the protocols.
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <iostream>
+#include <random>
+
+#include "bank.h"
+#include "faults.h"
+#include "pay_command.h"
+#include "relay_link.h"
+#include "routes.h"
+#include "server.h"
+#include "state_file.h"
+#include "teller.h"
+
+namespace {
+
+using namespace varelay;
+using namespace varelay::banksim;
+
+struct Flags {
+  std::string listen = "127.0.0.1:8090";
+  std::string relay = "http://127.0.0.1:8080";
+  std::string bank = "004";
+  std::string api_key;
+  std::string signing_secret;
+  std::string state;
+  std::vector<std::string> mothers;
+  std::vector<std::string> customers;
+  std::int64_t resend_interval_ms = 1000;
+  int max_sends = 10;
+  int relay_timeout_s = 10;
+  // Faults.
+  double fault_duplicate = 0;
+  bool fault_reorder = false;
+  std::int64_t fault_delay_ms = 0;
+  double fault_drop_answer = 0;
+  std::string fault_outage;
+  std::int64_t fault_amount_off = 0;
+  std::int64_t fault_late_s = 0;
+  double fault_cancel_after = 0;
+  std::uint64_t fault_seed = 1;
+};
+
+Instant Now() { return std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now()); }
+
+// Four characters of base32 from the OS: makes this bank's transaction ids its own.
+std::string NewRunId() {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  std::random_device device;
+  std::string id;
+  for (int i = 0; i < 4; ++i) id += kAlphabet[device() % 32];
+  return id;
+}
+
+// "--mother PREFIX=ACCOUNT:HOLDER" and "--customer ACCOUNT=BALANCE:HOLDER".
+std::optional<Account> ParseAccountFlag(const std::string& text, AccountKind kind) {
+  auto eq = text.find('=');
+  auto colon = text.find(':', eq == std::string::npos ? 0 : eq);
+  if (eq == std::string::npos || colon == std::string::npos) return std::nullopt;
+  Account a;
+  a.kind = kind;
+  a.holder_name = text.substr(colon + 1);
+  std::string middle = text.substr(eq + 1, colon - eq - 1);
+  if (kind == AccountKind::kMother) {
+    a.prefix = text.substr(0, eq);
+    a.number = middle;
+  } else {
+    a.number = text.substr(0, eq);
+    std::int64_t balance = 0;
+    auto [end, ec] = std::from_chars(middle.data(), middle.data() + middle.size(), balance);
+    if (ec != std::errc() || end != middle.data() + middle.size()) return std::nullopt;
+    a.opening_balance = Money(balance, Currency::Krw());
+  }
+  return a;
+}
+
+FaultPlan Faults(const Flags& flags, std::string& error) {
+  FaultPlan plan;
+  plan.duplicate_p = flags.fault_duplicate;
+  plan.reorder = flags.fault_reorder;
+  plan.delay = std::chrono::milliseconds(flags.fault_delay_ms);
+  plan.drop_answer_p = flags.fault_drop_answer;
+  if (!flags.fault_outage.empty()) {
+    plan.outage = ParseOutage(flags.fault_outage);
+    if (!plan.outage) error = "--fault-outage must be START_S:END_S with START_S < END_S, e.g. 2:5";
+  }
+  plan.amount_off_minor = flags.fault_amount_off;
+  plan.late = std::chrono::seconds(flags.fault_late_s);
+  plan.cancel_after_p = flags.fault_cancel_after;
+  plan.seed = flags.fault_seed;
+  return plan;
+}
+
+int Serve(const Flags& flags) {
+  auto colon = flags.listen.rfind(':');
+  int port = colon == std::string::npos ? -1 : std::atoi(flags.listen.c_str() + colon + 1);
+  if (colon == std::string::npos || port < 0 || port > 65535) {
+    std::cerr << "varelay-banksim: --listen must be HOST:PORT, got '" << flags.listen << "'\n";
+    return 2;
+  }
+  if (flags.api_key.empty()) {
+    std::cerr << "varelay-banksim: --api-key (the relay's bank key) is required to serve\n";
+    return 2;
+  }
+  std::string fault_error;
+  FaultPlan faults = Faults(flags, fault_error);
+  if (!fault_error.empty()) {
+    std::cerr << "varelay-banksim: " << fault_error << "\n";
+    return 2;
+  }
+
+  BankOptions options{flags.bank, flags.max_sends, Millis(flags.resend_interval_ms)};
+  Bank bank(options, NewRunId());
+  std::unique_ptr<StateFile> state;
+  if (!flags.state.empty()) {
+    auto records = StateFile::Load(flags.state);
+    if (!records) {
+      std::cerr << "varelay-banksim: " << records.error().detail << "\n";
+      return 1;
+    }
+    for (const auto& record : *records) bank.Restore(record);
+    if (auto ok = bank.FinishRestore(); !ok) {
+      std::cerr << "varelay-banksim: " << flags.state << " does not add up: " << ok.error().detail
+                << "\n";
+      return 1;
+    }
+    auto file = StateFile::Rewrite(flags.state, bank.Snapshot());
+    if (!file) {
+      std::cerr << "varelay-banksim: " << file.error().detail << "\n";
+      return 1;
+    }
+    state = std::move(*file);
+    bank.SetJournal(state.get());
+    bank.ReleasePendingNotices(Now());
+  }
+  for (const auto& [texts, kind] : {std::pair{&flags.mothers, AccountKind::kMother},
+                                    std::pair{&flags.customers, AccountKind::kCustomer}}) {
+    for (const auto& text : *texts) {
+      auto account = ParseAccountFlag(text, kind);
+      if (!account) {
+        std::cerr << "varelay-banksim: cannot read account '" << text
+                  << "' (--mother PREFIX=ACCOUNT:HOLDER, "
+                  << "--customer ACCOUNT=BALANCE:HOLDER)\n";
+        return 2;
+      }
+      if (bank.FindAccount(account->number)) continue;  // kept from the state file
+      if (auto opened = bank.OpenAccount(*account, Now()); !opened) {
+        std::cerr << "varelay-banksim: account " << account->number << ": " << opened.error().detail
+                  << "\n";
+        return 2;
+      }
+    }
+  }
+
+  JsonLinkOptions link_options{flags.relay, flags.api_key, flags.signing_secret,
+                               std::chrono::seconds(flags.relay_timeout_s), Now};
+  auto link = MakeJsonRelayLink(std::move(link_options));
+  if (!link) {
+    std::cerr << "varelay-banksim: --relay: " << link.error().detail << "\n";
+    return 2;
+  }
+  Teller teller(bank, **link, faults, Now);
+
+  ServerOptions server_options;
+  server_options.host = flags.listen.substr(0, colon);
+  if (server_options.host.size() > 2 && server_options.host.front() == '[') {
+    server_options.host = server_options.host.substr(1, server_options.host.size() - 2);
+  }
+  server_options.port = static_cast<unsigned short>(port);
+  Server server([&teller](const SimRequest& request) { return HandleRequest(teller, request); },
+                server_options);
+  auto bound = server.Listen();
+  if (!bound) {
+    std::cerr << "varelay-banksim: " << bound.error().detail << "\n";
+    return 1;
+  }
+  std::cout << "varelay-banksim: bank " << flags.bank << ", relay " << (*link)->Describe()
+            << ", state " << (flags.state.empty() ? "in memory" : flags.state) << ", "
+            << DescribeFaults(faults) << std::endl;
+  std::string shown_host = server_options.host.find(':') != std::string::npos
+                               ? "[" + server_options.host + "]"
+                               : server_options.host;
+  std::cout << "varelay-banksim listening on http://" << shown_host << ":" << *bound << std::endl;
+  teller.Start();
+  server.Run();
+  teller.Stop();
+  std::cout << "varelay-banksim: stopped" << std::endl;
+  return 0;
+}
+
+constexpr const char* kFooter =
+    R"(HTTP API (JSON in and out; errors are problem+json with a stable `code`):
+  POST /accounts {number, holder_name, balance?, kind: customer|mother, prefix?}   open an account
+  GET  /accounts, GET /accounts/{number}                                           balances
+  POST /virtual-accounts/blocks {count, prefix?, mother_account?}                  issue a block (batch mode)
+  POST /virtual-accounts {prefix?, mother_account?}                                issue one number (real-time mode)
+  GET  /virtual-accounts/{number}
+  POST /payments {from_account, to_number, amount, payer_name?}
+       -> {status: accepted|refused, reason?, transaction_id, ...}: the bank checks the payer's
+       funds, asks the relay's pre-check, and only on accept books (debit the customer, credit the
+       mother account in front of which the number stands) and queues the deposit notice.
+  GET  /payments/{transaction_id}, POST /payments/{transaction_id}/cancel (reverse + cancellation notice)
+  GET  /notices            the outbox, oldest first: state pending|answered|failed, send_count,
+       last_status, the relay's answer; ?state=, ?after=SEQ&limit=N (at most 10000, next_after)
+  POST /holder-inquiries {account} -> holder_name (accounts and virtual numbers)
+  POST /withdrawals {account, amount, reference} -> completed | refused (insufficient_funds);
+       idempotent by reference. GET /withdrawals/{reference}: the result inquiry.
+  GET  /statements/{YYYY-MM-DD}.xml   camt.053.001.08 of the mother accounts (OPBD, CLBD, one Ntry per booking)
+  GET  /statements/{YYYY-MM-DD}.txt   the same as fixed-width telegram-style records (H, D, T; 150 bytes)
+       ?account=NUMBER for one account. Business days are Korean (UTC+9).
+  GET  /healthz
+
+Relay protocol (docs/openapi.yaml, role bank): POST /v1/bank/precheck before money moves,
+POST /v1/bank/deposits and /v1/bank/cancellations after, with Authorization: Bearer <--api-key>.
+With --signing-secret every request carries Varelay-Timestamp (Unix seconds) and
+Varelay-Signature: v1=<hex HMAC-SHA256 of "{timestamp}.{METHOD}.{target}.{body}">. A notice is
+re-sent with the same transaction_id and body every --resend-interval-ms until the relay answers
+200 (the relay dedupes by transaction_id), at most --max-sends times, then marked failed;
+409 transaction_id_conflict fails it at once. A cancellation waits until its deposit's notice is
+settled (except under --fault-reorder). Transaction ids: bank code + 4-character run id + 8-digit
+sequence (15 characters), kept across restarts with --state; after a restart every unanswered
+notice is re-sent at once.
+
+Faults (each off by default; probabilities are deterministic rolls of --fault-seed, the notice
+and the attempt): --fault-outage counts attempts inside the window as sent and lost (send_count
+rises, nothing reaches the relay; pre-checks still pass) and delivers after it.
+
+Examples:
+  varelay-banksim --relay http://127.0.0.1:8080 --api-key vrk_... --listen 127.0.0.1:8090 \
+    --mother 9004=004100000000001:"Example Shop Co." --customer 11112222333=1000000:"Kim Minji"
+  varelay-banksim pay --sim http://127.0.0.1:8090 --from 11112222333 --to 90040000000000 --amount 39000 --payer "Kim Minji"
+SIGTERM or SIGINT: stop accepting, finish requests in flight, exit 0.)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "varelay-banksim: a simulated bank beside the varelay relay (accounts, virtual accounts, "
+      "payments,\n"
+      "deposit notices with re-sends, withdrawals, statements) with fault injection"};
+  Flags flags;
+  app.add_option("--listen", flags.listen,
+                 "HOST:PORT for the bank's HTTP API (port 0: any free port)")
+      ->capture_default_str();
+  app.add_option("--relay", flags.relay, "the relay's base URL, http://HOST:PORT")
+      ->envname("VARELAY_RELAY")
+      ->capture_default_str();
+  app.add_option("--bank", flags.bank, "this bank's 3-digit KFTC code")->capture_default_str();
+  app.add_option("--api-key", flags.api_key,
+                 "the relay's API key for this bank (role bank); required to serve")
+      ->envname("VARELAY_BANK_KEY");
+  app.add_option(
+         "--signing-secret", flags.signing_secret,
+         "the relay's request-signing secret for this bank (bsk_...); unsigned requests without it")
+      ->envname("VARELAY_BANK_SIGNING_SECRET");
+  app.add_option("--state", flags.state,
+                 "JSON-lines file that keeps accounts, bookings and notices across restarts "
+                 "(fsynced per change); without it everything is in memory");
+  app.add_option("--mother", flags.mothers,
+                 "PREFIX=ACCOUNT:HOLDER: a mother account owning the virtual numbers that "
+                 "start with PREFIX (repeatable)");
+  app.add_option("--customer", flags.customers,
+                 "ACCOUNT=BALANCE:HOLDER: a customer account to pay from (repeatable)");
+  app.add_option("--resend-interval-ms", flags.resend_interval_ms,
+                 "wait between attempts of one notice")
+      ->check(CLI::Range(std::int64_t{10}, std::int64_t{3'600'000}))
+      ->capture_default_str();
+  app.add_option("--max-sends", flags.max_sends, "attempts per notice before it is marked failed")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  app.add_option("--relay-timeout-s", flags.relay_timeout_s, "time limit per request to the relay")
+      ->check(CLI::Range(1, 600))
+      ->capture_default_str();
+  app.add_option("--fault-duplicate", flags.fault_duplicate, "P: send an answered notice once more")
+      ->check(CLI::Range(0.0, 1.0))
+      ->group("Faults");
+  app.add_flag(
+         "--fault-reorder", flags.fault_reorder,
+         "release new notices together at the end of each resend-interval window, newest first; a "
+         "cancellation may overtake its deposit")
+      ->group("Faults");
+  app.add_option("--fault-delay-ms", flags.fault_delay_ms,
+                 "N: wait N ms before every request to the relay")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{600'000}))
+      ->group("Faults");
+  app.add_option("--fault-drop-answer", flags.fault_drop_answer,
+                 "P: treat a 200 answer as lost and re-send (the relay must dedupe)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->group("Faults");
+  app.add_option(
+         "--fault-outage", flags.fault_outage,
+         "START_S:END_S after start: notices are not delivered in the window (queued, sent after)")
+      ->group("Faults");
+  app.add_option("--fault-amount-off", flags.fault_amount_off,
+                 "N: notify N won more (or less) than was booked after a passed pre-check")
+      ->check(CLI::Range(-kMaxAmountMinor, kMaxAmountMinor))
+      ->group("Faults");
+  app.add_option("--fault-late-s", flags.fault_late_s,
+                 "N: hold each deposit notice N s (arrives after a short due time)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{86'400}))
+      ->group("Faults");
+  app.add_option(
+         "--fault-cancel-after", flags.fault_cancel_after,
+         "P: cancel a deposit once its notice was answered (reversal + cancellation notice)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->group("Faults");
+  app.add_option("--fault-seed", flags.fault_seed, "seed of the fault rolls")
+      ->capture_default_str()
+      ->group("Faults");
+  app.set_version_flag("--version", "varelay-banksim 0.1.0");
+  app.footer(kFooter);
+
+  PayCommand pay;
+  auto* pay_command = app.add_subcommand(
+      "pay", "pay into a virtual number through a running simulator; prints one line");
+  pay_command->add_option("--sim", pay.sim, "the simulator's base URL")->capture_default_str();
+  pay_command->add_option("--from", pay.from, "the payer's customer account")->required();
+  pay_command->add_option("--to", pay.to, "the virtual account number")->required();
+  pay_command->add_option("--amount", pay.amount, "won")
+      ->required()
+      ->check(CLI::Range(std::int64_t{1}, kMaxAmountMinor));
+  pay_command->add_option("--payer", pay.payer, "the payer's name as the relay sees it");
+  app.require_subcommand(0, 1);
+
+  CLI11_PARSE(app, argc, argv);
+  if (pay_command->parsed()) return RunPayCommand(pay, std::cout, std::cerr);
+  return Serve(flags);
+}

@@ -1,0 +1,129 @@
+// Helpers for end-to-end tests with the simulated bank: start and stop a real varelay-banksim
+// process pointed at a relay.
+//
+// The binary is $VARELAY_BANKSIM, or by default build/release/apps/varelay-banksim/varelay-banksim;
+// a relative path is taken from the repository root.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+
+import { REPO_ROOT, api, expectStatus, waitFor } from './relay.mjs';
+
+const DEFAULT_BINARY = 'build/release/apps/varelay-banksim/varelay-banksim';
+const START_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+export function banksimPath() {
+  const configured = process.env.VARELAY_BANKSIM;
+  return path.resolve(REPO_ROOT, configured && configured.length > 0 ? configured : DEFAULT_BINARY);
+}
+
+const running = new Set();
+
+/** Runs varelay-banksim to completion with `args` (e.g. ['--help'] or ['pay', ...]): {code, stdout, stderr}. */
+export function runBanksim(args, { timeoutMs = 15_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(banksimPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.setEncoding('utf8');
+    proc.stderr.setEncoding('utf8');
+    proc.stdout.on('data', (d) => { stdout += d; });
+    proc.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`varelay-banksim ${args.join(' ')}: no exit within ${timeoutMs} ms`)); }, timeoutMs);
+    proc.on('error', (e) => { clearTimeout(timer); reject(e); });
+    proc.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
+}
+
+/**
+ * Starts varelay-banksim on 127.0.0.1 with an ephemeral port, pointed at `relayUrl` with the bank
+ * key `apiKey`, plus `args`. Returns {url, port, proc, client, stdout(), stderr(), exited, stop(), kill()}:
+ * client is api(url) for the simulator's own HTTP API; stop() is SIGTERM and asserts exit 0.
+ */
+export async function startBanksim({ relayUrl, apiKey, args = [] }) {
+  const argv = ['--listen', '127.0.0.1:0', '--relay', relayUrl, '--api-key', apiKey, ...args];
+  const proc = spawn(banksimPath(), argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout.setEncoding('utf8');
+  proc.stderr.setEncoding('utf8');
+  proc.stdout.on('data', (d) => { out += d; });
+  proc.stderr.on('data', (d) => { err += d; });
+  const exited = new Promise((resolve) => {
+    proc.on('close', (code, signal) => resolve({ code, signal }));
+    proc.on('error', (error) => resolve({ code: null, signal: null, error }));
+  });
+  const sim = { proc, exited, stdout: () => out, stderr: () => err };
+  running.add(sim);
+  exited.then(() => running.delete(sim));
+
+  let timer;
+  let onData;
+  const listening = new Promise((resolve, reject) => {
+    onData = () => {
+      const m = /varelay-banksim listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(out);
+      if (m) resolve(m);
+    };
+    proc.stdout.on('data', onData);
+    exited.then(({ code, signal, error }) => reject(new Error(
+      `varelay-banksim (${banksimPath()}) ${error ? `could not start: ${error.message}` : `exited before listening (code ${code}, signal ${signal})`}\nstdout: ${out}\nstderr: ${err}`)));
+    timer = setTimeout(() => reject(new Error(`varelay-banksim did not listen within ${START_TIMEOUT_MS} ms\nstdout: ${out}\nstderr: ${err}`)), START_TIMEOUT_MS);
+  });
+  let m;
+  try {
+    m = await listening;
+  } catch (e) {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    await exited;
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    proc.stdout.off('data', onData);
+  }
+  sim.url = m[1];
+  sim.port = Number(m[2]);
+  sim.client = api(sim.url, null);
+
+  const awaitExit = async (what) => {
+    let t;
+    const timeout = new Promise((_, reject) => {
+      t = setTimeout(() => reject(new Error(`varelay-banksim did not exit within ${STOP_TIMEOUT_MS} ms after ${what}`)), STOP_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([exited, timeout]);
+    } finally {
+      clearTimeout(t);
+    }
+  };
+  sim.stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+    const result = await awaitExit('SIGTERM');
+    assert.equal(result.code, 0, `varelay-banksim exited with ${JSON.stringify(result)} after SIGTERM\nstderr: ${err}`);
+    assert.match(out, /varelay-banksim: stopped/);
+    return result;
+  };
+  sim.kill = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    return awaitExit('SIGKILL');
+  };
+  return sim;
+}
+
+/** SIGKILLs every simulator this module started that is still running (for `after` hooks). */
+export async function killAllBanksims() {
+  await Promise.all([...running].map(async (s) => {
+    if (s.proc.exitCode === null && s.proc.signalCode === null) s.proc.kill('SIGKILL');
+    await s.exited;
+  }));
+}
+
+/** The simulator's notices once none is pending (answered or failed), polling with a deadline. */
+export async function settledNotices(sim, { timeoutMs = 10_000 } = {}) {
+  return waitFor(async () => {
+    const body = expectStatus(await sim.client.get('/notices'), 200, 'GET /notices');
+    assert.equal(body.next_after, null, 'one page holds every notice of a test');
+    return body.pending === 0 ? body.items : null;
+  }, { timeoutMs, what: 'every notice of the simulator to be settled' });
+}
