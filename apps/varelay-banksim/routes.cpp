@@ -233,7 +233,9 @@ SimResponse ListAccounts(Teller& teller) {
 SimResponse Issue(Teller& teller, const SimRequest& request, bool block) {
   auto parsed = Body::Parse(
       request, block ? std::initializer_list<std::string_view>{"count", "prefix", "mother_account"}
-                     : std::initializer_list<std::string_view>{"prefix", "mother_account"});
+                     // Real time: what the relay sends about the order it needs a number for.
+                     : std::initializer_list<std::string_view>{"prefix", "mother_account", "merchant", "bank",
+                                                               "order_id", "amount", "currency", "due_at"});
   if (auto* problem = std::get_if<SimResponse>(&parsed)) return *problem;
   auto& body = std::get<Body>(parsed);
   IssueRequest issue;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { createHmac } from 'node:crypto';
 
-import { ADMIN_KEY, api, assertProblem, expectStatus, killAll, makeTempDir, poolMap, removeDir, seedDemo, startRelay } from './relay.mjs';
+import { ADMIN_KEY, api, assertProblem, expectStatus, killAll, makeTempDir, poolMap, removeDir, seedDemo, startRelay, waitFor } from './relay.mjs';
 
 after(killAll);
 
@@ -99,4 +99,30 @@ test('real-time issuance: a fresh number from the bank, fallback to the pool, 50
   issuer.numbers.push('77700000000001');
   assertProblem(await issue(b, 'RT-4'), 502, 'bank_number_in_use');
   assertProblem(await b.get('/v1/orders/RT-4'), 404, 'not_found');
+});
+
+test('real-time issuance against the simulated bank: varelay-banksim issues the number, a customer pays it through the bank, the order is paid', async (t) => {
+  const { startBanksim, killAllBanksims } = await import('./banksim.mjs');
+  const dataDir = makeTempDir();
+  const relay = await startRelay({ dataDir });
+  t.after(async () => { await killAllBanksims(); await relay.kill(); removeDir(dataDir); });
+  const seed = await seedDemo(relay, { perPool: 1 });
+  const admin = api(relay.url, ADMIN_KEY);
+  const bank = await startBanksim({
+    relayUrl: relay.url, apiKey: seed.keys.bank004,
+    args: ['--mother', '3330=333000111222:RT Shop', '--customer', '110123456789=100000:Kim Minji', '--resend-interval-ms', '50'],
+  });
+  expectStatus(await admin.post('/v1/merchants', { id: 'rt-sim', name: 'RT Shop' }), 201);
+  expectStatus(await admin.post('/v1/merchants/rt-sim/contracts', {
+    bank: '004', mother_account: '333000111222', holder_name: 'RT Shop', issuance: 'realtime',
+    realtime_url: `${bank.url}/virtual-accounts`, fallback_to_pool: false,
+  }), 201);
+  const shop = api(relay.url, expectStatus(await admin.post('/v1/api-keys', { role: 'merchant', merchant: 'rt-sim' }), 201).key);
+  const order = expectStatus(await shop.post('/v1/assignments', { order_id: 'SIM-1', amount: 25000, bank: '004' },
+    { headers: { 'Idempotency-Key': 'sim-1' } }), 201, 'issue through the simulated bank');
+  assert.match(order.number, /^3330/);
+  const paid = expectStatus(await bank.client.post('/payments', { from_account: '110123456789', to_number: order.number, amount: 25000 }),
+    200, 'pay through the bank');
+  assert.equal(paid.status, 'accepted');
+  await waitFor(async () => (await shop.get('/v1/orders/SIM-1')).body?.status === 'paid', { what: 'the order paid' });
 });
