@@ -41,6 +41,9 @@ struct Flags {
   std::string telegram_listen;
   std::vector<std::string> telegram_banks;  // CODE=CIDR[,CIDR...]
   std::string telegram_reject_codes;
+  // Calls to banks (real-time issuance).
+  int bank_breaker_failures = 5;
+  std::int64_t bank_breaker_open_s = 30;
 };
 
 std::vector<std::string> SplitList(const std::string& text) {
@@ -212,6 +215,8 @@ int Serve(const Flags& flags) {
 
   api::Service service(engine.stats(), std::move(policy));
   service.SetDispatchStats(&dispatcher.stats());
+  banks::BankHealth bank_health({flags.bank_breaker_failures, std::chrono::seconds(flags.bank_breaker_open_s)});
+  service.SetBankHealth(&bank_health);
   api::ServerOptions server_options;
   server_options.host = flags.listen.substr(0, colon);
   if (server_options.host.size() > 2 && server_options.host.front() == '[') {
@@ -220,6 +225,7 @@ int Serve(const Flags& flags) {
   server_options.port = static_cast<unsigned short>(port);
   server_options.io_threads = flags.io_threads;
   server_options.max_connections = flags.max_connections;
+  server_options.bank_health = &bank_health;
   api::HttpServer server(service, engine, server_options);
   auto bound = server.Listen();
   if (!bound) {
@@ -288,6 +294,11 @@ int main(int argc, char** argv) {
   app.add_option("--telegram-reject-codes", flags.telegram_reject_codes,
                  "file mapping reject reasons to each bank's codes ('004 amount_mismatch 0415' per line)")
       ->envname("VARELAY_TELEGRAM_REJECT_CODES");
+  app.add_option("--bank-breaker-failures", flags.bank_breaker_failures,
+                 "consecutive failed calls to a bank that open its circuit (no calls for a while)")
+      ->envname("VARELAY_BANK_BREAKER_FAILURES")->check(CLI::Range(1, 1000))->capture_default_str();
+  app.add_option("--bank-breaker-open-s", flags.bank_breaker_open_s, "seconds a bank's open circuit waits before a probe")
+      ->envname("VARELAY_BANK_BREAKER_OPEN_S")->check(CLI::Range(std::int64_t{1}, std::int64_t{3600}))->capture_default_str();
   app.add_flag("--print-routes", flags.print_routes, "print every HTTP route as 'METHOD /path' and exit");
   app.set_version_flag("--version", "varelayd 0.1.0");
   app.footer(

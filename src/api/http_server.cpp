@@ -109,13 +109,19 @@ struct HttpServer::Impl {
     auto reply = co_await AsyncSubmit(engine, std::move(s), asio::use_awaitable);
     const auto* need = reply.result ? std::get_if<NeedsBankNumber>(&*reply.result) : nullptr;
     if (!need || !again) co_return reply;
-    auto number = co_await AskBankForNumber(ioc, *need);
     auto& c = std::get<CreateAssignment>(again->command);
     c.bank_due_at = need->due_at;
-    if (number) {
-      c.bank_number = std::move(*number);
+    auto now = [] { return std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now()); };
+    if (options.bank_health && !options.bank_health->Allow(need->bank, now())) {
+      c.bank_failure = "bank " + need->bank + " is not called for now: its circuit is open after repeated failures";
     } else {
-      c.bank_failure = number.error().detail;
+      auto number = co_await AskBankForNumber(ioc, *need);
+      if (options.bank_health) options.bank_health->Record(need->bank, number.has_value(), now());
+      if (number) {
+        c.bank_number = std::move(*number);
+      } else {
+        c.bank_failure = number.error().detail;
+      }
     }
     co_return co_await AsyncSubmit(engine, std::move(*again), asio::use_awaitable);
   }

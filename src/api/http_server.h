@@ -7,6 +7,7 @@
 #include <string>
 
 #include "api/service.h"
+#include "banks/bank_health.h"
 #include "domain/error.h"
 #include "engine/engine.h"
 
@@ -20,6 +21,7 @@ struct ServerOptions {
   std::chrono::seconds drain_timeout{10};      // how long SIGTERM waits for requests in flight
   std::size_t max_connections = 4096;          // beyond this, new connections are closed at once
   std::size_t header_limit_bytes = 16 * 1024;
+  banks::BankHealth* bank_health = nullptr;     // circuit breakers for calls to banks; optional
 };
 
 class HttpServer {

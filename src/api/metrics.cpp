@@ -44,7 +44,7 @@ void Metrics::Observe(int route, int status, double seconds) {
 }
 
 std::string Metrics::Render(const EngineStats& engine, const Gauges& gauges,
-                            const notify::DispatchStats* webhooks) const {
+                            const notify::DispatchStats* webhooks, const banks::BankHealth* banks) const {
   std::string out;
   out += "# HELP varelay_http_requests_total HTTP requests by route, method and status.\n";
   out += "# TYPE varelay_http_requests_total counter\n";
@@ -128,6 +128,22 @@ std::string Metrics::Render(const EngineStats& engine, const Gauges& gauges,
     out += "# HELP varelay_webhook_queued Deliveries waiting or in flight.\n";
     out += "# TYPE varelay_webhook_queued gauge\n";
     out += "varelay_webhook_queued " + std::to_string(webhooks->queued.load()) + "\n";
+  }
+  if (banks) {
+    auto rows = banks->Rows(std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now()));
+    out += "# HELP varelay_bank_up Whether calls to the bank go through (0: its circuit is open).\n";
+    out += "# TYPE varelay_bank_up gauge\n";
+    for (const auto& r : rows) {
+      out += "varelay_bank_up{bank=\"" + r.bank + "\",state=\"" + std::string(banks::BreakerStateName(r.state)) +
+             "\"} " + (r.state == banks::BreakerState::kOpen ? "0" : "1") + "\n";
+    }
+    out += "# HELP varelay_bank_calls_total Calls from the relay to banks, by result.\n";
+    out += "# TYPE varelay_bank_calls_total counter\n";
+    for (const auto& r : rows) {
+      for (auto [result, n] : {std::pair{"ok", r.ok}, {"failed", r.failed}, {"refused_open_circuit", r.refused}}) {
+        out += "varelay_bank_calls_total{bank=\"" + r.bank + "\",result=\"" + result + "\"} " + std::to_string(n) + "\n";
+      }
+    }
   }
   return out;
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "banks/bank_health.h"
 #include "notify/dispatcher.h"
 
 namespace varelay::api {
@@ -29,7 +30,9 @@ class Metrics {
   void Observe(int route, int status, double seconds);
 
   // `webhooks` may be null (no dispatcher running).
-  std::string Render(const EngineStats& engine, const Gauges& gauges, const notify::DispatchStats* webhooks) const;
+  // `banks` may be null (no calls to banks are made).
+  std::string Render(const EngineStats& engine, const Gauges& gauges, const notify::DispatchStats* webhooks,
+                     const banks::BankHealth* banks) const;
 
  private:
   struct RouteStats {

@@ -521,7 +521,7 @@ HttpResponse Service::Finish(int route_index, const Result<Outcome>& result,
   const Route& route = kRoutes[static_cast<std::size_t>(route_index)];
   if (route.handler == Handler::kMetrics && result) {
     return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
-                        metrics_.Render(engine_stats_, std::get<Gauges>(*result), dispatch_stats_), {}};
+                        metrics_.Render(engine_stats_, std::get<Gauges>(*result), dispatch_stats_, bank_health_), {}};
   }
   RenderedResponse r = rendered ? *rendered : Render(route, result);
   HttpResponse response;

@@ -46,11 +46,13 @@ class Service {
   Metrics& metrics() { return metrics_; }
   // Webhook figures for /metrics; set once before serving.
   void SetDispatchStats(const notify::DispatchStats* stats) { dispatch_stats_ = stats; }
+  void SetBankHealth(const banks::BankHealth* health) { bank_health_ = health; }
 
  private:
   const EngineStats& engine_stats_;
   notify::UrlPolicy url_policy_;
   const notify::DispatchStats* dispatch_stats_ = nullptr;
+  const banks::BankHealth* bank_health_ = nullptr;
   Metrics metrics_;
 };
 

@@ -1,7 +1,8 @@
 // Proves real-time issuance: on a contract in `realtime` mode the relay asks the bank for a fresh
 // number at checkout (signed when the bank has a secret), registers and assigns it; when the bank
 // fails or is slow it falls back to the pool, or answers 502 bank_unavailable without writing
-// anything, and a number the bank issues that is already in use is refused.
+// anything, a number the bank issues that is already in use is refused, and a bank that keeps
+// failing is not called while its circuit is open.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,7 +40,7 @@ async function startIssuer() {
 
 test('real-time issuance: a fresh number from the bank, fallback to the pool, 502 without fallback, numbers in use refused', async (t) => {
   const dataDir = makeTempDir();
-  const relay = await startRelay({ dataDir });
+  const relay = await startRelay({ dataDir, args: ['--bank-breaker-failures', '6'] });
   const issuer = await startIssuer();
   t.after(async () => { await relay.kill(); await issuer.close(); removeDir(dataDir); });
   const seed = await seedDemo(relay, { perPool: 1 });
@@ -99,6 +100,19 @@ test('real-time issuance: a fresh number from the bank, fallback to the pool, 50
   issuer.numbers.push('77700000000001');
   assertProblem(await issue(b, 'RT-4'), 502, 'bank_number_in_use');
   assertProblem(await b.get('/v1/orders/RT-4'), 404, 'not_found');
+
+  // Six failures in a row (--bank-breaker-failures 6) open bank 004's circuit: the next checkout
+  // does not call the bank at all.
+  issuer.mode = 'down';
+  for (let i = 0; i < 6; i++) assertProblem(await issue(b, `RT-CB-${i}`), 502, 'bank_unavailable');
+  const calls = issuer.requests.length;
+  const refused = await issue(b, 'RT-CB-6');
+  assertProblem(refused, 502, 'bank_unavailable');
+  assert.match(refused.body.detail, /circuit is open/);
+  assert.equal(issuer.requests.length, calls, 'the bank was not called');
+  const metrics = await (await fetch(`${relay.url}/metrics`)).text();
+  assert.match(metrics, /varelay_bank_up\{bank="004",state="open"\} 0/);
+  assert.match(metrics, /varelay_bank_calls_total\{bank="004",result="refused_open_circuit"\} 1/);
 });
 
 test('real-time issuance against the simulated bank: varelay-banksim issues the number, a customer pays it through the bank, the order is paid', async (t) => {
