@@ -84,4 +84,36 @@ Decoded<ImportNotices> DecodeCamt054(const std::vector<std::pair<std::string, st
   return import;
 }
 
+Decoded<StoreStatements> DecodeCamt053(std::string_view xml) {
+  iso20022::ReadOptions options;
+  options.local_utc_offset = std::chrono::hours(9);
+  auto message = iso20022::ReadCamt053(xml, options);
+  if (!message) {
+    const Error& e = message.error();
+    return std::unexpected(Refusal(e.code, "camt.053: " + e.detail, e.field.empty() ? "body" : e.field));
+  }
+  StoreStatements store;
+  store.xml = std::string(xml);
+  for (const auto& account : message->statements) {
+    BankStatement s;
+    s.message_id = message->message_id;
+    s.statement_id = account.id;
+    s.account = account.account;
+    s.created = message->created.text;
+    for (const auto& balance : account.balances) {
+      if (s.currency.empty()) s.currency = std::string(balance.amount.currency().code());
+      if (balance.type == "OPBD" && !s.opening_minor) s.opening_minor = balance.amount.minor();
+      if (balance.type == "CLBD" && !s.closing_minor) s.closing_minor = balance.amount.minor();
+    }
+    for (const auto& t : account.transactions) {
+      ++s.entries;
+      if (t.status != iso20022::EntryStatus::kBooked) continue;
+      (t.credit_debit == iso20022::CreditDebit::kCredit ? s.credits_minor : s.debits_minor) += t.amount.minor();
+      if (s.currency.empty()) s.currency = std::string(t.amount.currency().code());
+    }
+    store.statements.push_back(std::move(s));
+  }
+  return store;
+}
+
 }  // namespace varelay::api

@@ -20,4 +20,8 @@ namespace varelay::api {
 Decoded<ImportNotices> DecodeCamt054(const std::vector<std::pair<std::string, std::string>>& query,
                                      std::string_view xml);
 
+// A camt.053 (02 to 08) as one StoreStatements: per account statement its opening and closing
+// balance, entry count and booked sums, and the XML itself for reconciliation.
+Decoded<StoreStatements> DecodeCamt053(std::string_view xml);
+
 }  // namespace varelay::api

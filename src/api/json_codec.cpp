@@ -766,6 +766,27 @@ json::value Encode(const ImportReport& v) {
   return {{"source", v.source}, {"booked", booked},          {"duplicates", duplicates},
           {"refused", refused}, {"items", std::move(items)}, {"skipped", std::move(skipped)}};
 }
+json::value Encode(const StatementList& v) {
+  json::array items;
+  for (std::size_t i = 0; i < v.items.size(); ++i) {
+    const BankStatement& s = v.items[i];
+    json::object o{{"bank", s.bank},
+                   {"message_id", s.message_id},
+                   {"statement_id", s.statement_id},
+                   {"account", s.account},
+                   {"currency", s.currency},
+                   {"opening_balance", s.opening_minor ? json::value(*s.opening_minor) : json::value(nullptr)},
+                   {"closing_balance", s.closing_minor ? json::value(*s.closing_minor) : json::value(nullptr)},
+                   {"entries", s.entries},
+                   {"credits", s.credits_minor},
+                   {"debits", s.debits_minor},
+                   {"created", s.created},
+                   {"received_at", FormatRfc3339(s.received_at)}};
+    if (i < v.duplicate.size()) o["duplicate"] = static_cast<bool>(v.duplicate[i]);
+    items.push_back(std::move(o));
+  }
+  return {{"items", std::move(items)}};
+}
 json::value Encode(const NeedsBankNumber&) { return json::object{}; }  // never sent: the API asks the bank
 json::value Encode(const BankSigningSecret& v) { return {{"bank", v.bank}, {"signing_secret", v.secret}}; }
 

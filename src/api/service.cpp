@@ -25,7 +25,7 @@ enum class Handler {
   kListPools, kCreateAssignment, kGetAssignment, kCancelAssignment, kGetOrder, kFindDeposits,
   kFindLedger, kVerifyLedger, kPrecheck, kDepositNotice, kCancelDeposit, kCreateEndpoint, kListEndpoints,
   kGetEndpoint, kUpdateEndpoint, kDeleteEndpoint, kRotateSecret, kListEvents, kGetEvent, kResendEvent,
-  kCreateSigningSecret, kCamt054,
+  kCreateSigningSecret, kCamt054, kCamt053, kListStatements,
 };
 
 struct Route {
@@ -68,6 +68,8 @@ constexpr std::array kRoutes = {
     Route{"POST", "/v1/bank/deposits", Handler::kDepositNotice, 200, false, kBody},
     Route{"POST", "/v1/bank/cancellations", Handler::kCancelDeposit, 200, false, kBody},
     Route{"POST", "/v1/bank/camt054", Handler::kCamt054, 200, false, kMaxBankMessageBytes, true},
+    Route{"POST", "/v1/bank/camt053", Handler::kCamt053, 200, false, kMaxBankMessageBytes, true},
+    Route{"GET", "/v1/statements", Handler::kListStatements},
     Route{"POST", "/v1/webhook-endpoints", Handler::kCreateEndpoint, 201, true, kBody},
     Route{"GET", "/v1/webhook-endpoints", Handler::kListEndpoints},
     Route{"GET", "/v1/webhook-endpoints/{endpoint_id}", Handler::kGetEndpoint},
@@ -290,6 +292,30 @@ std::expected<Command, HttpResponse> BuildCommand(const Route& route, const Look
     case Handler::kCreateBank: return from(DecodeCreateBank(*body));
     case Handler::kListBanks: return ListBanks{};
     case Handler::kCreateSigningSecret: return CreateBankSigningSecret{p[0]};
+    case Handler::kCamt053: {
+      auto statements = DecodeCamt053(raw_body);
+      if (!statements) return std::unexpected(Refuse(statements.error()));
+      return Command(std::move(*statements));
+    }
+    case Handler::kListStatements: {
+      ListStatements c;
+      for (const auto& [key, value] : target.query) {
+        if (key == "bank" && IsBankCode(value)) {
+          c.bank = value;
+        } else if (key == "limit" && !value.empty() && value.size() <= 3 &&
+                   value.find_first_not_of("0123456789") == std::string::npos && std::stoi(value) >= 1 &&
+                   std::stoi(value) <= 500) {
+          c.limit = std::stoi(value);
+        } else {
+          return std::unexpected(Refuse(key == "bank" || key == "limit" ? ErrorCode::kInvalidField : ErrorCode::kUnknownField,
+                                        key == "bank"    ? "bank must be a 3-digit bank code"
+                                        : key == "limit" ? "limit must be an integer from 1 to 500"
+                                                         : key + " is not a parameter of this look-up",
+                                        key));
+        }
+      }
+      return Command(c);
+    }
     case Handler::kCamt054: {
       auto import = DecodeCamt054(target.query, raw_body);
       if (!import) return std::unexpected(Refuse(import.error()));
@@ -367,7 +393,7 @@ RenderedResponse Render(const Route& route, const Result<Outcome>& result) {
 
 bool TakesQuery(Handler h) {
   return h == Handler::kFindDeposits || h == Handler::kFindLedger || h == Handler::kListEvents ||
-         h == Handler::kCamt054;
+         h == Handler::kCamt054 || h == Handler::kListStatements;
 }
 
 bool IsXml(std::string_view content_type) {

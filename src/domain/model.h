@@ -144,4 +144,20 @@ struct Deposit {
   std::string notice_fingerprint;
 };
 
+// One account's end-of-day statement from a bank (camt.053), kept for reconciliation.
+struct BankStatement {
+  std::string bank;
+  std::string message_id;    // the bank's GrpHdr/MsgId
+  std::string statement_id;  // Stmt/Id
+  std::string account;
+  std::string currency;
+  std::optional<std::int64_t> opening_minor;  // OPBD, signed
+  std::optional<std::int64_t> closing_minor;  // CLBD, signed
+  std::int64_t entries = 0;
+  std::int64_t credits_minor = 0;
+  std::int64_t debits_minor = 0;
+  std::string created;  // the bank's creation time as written
+  Instant received_at;
+};
+
 }  // namespace varelay

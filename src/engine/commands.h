@@ -119,6 +119,13 @@ struct ImportNotices {
 };
 inline constexpr std::size_t kMaxNoticesPerImport = 100'000;
 
+// A bank's camt.053: its account statements, stored once (a re-sent message is a duplicate).
+struct StoreStatements {
+  std::vector<BankStatement> statements;  // bank and received_at are set by the engine
+  std::string xml;
+};
+struct ListStatements { std::string bank; int limit = 100; };
+
 // --- merchant: webhooks ---
 inline constexpr std::size_t kMaxEndpointsPerMerchant = 16;
 struct CreateWebhookEndpoint {
@@ -164,6 +171,7 @@ using Command =
                  ListContracts, CreateApiKey, ListApiKeys, RevokeApiKey, LoadNumbers, ListPools,
                  VerifyLedger, CreateAssignment, GetAssignment, GetOrder, CancelAssignment,
                  FindDeposits, FindLedgerEntries, Precheck, DepositNotice, CancelDeposit, ImportNotices,
+                 StoreStatements, ListStatements,
                  CreateWebhookEndpoint, ListWebhookEndpoints, GetWebhookEndpoint, UpdateWebhookEndpoint,
                  DeleteWebhookEndpoint, RotateWebhookSecret, ListEvents, GetEvent, ResendEvent,
                  ReadGauges, RecordDeliveries>;
@@ -275,6 +283,10 @@ struct ImportReport {
   std::vector<ImportedNotice> items;
   std::vector<SkippedNotice> skipped;
 };
+struct StatementList {
+  std::vector<BankStatement> items;
+  std::vector<bool> duplicate;  // StoreStatements: per item, already stored before
+};
 struct BankSigningSecret {
   std::string bank;
   std::string secret;  // shown once
@@ -284,7 +296,7 @@ using Outcome = std::variant<Bank, BankList, Merchant, MerchantList, Contract, C
                              IssuedApiKey, ApiKey, ApiKeyList, LoadReport, PoolList, LedgerVerdict,
                              AssignmentView, DepositPage, LedgerPage, PrecheckAnswer, DepositAck,
                              Gauges, EndpointView, EndpointList, EventView, EventPage, Recorded,
-                             BankSigningSecret, ImportReport, NeedsBankNumber>;
+                             BankSigningSecret, ImportReport, NeedsBankNumber, StatementList>;
 
 // A response as the API sent it, kept for Idempotency-Key replays.
 struct RenderedResponse {

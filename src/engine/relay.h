@@ -111,6 +111,8 @@ class Relay final : private LoadSink {
   Result<Outcome> Do(const Caller&, const DepositNotice&, Instant now);
   Result<Outcome> Do(const Caller&, const CancelDeposit&, Instant now);
   Result<Outcome> Do(const Caller&, const ImportNotices&, Instant now);
+  Result<Outcome> Do(const Caller&, const StoreStatements&, Instant now);
+  Result<Outcome> Do(const Caller&, const ListStatements&, Instant now);
   Result<Outcome> Do(const Caller&, const varelay::ReadGauges&, Instant now);
   // Webhooks.
   Result<Outcome> Do(const Caller&, const CreateWebhookEndpoint&, Instant now);

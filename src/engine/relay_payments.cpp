@@ -437,6 +437,33 @@ Result<Outcome> Relay::Do(const Caller& caller, const CancelDeposit& c, Instant 
   return DepositAck{std::move(d), false};
 }
 
+Result<Outcome> Relay::Do(const Caller& caller, const StoreStatements& c, Instant now) {
+  if (caller.role != Role::kBank) return Fail(ErrorCode::kForbidden, "only a bank key sends statements");
+  StatementList list;
+  for (BankStatement s : c.statements) {
+    s.bank = caller.bank;
+    s.received_at = now;
+    auto stored = store_.FindStatement(s.bank, s.message_id, s.statement_id);
+    if (!stored) return std::unexpected(stored.error());
+    list.duplicate.push_back(stored->has_value());
+    if (*stored) {
+      list.items.push_back(std::move(**stored));
+      continue;
+    }
+    store_.PutStatement(s, c.xml);
+    list.items.push_back(std::move(s));
+  }
+  return list;
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const ListStatements& c, Instant) {
+  if (caller.role == Role::kMerchant) return Fail(ErrorCode::kForbidden, "statements are read by admin and bank keys");
+  std::string bank = caller.role == Role::kBank ? caller.bank : c.bank;
+  auto rows = store_.QueryStatements(bank, std::clamp(c.limit, 1, kMaxPage));
+  if (!rows) return std::unexpected(rows.error());
+  return StatementList{std::move(*rows), {}};
+}
+
 Result<Outcome> Relay::Do(const Caller& caller, const ImportNotices& c, Instant now) {
   if (caller.role != Role::kBank) return Fail(ErrorCode::kForbidden, "only a bank key reports deposits");
   if (c.notices.size() > kMaxNoticesPerImport) {

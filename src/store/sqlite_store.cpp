@@ -14,7 +14,7 @@ namespace {
 using sqlite::Statement;
 
 // Numbered migrations: index + 1 is the version. Never edit one that has shipped; append.
-constexpr std::array<std::string_view, 4> kMigrations = {R"sql(
+constexpr std::array<std::string_view, 5> kMigrations = {R"sql(
 CREATE TABLE banks (
   code TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
 CREATE TABLE merchants (
@@ -90,6 +90,14 @@ ALTER TABLE contracts ADD COLUMN issuance TEXT NOT NULL DEFAULT 'pool';
 ALTER TABLE contracts ADD COLUMN realtime_url TEXT NOT NULL DEFAULT '';
 ALTER TABLE contracts ADD COLUMN realtime_timeout_ms INTEGER NOT NULL DEFAULT 3000;
 ALTER TABLE contracts ADD COLUMN fallback_to_pool INTEGER NOT NULL DEFAULT 1;
+)sql",
+                                                                  R"sql(
+CREATE TABLE bank_statements (
+  bank TEXT NOT NULL, message_id TEXT NOT NULL, statement_id TEXT NOT NULL, account TEXT NOT NULL,
+  currency TEXT NOT NULL, opening_minor INTEGER, closing_minor INTEGER, entries INTEGER NOT NULL,
+  credits_minor INTEGER NOT NULL, debits_minor INTEGER NOT NULL, created TEXT NOT NULL,
+  received_at INTEGER NOT NULL, xml TEXT NOT NULL, PRIMARY KEY (bank, message_id, statement_id));
+CREATE INDEX bank_statements_by_time ON bank_statements (bank, received_at);
 )sql"};
 
 std::int64_t NumberStateCode(NumberState s) { return static_cast<std::int64_t>(s); }
@@ -316,6 +324,27 @@ Delivery ReadDelivery(const Statement& s) {
   return d;
 }
 
+constexpr std::string_view kStatementColumns =
+    "bank, message_id, statement_id, account, currency, opening_minor, closing_minor, entries, credits_minor, "
+    "debits_minor, created, received_at";
+
+BankStatement ReadStatement(const Statement& s) {
+  BankStatement b;
+  b.bank = s.Text(0);
+  b.message_id = s.Text(1);
+  b.statement_id = s.Text(2);
+  b.account = s.Text(3);
+  b.currency = s.Text(4);
+  b.opening_minor = s.OptionalInt(5);
+  b.closing_minor = s.OptionalInt(6);
+  b.entries = s.Int(7);
+  b.credits_minor = s.Int(8);
+  b.debits_minor = s.Int(9);
+  b.created = s.Text(10);
+  b.received_at = FromUnixMs(s.Int(11));
+  return b;
+}
+
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
@@ -409,6 +438,29 @@ class SqliteStore final : public Store {
     Write(statements_.fail_pending.Bind(1, endpoint_id).Bind(2, reason));
   }
 
+  void PutStatement(const BankStatement& s, const std::string& xml) override {
+    Write(statements_.put_statement.Bind(1, s.bank).Bind(2, s.message_id).Bind(3, s.statement_id).Bind(4, s.account)
+              .Bind(5, s.currency).Bind(6, s.opening_minor).Bind(7, s.closing_minor).Bind(8, s.entries)
+              .Bind(9, s.credits_minor).Bind(10, s.debits_minor).Bind(11, s.created)
+              .Bind(12, ToUnixMs(s.received_at)).Bind(13, xml));
+  }
+  Result<std::optional<BankStatement>> FindStatement(const std::string& bank, const std::string& message_id,
+                                                    const std::string& statement_id) override {
+    return FindOne(statements_.find_statement.Bind(1, bank).Bind(2, message_id).Bind(3, statement_id), ReadStatement,
+                   "reading statement");
+  }
+  Result<std::vector<BankStatement>> QueryStatements(const std::string& bank, int limit) override {
+    Statement s(db_, "SELECT " + std::string(kStatementColumns) + " FROM bank_statements WHERE (?1 = '' OR bank = ?1) "
+                     "ORDER BY received_at DESC, message_id, statement_id LIMIT ?2");
+    if (!s.ok()) return SqlError("preparing statement query");
+    s.Bind(1, bank).Bind(2, std::int64_t{limit});
+    std::vector<BankStatement> rows;
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) rows.push_back(ReadStatement(s));
+    if (rc != SQLITE_DONE) return SqlError("querying statements");
+    return rows;
+  }
+
   Result<std::vector<Event>> QueryEvents(const EventQuery& query) override;
   Result<std::optional<Event>> FindEvent(const std::string& id) override;
   Result<std::vector<Delivery>> FindDeliveries(const std::vector<std::int64_t>& event_seqs) override;
@@ -433,7 +485,7 @@ class SqliteStore final : public Store {
     Statement insert_bank, insert_merchant, update_merchant, insert_contract, put_api_key, put_number,
         put_assignment, put_deposit, append_ledger, put_idempotency, delete_idempotency,
         find_idempotency, find_deposit, find_deposit_by_cancellation, find_assignment, find_assignment_by_order, read_ledger,
-        put_endpoint, append_event, put_delivery, fail_pending, find_event;
+        put_endpoint, append_event, put_delivery, fail_pending, find_event, put_statement, find_statement;
   };
 
   std::unexpected<Error> SqlError(std::string_view what) const {
@@ -577,7 +629,12 @@ Result<void> SqliteStore::PrepareStatements() {
       prepare(statements_.fail_pending,
               "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, last_error = ?2 "
               "WHERE endpoint_id = ?1 AND status = 'pending'") &&
-      prepare(statements_.find_event, "SELECT " + std::string(kEventColumns) + " FROM events v WHERE v.id = ?1");
+      prepare(statements_.find_event, "SELECT " + std::string(kEventColumns) + " FROM events v WHERE v.id = ?1") &&
+      prepare(statements_.put_statement,
+              "INSERT INTO bank_statements VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)") &&
+      prepare(statements_.find_statement, "SELECT " + std::string(kStatementColumns) +
+                                              " FROM bank_statements WHERE bank = ?1 AND message_id = ?2 AND "
+                                              "statement_id = ?3");
   if (!ok) return SqlError("preparing statements");
   return {};
 }

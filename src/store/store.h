@@ -99,6 +99,8 @@ class Store {
   virtual void PutWebhookEndpoint(const WebhookEndpoint& endpoint) = 0;
   virtual void AppendEvent(const Event& event) = 0;
   virtual void PutDelivery(const Delivery& delivery) = 0;
+  // A camt.053 message and its account statements; the raw XML is kept for reconciliation.
+  virtual void PutStatement(const BankStatement& statement, const std::string& xml) = 0;
   // Marks every pending delivery to the endpoint failed with `reason` (the endpoint was disabled
   // or deleted).
   virtual void FailPendingDeliveries(const std::string& endpoint_id, const std::string& reason) = 0;
@@ -122,6 +124,10 @@ class Store {
   // Up to `limit` deposits not posted exactly once (a booked deposit: one deposit entry and no
   // reversal; a cancelled one: one of each), and entries naming no deposit. Empty when sound.
   virtual Result<std::vector<std::string>> FindMispostedDeposits(int limit) = 0;
+  virtual Result<std::optional<BankStatement>> FindStatement(const std::string& bank, const std::string& message_id,
+                                                            const std::string& statement_id) = 0;
+  // Statements of `bank` (all banks when empty), newest first, at most `limit`.
+  virtual Result<std::vector<BankStatement>> QueryStatements(const std::string& bank, int limit) = 0;
   // Events in write order, after the cursor, at most `limit`.
   virtual Result<std::vector<Event>> QueryEvents(const EventQuery& query) = 0;
   virtual Result<std::optional<Event>> FindEvent(const std::string& id) = 0;

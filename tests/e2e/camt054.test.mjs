@@ -1,6 +1,7 @@
-// Proves ISO 20022 camt.054 notifications over HTTP (and through the CLI): a booked credit to a
-// virtual account pays its order once however often the message is sent, a reversal cancels it,
-// foreign or unplaceable transactions are skipped with a reason, and a refused message books nothing.
+// Proves ISO 20022 over HTTP: camt.054 notifications (and the CLI import) book a credit to a
+// virtual account once however often the message is sent, a reversal cancels it, foreign or
+// unplaceable transactions are skipped with a reason, a refused message books nothing; camt.053
+// statements are stored once per account with their balances and sums, for reconciliation.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -81,4 +82,41 @@ test('camt.054: a KRW credit pays the order once, the same message again is a du
   assertProblem(await postXml(bank, deposit, '?virtual_account=elsewhere'), 400, 'invalid_field');
   assertProblem(await postXml(shop, deposit), 403, 'forbidden');
   assert.equal((await allDeposits(admin)).length, 1, 'refused messages booked nothing');
+});
+
+test('camt.053: real statements are stored once per account with exact balances and sums; a re-sent message is a duplicate; bad ones are refused', async (t) => {
+  const dataDir = makeTempDir();
+  const relay = await startRelay({ dataDir });
+  t.after(async () => { await relay.kill(); removeDir(dataDir); });
+  const seed = await seedDemo(relay, { perPool: 1 });
+  const admin = api(relay.url, ADMIN_KEY);
+  const bank = api(relay.url, seed.keys.bank004);
+  const other = api(relay.url, seed.keys.bank088);
+  const post = (client, xml) => client.request('POST', '/v1/bank/camt053', { raw: xml, headers: { 'Content-Type': 'application/xml' } });
+
+  const swiss = readFileSync(path.join(SHARED, 'camt.053_P_CH2909000000250094239_1110092698_0_2020112503071366.xml'), 'utf8');
+  const stored = expectStatus(await post(bank, swiss), 200, 'PostFinance camt.053').items;
+  assert.equal(stored.length, 1);
+  assert.equal(stored[0].account, 'CH2909000000250094239');
+  assert.equal(stored[0].currency, 'CHF');
+  assert.equal(stored[0].opening_balance, 21199319);
+  assert.equal(stored[0].closing_balance, 21511221);
+  assert.equal(stored[0].entries, 5);
+  assert.equal(stored[0].duplicate, false);
+  assert.equal(stored[0].opening_balance + stored[0].credits - stored[0].debits, 21664921, 'opening + credits - debits is the forward balance');
+  assert.equal(expectStatus(await post(bank, swiss), 200, 'again').items[0].duplicate, true);
+
+  const finnish = readFileSync(path.join(SHARED, 'FI_camt_053_sample.xml'), 'utf8');
+  const fi = expectStatus(await post(other, finnish), 200, 'Finnish camt.053').items[0];
+  assert.equal(fi.opening_balance + fi.credits - fi.debits, fi.closing_balance, 'the Finnish statement balances');
+
+  const all = expectStatus(await admin.get('/v1/statements'), 200, 'admin list').items;
+  assert.equal(all.length, 2);
+  assert.deepEqual(expectStatus(await bank.get('/v1/statements'), 200, 'own').items.map((s) => s.bank), ['004']);
+  assert.deepEqual(expectStatus(await admin.get('/v1/statements?bank=088'), 200).items.map((s) => s.bank), ['088']);
+  assertProblem(await api(relay.url, seed.keys.shop).get('/v1/statements'), 403, 'forbidden');
+  assertProblem(await admin.get('/v1/statements?bank=x'), 400, 'invalid_field');
+  assertProblem(await post(bank, readFileSync(path.join(TESTDATA, 'krw_deposit.camt054.xml'), 'utf8')), 400, 'invalid_field');
+  assertProblem(await post(bank, swiss.replace('<Amt Ccy="CHF">', '<Amt Ccy="CHF">-')), 400, 'invalid_amount');
+  assert.equal(expectStatus(await admin.get('/v1/statements'), 200).items.length, 2, 'refused statements stored nothing');
 });
