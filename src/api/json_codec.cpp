@@ -95,6 +95,14 @@ class Reader {
     return t;
   }
 
+  // An optional true/false; nullopt when absent (or null) or wrong.
+  std::optional<bool> Boolean(std::string_view key) {
+    const json::value* v = Find(key, false);
+    if (!v) return std::nullopt;
+    if (!v->is_bool()) return Bad(ErrorCode::kInvalidField, key, "must be true or false"), std::nullopt;
+    return v->get_bool();
+  }
+
   const json::object* Object(std::string_view key) {
     const json::value* v = Find(key, false);
     if (!v) return nullptr;
@@ -276,13 +284,7 @@ Decoded<UpdateMerchant> DecodeUpdateMerchant(std::string id, const json::object&
   UpdateMerchant c;
   c.id = std::move(id);
   if (body.contains("name")) c.name = r.Name("name", true, 100);
-  if (const json::value* active = body.if_contains("active")) {
-    if (active->is_bool()) {
-      c.active = active->get_bool();
-    } else {
-      r.Bad(ErrorCode::kInvalidField, "active", "must be true or false");
-    }
-  }
+  c.active = r.Boolean("active");
   r.NoOthers({"name", "active"});
   if (sink.fields.empty() && !c.name && !c.active) r.Bad(ErrorCode::kMissingField, "active", "or name is required");
   return Finish(sink, std::move(c));
@@ -303,13 +305,7 @@ Decoded<CreateContract> DecodeCreateContract(std::string merchant, const json::o
     return IsUrlText(s) && (s.starts_with("http://") || s.starts_with("https://"));
   }, "must be the bank's http:// or https:// URL that issues one number");
   if (auto t = r.Integer("realtime_timeout_ms", false, 100, 30'000)) c.realtime_timeout_ms = *t;
-  if (const json::value* v = body.if_contains("fallback_to_pool"); v && !v->is_null()) {
-    if (v->is_bool()) {
-      c.fallback_to_pool = v->get_bool();
-    } else {
-      r.Bad(ErrorCode::kInvalidField, "fallback_to_pool", "must be true or false");
-    }
-  }
+  c.fallback_to_pool = r.Boolean("fallback_to_pool").value_or(true);
   r.NoOthers({"bank", "mother_account", "holder_name", "issuance", "realtime_url", "realtime_timeout_ms",
               "fallback_to_pool"});
   return Finish(sink, std::move(c));
@@ -500,13 +496,7 @@ Decoded<UpdateWebhookEndpoint> DecodeUpdateWebhookEndpoint(std::string id, const
   c.id = std::move(id);
   if (body.contains("url")) c.url = r.Text("url", true, IsUrlText, "must be an absolute URL of at most 2048 characters");
   c.event_types = EventTypes(r);
-  if (const json::value* v = body.if_contains("enabled")) {
-    if (v->is_bool()) {
-      c.enabled = v->get_bool();
-    } else {
-      r.Bad(ErrorCode::kInvalidField, "enabled", "must be true or false");
-    }
-  }
+  c.enabled = r.Boolean("enabled");
   if (body.contains("description")) c.description = r.OptionalName("description", kMaxDescriptionChars);
   r.NoOthers({"url", "event_types", "enabled", "description"});
   if (body.empty()) r.Bad(ErrorCode::kMissingField, "url", "or another field to change is required");
