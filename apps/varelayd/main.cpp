@@ -41,6 +41,7 @@ struct Flags {
   std::string telegram_listen;
   std::vector<std::string> telegram_banks;  // CODE=CIDR[,CIDR...]
   std::string telegram_reject_codes;
+  bool telegram_request_missing = false;
   // Calls to banks (real-time issuance).
   int bank_breaker_failures = 5;
   std::int64_t bank_breaker_open_s = 30;
@@ -79,6 +80,7 @@ std::variant<varelay::banks::TelegramListenerOptions, std::string> TelegramOptio
       options.bank_networks[bank].push_back(*network);
     }
   }
+  options.request_missing = flags.telegram_request_missing;
   if (!flags.telegram_reject_codes.empty()) {
     auto table = varelay::telegram::RejectCodeTable::Load(flags.telegram_reject_codes);
     if (!table) return "--telegram-reject-codes: " + table.error().detail;
@@ -294,6 +296,9 @@ int main(int argc, char** argv) {
   app.add_option("--telegram-reject-codes", flags.telegram_reject_codes,
                  "file mapping reject reasons to each bank's codes ('004 amount_mismatch 0415' per line)")
       ->envname("VARELAY_TELEGRAM_REJECT_CODES");
+  app.add_flag("--telegram-request-missing", flags.telegram_request_missing,
+               "on a hole in a bank's telegram sequence numbers, ask it to re-send them (0600/200)")
+      ->envname("VARELAY_TELEGRAM_REQUEST_MISSING");
   app.add_option("--bank-breaker-failures", flags.bank_breaker_failures,
                  "consecutive failed calls to a bank that open its circuit (no calls for a while)")
       ->envname("VARELAY_BANK_BREAKER_FAILURES")->check(CLI::Range(1, 1000))->capture_default_str();

@@ -86,6 +86,35 @@ TelegramAction ActionFor(const telegram::Telegram& request) {
   return action;
 }
 
+std::optional<SequenceGaps::Gap> SequenceGaps::Observe(const std::string& bank, std::chrono::year_month_day day,
+                                                      std::uint32_t sequence) {
+  const int day_number = std::chrono::sys_days(day).time_since_epoch().count();
+  auto [it, first] = highest_.try_emplace({bank, day_number}, sequence);
+  // Days long past are forgotten: one entry per bank and day is all that is kept.
+  std::erase_if(highest_, [&](const auto& e) { return e.first.second < day_number - 1; });
+  if (first || sequence <= it->second) return std::nullopt;
+  Gap gap{it->second + 1, sequence - 1};
+  it->second = sequence;
+  if (gap.from > gap.to) return std::nullopt;
+  return gap;
+}
+
+telegram::Telegram MissingSequenceRequestFor(const telegram::Header& seen, SequenceGaps::Gap gap,
+                                             std::uint32_t relay_sequence, Instant now) {
+  telegram::Header h;
+  h.identification_code = seen.identification_code;
+  h.institution_code = seen.institution_code;
+  h.bank_code_legacy = seen.bank_code_legacy;
+  h.bank_code = seen.bank_code;
+  h.sequence = relay_sequence;
+  h.sent_at = std::chrono::time_point_cast<std::chrono::seconds>(now);
+  telegram::MissingSequenceRequest body;
+  body.date = telegram::KstDate(seen.sent_at);
+  body.from_sequence = gap.from;
+  body.to_sequence = gap.to;
+  return telegram::MakeRequest(h, body);
+}
+
 RejectReason ReasonFor(PrecheckRefusal refusal) {
   switch (refusal) {
     case PrecheckRefusal::kUnknownNumber: return RejectReason::kUnknownNumber;

@@ -3,6 +3,7 @@
 // re-send is recognised by (date, number, sequence), as banks expect.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +35,25 @@ std::string AnswerFor(const telegram::Telegram& request, const Result<Outcome>& 
 // The answer when the relay decided without the engine: accept (`reason` nullopt) or refuse.
 std::string AnswerWith(const telegram::Telegram& request, std::optional<telegram::RejectReason> reason,
                        const telegram::RejectCodeTable& codes);
+
+// Notices a hole in a bank's sequence numbers (unique per bank and KST day): the family's
+// receiver asks for what it never saw (0600/200). Counting starts with the first telegram this
+// process sees from a bank on a day, so a restart does not ask for the whole day again.
+class SequenceGaps {
+ public:
+  struct Gap {
+    std::uint32_t from = 0, to = 0;  // inclusive
+  };
+  // Records `sequence`; the numbers skipped since the highest one seen, if any.
+  std::optional<Gap> Observe(const std::string& bank, std::chrono::year_month_day day, std::uint32_t sequence);
+
+ private:
+  std::map<std::pair<std::string, int>, std::uint32_t> highest_;  // (bank, days since epoch) -> highest
+};
+
+// The relay's request to re-send `gap`'s deposit notices, answering on the connection `seen` came in.
+telegram::Telegram MissingSequenceRequestFor(const telegram::Header& seen, SequenceGaps::Gap gap,
+                                             std::uint32_t relay_sequence, Instant now);
 
 // Which internal reason an engine refusal is, for the bank's code table.
 telegram::RejectReason ReasonFor(const Error& error);

@@ -110,5 +110,33 @@ TEST(TelegramConnector, RelayOnlyTelegramsAndEngineRefusalsMapToReasons) {
   EXPECT_EQ(ReasonFor(Error{ErrorCode::kOverloaded, "", ""}), telegram::RejectReason::kSystemError);
 }
 
+// Proves gap detection: counting starts at the first sequence seen that day, a jump reports the
+// skipped range once, re-sends and fills report nothing, and each bank and day counts apart.
+TEST(SequenceGaps, ReportsSkippedNumbersOnce) {
+  SequenceGaps gaps;
+  const year_month_day d1{year{2026}, month{11}, day{25}}, d2{year{2026}, month{11}, day{26}};
+  EXPECT_FALSE(gaps.Observe("004", d1, 40));  // a restart mid-day does not ask for 1..39
+  EXPECT_FALSE(gaps.Observe("004", d1, 41));
+  auto gap = gaps.Observe("004", d1, 45);
+  ASSERT_TRUE(gap);
+  EXPECT_EQ(gap->from, 42u);
+  EXPECT_EQ(gap->to, 44u);
+  EXPECT_FALSE(gaps.Observe("004", d1, 43));  // a re-sent one fills the hole
+  EXPECT_FALSE(gaps.Observe("004", d1, 45));
+  EXPECT_FALSE(gaps.Observe("088", d1, 7));
+  EXPECT_FALSE(gaps.Observe("004", d2, 1));
+  EXPECT_TRUE(gaps.Observe("004", d2, 3));
+
+  auto request = MissingSequenceRequestFor(HeaderFor(45), *gap, 1, *ParseRfc3339("2026-11-25T10:00:05Z"));
+  auto decoded = telegram::Decode(telegram::Encode(request));
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->header.message_code, "0600");
+  EXPECT_EQ(decoded->header.business_code, "200");
+  const auto& body = std::get<telegram::MissingSequenceRequest>(decoded->body);
+  EXPECT_EQ(body.from_sequence, 42u);
+  EXPECT_EQ(body.to_sequence, 44u);
+  EXPECT_EQ(body.date, d1);
+}
+
 }  // namespace
 }  // namespace varelay::banks

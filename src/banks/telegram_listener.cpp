@@ -6,6 +6,7 @@
 #include <iostream>
 #include <thread>
 
+#include "banks/telegram/field.h"
 #include "banks/telegram/frame.h"
 #include "banks/telegram_connector.h"
 #include "engine/async_submit.h"
@@ -28,6 +29,8 @@ struct TelegramListener::Impl {
   tcp::acceptor acceptor;
   std::thread thread;
   std::atomic<std::size_t> connections{0};
+  SequenceGaps gaps;                 // the listener's thread only
+  std::uint32_t relay_sequence = 0;  // the relay's own telegrams (0600/200)
 
   bool Trusted(const std::string& bank, const asio::ip::address& peer) const {
     auto it = options.bank_networks.find(bank);
@@ -49,18 +52,42 @@ struct TelegramListener::Impl {
     }
   }
 
-  // The answer to one framed telegram, or empty when the connection must close.
-  asio::awaitable<std::string> Answer(std::string_view bytes, const asio::ip::address& peer) {
+  // What to write back for one framed telegram: its answer, then perhaps a request for skipped
+  // sequence numbers; empty for a bank's answer to such a request; nullopt to close the connection.
+  asio::awaitable<std::optional<std::string>> Answer(std::string_view bytes, const asio::ip::address& peer) {
     auto decoded = telegram::Decode(bytes);
     if (!decoded) {
       auto header = telegram::DecodeHeader(bytes.substr(0, std::min(bytes.size(), telegram::kHeaderBytes)));
-      if (!header || !Trusted(header->bank_code, peer)) co_return std::string();
+      if (!header || !Trusted(header->bank_code, peer)) co_return std::nullopt;
       auto raw = telegram::EncodeRawResponse(
           bytes, options.reject_codes.CodeFor(header->bank_code, telegram::RejectReason::kFormatError));
-      co_return raw ? *raw : std::string();
+      if (!raw) co_return std::nullopt;
+      co_return telegram::Frame(*raw);
     }
     const telegram::Telegram& request = *decoded;
-    if (telegram::IsResponse(request.header) || !Trusted(request.header.bank_code, peer)) co_return std::string();
+    if (!Trusted(request.header.bank_code, peer)) co_return std::nullopt;
+    if (telegram::IsResponse(request.header)) {
+      // Only the answer to our own 0600/200 is expected; anything else is a confused peer.
+      bool ours = options.request_missing && request.header.message_code == "0610" &&
+                  request.header.business_code == telegram::MissingSequenceRequest::kBusinessCode;
+      if (ours) co_return std::string();
+      co_return std::nullopt;
+    }
+    std::string answer = co_await Decide(request);
+    std::string out = telegram::Frame(answer);
+    if (options.request_missing) {
+      auto gap = gaps.Observe(request.header.bank_code, telegram::KstDate(request.header.sent_at), request.header.sequence);
+      if (gap) {
+        relay_sequence = relay_sequence % 999'999 + 1;
+        auto now = std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now());
+        out += telegram::Frame(telegram::Encode(MissingSequenceRequestFor(request.header, *gap, relay_sequence, now)));
+      }
+    }
+    co_return out;
+  }
+
+  // The answer telegram to one request.
+  asio::awaitable<std::string> Decide(const telegram::Telegram& request) {
     TelegramAction action = ActionFor(request);
     if (!action.command) co_return AnswerWith(request, action.reject, options.reject_codes);
     Submission s;
@@ -96,9 +123,10 @@ struct TelegramListener::Impl {
         auto frame = reader.Next();
         if (!frame) co_return;  // cannot be framed: nothing more can be understood
         if (!*frame) break;
-        std::string answer = co_await Answer(**frame, peer);
-        if (answer.empty()) co_return;
-        auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(telegram::Frame(answer)), kUseTuple);
+        auto out = co_await Answer(**frame, peer);
+        if (!out) co_return;
+        if (out->empty()) continue;
+        auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(*out), kUseTuple);
         if (write_ec) co_return;
       }
     }

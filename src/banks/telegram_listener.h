@@ -26,6 +26,9 @@ struct TelegramListenerOptions {
   std::size_t max_connections = 256;
   std::size_t max_frame_bytes = 4096;
   telegram::RejectCodeTable reject_codes;
+  // On a hole in a bank's sequence numbers, ask it to re-send the notices it skipped (0600/200)
+  // on the same connection, after the answer; its 0610 answer is read and dropped.
+  bool request_missing = false;
 };
 
 class TelegramListener {

@@ -148,3 +148,36 @@ test('telegrams over TCP: inquiry with holder name or reject code, one deposit d
   await waitFor(async () => (await fetch(`${relay.url}/healthz`)).ok, { what: 'the relay still serves' });
   assert.equal((await allDeposits(admin)).length, 1, 'nothing else was booked');
 });
+
+test('--telegram-request-missing: a hole in the bank\'s sequence numbers is asked for with 0600/200 after the answer; the bank\'s 0610 is taken and the re-sent notices are booked', async (t) => {
+  const dataDir = makeTempDir();
+  const relay = await startRelay({ dataDir, args: ['--telegram-listen', '127.0.0.1:0', '--telegram-bank', '004=127.0.0.0/8', '--telegram-request-missing'] });
+  t.after(async () => { await relay.kill(); removeDir(dataDir); });
+  const port = Number(/varelayd telegrams on 127\.0\.0\.1:(\d+)/.exec(relay.stdout())[1]);
+  const seed = await seedDemo(relay, { perPool: 3 });
+  const shop = api(relay.url, seed.keys.shop);
+  const numbers = [];
+  for (const order of ['GAP-1', 'GAP-2', 'GAP-3']) {
+    numbers.push(expectStatus(await shop.post('/v1/assignments', { order_id: order, amount: 5000, bank: '004', region: 'seoul' },
+      { headers: { 'Idempotency-Key': order } }), 201, order).number);
+  }
+  const bank = await connect(port);
+  t.after(() => bank.close());
+  bank.send(depositTelegram({ sequence: 10, number: numbers[0], amount: 5000 }));
+  assert.equal(responseCode(await bank.next()), '0000');
+  bank.send(depositTelegram({ sequence: 13, number: numbers[2], amount: 5000 }));
+  assert.equal(responseCode(await bank.next()), '0000', 'the notice is answered first');
+  const ask = await bank.next();
+  assert.equal(messageCode(ask), '0600');
+  assert.equal(field(ask, 23, 3).toString('latin1'), '200');
+  assert.equal(field(ask, 100 + 8, 6).toString('latin1'), '000011', 'from');
+  assert.equal(field(ask, 100 + 14, 6).toString('latin1'), '000012', 'to');
+  // The bank answers the request (0610) and re-sends what was lost.
+  const answer = Buffer.from(ask);
+  answer.write('0610', 19, 'latin1');
+  bank.send(answer.toString('latin1'));
+  bank.send(depositTelegram({ sequence: 11, number: numbers[1], amount: 5000 }));
+  assert.equal(responseCode(await bank.next()), '0000', 'the connection took the 0610 and the re-sent notice');
+  const deposits = await allDeposits(api(relay.url, seed.keys.bank004));
+  assert.equal(deposits.length, 3);
+});
