@@ -47,6 +47,18 @@ std::int64_t NetFor(const Booking& b, std::string_view account) {
 
 Money Krw(std::int64_t minor) { return Money(minor, Currency::Krw()); }
 
+// "YYYYMMDD" of the Korean business day of `t`.
+std::string KstDayText(Instant t) {
+  std::chrono::year_month_day ymd{BusinessDay(t)};
+  return ZeroPad(static_cast<std::uint64_t>(static_cast<int>(ymd.year())), 4) +
+         ZeroPad(static_cast<unsigned>(ymd.month()), 2) +
+         ZeroPad(static_cast<unsigned>(ymd.day()), 2);
+}
+
+Instant WholeSeconds(Instant t) {
+  return std::chrono::time_point_cast<Millis>(std::chrono::floor<std::chrono::seconds>(t));
+}
+
 }  // namespace
 
 std::chrono::sys_days BusinessDay(Instant t) {
@@ -190,9 +202,28 @@ void Bank::Restore(const BankRecord& record) {
 BankResult<void> Bank::FinishRestore() {
   pending_.clear();
   notice_by_transaction_.clear();
+  // Notices written before telegram sequences existed get one of their queue day, numbered after
+  // every sequence that day already has; the counters then continue from the latest day.
+  std::map<std::string, std::uint32_t> next_by_day;
+  if (!counters_.sequence_day.empty())
+    next_by_day[counters_.sequence_day] = counters_.next_sequence;
   for (const auto& [seq, notice] : notices_) {
+    if (notice.telegram.sequence == 0) continue;
+    auto& next = next_by_day.try_emplace(KstDayText(notice.telegram.sent_at), 1).first->second;
+    next = std::max(next, notice.telegram.sequence + 1);
+  }
+  for (auto& [seq, notice] : notices_) {
     if (notice.state == NoticeState::kPending) pending_.insert(seq);
     notice_by_transaction_[notice.transaction_id] = seq;
+    if (notice.telegram.sequence != 0) continue;
+    auto& next = next_by_day.try_emplace(KstDayText(notice.queued_at), 1).first->second;
+    notice.telegram =
+        TelegramRef{std::min(next, kMaxTelegramSequence), WholeSeconds(notice.queued_at)};
+    ++next;
+  }
+  if (!next_by_day.empty() && next_by_day.rbegin()->first >= counters_.sequence_day) {
+    counters_.sequence_day = next_by_day.rbegin()->first;
+    counters_.next_sequence = next_by_day.rbegin()->second;
   }
   return CheckInvariants();
 }
@@ -219,6 +250,23 @@ std::vector<BankRecord> Bank::Snapshot() const {
 
 void Bank::Persist(std::vector<BankRecord> records) {
   if (journal_) journal_->Append(records);
+}
+
+BankResult<TelegramRef> Bank::NextTelegramRef(Instant now) {
+  std::string day = KstDayText(now);
+  if (day != counters_.sequence_day) {
+    counters_.sequence_day = day;
+    counters_.next_sequence = 1;
+  }
+  if (counters_.next_sequence > kMaxTelegramSequence)
+    return Refuse(BankErrc::kLimitReached, "the bank has sent 999999 telegrams today (KST)");
+  return TelegramRef{counters_.next_sequence++, WholeSeconds(now)};
+}
+
+BankResult<TelegramRef> Bank::NextInquiryRef(Instant now) {
+  auto ref = NextTelegramRef(now);
+  if (ref) Persist({counters_});
+  return ref;
 }
 
 std::string Bank::NextTransactionId() {
@@ -444,6 +492,8 @@ BankResult<Booking> Bank::BookPayment(const PaymentOrder& order, const NoticePla
   auto route = PreparePayment(order);
   if (!route) return std::unexpected(route.error());
   if (auto ok = CheckAmount(plan.notified_amount); !ok) return std::unexpected(ok.error());
+  auto telegram = NextTelegramRef(now);
+  if (!telegram) return std::unexpected(telegram.error());
   Booking booking;
   booking.id = NextTransactionId();
   booking.kind = BookingKind::kDeposit;
@@ -465,6 +515,7 @@ BankResult<Booking> Bank::BookPayment(const PaymentOrder& order, const NoticePla
   notice.event_at = FormatRfc3339(now);
   notice.queued_at = now;
   notice.next_send_at = plan.first_send_at;
+  notice.telegram = *telegram;
   QueueNotice(notice);
   Persist({counters_, accounts_.at(booking.debit_account), accounts_.at(booking.credit_account),
            booking, notices_.rbegin()->second});
@@ -495,6 +546,8 @@ BankResult<Booking> Bank::CancelDeposit(std::string_view transaction_id, Instant
   if (bookings_.size() >= kMaxBookings || notices_.size() >= kMaxNotices) {
     return Refuse(BankErrc::kLimitReached, "the bank's booking journal is full");
   }
+  auto telegram = NextTelegramRef(now);
+  if (!telegram) return std::unexpected(telegram.error());
   Booking cancellation;
   cancellation.id = NextTransactionId();
   cancellation.kind = BookingKind::kCancellation;
@@ -519,6 +572,7 @@ BankResult<Booking> Bank::CancelDeposit(std::string_view transaction_id, Instant
   notice.original_transaction_id = deposit.id;
   notice.queued_at = now;
   notice.next_send_at = first_send_at;
+  notice.telegram = *telegram;
   QueueNotice(notice);
   Persist({counters_, accounts_.at(cancellation.debit_account),
            accounts_.at(cancellation.credit_account), bookings_[index], cancellation,
@@ -553,6 +607,11 @@ std::size_t Bank::NoticeCount(NoticeState state) const {
 const Notice* Bank::FindNotice(std::uint64_t seq) const {
   auto it = notices_.find(seq);
   return it == notices_.end() ? nullptr : &it->second;
+}
+
+const Notice* Bank::FindNoticeFor(std::string_view transaction_id) const {
+  auto it = notice_by_transaction_.find(transaction_id);
+  return it == notice_by_transaction_.end() ? nullptr : FindNotice(it->second);
 }
 
 bool Bank::IsSendable(const Notice& notice, bool hold_cancellations) const {
@@ -596,6 +655,7 @@ void Bank::RecordAttempt(std::uint64_t seq, const NoticeAttempt& attempt, Instan
       notice.relay_deposit_id = attempt.relay_deposit_id;
       notice.relay_outcome = attempt.relay_outcome;
       notice.relay_duplicate = attempt.relay_duplicate;
+      notice.relay_transaction_id = attempt.relay_transaction_id;
       break;
     case AttemptVerdict::kRefused:
       notice.state = NoticeState::kFailed;
@@ -610,6 +670,21 @@ void Bank::RecordAttempt(std::uint64_t seq, const NoticeAttempt& attempt, Instan
   }
   if (notice.state != NoticeState::kPending) pending_.erase(seq);
   Persist({notice});
+}
+
+std::size_t Bank::ReleaseTelegrams(std::chrono::sys_days day, std::uint32_t from, std::uint32_t to,
+                                   Instant now) {
+  std::size_t released = 0;
+  for (auto seq : pending_) {
+    Notice& notice = notices_.at(seq);
+    if (notice.telegram.sequence < from || notice.telegram.sequence > to ||
+        BusinessDay(notice.telegram.sent_at) != day) {
+      continue;
+    }
+    if (notice.next_send_at > now) notice.next_send_at = now;
+    ++released;
+  }
+  return released;
 }
 
 void Bank::RecordDuplicateSent(std::uint64_t seq, std::string status) {

@@ -38,6 +38,22 @@ inline constexpr std::size_t kIssuedNumberDigits = 14;
 inline constexpr std::chrono::hours kBusinessDayOffset{9};
 std::chrono::sys_days BusinessDay(Instant t);
 
+// Telegram sequence numbers are 6 digits, unique per KST day across every telegram the bank
+// sends (pre-check inquiries and notices), from 1 (docs/telegrams.md: unique per institution +
+// bank + KST day).
+inline constexpr std::uint32_t kMaxTelegramSequence = 999'999;
+
+// How a message is known in a telegram header: its sequence number of the KST day and its send
+// date-time (whole seconds). A notice gets one when it is queued and keeps it on every re-send:
+// the relay's duplicate key for telegrams is send date + sequence + virtual number, so a re-send
+// must carry the same. Assigned whatever the protocol, so a state file can change protocol.
+struct TelegramRef {
+  std::uint32_t sequence = 0;  // 1..kMaxTelegramSequence; 0: none (a record from an older file)
+  Instant sent_at{};
+
+  friend bool operator==(const TelegramRef&, const TelegramRef&) = default;
+};
+
 enum class AccountKind { kCustomer, kMother };
 enum class IssueMode { kBatch, kRealTime };
 enum class BookingKind { kDeposit, kCancellation, kWithdrawal };
@@ -109,10 +125,14 @@ struct Notice {
   Instant queued_at{};
   Instant next_send_at{};
   std::optional<Instant> answered_at;
-  std::string relay_deposit_id;  // from the answer that was accepted
+  std::string relay_deposit_id;  // from the answer that was accepted (empty for telegrams)
   std::string relay_outcome;
   bool relay_duplicate = false;  // the accepted answer said the relay had it already
   int duplicates_sent = 0;       // extra copies sent after the answer (fault injection)
+  TelegramRef telegram;          // header sequence and send time, fixed when queued
+  // The relay's transaction id for this notice, from the accepted answer: the transaction id for
+  // JSON and camt.054, "tg:<send date>:<sequence>:<number>" for telegrams.
+  std::string relay_transaction_id;
 };
 
 struct Withdrawal {
@@ -131,6 +151,10 @@ struct Counters {
   std::string run_id;
   std::uint64_t next_seq = 1;
   std::map<std::string, std::uint64_t> next_serial;  // per virtual-number prefix
+  // Telegram sequence numbers: the KST day ("YYYYMMDD") the counter below counts, empty before
+  // the first; it restarts at 1 on a new day.
+  std::string sequence_day;
+  std::uint32_t next_sequence = 1;
 };
 
 using BankRecord = std::variant<Account, VirtualAccount, Booking, Notice, Withdrawal, Counters>;
@@ -208,18 +232,20 @@ enum class AttemptVerdict {
 
 struct NoticeAttempt {
   NoticeAttempt(AttemptVerdict v, std::string s, std::string deposit_id = {},
-                std::string outcome = {}, bool duplicate = false)
+                std::string outcome = {}, bool duplicate = false, std::string transaction_id = {})
       : verdict(v),
         status(std::move(s)),
         relay_deposit_id(std::move(deposit_id)),
         relay_outcome(std::move(outcome)),
-        relay_duplicate(duplicate) {}
+        relay_duplicate(duplicate),
+        relay_transaction_id(std::move(transaction_id)) {}
 
   AttemptVerdict verdict;
   std::string status;
   std::string relay_deposit_id;
   std::string relay_outcome;
   bool relay_duplicate;
+  std::string relay_transaction_id;
 };
 
 struct WithdrawalOrder {
@@ -268,7 +294,8 @@ class Bank {
   // ---- state file ------------------------------------------------------------------------------
   // Applies one replayed record (an upsert); the journal is not called.
   void Restore(const BankRecord& record);
-  // Rebuilds the indexes after Restore calls; fails when balances do not add up.
+  // Rebuilds the indexes after Restore calls; fails when balances do not add up. Notices from an
+  // older state file without a telegram sequence get one here (sent at their queue time).
   BankResult<void> FinishRestore();
   // Makes every pending notice due at `now` at the latest: after a restart the bank re-sends what
   // is unanswered at once (a hold from a fault of the previous run is not kept). Not journaled;
@@ -301,6 +328,9 @@ class Bank {
   // payment before the pre-check: the payer is a customer account with the funds, the number has a
   // mother account. Changes nothing.
   BankResult<PaymentRoute> PreparePayment(const PaymentOrder& order) const;
+  // The telegram header identity of a pre-check inquiry sent at `now` (the day's next sequence
+  // number). Fails kLimitReached when the day's sequence numbers are used up.
+  BankResult<TelegramRef> NextInquiryRef(Instant now);
   // Books an accepted payment (debit the customer, credit the mother account) and queues its
   // deposit notice. Checks again what PreparePayment checked; a refusal changes nothing.
   BankResult<Booking> BookPayment(const PaymentOrder& order, const NoticePlan& plan, Instant now);
@@ -317,6 +347,7 @@ class Bank {
                               std::optional<NoticeState> state = std::nullopt) const;
   std::size_t NoticeCount(NoticeState state) const;
   const Notice* FindNotice(std::uint64_t seq) const;
+  const Notice* FindNoticeFor(std::string_view transaction_id) const;
   std::size_t PendingNotices() const { return pending_.size(); }
   // Pending notices whose time has come, oldest first, at most `limit`. A cancellation waits for
   // its deposit's notice to be settled (answered or failed) unless `hold_cancellations` is false.
@@ -328,6 +359,12 @@ class Bank {
   void RecordAttempt(std::uint64_t seq, const NoticeAttempt& attempt, Instant now);
   // Records an extra copy sent after the answer (the duplicate fault): send_count rises too.
   void RecordDuplicateSent(std::uint64_t seq, std::string status);
+  // The relay asked for the telegrams numbered `from`..`to` of KST day `day` (0600/200): the
+  // pending notices among them become due at `now` at the latest. Answered and failed ones are
+  // settled and not sent again. Not journaled (the next attempt records the notice). Returns how
+  // many were pending.
+  std::size_t ReleaseTelegrams(std::chrono::sys_days day, std::uint32_t from, std::uint32_t to,
+                               Instant now);
 
   // ---- withdrawals, inquiries
   // -------------------------------------------------------------------- Debits an account when the
@@ -350,6 +387,9 @@ class Bank {
 
  private:
   std::string NextTransactionId();
+  // The next sequence number of the KST day of `now`; rolls the counter over on a new day. Fails
+  // kLimitReached past kMaxTelegramSequence. Persisted with counters_.
+  BankResult<TelegramRef> NextTelegramRef(Instant now);
   bool IsSendable(const Notice& notice, bool hold_cancellations) const;
   void QueueNotice(Notice notice);
   void Persist(std::vector<BankRecord> records);

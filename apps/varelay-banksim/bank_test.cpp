@@ -60,7 +60,9 @@ class FakeLink : public RelayLink {
   LinkResult<NoticeReceipt> Answer(const std::string& id) {
     if (!notice_answer) return std::unexpected(notice_answer.error());
     bool duplicate = !seen.insert(id).second;
-    return NoticeReceipt{"dep_" + id, "matched", "booked", duplicate};
+    NoticeReceipt receipt{"dep_" + id, "matched", "booked", duplicate};
+    receipt.relay_transaction_id = "rt_" + id;
+    return receipt;
   }
 
   LinkResult<PrecheckVerdict> verdict =
@@ -214,7 +216,11 @@ TEST(BanksimTeller, ARefusedPrecheckMovesNoMoney) {
   EXPECT_EQ(f.Balance("11112222333"), 100'000);
   EXPECT_EQ(f.Balance("004100000000001"), 0);
   EXPECT_TRUE(f.bank.Notices().empty());
-  EXPECT_EQ(f.journal.appends, appends);
+  // Only the inquiry sequence counter was recorded, once per pre-check asked.
+  EXPECT_EQ(f.journal.appends, appends + 2);
+  for (std::size_t i = f.journal.all.size() - 2; i < f.journal.all.size(); ++i)
+    EXPECT_TRUE(std::holds_alternative<Counters>(f.journal.all[i]));
+  EXPECT_EQ(std::get<Counters>(f.journal.all.back()).next_sequence, 3u);
 
   link.verdict = PrecheckVerdict{true, "Example Shop Co.", "2026-12-01T00:00:00Z", ""};
   auto accepted = teller.Pay(Order(39'000));
@@ -260,15 +266,129 @@ TEST(BanksimTeller, ResendsUntilAnsweredWithARisingSendCountThenGivesUp) {
   EXPECT_EQ(f.bank.PendingNotices(), 0u);
 }
 
-TEST(BanksimTeller, AConflictFailsANoticeAtOnce) {
+TEST(BanksimTeller, AFinalRefusalFailsANoticeAtOnce) {
   Fixture f;
   FakeLink link;
   Teller teller(f.bank, link, FaultPlan{}, [] { return kT0; });
   ASSERT_EQ(teller.Pay(Order(1'000)).status, PaymentStatus::kAccepted);
-  link.notice_answer = std::unexpected(LinkFailure{409, "transaction_id_conflict", ""});
+  link.notice_answer = std::unexpected(LinkFailure{409, "transaction_id_conflict", "", true});
   teller.SendDueNotices();
   EXPECT_EQ(f.bank.Notices()[0].state, NoticeState::kFailed);
   EXPECT_EQ(f.bank.Notices()[0].send_count, 1);
+  EXPECT_EQ(f.bank.Notices()[0].last_status, "409 transaction_id_conflict");
+
+  ASSERT_EQ(teller.Pay(Order(2'000)).status, PaymentStatus::kAccepted);
+  link.notice_answer =
+      std::unexpected(LinkFailure{0, "duplicate", "refused", true, "telegram 0106"});
+  teller.SendDueNotices();
+  EXPECT_EQ(f.bank.Notices()[1].state, NoticeState::kFailed);
+  EXPECT_EQ(f.bank.Notices()[1].last_status, "telegram 0106 duplicate");
+}
+
+TEST(BanksimBank, TelegramsGetOneSequencePerKstDayKeptOnEveryResend) {
+  Fixture f;
+  // 2026-11-25T14:59:59Z is 23:59:59 in Seoul; a second later it is the 26th there.
+  const Instant late = FromUnixMs(1'795'618'799'000) + milliseconds(250);
+  auto first = f.bank.BookPayment(Order(1'000), NoticePlan{Krw(1'000), kT0}, kT0);
+  auto second = f.bank.BookPayment(Order(2'000), NoticePlan{Krw(2'000), late}, late);
+  auto inquiry = f.bank.NextInquiryRef(late);
+  auto cancel = f.bank.CancelDeposit(first->id, late + seconds(1), late + seconds(1));
+  ASSERT_TRUE(first && second && inquiry && cancel);
+  auto n = f.bank.Notices();
+  ASSERT_EQ(n.size(), 3u);
+  EXPECT_EQ(n[0].telegram, (TelegramRef{1, kT0}));
+  EXPECT_EQ(n[1].telegram, (TelegramRef{2, late - milliseconds(250)})) << "whole seconds";
+  EXPECT_EQ(*inquiry, (TelegramRef{3, late - milliseconds(250)})) << "inquiries count along";
+  EXPECT_EQ(n[2].telegram.sequence, 1u) << "a new KST day starts again at 1";
+  EXPECT_EQ(f.bank.FindNoticeFor(first->id)->seq, 1u);
+
+  // Re-sends keep the header identity.
+  f.bank.RecordAttempt(1, NoticeAttempt{AttemptVerdict::kUnanswered, "503"}, kT0);
+  EXPECT_EQ(f.bank.FindNotice(1)->telegram, (TelegramRef{1, kT0}));
+
+  // The counters and the notices' sequences survive a state file; a record from before telegram
+  // sequences existed gets one of its queue day when restored.
+  Bank rebuilt(f.bank.options(), "ZZZZ");
+  for (const auto& record : f.journal.all) {
+    auto back = DecodeRecord(EncodeRecord(record));
+    ASSERT_TRUE(back.has_value());
+    rebuilt.Restore(*back);
+  }
+  auto old_line = EncodeRecord(BankRecord(*f.bank.FindNotice(2)));
+  for (std::string key : {"\"telegram_sequence\":2,", ",\"relay_transaction_id\":\"\""}) {
+    auto at = old_line.find(key);
+    ASSERT_NE(at, std::string::npos) << old_line;
+    old_line.erase(at, key.size());
+  }
+  auto old_notice = DecodeRecord(old_line);
+  ASSERT_TRUE(old_notice.has_value()) << old_notice.error().detail;
+  EXPECT_EQ(std::get<Notice>(*old_notice).telegram.sequence, 0u);
+  rebuilt.Restore(*old_notice);
+  ASSERT_TRUE(rebuilt.FinishRestore().has_value());
+  EXPECT_EQ(rebuilt.FindNotice(2)->telegram.sequence, 2u) << "numbered after the day's others";
+  EXPECT_EQ(rebuilt.FindNotice(3)->telegram.sequence, 1u);
+  auto next = rebuilt.BookPayment(Order(3'000), NoticePlan{Krw(3'000), late + seconds(2)},
+                                  late + seconds(2));
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(rebuilt.Notices().back().telegram.sequence, 2u) << "the day's counter continues";
+  EXPECT_EQ(rebuilt.NextInquiryRef(late + seconds(2))->sequence, 3u);
+
+  // The relay asks for number 4 of the 26th: a pending notice with it is due at once.
+  const Instant much_later = late + std::chrono::hours(1);
+  ASSERT_TRUE(
+      rebuilt.BookPayment(Order(4'000), NoticePlan{Krw(4'000), much_later}, late + seconds(3))
+          .has_value());
+  EXPECT_EQ(rebuilt.Notices().back().telegram.sequence, 4u);
+  auto day26 = BusinessDay(late + seconds(2));
+  EXPECT_EQ(rebuilt.ReleaseTelegrams(day26, 4, 4, late + seconds(4)), 1u);
+  EXPECT_EQ(rebuilt.Notices().back().next_send_at, late + seconds(4));
+  EXPECT_EQ(rebuilt.ReleaseTelegrams(day26 - std::chrono::days(1), 4, 4, late), 0u)
+      << "another day's number 4";
+  EXPECT_EQ(rebuilt.ReleaseTelegrams(day26, 5, 9, late), 0u);
+}
+
+TEST(BanksimTeller, NoticesCarryWhatTheTelegramAndCamtLinksRepeat) {
+  Fixture f;
+  FakeLink link;
+  Instant now = kT0;
+  Teller teller(f.bank, link, FaultPlan{}, [&] { return now; });
+  auto paid = teller.Pay(Order(4'000));
+  ASSERT_EQ(paid.status, PaymentStatus::kAccepted);
+  EXPECT_EQ(link.last_precheck.telegram, (TelegramRef{1, kT0})) << "the inquiry, then its notice";
+  link.notice_answer = std::unexpected(LinkFailure{0, "no_answer", "timeout"});
+  teller.SendDueNotices();
+  now += seconds(1);
+  link.notice_answer = NoticeReceipt{};
+  teller.SendDueNotices();
+  ASSERT_EQ(link.deposits.size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(link.deposits[i].send_count, i + 1);
+    EXPECT_EQ(link.deposits[i].telegram, (TelegramRef{2, kT0}));
+    EXPECT_EQ(link.deposits[i].mother_account, "004100000000001");
+  }
+  ASSERT_TRUE(teller.Cancel(paid.booking->id).has_value());
+  teller.SendDueNotices();
+  ASSERT_EQ(link.cancellations.size(), 1u);
+  const auto& c = link.cancellations[0];
+  EXPECT_EQ(c.original_transaction_id, paid.booking->id);
+  EXPECT_EQ(c.original_telegram, (TelegramRef{2, kT0}));
+  EXPECT_EQ(c.telegram, (TelegramRef{3, now}));
+  EXPECT_EQ(c.number, "90040000000001");
+  EXPECT_EQ(c.amount.minor(), 4'000);
+  EXPECT_EQ(c.payer_name, "Kim Minji");
+  EXPECT_EQ(c.mother_account, "004100000000001");
+  EXPECT_EQ(f.bank.Notices()[0].relay_transaction_id, "rt_" + paid.booking->id);
+
+  // A notice held back (the late fault) goes out when the relay asks for its number.
+  FaultPlan late;
+  late.late = seconds(3600);
+  Teller held(f.bank, link, late, [&] { return now; });
+  ASSERT_EQ(held.Pay(Order(1'000)).status, PaymentStatus::kAccepted);
+  EXPECT_EQ(held.SendDueNotices(), 0u);
+  auto sequence = f.bank.Notices().back().telegram.sequence;
+  EXPECT_EQ(held.ResendTelegrams(BusinessDay(now), sequence, sequence), 1u);
+  EXPECT_EQ(held.SendDueNotices(), 1u);
+  EXPECT_EQ(link.deposits.back().telegram.sequence, sequence);
 }
 
 TEST(BanksimTeller, DroppedAnswersAreResentAndTheRelaysDuplicateAnswerSettlesThem) {

@@ -2,17 +2,21 @@
 // bank core, the state file, the relay link, the teller and the HTTP server together; holds no
 // logic of its own. `varelay-banksim --help` documents flags, the HTTP API and the protocols.
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <charconv>
 #include <iostream>
 #include <random>
 
 #include "bank.h"
+#include "camt_link.h"
 #include "faults.h"
 #include "pay_command.h"
 #include "relay_link.h"
 #include "routes.h"
 #include "server.h"
 #include "state_file.h"
+#include "statement.h"
+#include "telegram_link.h"
 #include "teller.h"
 
 namespace {
@@ -22,7 +26,9 @@ using namespace varelay::banksim;
 
 struct Flags {
   std::string listen = "127.0.0.1:8090";
+  std::string protocol = "json";
   std::string relay = "http://127.0.0.1:8080";
+  std::string relay_telegram;
   std::string bank = "004";
   std::string api_key;
   std::string signing_secret;
@@ -101,8 +107,18 @@ int Serve(const Flags& flags) {
     std::cerr << "varelay-banksim: --listen must be HOST:PORT, got '" << flags.listen << "'\n";
     return 2;
   }
-  if (flags.api_key.empty()) {
-    std::cerr << "varelay-banksim: --api-key (the relay's bank key) is required to serve\n";
+  std::optional<std::pair<std::string, unsigned short>> telegram_address;
+  if (flags.protocol == "telegram") {
+    telegram_address = ParseHostPort(flags.relay_telegram);
+    if (!telegram_address) {
+      std::cerr << "varelay-banksim: --protocol telegram needs --relay-telegram HOST:PORT (the "
+                   "relay's --telegram-listen), got '"
+                << flags.relay_telegram << "'\n";
+      return 2;
+    }
+  } else if (flags.api_key.empty()) {
+    std::cerr << "varelay-banksim: --api-key (the relay's bank key) is required to serve over "
+              << flags.protocol << "\n";
     return 2;
   }
   std::string fault_error;
@@ -157,12 +173,43 @@ int Serve(const Flags& flags) {
 
   JsonLinkOptions link_options{flags.relay, flags.api_key, flags.signing_secret,
                                std::chrono::seconds(flags.relay_timeout_s), Now};
-  auto link = MakeJsonRelayLink(std::move(link_options));
+  // The relay's requests for skipped telegram numbers reach the teller, made after the link.
+  std::atomic<Teller*> teller_for_requests{nullptr};
+  auto make_link = [&]() -> Result<std::unique_ptr<RelayLink>> {
+    if (flags.protocol == "telegram") {
+      TelegramLinkOptions telegram_options;
+      telegram_options.host = telegram_address->first;
+      telegram_options.port = telegram_address->second;
+      telegram_options.bank_code = flags.bank;
+      telegram_options.timeout = std::chrono::seconds(flags.relay_timeout_s);
+      telegram_options.on_missing_request =
+          [&teller_for_requests](std::chrono::sys_days day, std::uint32_t from, std::uint32_t to) {
+            Teller* teller = teller_for_requests.load();
+            std::size_t pending = teller ? teller->ResendTelegrams(day, from, to) : 0;
+            std::cout << "varelay-banksim: the relay asked for telegrams " << from << ".." << to
+                      << " of " << FormatDate(day) << "; " << pending
+                      << " pending notice(s) sent now" << std::endl;
+          };
+      auto made = TelegramRelayLink::Create(std::move(telegram_options));
+      if (!made) return std::unexpected(made.error());
+      return std::unique_ptr<RelayLink>(std::move(*made));
+    }
+    if (flags.protocol == "iso20022") {
+      auto made = Camt054RelayLink::Create(std::move(link_options));
+      if (!made) return std::unexpected(made.error());
+      return std::unique_ptr<RelayLink>(std::move(*made));
+    }
+    return MakeJsonRelayLink(std::move(link_options));
+  };
+  auto link = make_link();
   if (!link) {
-    std::cerr << "varelay-banksim: --relay: " << link.error().detail << "\n";
+    std::cerr << "varelay-banksim: "
+              << (flags.protocol == "telegram" ? "--relay-telegram" : "--relay") << ": "
+              << link.error().detail << "\n";
     return 2;
   }
   Teller teller(bank, **link, faults, Now);
+  teller_for_requests = &teller;
 
   ServerOptions server_options;
   server_options.host = flags.listen.substr(0, colon);
@@ -187,6 +234,7 @@ int Serve(const Flags& flags) {
   teller.Start();
   server.Run();
   teller.Stop();
+  teller_for_requests = nullptr;
   std::cout << "varelay-banksim: stopped" << std::endl;
   return 0;
 }
@@ -204,7 +252,8 @@ constexpr const char* kFooter =
        mother account in front of which the number stands) and queues the deposit notice.
   GET  /payments/{transaction_id}, POST /payments/{transaction_id}/cancel (reverse + cancellation notice)
   GET  /notices            the outbox, oldest first: state pending|answered|failed, send_count,
-       last_status, the relay's answer; ?state=, ?after=SEQ&limit=N (at most 10000, next_after)
+       last_status, the relay's answer (relay_transaction_id: how the relay knows the notice),
+       telegram_sequence; ?state=, ?after=SEQ&limit=N (at most 10000, next_after)
   POST /holder-inquiries {account} -> holder_name (accounts and virtual numbers)
   POST /withdrawals {account, amount, reference} -> completed | refused (insufficient_funds);
        idempotent by reference. GET /withdrawals/{reference}: the result inquiry.
@@ -213,16 +262,44 @@ constexpr const char* kFooter =
        ?account=NUMBER for one account. Business days are Korean (UTC+9).
   GET  /healthz
 
-Relay protocol (docs/openapi.yaml, role bank): POST /v1/bank/precheck before money moves,
-POST /v1/bank/deposits and /v1/bank/cancellations after, with Authorization: Bearer <--api-key>.
-With --signing-secret every request carries Varelay-Timestamp (Unix seconds) and
-Varelay-Signature: v1=<hex HMAC-SHA256 of "{timestamp}.{METHOD}.{target}.{body}">. A notice is
-re-sent with the same transaction_id and body every --resend-interval-ms until the relay answers
-200 (the relay dedupes by transaction_id), at most --max-sends times, then marked failed;
-409 transaction_id_conflict fails it at once. A cancellation waits until its deposit's notice is
-settled (except under --fault-reorder). Transaction ids: bank code + 4-character run id + 8-digit
-sequence (15 characters), kept across restarts with --state; after a restart every unanswered
-notice is re-sent at once.
+Protocols (--protocol): every payment asks the relay's pre-check before money moves, then the
+booking's notice (and a cancellation's) goes to the relay from an outbox, re-sent every
+--resend-interval-ms with the same content until the relay acknowledges it, at most --max-sends
+times, then marked failed; a refusal that re-sending cannot change fails it at once. GET /notices
+shows each notice's send_count, last_status and the relay's answer. A cancellation waits until
+its deposit's notice is settled (except under --fault-reorder). Transaction ids: bank code +
+4-character run id + 8-digit sequence (15 characters), kept across restarts with --state; after a
+restart every unanswered notice is re-sent at once. Keep one protocol per --state file: the relay
+knows a notice by a protocol's own key.
+  json      (docs/openapi.yaml, role bank) POST /v1/bank/precheck, then /v1/bank/deposits and
+            /v1/bank/cancellations, with Authorization: Bearer <--api-key>. With --signing-secret
+            every request carries Varelay-Timestamp (Unix seconds) and Varelay-Signature:
+            v1=<hex HMAC-SHA256 of "{timestamp}.{METHOD}.{target}.{body}">. The relay dedupes by
+            transaction_id; 409 transaction_id_conflict fails a notice.
+  telegram  (docs/telegrams.md) fixed-length EUC-KR telegrams, 4-digit length framing, over one
+            TCP connection to --relay-telegram (reopened when it drops; each answer awaited
+            --relay-timeout-s). No API key: the relay trusts the header's bank code (--bank) from
+            the networks given in its --telegram-bank. Pre-check: 0900/100 inquiry, answer 0910
+            "0000" with the holder name, another code refuses (0101..0106, 0901, 0999 map back to
+            unknown_number, not_assigned, expired, amount_mismatch, merchant_inactive, duplicate,
+            format_error, system_error; any other code is reason bank_code_XXXX). Deposit: 0200/300
+            kind 20; cancellation: kind 51 whose header's original date and sequence name the
+            deposit's telegram. Every telegram takes the day's next sequence number (KST; kept with
+            --state); a notice's number and send date-time are fixed when it is queued and repeated
+            on every re-send with a rising send count: the relay's duplicate key is send date +
+            sequence + number. Answer "0000" acknowledges; 0999 or no answer re-sends (so does 0101
+            for a cancellation whose deposit the relay does not know yet); any other code fails the
+            notice with that code. The relay's request for skipped numbers (0600/200, varelayd
+            --telegram-request-missing) is answered 0610 "0000" and the pending notices it names
+            are sent at once. Without --state a restart numbers the day's telegrams from 1 again,
+            and the relay takes a repeated date + sequence + number for a re-send.
+  iso20022  notices as camt.054.001.08 (one Ntry each; AcctSvcrRef = the transaction id; a
+            cancellation is a DBIT reversal whose TxDtls/Refs/AcctSvcrRef names the deposit)
+            POSTed as application/xml to /v1/bank/camt054 with the bank key, signed as json over
+            target /v1/bank/camt054. The ImportReport item settles the notice: booked or
+            duplicate acknowledges, refused fails it with the item's code (not_found for a
+            cancellation re-sends). ISO 20022 has no receivability inquiry, so this bank sends the
+            pre-check over json: POST /v1/bank/precheck.
 
 Faults (each off by default; probabilities are deterministic rolls of --fault-seed, the notice
 and the attempt): --fault-outage counts attempts inside the window as sent and lost (send_count
@@ -231,6 +308,9 @@ rises, nothing reaches the relay; pre-checks still pass) and delivers after it.
 Examples:
   varelay-banksim --relay http://127.0.0.1:8080 --api-key vrk_... --listen 127.0.0.1:8090 \
     --mother 9004=004100000000001:"Example Shop Co." --customer 11112222333=1000000:"Kim Minji"
+  varelay-banksim --protocol telegram --relay-telegram 127.0.0.1:9100 --bank 004 ...
+    (with varelayd --telegram-listen 127.0.0.1:9100 --telegram-bank 004=127.0.0.0/8)
+  varelay-banksim --protocol iso20022 --relay http://127.0.0.1:8080 --api-key vrk_... ...
   varelay-banksim pay --sim http://127.0.0.1:8090 --from 11112222333 --to 90040000000000 --amount 39000 --payer "Kim Minji"
 SIGTERM or SIGINT: stop accepting, finish requests in flight, exit 0.)";
 
@@ -245,12 +325,22 @@ int main(int argc, char** argv) {
   app.add_option("--listen", flags.listen,
                  "HOST:PORT for the bank's HTTP API (port 0: any free port)")
       ->capture_default_str();
-  app.add_option("--relay", flags.relay, "the relay's base URL, http://HOST:PORT")
+  app.add_option(
+         "--protocol", flags.protocol,
+         "how the bank talks to the relay: json, telegram or iso20022 (see Protocols below)")
+      ->check(CLI::IsMember({"json", "telegram", "iso20022"}))
+      ->capture_default_str();
+  app.add_option("--relay", flags.relay,
+                 "the relay's base URL, http://HOST:PORT (json and iso20022)")
       ->envname("VARELAY_RELAY")
       ->capture_default_str();
+  app.add_option("--relay-telegram", flags.relay_telegram,
+                 "HOST:PORT of the relay's telegram listener (varelayd --telegram-listen); "
+                 "required with --protocol telegram");
   app.add_option("--bank", flags.bank, "this bank's 3-digit KFTC code")->capture_default_str();
   app.add_option("--api-key", flags.api_key,
-                 "the relay's API key for this bank (role bank); required to serve")
+                 "the relay's API key for this bank (role bank); required to serve over json "
+                 "and iso20022")
       ->envname("VARELAY_BANK_KEY");
   app.add_option(
          "--signing-secret", flags.signing_secret,
@@ -271,7 +361,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-sends", flags.max_sends, "attempts per notice before it is marked failed")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  app.add_option("--relay-timeout-s", flags.relay_timeout_s, "time limit per request to the relay")
+  app.add_option("--relay-timeout-s", flags.relay_timeout_s,
+                 "time limit per request to the relay (a telegram's answer, a connection)")
       ->check(CLI::Range(1, 600))
       ->capture_default_str();
   app.add_option("--fault-duplicate", flags.fault_duplicate, "P: send an answered notice once more")
@@ -287,7 +378,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{600'000}))
       ->group("Faults");
   app.add_option("--fault-drop-answer", flags.fault_drop_answer,
-                 "P: treat a 200 answer as lost and re-send (the relay must dedupe)")
+                 "P: treat an accepted answer as lost and re-send (the relay must dedupe)")
       ->check(CLI::Range(0.0, 1.0))
       ->group("Faults");
   app.add_option(

@@ -116,6 +116,9 @@ json::object ToJson(const Notice& n) {
           {"relay_deposit_id", Nullable(n.relay_deposit_id)},
           {"relay_outcome", Nullable(n.relay_outcome)},
           {"relay_duplicate", n.relay_duplicate},
+          {"relay_transaction_id", Nullable(n.relay_transaction_id)},
+          {"telegram_sequence", n.telegram.sequence},
+          {"telegram_sent_at", Time(n.telegram.sent_at)},
           {"duplicates_sent", n.duplicates_sent}};
 }
 

@@ -68,7 +68,10 @@ json::object Encode(const Notice& n) {
                  {"relay_deposit_id", n.relay_deposit_id},
                  {"relay_outcome", n.relay_outcome},
                  {"relay_duplicate", n.relay_duplicate},
-                 {"duplicates_sent", n.duplicates_sent}};
+                 {"duplicates_sent", n.duplicates_sent},
+                 {"telegram_sequence", n.telegram.sequence},
+                 {"telegram_sent_at_ms", ToUnixMs(n.telegram.sent_at)},
+                 {"relay_transaction_id", n.relay_transaction_id}};
   if (n.answered_at) o["answered_at_ms"] = ToUnixMs(*n.answered_at);
   return o;
 }
@@ -90,7 +93,9 @@ json::object Encode(const Counters& c) {
   return {{"type", "counters"},
           {"run_id", c.run_id},
           {"next_seq", c.next_seq},
-          {"next_serial", std::move(serials)}};
+          {"next_serial", std::move(serials)},
+          {"sequence_day", c.sequence_day},
+          {"next_sequence", c.next_sequence}};
 }
 
 // Reads typed members of one record, remembering the first problem.
@@ -123,6 +128,21 @@ class Reader {
     return v->as_bool();
   }
   Instant At(std::string_view key) { return FromUnixMs(Int(key)); }
+  // Members added after the first version: a missing one is `fallback` (older files load), a
+  // present one must be well-formed.
+  std::int64_t IntOr(std::string_view key, std::int64_t fallback) {
+    return o_.contains(key) ? Int(key) : fallback;
+  }
+  std::string StrOr(std::string_view key) { return o_.contains(key) ? Str(key) : std::string(); }
+  // A member that must lie in [min, max].
+  std::int64_t Bounded(std::int64_t value, std::string_view key, std::int64_t min,
+                       std::int64_t max) {
+    if (value < min || value > max) {
+      Bad(key);
+      return min;
+    }
+    return value;
+  }
   Currency Ccy() {
     auto c = Currency::FromCode(Str("currency"));
     if (!c) Bad("currency");
@@ -206,6 +226,10 @@ Result<BankRecord> Decode(const json::object& o) {
     n.relay_outcome = r.Str("relay_outcome");
     n.relay_duplicate = r.Bool("relay_duplicate");
     n.duplicates_sent = static_cast<int>(r.Int("duplicates_sent"));
+    n.telegram.sequence = static_cast<std::uint32_t>(
+        r.Bounded(r.IntOr("telegram_sequence", 0), "telegram_sequence", 0, kMaxTelegramSequence));
+    n.telegram.sent_at = FromUnixMs(r.IntOr("telegram_sent_at_ms", 0));
+    n.relay_transaction_id = r.StrOr("relay_transaction_id");
     record = n;
   } else if (type == "withdrawal") {
     Withdrawal w;
@@ -223,6 +247,9 @@ Result<BankRecord> Decode(const json::object& o) {
     Counters c;
     c.run_id = r.Str("run_id");
     c.next_seq = static_cast<std::uint64_t>(r.Int("next_seq"));
+    c.sequence_day = r.StrOr("sequence_day");
+    c.next_sequence = static_cast<std::uint32_t>(
+        r.Bounded(r.IntOr("next_sequence", 1), "next_sequence", 1, kMaxTelegramSequence + 1));
     auto* serials = o.if_contains("next_serial");
     if (!serials || !serials->is_object())
       return Fail(ErrorCode::kInvalidField, "counters without next_serial");

@@ -10,6 +10,8 @@ namespace {
 using std::chrono::days;
 using std::chrono::sys_days;
 
+}  // namespace
+
 std::string XmlEscape(std::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -36,6 +38,8 @@ std::string XmlEscape(std::string_view text) {
   }
   return out;
 }
+
+namespace {
 
 std::string Compact(sys_days day) {
   std::string d = FormatDate(day);

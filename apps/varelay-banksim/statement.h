@@ -24,6 +24,8 @@ std::optional<std::chrono::sys_days> ParseDate(std::string_view text);
 std::string FormatDate(std::chrono::sys_days day);
 // Local business time with its offset: "2026-11-25T19:20:00+09:00".
 std::string FormatBusinessTime(Instant t);
+// Text for XML content and attribute values: & < > " ' escaped.
+std::string XmlEscape(std::string_view text);
 
 // camt.053.001.08: one Stmt per account with OPBD and CLBD balances, a transaction summary and one
 // Ntry per booking. A deposit is CRDT (PMNT/RCDT) with the virtual number as the creditor account

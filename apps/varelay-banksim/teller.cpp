@@ -42,19 +42,24 @@ void Teller::Sleep(std::chrono::milliseconds delay) {
 
 PaymentOutcome Teller::Pay(const PaymentOrder& order) {
   PaymentOutcome out;
+  TelegramRef inquiry;
   {
     std::lock_guard lock(mutex_);
     auto route = bank_.PreparePayment(order);
-    if (!route) {
-      out.reason = RefusalReason(route.error().code);
-      out.detail = route.error().detail;
+    auto ref = route ? bank_.NextInquiryRef(now_()) : BankResult<TelegramRef>{};
+    if (!route || !ref) {
+      const BankError& error = route ? ref.error() : route.error();
+      out.reason = RefusalReason(error.code);
+      out.detail = error.detail;
       if (const Account* payer = bank_.FindAccount(order.from_account))
         out.payer_balance = payer->balance;
       return out;
     }
+    inquiry = *ref;
   }
   Sleep(faults_.delay);
-  auto verdict = link_.Precheck(PrecheckQuery{order.to_number, order.amount, order.payer_name});
+  auto verdict =
+      link_.Precheck(PrecheckQuery{order.to_number, order.amount, order.payer_name, inquiry});
   std::lock_guard lock(mutex_);
   if (const Account* payer = bank_.FindAccount(order.from_account))
     out.payer_balance = payer->balance;
@@ -99,6 +104,17 @@ BankResult<Booking> Teller::Cancel(const std::string& transaction_id) {
   return cancellation;
 }
 
+std::size_t Teller::ResendTelegrams(std::chrono::sys_days day, std::uint32_t from,
+                                    std::uint32_t to) {
+  std::lock_guard lock(mutex_);
+  std::size_t released = bank_.ReleaseTelegrams(day, from, to, now_());
+  if (released > 0) {
+    woken_ = true;
+    wake_.notify_all();
+  }
+  return released;
+}
+
 std::size_t Teller::SendDueNotices() {
   std::vector<Notice> due;
   {
@@ -128,46 +144,64 @@ void Teller::SendOne(const Notice& notice) {
     bank_.RecordAttempt(notice.seq, NoticeAttempt{AttemptVerdict::kUnanswered, "outage"}, now_());
     return;
   }
-  auto send = [&]() -> LinkResult<NoticeReceipt> {
+  // What the messages repeat from the bookings and the cancelled deposit's notice.
+  std::string mother_account;
+  TelegramRef original_telegram;
+  {
+    std::lock_guard lock(mutex_);
+    if (const Booking* booking = bank_.FindBooking(notice.transaction_id)) {
+      mother_account =
+          notice.kind == NoticeKind::kDeposit ? booking->credit_account : booking->debit_account;
+    }
+    if (const Notice* original = bank_.FindNoticeFor(notice.original_transaction_id))
+      original_telegram = original->telegram;
+  }
+  auto send = [&](int attempt) -> LinkResult<NoticeReceipt> {
     Sleep(faults_.delay);
     if (notice.kind == NoticeKind::kDeposit) {
       return link_.NotifyDeposit(DepositMessage{notice.transaction_id, notice.number, notice.amount,
-                                                notice.payer_name, notice.event_at});
+                                                notice.payer_name, notice.event_at, mother_account,
+                                                notice.telegram, attempt});
     }
-    return link_.NotifyCancellation(CancellationMessage{
-        notice.transaction_id, notice.original_transaction_id, notice.event_at});
+    return link_.NotifyCancellation(
+        CancellationMessage{notice.transaction_id, notice.original_transaction_id, notice.event_at,
+                            notice.number, notice.amount, notice.payer_name, mother_account,
+                            notice.telegram, original_telegram, attempt});
   };
-  auto receipt = send();
   int attempt = notice.send_count + 1;
+  auto receipt = send(attempt);
   if (!receipt) {
-    bool conflict =
-        receipt.error().http_status == 409 && receipt.error().code == "transaction_id_conflict";
     std::lock_guard lock(mutex_);
-    bank_.RecordAttempt(
-        notice.seq,
-        NoticeAttempt{conflict ? AttemptVerdict::kRefused : AttemptVerdict::kUnanswered,
-                      receipt.error().Summary()},
-        now_());
+    bank_.RecordAttempt(notice.seq,
+                        NoticeAttempt{receipt.error().final ? AttemptVerdict::kRefused
+                                                            : AttemptVerdict::kUnanswered,
+                                      receipt.error().Summary()},
+                        now_());
     return;
   }
   if (Strikes(faults_, FaultKind::kDropAnswer, notice.seq, attempt)) {
     std::lock_guard lock(mutex_);
-    bank_.RecordAttempt(notice.seq,
-                        NoticeAttempt{AttemptVerdict::kUnanswered, "200 answer dropped"}, now_());
+    bank_.RecordAttempt(
+        notice.seq, NoticeAttempt{AttemptVerdict::kUnanswered, receipt->answer + " answer dropped"},
+        now_());
     return;
   }
   {
     std::lock_guard lock(mutex_);
     bank_.RecordAttempt(
         notice.seq,
-        NoticeAttempt{AttemptVerdict::kAnswered, receipt->duplicate ? "200 duplicate" : "200",
-                      receipt->deposit_id, receipt->outcome, receipt->duplicate},
+        NoticeAttempt{AttemptVerdict::kAnswered,
+                      receipt->duplicate ? receipt->answer + " duplicate" : receipt->answer,
+                      receipt->deposit_id, receipt->outcome, receipt->duplicate,
+                      receipt->relay_transaction_id},
         now_());
   }
   if (Strikes(faults_, FaultKind::kDuplicate, notice.seq, 0)) {
-    auto again = send();
-    std::string status =
-        again ? (again->duplicate ? "200 duplicate" : "200 booked again") : again.error().Summary();
+    auto again = send(attempt + 1);
+    std::string status = !again                   ? again.error().Summary()
+                         : again->duplicate       ? again->answer + " duplicate"
+                         : again->duplicate_known ? again->answer + " booked again"
+                                                  : again->answer;
     std::lock_guard lock(mutex_);
     bank_.RecordDuplicateSent(notice.seq, "duplicate sent: " + status);
   }

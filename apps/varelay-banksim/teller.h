@@ -45,6 +45,10 @@ class Teller {
   PaymentOutcome Pay(const PaymentOrder& order);
   // Cancel a deposit: reverse the booking and queue a cancellation notice.
   BankResult<Booking> Cancel(const std::string& transaction_id);
+  // The relay asked for the telegrams numbered `from`..`to` of KST day `day` (0600/200): their
+  // pending notices go out in the next round. Returns how many were pending. Call it without
+  // holding anything the sender holds while it talks to the relay (a link's own lock is fine).
+  std::size_t ResendTelegrams(std::chrono::sys_days day, std::uint32_t from, std::uint32_t to);
 
   // Runs `f(Bank&)` under the lock and returns its result.
   template <typename F>

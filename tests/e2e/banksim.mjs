@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 
-import { REPO_ROOT, api, expectStatus, waitFor } from './relay.mjs';
+import { REPO_ROOT, allDeposits, api, expectStatus, waitFor } from './relay.mjs';
 
 const DEFAULT_BINARY = 'build/release/apps/varelay-banksim/varelay-banksim';
 const START_TIMEOUT_MS = 10_000;
@@ -126,4 +126,45 @@ export async function settledNotices(sim, { timeoutMs = 10_000 } = {}) {
     assert.equal(body.next_after, null, 'one page holds every notice of a test');
     return body.pending === 0 ? body.items : null;
   }, { timeoutMs, what: 'every notice of the simulator to be settled' });
+}
+
+/**
+ * The invariant of a simulator run, whatever its protocol: once the simulator has settled every
+ * notice, each one is answered; every deposit notice it considers acknowledged is in the relay
+ * exactly once (under the relay's transaction id for it: the simulator's own for json and
+ * iso20022, tg:<date>:<sequence>:<number> for telegrams), with the notified amount, the number and
+ * (when the protocol says) the deposit id the relay answered; each acknowledged cancellation left
+ * its deposit cancelled; the relay holds no deposit of this bank the simulator did not send; and
+ * the ledger verifies. `admin` and `bankClient` are api() clients of the relay.
+ */
+export async function checkInvariant(sim, { admin, bankClient, timeoutMs = 10_000 }) {
+  const notices = await settledNotices(sim, { timeoutMs });
+  const deposits = await allDeposits(bankClient);
+  const byTx = new Map();
+  for (const d of deposits) byTx.set(d.transaction_id, [...(byTx.get(d.transaction_id) ?? []), d]);
+  const relayId = (n) => n.relay_transaction_id ?? n.transaction_id;
+  const depositNotices = new Map(notices.filter((n) => n.kind === 'deposit').map((n) => [n.transaction_id, n]));
+  const sent = new Set([...depositNotices.values()].map(relayId));
+  for (const n of notices) {
+    assert.equal(n.state, 'answered', `notice ${n.transaction_id} was answered: ${JSON.stringify(n)}`);
+    assert.equal(n.answered, true);
+    assert.ok(n.send_count >= 1);
+    if (n.kind === 'deposit') {
+      const found = byTx.get(relayId(n)) ?? [];
+      assert.equal(found.length, 1, `deposit ${n.transaction_id} (${relayId(n)}) is in the relay exactly once`);
+      assert.equal(found[0].amount, n.amount, `the relay booked the notified amount of ${n.transaction_id}`);
+      if (n.relay_deposit_id !== null) assert.equal(found[0].id, n.relay_deposit_id);
+      assert.equal(found[0].number, n.number);
+    } else {
+      const deposit = depositNotices.get(n.original_transaction_id);
+      assert.ok(deposit, `the simulator sent the cancelled deposit ${n.original_transaction_id}`);
+      const original = byTx.get(relayId(deposit)) ?? [];
+      assert.equal(original.length, 1, `the cancelled deposit ${n.original_transaction_id} is in the relay once`);
+      assert.equal(original[0].status, 'cancelled');
+    }
+  }
+  for (const d of deposits) assert.ok(sent.has(d.transaction_id), `relay deposit ${d.transaction_id} came from a notice of the simulator`);
+  const verdict = expectStatus(await admin.get('/v1/ledger/verify'), 200, 'ledger verify');
+  assert.equal(verdict.ok, true, `ledger verifies: ${JSON.stringify(verdict)}`);
+  return { notices, deposits };
 }

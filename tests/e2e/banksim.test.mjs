@@ -10,7 +10,7 @@ import path from 'node:path';
 import {
   ADMIN_KEY, REPO_ROOT, allDeposits, api, expectStatus, killAll, makeTempDir, removeDir, seedDemo, startRelay, waitFor,
 } from './relay.mjs';
-import { killAllBanksims, runBanksim, settledNotices, startBanksim } from './banksim.mjs';
+import { checkInvariant as checkSimInvariant, killAllBanksims, runBanksim, startBanksim } from './banksim.mjs';
 
 after(async () => {
   await killAllBanksims();
@@ -97,38 +97,9 @@ function signedApi(url, key, secret) {
   return { request, get: (p) => request('GET', p), post: (p, b) => request('POST', p, b) };
 }
 
-/**
- * The invariant: once the simulator has settled every notice, each one is answered; every deposit
- * notice it considers acknowledged is in the relay exactly once, with the notified amount and the
- * deposit id the relay answered; each acknowledged cancellation left its deposit cancelled; the
- * relay holds no deposit of this bank the simulator did not send; and the ledger verifies.
- */
+/** The invariant of banksim.mjs (every acknowledged notice in the relay exactly once; ledger verify ok). */
 async function checkInvariant(c, sim, { bankClient = c.bank004, timeoutMs = 10_000 } = {}) {
-  const notices = await settledNotices(sim, { timeoutMs });
-  const deposits = await allDeposits(bankClient);
-  const byTx = new Map();
-  for (const d of deposits) byTx.set(d.transaction_id, [...(byTx.get(d.transaction_id) ?? []), d]);
-  const sent = new Set(notices.filter((n) => n.kind === 'deposit').map((n) => n.transaction_id));
-  for (const n of notices) {
-    assert.equal(n.state, 'answered', `notice ${n.transaction_id} was answered: ${JSON.stringify(n)}`);
-    assert.equal(n.answered, true);
-    assert.ok(n.send_count >= 1);
-    if (n.kind === 'deposit') {
-      const found = byTx.get(n.transaction_id) ?? [];
-      assert.equal(found.length, 1, `deposit ${n.transaction_id} is in the relay exactly once`);
-      assert.equal(found[0].amount, n.amount, `the relay booked the notified amount of ${n.transaction_id}`);
-      assert.equal(found[0].id, n.relay_deposit_id);
-      assert.equal(found[0].number, n.number);
-    } else {
-      const original = byTx.get(n.original_transaction_id) ?? [];
-      assert.equal(original.length, 1, `the cancelled deposit ${n.original_transaction_id} is in the relay once`);
-      assert.equal(original[0].status, 'cancelled');
-    }
-  }
-  for (const d of deposits) assert.ok(sent.has(d.transaction_id), `relay deposit ${d.transaction_id} came from a notice of the simulator`);
-  const verdict = expectStatus(await c.admin.get('/v1/ledger/verify'), 200, 'ledger verify');
-  assert.equal(verdict.ok, true, `ledger verifies: ${JSON.stringify(verdict)}`);
-  return { notices, deposits };
+  return checkSimInvariant(sim, { admin: c.admin, bankClient, timeoutMs });
 }
 
 test('a payment through the simulator: pre-check, booking, one notice, the order paid with exactly one deposit; statements, holder inquiry, the pay command and --help', async (t) => {
