@@ -37,6 +37,7 @@ struct Flags {
   std::int64_t webhook_timeout_ms = 15000;
   std::size_t webhook_max_in_flight_per_merchant = 8;
   std::size_t webhook_max_in_flight = 256;
+  std::size_t webhook_max_queued = 100'000;
   // Telegram banks (docs/telegrams.md).
   std::string telegram_listen;
   std::vector<std::string> telegram_banks;  // CODE=CIDR[,CIDR...]
@@ -189,6 +190,7 @@ int Serve(const Flags& flags) {
   }
   dispatch.max_in_flight_per_merchant = flags.webhook_max_in_flight_per_merchant;
   dispatch.max_in_flight = flags.webhook_max_in_flight;
+  dispatch.max_queued = flags.webhook_max_queued;
   auto policy = std::get<notify::ClientOptions>(client).policy;
   notify::Dispatcher dispatcher(engine, clock, std::get<notify::ClientOptions>(std::move(client)), dispatch);
   engine.SetOutboxListener(&dispatcher);
@@ -287,6 +289,9 @@ int main(int argc, char** argv) {
       ->envname("VARELAY_WEBHOOK_MAX_IN_FLIGHT_PER_MERCHANT")->check(CLI::Range(1, 1024))->capture_default_str();
   app.add_option("--webhook-max-in-flight", flags.webhook_max_in_flight, "webhook attempts in flight at most")
       ->envname("VARELAY_WEBHOOK_MAX_IN_FLIGHT")->check(CLI::Range(1, 65536))->capture_default_str();
+  app.add_option("--webhook-max-queued", flags.webhook_max_queued,
+                 "deliveries held in memory at most; the rest wait in the store and are read back in order")
+      ->envname("VARELAY_WEBHOOK_MAX_QUEUED")->check(CLI::Range(2, 10'000'000))->capture_default_str();
   app.add_option("--telegram-listen", flags.telegram_listen,
                  "HOST:PORT to take fixed-length EUC-KR telegrams on (default: off)")
       ->envname("VARELAY_TELEGRAM_LISTEN");

@@ -777,6 +777,7 @@ json::value Encode(const StatementList& v) {
   }
   return {{"items", std::move(items)}};
 }
+json::value Encode(const PendingDeliveries&) { return json::object{}; }  // internal: never sent
 json::value Encode(const NeedsBankNumber&) { return json::object{}; }  // never sent: the API asks the bank
 json::value Encode(const BankSigningSecret& v) { return {{"bank", v.bank}, {"signing_secret", v.secret}}; }
 

@@ -165,6 +165,11 @@ struct DeliveryReport {
   bool gone = false;  // the endpoint answered 410: disable it
 };
 struct RecordDeliveries { std::vector<DeliveryReport> reports; };
+// The dispatcher's memory is bounded: it asks for pending deliveries it let go of.
+struct LoadPendingDeliveries {
+  std::int64_t after_event_seq = 0;
+  int limit = 10'000;
+};
 
 using Command =
     std::variant<CreateBank, CreateBankSigningSecret, ListBanks, CreateMerchant, ListMerchants, GetMerchant, UpdateMerchant, CreateContract,
@@ -174,7 +179,7 @@ using Command =
                  StoreStatements, ListStatements,
                  CreateWebhookEndpoint, ListWebhookEndpoints, GetWebhookEndpoint, UpdateWebhookEndpoint,
                  DeleteWebhookEndpoint, RotateWebhookSecret, ListEvents, GetEvent, ResendEvent,
-                 ReadGauges, RecordDeliveries>;
+                 ReadGauges, RecordDeliveries, LoadPendingDeliveries>;
 
 // What committed batches hand to the webhook dispatcher: endpoints that changed (deleted ones
 // carry deleted_at) and deliveries that became pending, each with its event.
@@ -185,8 +190,13 @@ struct OutboxWork {
 struct OutboxChanges {
   std::vector<WebhookEndpoint> endpoints;
   std::vector<OutboxWork> deliveries;
-  bool empty() const { return endpoints.empty() && deliveries.empty(); }
+  // At start-up: more deliveries are pending in the store than were handed over (after the last).
+  bool more_pending = false;
+  bool empty() const { return endpoints.empty() && deliveries.empty() && !more_pending; }
 };
+// At most this many pending deliveries are handed over at start-up; the rest wait in the store.
+inline constexpr std::size_t kMaxRecoveredDeliveries = 100'000;
+struct PendingDeliveries { std::vector<OutboxWork> items; };
 
 // Receives outbox changes after they are durable, on the engine thread. Must not block.
 class OutboxListener {
@@ -296,7 +306,8 @@ using Outcome = std::variant<Bank, BankList, Merchant, MerchantList, Contract, C
                              IssuedApiKey, ApiKey, ApiKeyList, LoadReport, PoolList, LedgerVerdict,
                              AssignmentView, DepositPage, LedgerPage, PrecheckAnswer, DepositAck,
                              Gauges, EndpointView, EndpointList, EventView, EventPage, Recorded,
-                             BankSigningSecret, ImportReport, NeedsBankNumber, StatementList>;
+                             BankSigningSecret, ImportReport, NeedsBankNumber, StatementList,
+                             PendingDeliveries>;
 
 // A response as the API sent it, kept for Idempotency-Key replays.
 struct RenderedResponse {

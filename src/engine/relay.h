@@ -125,6 +125,7 @@ class Relay final : private LoadSink {
   Result<Outcome> Do(const Caller&, const GetEvent&, Instant now);
   Result<Outcome> Do(const Caller&, const ResendEvent&, Instant now);
   Result<Outcome> Do(const Caller&, const RecordDeliveries&, Instant now);
+  Result<Outcome> Do(const Caller&, const LoadPendingDeliveries&, Instant now);
 
   static std::string NumberKey(std::string_view bank, std::string_view number);
   static std::string PoolKey(std::string_view merchant, std::string_view bank,

@@ -118,6 +118,10 @@ void Relay::OnEventHead(std::int64_t seq) { event_seq_ = seq; }
 void Relay::OnPendingDelivery(Delivery delivery, Event event) {
   // Rows come in event order: consecutive deliveries of one event share its copy.
   auto& work = outbox_.deliveries;
+  if (work.size() >= kMaxRecoveredDeliveries) {
+    outbox_.more_pending = true;  // the dispatcher asks for the rest when it has room
+    return;
+  }
   std::shared_ptr<const Event> shared =
       !work.empty() && work.back().event->seq == event.seq ? work.back().event
                                                             : std::make_shared<const Event>(std::move(event));
@@ -349,6 +353,21 @@ Result<Outcome> Relay::Do(const Caller& caller, const ResendEvent& c, Instant no
   auto view = ViewEvent(*event);
   if (!view) return std::unexpected(view.error());
   return *view;
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const LoadPendingDeliveries& c, Instant) {
+  if (caller.key_id != kInternalCaller) return Fail(ErrorCode::kForbidden, "only the relay reloads its outbox");
+  auto rows = store_.QueryPendingDeliveries(c.after_event_seq, std::clamp(c.limit, 1, 100'000));
+  if (!rows) return std::unexpected(rows.error());
+  PendingDeliveries pending;
+  for (auto& [delivery, event] : *rows) {
+    std::shared_ptr<const Event> shared =
+        !pending.items.empty() && pending.items.back().event->seq == event.seq
+            ? pending.items.back().event
+            : std::make_shared<const Event>(std::move(event));
+    pending.items.push_back({std::move(delivery), std::move(shared)});
+  }
+  return pending;
 }
 
 Result<Outcome> Relay::Do(const Caller& caller, const RecordDeliveries& c, Instant) {

@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <random>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -102,6 +103,12 @@ struct Dispatcher::Impl {
   std::map<std::string, MerchantQueue> merchants;
   std::size_t in_flight = 0;
   std::vector<DeliveryReport> reports;  // not yet accepted by the engine
+  // Bounded memory: every (event, endpoint) held, the newest event held, and whether newer pending
+  // deliveries were left in the store.
+  std::set<std::pair<std::int64_t, std::string>> held;
+  std::int64_t held_upto = 0;
+  bool left_in_store = false;
+  bool reloading = false;
 
   void Absorb(OutboxChanges changes) {
     for (auto& e : changes.endpoints) {
@@ -114,15 +121,59 @@ struct Dispatcher::Impl {
       }
       if (stops) DropEndpoint(id);
     }
-    for (auto& work : changes.deliveries) {
-      auto key = LaneKey(work.delivery, *work.event);
-      Lane& lane = lanes[key];
-      bool was_empty = lane.tasks.empty();
-      Instant due = work.delivery.next_attempt_at.value_or(clock.Now());
-      lane.tasks.push_back({std::move(work.delivery), std::move(work.event)});
-      stats.queued.fetch_add(1, std::memory_order_relaxed);
-      if (was_empty) Schedule(key, lane, due);
+    for (auto& work : changes.deliveries) Hold(std::move(work), false);
+    if (changes.more_pending) left_in_store = true;
+  }
+
+  // Queues one delivery unless it is held already, or memory is full and it is newer than all
+  // held (then it waits in the store; older ones, such as a re-sent event, are always taken so
+  // nothing falls between the store and memory). `reloaded`: it comes from the store.
+  void Hold(OutboxWork work, bool reloaded) {
+    const std::int64_t seq = work.delivery.event_seq;
+    if (held.contains({seq, work.delivery.endpoint_id})) return;
+    if (seq > held_upto && !reloaded && (left_in_store || held.size() >= options.max_queued)) {
+      left_in_store = true;
+      return;
     }
+    held.emplace(seq, work.delivery.endpoint_id);
+    held_upto = std::max(held_upto, seq);
+    auto key = LaneKey(work.delivery, *work.event);
+    Lane& lane = lanes[key];
+    bool was_empty = lane.tasks.empty();
+    Instant due = work.delivery.next_attempt_at.value_or(clock.Now());
+    lane.tasks.push_back({std::move(work.delivery), std::move(work.event)});
+    stats.queued.fetch_add(1, std::memory_order_relaxed);
+    if (was_empty) Schedule(key, lane, due);
+  }
+
+  // Once the queue has room again, asks the engine for what was left in the store.
+  void Reload() {
+    if (!left_in_store || reloading || held.size() > options.max_queued / 2) return;
+    const int limit = static_cast<int>(std::max<std::size_t>(1, options.max_queued - held.size()));
+    Submission s;
+    s.internal = true;
+    s.command = LoadPendingDeliveries{held_upto, limit};
+    s.reply = [this, limit](Result<Outcome> result, std::optional<RenderedResponse>) {
+      asio::post(io, [this, limit, result = std::move(result)]() mutable {
+        reloading = false;
+        if (!result) return;
+        auto& items = std::get<PendingDeliveries>(*result).items;
+        if (static_cast<int>(items.size()) < limit) left_in_store = false;
+        for (auto& work : items) Hold(std::move(work), true);
+        Pump();
+      });
+    };
+    reloading = engine.Submit(std::move(s));
+  }
+
+  // Forgets a delivery that left the queue (delivered, failed, or its endpoint gone).
+  void Release(const Task& task) {
+    held.erase({task.delivery.event_seq, task.delivery.endpoint_id});
+    stats.queued.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  void ReleaseLane(Lane& lane) {
+    for (const auto& task : lane.tasks) Release(task);
   }
 
   // Forgets the endpoint's waiting deliveries: the relay failed them in the store already. A
@@ -131,7 +182,7 @@ struct Dispatcher::Impl {
     std::string prefix = id + '/';
     for (auto it = lanes.begin(); it != lanes.end();) {
       if (it->first.starts_with(prefix) && it->second.state != LaneState::kBusy) {
-        stats.queued.fetch_sub(it->second.tasks.size(), std::memory_order_relaxed);
+        ReleaseLane(it->second);
         it = lanes.erase(it);  // its timeline or ready entry is skipped when reached
       } else {
         ++it;
@@ -172,6 +223,7 @@ struct Dispatcher::Impl {
     }
     std::erase_if(merchants, [](const auto& m) { return m.second.ready.empty() && m.second.in_flight == 0; });
     FlushReports();
+    Reload();
     Arm();
   }
 
@@ -191,7 +243,7 @@ struct Dispatcher::Impl {
     const Task& task = lane.tasks.front();
     auto endpoint = endpoints.find(task.delivery.endpoint_id);
     if (endpoint == endpoints.end() || !endpoint->second.enabled) {
-      stats.queued.fetch_sub(lane.tasks.size(), std::memory_order_relaxed);
+      ReleaseLane(lane);
       lanes.erase(key);
       return;
     }
@@ -234,11 +286,11 @@ struct Dispatcher::Impl {
       endpoint->second.disabled_reason = "gone";
     }
     if (task.delivery.status != DeliveryStatus::kPending) {
+      Release(task);
       lane.tasks.pop_front();
-      stats.queued.fetch_sub(1, std::memory_order_relaxed);
     }
     if (gone || endpoint == endpoints.end() || !endpoint->second.enabled || lane.tasks.empty()) {
-      stats.queued.fetch_sub(lane.tasks.size(), std::memory_order_relaxed);
+      ReleaseLane(lane);
       lanes.erase(it);
       if (gone) DropEndpoint(endpoint_id);
     } else {

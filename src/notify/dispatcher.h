@@ -40,6 +40,9 @@ struct DispatcherOptions {
   Millis max_retry_after{std::chrono::hours(24)};       // a Retry-After beyond this is cut
   std::size_t max_in_flight_per_merchant = 8;           // so one slow receiver delays only its merchant
   std::size_t max_in_flight = 256;
+  // Deliveries held in memory at most. Beyond it newer ones stay pending in the store only and are
+  // read back, in event order, once the queue has drained to half.
+  std::size_t max_queued = 100'000;
 };
 
 // Figures for /metrics. Written by the dispatcher thread, read by anyone.

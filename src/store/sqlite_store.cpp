@@ -462,6 +462,19 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<Event>> QueryEvents(const EventQuery& query) override;
+  Result<std::vector<std::pair<Delivery, Event>>> QueryPendingDeliveries(std::int64_t after_event_seq,
+                                                                         int limit) override {
+    Statement s(db_, "SELECT " + std::string(kDeliveryColumns) + ", " + std::string(kEventColumns) +
+                         " FROM deliveries d JOIN events v ON v.seq = d.event_seq "
+                         "WHERE d.status = 'pending' AND d.event_seq > ?1 ORDER BY d.event_seq, d.endpoint_id LIMIT ?2");
+    if (!s.ok()) return SqlError("preparing pending delivery query");
+    s.Bind(1, after_event_seq).Bind(2, std::int64_t{limit});
+    std::vector<std::pair<Delivery, Event>> rows;
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) rows.emplace_back(ReadDelivery(s), ReadEvent(s, kDeliveryColumnCount));
+    if (rc != SQLITE_DONE) return SqlError("querying pending deliveries");
+    return rows;
+  }
   Result<std::optional<Event>> FindEvent(const std::string& id) override;
   Result<std::vector<Delivery>> FindDeliveries(const std::vector<std::int64_t>& event_seqs) override;
 

@@ -131,6 +131,9 @@ class Store {
   // Events in write order, after the cursor, at most `limit`.
   virtual Result<std::vector<Event>> QueryEvents(const EventQuery& query) = 0;
   virtual Result<std::optional<Event>> FindEvent(const std::string& id) = 0;
+  // Pending deliveries of events after `after_event_seq`, with their events, in event order.
+  virtual Result<std::vector<std::pair<Delivery, Event>>> QueryPendingDeliveries(std::int64_t after_event_seq,
+                                                                                  int limit) = 0;
   // Every delivery of the given events, in event order.
   virtual Result<std::vector<Delivery>> FindDeliveries(const std::vector<std::int64_t>& event_seqs) = 0;
   // How many deposits have been booked in all.

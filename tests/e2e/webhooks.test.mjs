@@ -483,6 +483,28 @@ test('after an outage every event arrives exactly once per webhook-id, each numb
   }
 });
 
+test('with --webhook-max-queued 3 an outage leaves newer deliveries in the store only: once the receiver is back every event still arrives exactly once, each number in sequence order', async (t) => {
+  const c = await setup(t, { args: [...ALLOW_LOCAL, ...OUTAGE_SCHEDULE, '--webhook-max-queued', '3'] });
+  const { receiver } = await addEndpoint(t, c.shop);
+  await receiver.down();
+  const orders = [['CAP-1', '004', 'seoul'], ['CAP-2', '088', 'seoul'], ['CAP-3', '004', 'busan'], ['CAP-4', '088', 'busan']];
+  for (const [orderId, bank, region] of orders) {
+    const a = await issueOk(c.shop, { order_id: orderId, amount: 1500, bank, region });
+    await payOk(bank === '004' ? c.bank004 : c.bank088, a.number, 1500, `${orderId}-PAY`);
+  }
+  const written = await allEvents(c.shop);
+  assert.equal(written.length, 8);
+  const queued = await waitFor(async () => {
+    const m = /^varelay_webhook_queued (\d+)$/m.exec(await (await fetch(`${c.relay.url}/metrics`)).text());
+    return m && Number(m[1]) > 0 ? Number(m[1]) : false;
+  }, { ...POLL, what: 'deliveries queued' });
+  assert.ok(queued <= 3, `at most 3 deliveries held in memory, saw ${queued}`);
+  await receiver.up();
+  const unique = await receiver.waitForUnique(8, { timeoutMs: 20_000 });
+  assert.deepEqual(unique.map((d) => d.id).sort(), written.map((e) => e.id).sort(), 'every event arrived, nothing else');
+  assertSequenceOrder(unique, 'with a bounded queue');
+});
+
 test('SIGKILL during an outage loses no event: the restarted relay (same data dir) delivers every pending event once the receiver is back', async (t) => {
   const c = await setup(t, { args: [...ALLOW_LOCAL, ...OUTAGE_SCHEDULE] });
   const { receiver, endpoint } = await addEndpoint(t, c.shop);
