@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 
-import { REPO_ROOT, allDeposits, api, expectStatus, waitFor } from './relay.mjs';
+import { REPO_ROOT, allDeposits, api, expectStatus, startServerProcess, waitFor } from './relay.mjs';
 
 const DEFAULT_BINARY = 'build/release/apps/varelay-banksim/varelay-banksim';
 const START_TIMEOUT_MS = 10_000;
@@ -43,71 +43,12 @@ export function runBanksim(args, { timeoutMs = 15_000 } = {}) {
  * client is api(url) for the simulator's own HTTP API; stop() is SIGTERM and asserts exit 0.
  */
 export async function startBanksim({ relayUrl, apiKey, args = [] }) {
-  const argv = ['--listen', '127.0.0.1:0', '--relay', relayUrl, '--api-key', apiKey, ...args];
-  const proc = spawn(banksimPath(), argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stdout.setEncoding('utf8');
-  proc.stderr.setEncoding('utf8');
-  proc.stdout.on('data', (d) => { out += d; });
-  proc.stderr.on('data', (d) => { err += d; });
-  const exited = new Promise((resolve) => {
-    proc.on('close', (code, signal) => resolve({ code, signal }));
-    proc.on('error', (error) => resolve({ code: null, signal: null, error }));
+  const sim = await startServerProcess({
+    name: 'varelay-banksim', binary: banksimPath(),
+    argv: ['--listen', '127.0.0.1:0', '--relay', relayUrl, '--api-key', apiKey, ...args],
+    stoppedPattern: /varelay-banksim: stopped/, running, startTimeoutMs: START_TIMEOUT_MS, stopTimeoutMs: STOP_TIMEOUT_MS,
   });
-  const sim = { proc, exited, stdout: () => out, stderr: () => err };
-  running.add(sim);
-  exited.then(() => running.delete(sim));
-
-  let timer;
-  let onData;
-  const listening = new Promise((resolve, reject) => {
-    onData = () => {
-      const m = /varelay-banksim listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(out);
-      if (m) resolve(m);
-    };
-    proc.stdout.on('data', onData);
-    exited.then(({ code, signal, error }) => reject(new Error(
-      `varelay-banksim (${banksimPath()}) ${error ? `could not start: ${error.message}` : `exited before listening (code ${code}, signal ${signal})`}\nstdout: ${out}\nstderr: ${err}`)));
-    timer = setTimeout(() => reject(new Error(`varelay-banksim did not listen within ${START_TIMEOUT_MS} ms\nstdout: ${out}\nstderr: ${err}`)), START_TIMEOUT_MS);
-  });
-  let m;
-  try {
-    m = await listening;
-  } catch (e) {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-    await exited;
-    throw e;
-  } finally {
-    clearTimeout(timer);
-    proc.stdout.off('data', onData);
-  }
-  sim.url = m[1];
-  sim.port = Number(m[2]);
   sim.client = api(sim.url, null);
-
-  const awaitExit = async (what) => {
-    let t;
-    const timeout = new Promise((_, reject) => {
-      t = setTimeout(() => reject(new Error(`varelay-banksim did not exit within ${STOP_TIMEOUT_MS} ms after ${what}`)), STOP_TIMEOUT_MS);
-    });
-    try {
-      return await Promise.race([exited, timeout]);
-    } finally {
-      clearTimeout(t);
-    }
-  };
-  sim.stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-    const result = await awaitExit('SIGTERM');
-    assert.equal(result.code, 0, `varelay-banksim exited with ${JSON.stringify(result)} after SIGTERM\nstderr: ${err}`);
-    assert.match(out, /varelay-banksim: stopped/);
-    return result;
-  };
-  sim.kill = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-    return awaitExit('SIGKILL');
-  };
   return sim;
 }
 

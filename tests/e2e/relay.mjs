@@ -51,20 +51,15 @@ export async function waitFor(probe, { timeoutMs = 10_000, intervalMs = 25, what
   }
 }
 
-// Every relay started by this module, so a test file's `after` hook can kill stragglers.
-const running = new Set();
-
 /**
- * Starts varelayd on 127.0.0.1 with an ephemeral port.
- * Returns {url, port, proc, dataDir, stdout(), stderr(), exited, stop(), kill()}.
- * stop(): SIGTERM, await exit, assert exit code 0 and the clean-stop line. kill(): SIGKILL, await exit.
+ * Starts a server process that prints `<name> listening on http://127.0.0.1:PORT` when ready.
+ * Returns {url, port, proc, exited, stdout(), stderr(), stop(), kill()}: stop() is SIGTERM, awaits
+ * the exit and asserts code 0 and `stoppedPattern` in the output; kill() is SIGKILL. Every process
+ * is tracked in `running` until it exits, so an `after` hook can kill stragglers.
  */
-export async function startRelay({ dataDir, env = {}, args = [] } = {}) {
-  assert.ok(dataDir, 'startRelay needs a dataDir');
-  const proc = spawn(binaryPath(), ['--listen', '127.0.0.1:0', '--data', dataDir, ...args], {
-    env: { ...process.env, VARELAY_ADMIN_KEY: ADMIN_KEY, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export async function startServerProcess({ name, binary, argv, env = process.env, stoppedPattern, running,
+  startTimeoutMs = START_TIMEOUT_MS, stopTimeoutMs = STOP_TIMEOUT_MS }) {
+  const proc = spawn(binary, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stdout.setEncoding('utf8');
@@ -76,21 +71,22 @@ export async function startRelay({ dataDir, env = {}, args = [] } = {}) {
     proc.on('close', (code, signal) => resolve({ code, signal }));
     proc.on('error', (error) => resolve({ code: null, signal: null, error }));
   });
-  const relay = { proc, dataDir, exited, stdout: () => out, stderr: () => err };
-  running.add(relay);
-  exited.then(() => running.delete(relay));
+  const server = { proc, exited, stdout: () => out, stderr: () => err };
+  running.add(server);
+  exited.then(() => running.delete(server));
 
+  const pattern = new RegExp(`${name} listening on (http://127\\.0\\.0\\.1:(\\d+))`);
   let timer;
   let onData;
   const listening = new Promise((resolve, reject) => {
     onData = () => {
-      const m = /varelayd listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(out);
+      const m = pattern.exec(out);
       if (m) resolve(m);
     };
     proc.stdout.on('data', onData);
     exited.then(({ code, signal, error }) => reject(new Error(
-      `varelayd (${binaryPath()}) ${error ? `could not start: ${error.message}` : `exited before listening (code ${code}, signal ${signal})`}\nstdout: ${out}\nstderr: ${err}`)));
-    timer = setTimeout(() => reject(new Error(`varelayd did not listen within ${START_TIMEOUT_MS} ms\nstdout: ${out}\nstderr: ${err}`)), START_TIMEOUT_MS);
+      `${name} (${binary}) ${error ? `could not start: ${error.message}` : `exited before listening (code ${code}, signal ${signal})`}\nstdout: ${out}\nstderr: ${err}`)));
+    timer = setTimeout(() => reject(new Error(`${name} did not listen within ${startTimeoutMs} ms\nstdout: ${out}\nstderr: ${err}`)), startTimeoutMs);
   });
   let m;
   try {
@@ -103,13 +99,13 @@ export async function startRelay({ dataDir, env = {}, args = [] } = {}) {
     clearTimeout(timer);
     proc.stdout.off('data', onData);
   }
-  relay.url = m[1];
-  relay.port = Number(m[2]);
+  server.url = m[1];
+  server.port = Number(m[2]);
 
   const awaitExit = async (what) => {
     let t;
     const timeout = new Promise((_, reject) => {
-      t = setTimeout(() => reject(new Error(`varelayd did not exit within ${STOP_TIMEOUT_MS} ms after ${what}`)), STOP_TIMEOUT_MS);
+      t = setTimeout(() => reject(new Error(`${name} did not exit within ${stopTimeoutMs} ms after ${what}`)), stopTimeoutMs);
     });
     try {
       return await Promise.race([exited, timeout]);
@@ -117,7 +113,7 @@ export async function startRelay({ dataDir, env = {}, args = [] } = {}) {
       clearTimeout(t);
     }
   };
-  relay.stop = async () => {
+  server.stop = async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
     let result;
     try {
@@ -127,14 +123,32 @@ export async function startRelay({ dataDir, env = {}, args = [] } = {}) {
       await exited;
       throw e;
     }
-    assert.equal(result.code, 0, `varelayd exited with ${JSON.stringify(result)} after SIGTERM\nstderr: ${err}`);
-    assert.match(out + err, /varelayd: stopped cleanly/, 'varelayd printed its clean-stop line');
+    assert.equal(result.code, 0, `${name} exited with ${JSON.stringify(result)} after SIGTERM\nstderr: ${err}`);
+    assert.match(out + err, stoppedPattern, `${name} printed its clean-stop line`);
     return result;
   };
-  relay.kill = async () => {
+  server.kill = async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
     return awaitExit('SIGKILL');
   };
+  return server;
+}
+
+// Every relay started by this module, so a test file's `after` hook can kill stragglers.
+const running = new Set();
+
+/**
+ * Starts varelayd on 127.0.0.1 with an ephemeral port.
+ * Returns {url, port, proc, dataDir, stdout(), stderr(), exited, stop(), kill()}.
+ * stop(): SIGTERM, await exit, assert exit code 0 and the clean-stop line. kill(): SIGKILL, await exit.
+ */
+export async function startRelay({ dataDir, env = {}, args = [] } = {}) {
+  assert.ok(dataDir, 'startRelay needs a dataDir');
+  const relay = await startServerProcess({
+    name: 'varelayd', binary: binaryPath(), argv: ['--listen', '127.0.0.1:0', '--data', dataDir, ...args],
+    env: { ...process.env, VARELAY_ADMIN_KEY: ADMIN_KEY, ...env }, stoppedPattern: /varelayd: stopped cleanly/, running,
+  });
+  relay.dataDir = dataDir;
   return relay;
 }
 
