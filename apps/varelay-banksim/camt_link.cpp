@@ -20,15 +20,6 @@ Instant BookedAt(std::string_view text, Instant fallback) {
   return WholeSeconds(parsed ? *parsed : fallback);
 }
 
-void Element(std::string& out, std::string_view tag, std::string_view text) {
-  out += '<';
-  out += tag;
-  out += '>';
-  out += XmlEscape(text);
-  out += "</";
-  out += tag;
-  out += '>';
-}
 
 void Amount(std::string& out, Money m) {
   out += "<Amt Ccy=\"" + std::string(m.currency().code()) + "\">" +
@@ -39,7 +30,7 @@ void OtherAccount(std::string& out, std::string_view tag, std::string_view id) {
   out += '<';
   out += tag;
   out += "><Id><Othr>";
-  Element(out, "Id", id);
+  AppendXmlElement(out, "Id", id);
   out += "</Othr></Id></";
   out += tag;
   out += '>';
@@ -54,27 +45,27 @@ void Entry(std::string& out, const CamtNotice& n) {
   out += "<Sts><Cd>BOOK</Cd></Sts>";
   out += "<BookgDt><DtTm>" + FormatBusinessTime(n.booked_at) + "</DtTm></BookgDt>";
   out += "<ValDt><Dt>" + FormatDate(BusinessDay(n.booked_at)) + "</Dt></ValDt>";
-  Element(out, "AcctSvcrRef", n.transaction_id);
+  AppendXmlElement(out, "AcctSvcrRef", n.transaction_id);
   // A received credit transfer; its reversal keeps the family (the money goes back the same way).
   out +=
       "<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>DMCT</SubFmlyCd></Fmly></Domn>"
       "</BkTxCd>";
   out += "<NtryDtls><TxDtls><Refs>";
   // A deposit repeats its own reference; a reversal names the deposit it undoes.
-  Element(out, "AcctSvcrRef", n.reversal ? n.original_transaction_id : n.transaction_id);
-  Element(out, "EndToEndId", "NOTPROVIDED");
+  AppendXmlElement(out, "AcctSvcrRef", n.reversal ? n.original_transaction_id : n.transaction_id);
+  AppendXmlElement(out, "EndToEndId", "NOTPROVIDED");
   out += "</Refs>";
   Amount(out, n.amount);
   out += std::string("<CdtDbtInd>") + indicator + "</CdtDbtInd>";
   out += "<RltdPties>";
   if (!n.payer_name.empty()) {
     out += "<Dbtr><Pty>";
-    Element(out, "Nm", n.payer_name);
+    AppendXmlElement(out, "Nm", n.payer_name);
     out += "</Pty></Dbtr>";
   }
   OtherAccount(out, "CdtrAcct", n.number);
   out += "</RltdPties></TxDtls></NtryDtls>";
-  if (n.reversal) Element(out, "AddtlNtryInf", "cancels deposit " + n.original_transaction_id);
+  if (n.reversal) AppendXmlElement(out, "AddtlNtryInf", "cancels deposit " + n.original_transaction_id);
   out += "</Ntry>";
 }
 
@@ -120,19 +111,19 @@ std::string RenderCamt054(const std::vector<CamtNotice>& notices, std::string_vi
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
       "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.054.001.08\">"
       "<BkToCstmrDbtCdtNtfctn><GrpHdr>";
-  Element(out, "MsgId", message_id);
+  AppendXmlElement(out, "MsgId", message_id);
   out += "<CreDtTm>" + created + "</CreDtTm></GrpHdr>";
   std::size_t i = 0;
   int notification = 0;
   while (i < notices.size()) {
     const std::string& account = notices[i].mother_account;
     out += "<Ntfctn>";
-    Element(out, "Id", std::string(message_id) + "-" + std::to_string(++notification));
+    AppendXmlElement(out, "Id", std::string(message_id) + "-" + std::to_string(++notification));
     out += "<CreDtTm>" + created + "</CreDtTm>";
     out += "<Acct><Id><Othr>";
-    Element(out, "Id", account);
+    AppendXmlElement(out, "Id", account);
     out += "</Othr></Id>";
-    Element(out, "Ccy", notices[i].amount.currency().code());
+    AppendXmlElement(out, "Ccy", notices[i].amount.currency().code());
     out += "</Acct>";
     for (; i < notices.size() && notices[i].mother_account == account; ++i) Entry(out, notices[i]);
     out += "</Ntfctn>";

@@ -39,6 +39,16 @@ std::string XmlEscape(std::string_view text) {
   return out;
 }
 
+void AppendXmlElement(std::string& out, std::string_view tag, std::string_view text) {
+  out += '<';
+  out += tag;
+  out += '>';
+  out += XmlEscape(text);
+  out += "</";
+  out += tag;
+  out += '>';
+}
+
 namespace {
 
 std::string Compact(sys_days day) {
@@ -57,16 +67,6 @@ std::string Abs(std::int64_t minor) { return std::to_string(minor < 0 ? -minor :
 
 const char* Indicator(std::int64_t minor) { return minor < 0 ? "DBIT" : "CRDT"; }
 
-// Appends <Tag>text</Tag> with the text escaped.
-void Element(std::string& out, std::string_view tag, std::string_view text) {
-  out += '<';
-  out += tag;
-  out += '>';
-  out += XmlEscape(text);
-  out += "</";
-  out += tag;
-  out += '>';
-}
 
 void Amount(std::string& out, std::string_view tag, Money m) {
   out += "<" + std::string(tag) + " Ccy=\"" + std::string(m.currency().code()) + "\">" +
@@ -82,7 +82,7 @@ void Balance(std::string& out, std::string_view code, Money m, sys_days day) {
 
 void Account(std::string& out, std::string_view tag, std::string_view number) {
   out += "<" + std::string(tag) + "><Id><Othr>";
-  Element(out, "Id", number);
+  AppendXmlElement(out, "Id", number);
   out += "</Othr></Id></" + std::string(tag) + ">";
 }
 
@@ -99,13 +99,13 @@ void Entry(std::string& out, const StatementLine& line) {
   out += "<Sts><Cd>BOOK</Cd></Sts>";
   out += "<BookgDt><DtTm>" + FormatBusinessTime(b.booked_at) + "</DtTm></BookgDt>";
   out += "<ValDt><Dt>" + FormatDate(BusinessDay(b.booked_at)) + "</Dt></ValDt>";
-  Element(out, "AcctSvcrRef", b.id);
+  AppendXmlElement(out, "AcctSvcrRef", b.id);
   out += std::string("<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>") + family +
          "</Cd><SubFmlyCd>OTHR</SubFmlyCd></Fmly></Domn></BkTxCd>";
   out += "<NtryDtls><TxDtls><Refs>";
-  Element(out, "AcctSvcrRef", b.id);
-  Element(out, "EndToEndId", b.kind == BookingKind::kWithdrawal ? b.reference : "NOTPROVIDED");
-  Element(out, "TxId", b.kind == BookingKind::kCancellation ? b.original_id : b.id);
+  AppendXmlElement(out, "AcctSvcrRef", b.id);
+  AppendXmlElement(out, "EndToEndId", b.kind == BookingKind::kWithdrawal ? b.reference : "NOTPROVIDED");
+  AppendXmlElement(out, "TxId", b.kind == BookingKind::kCancellation ? b.original_id : b.id);
   out += "</Refs>";
   Amount(out, "Amt", b.amount);
   out += std::string("<CdtDbtInd>") + (line.credit ? "CRDT" : "DBIT") + "</CdtDbtInd>";
@@ -115,7 +115,7 @@ void Entry(std::string& out, const StatementLine& line) {
     out += "<RltdPties>";
     if (!b.payer_name.empty()) {
       out += "<Dbtr><Pty>";
-      Element(out, "Nm", b.payer_name);
+      AppendXmlElement(out, "Nm", b.payer_name);
       out += "</Pty></Dbtr>";
     }
     Account(out, "DbtrAcct", b.kind == BookingKind::kDeposit ? b.debit_account : b.credit_account);
@@ -123,7 +123,7 @@ void Entry(std::string& out, const StatementLine& line) {
     out += "</RltdPties>";
   }
   out += "</TxDtls></NtryDtls>";
-  if (reversal) Element(out, "AddtlNtryInf", "cancels deposit " + b.original_id);
+  if (reversal) AppendXmlElement(out, "AddtlNtryInf", "cancels deposit " + b.original_id);
   out += "</Ntry>";
 }
 
@@ -212,8 +212,8 @@ std::string RenderCamt053(const std::vector<AccountStatement>& statements,
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out +=
       "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.08\"><BkToCstmrStmt><GrpHdr>";
-  Element(out, "MsgId", "STMT" + context.bank_code + context.run_id + Compact(context.day));
-  Element(out, "CreDtTm", created);
+  AppendXmlElement(out, "MsgId", "STMT" + context.bank_code + context.run_id + Compact(context.day));
+  AppendXmlElement(out, "CreDtTm", created);
   out += "</GrpHdr>";
   for (const auto& s : statements) {
     std::int64_t credits = 0, debits = 0, credit_sum = 0, debit_sum = 0;
@@ -222,18 +222,18 @@ std::string RenderCamt053(const std::vector<AccountStatement>& statements,
       (line.credit ? credit_sum : debit_sum) += line.booking.amount.minor();
     }
     out += "<Stmt>";
-    Element(out, "Id", context.bank_code + "-" + s.account.number + "-" + Compact(context.day));
-    Element(out, "CreDtTm", created);
+    AppendXmlElement(out, "Id", context.bank_code + "-" + s.account.number + "-" + Compact(context.day));
+    AppendXmlElement(out, "CreDtTm", created);
     out += "<FrToDt><FrDtTm>" + date + "T00:00:00+09:00</FrDtTm><ToDtTm>" + date +
            "T23:59:59+09:00</ToDtTm></FrToDt>";
     out += "<Acct><Id><Othr>";
-    Element(out, "Id", s.account.number);
+    AppendXmlElement(out, "Id", s.account.number);
     out += "</Othr></Id>";
-    Element(out, "Ccy", s.account.balance.currency().code());
+    AppendXmlElement(out, "Ccy", s.account.balance.currency().code());
     out += "<Ownr>";
-    Element(out, "Nm", s.account.holder_name);
+    AppendXmlElement(out, "Nm", s.account.holder_name);
     out += "</Ownr><Svcr><FinInstnId><ClrSysMmbId>";
-    Element(out, "MmbId", context.bank_code);
+    AppendXmlElement(out, "MmbId", context.bank_code);
     out += "</ClrSysMmbId></FinInstnId></Svcr></Acct>";
     Balance(out, "OPBD", s.opening, context.day);
     Balance(out, "CLBD", s.closing, context.day);

@@ -26,6 +26,8 @@ std::string FormatDate(std::chrono::sys_days day);
 std::string FormatBusinessTime(Instant t);
 // Text for XML content and attribute values: & < > " ' escaped.
 std::string XmlEscape(std::string_view text);
+// Appends <tag>text</tag> with the text escaped.
+void AppendXmlElement(std::string& out, std::string_view tag, std::string_view text);
 
 // camt.053.001.08: one Stmt per account with OPBD and CLBD balances, a transaction summary and one
 // Ntry per booking. A deposit is CRDT (PMNT/RCDT) with the virtual number as the creditor account

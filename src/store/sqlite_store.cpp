@@ -92,11 +92,14 @@ ALTER TABLE contracts ADD COLUMN realtime_timeout_ms INTEGER NOT NULL DEFAULT 30
 ALTER TABLE contracts ADD COLUMN fallback_to_pool INTEGER NOT NULL DEFAULT 1;
 )sql",
                                                                   R"sql(
+CREATE TABLE bank_statement_messages (
+  bank TEXT NOT NULL, message_id TEXT NOT NULL, xml TEXT NOT NULL, received_at INTEGER NOT NULL,
+  PRIMARY KEY (bank, message_id));
 CREATE TABLE bank_statements (
   bank TEXT NOT NULL, message_id TEXT NOT NULL, statement_id TEXT NOT NULL, account TEXT NOT NULL,
   currency TEXT NOT NULL, opening_minor INTEGER, closing_minor INTEGER, entries INTEGER NOT NULL,
   credits_minor INTEGER NOT NULL, debits_minor INTEGER NOT NULL, created TEXT NOT NULL,
-  received_at INTEGER NOT NULL, xml TEXT NOT NULL, PRIMARY KEY (bank, message_id, statement_id));
+  received_at INTEGER NOT NULL, PRIMARY KEY (bank, message_id, statement_id));
 CREATE INDEX bank_statements_by_time ON bank_statements (bank, received_at);
 )sql"};
 
@@ -439,10 +442,13 @@ class SqliteStore final : public Store {
   }
 
   void PutStatement(const BankStatement& s, const std::string& xml) override {
+    // The message's XML once, however many account statements it holds.
+    Write(statements_.put_statement_message.Bind(1, s.bank).Bind(2, s.message_id).Bind(3, xml)
+              .Bind(4, ToUnixMs(s.received_at)));
     Write(statements_.put_statement.Bind(1, s.bank).Bind(2, s.message_id).Bind(3, s.statement_id).Bind(4, s.account)
               .Bind(5, s.currency).Bind(6, s.opening_minor).Bind(7, s.closing_minor).Bind(8, s.entries)
               .Bind(9, s.credits_minor).Bind(10, s.debits_minor).Bind(11, s.created)
-              .Bind(12, ToUnixMs(s.received_at)).Bind(13, xml));
+              .Bind(12, ToUnixMs(s.received_at)));
   }
   Result<std::optional<BankStatement>> FindStatement(const std::string& bank, const std::string& message_id,
                                                     const std::string& statement_id) override {
@@ -454,11 +460,7 @@ class SqliteStore final : public Store {
                      "ORDER BY received_at DESC, message_id, statement_id LIMIT ?2");
     if (!s.ok()) return SqlError("preparing statement query");
     s.Bind(1, bank).Bind(2, std::int64_t{limit});
-    std::vector<BankStatement> rows;
-    int rc;
-    while ((rc = s.Step()) == SQLITE_ROW) rows.push_back(ReadStatement(s));
-    if (rc != SQLITE_DONE) return SqlError("querying statements");
-    return rows;
+    return ReadAll(s, [](const Statement& r) { return ReadStatement(r); }, "querying statements");
   }
 
   Result<std::vector<Event>> QueryEvents(const EventQuery& query) override;
@@ -469,11 +471,8 @@ class SqliteStore final : public Store {
                          "WHERE d.status = 'pending' AND d.event_seq > ?1 ORDER BY d.event_seq, d.endpoint_id LIMIT ?2");
     if (!s.ok()) return SqlError("preparing pending delivery query");
     s.Bind(1, after_event_seq).Bind(2, std::int64_t{limit});
-    std::vector<std::pair<Delivery, Event>> rows;
-    int rc;
-    while ((rc = s.Step()) == SQLITE_ROW) rows.emplace_back(ReadDelivery(s), ReadEvent(s, kDeliveryColumnCount));
-    if (rc != SQLITE_DONE) return SqlError("querying pending deliveries");
-    return rows;
+    auto read = [](const Statement& r) { return std::pair(ReadDelivery(r), ReadEvent(r, kDeliveryColumnCount)); };
+    return ReadAll(s, read, "querying pending deliveries");
   }
   Result<std::optional<Event>> FindEvent(const std::string& id) override;
   Result<std::vector<Delivery>> FindDeliveries(const std::vector<std::int64_t>& event_seqs) override;
@@ -498,7 +497,7 @@ class SqliteStore final : public Store {
     Statement insert_bank, insert_merchant, update_merchant, insert_contract, put_api_key, put_number,
         put_assignment, put_deposit, append_ledger, put_idempotency, delete_idempotency,
         find_idempotency, find_deposit, find_deposit_by_cancellation, find_assignment, find_assignment_by_order, read_ledger,
-        put_endpoint, append_event, put_delivery, fail_pending, find_event, put_statement, find_statement;
+        put_endpoint, append_event, put_delivery, fail_pending, find_event, put_statement, put_statement_message, find_statement;
   };
 
   std::unexpected<Error> SqlError(std::string_view what) const {
@@ -528,6 +527,18 @@ class SqliteStore final : public Store {
     statement.Reset();
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError(what);
     return found;
+  }
+
+  // Steps a bound query to the end: every row read by `read`.
+  template <typename Read>
+  auto ReadAll(Statement& statement, Read read, std::string_view what)
+      -> Result<std::vector<decltype(read(statement))>> {
+    std::vector<decltype(read(statement))> rows;
+    int rc;
+    while ((rc = statement.Step()) == SQLITE_ROW) rows.push_back(read(statement));
+    statement.Reset();
+    if (rc != SQLITE_DONE) return SqlError(what);
+    return rows;
   }
 
   // Runs a bound write statement; the first failure poisons the batch until Rollback.
@@ -644,7 +655,9 @@ Result<void> SqliteStore::PrepareStatements() {
               "WHERE endpoint_id = ?1 AND status = 'pending'") &&
       prepare(statements_.find_event, "SELECT " + std::string(kEventColumns) + " FROM events v WHERE v.id = ?1") &&
       prepare(statements_.put_statement,
-              "INSERT INTO bank_statements VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)") &&
+              "INSERT INTO bank_statements VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)") &&
+      prepare(statements_.put_statement_message,
+              "INSERT INTO bank_statement_messages VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING") &&
       prepare(statements_.find_statement, "SELECT " + std::string(kStatementColumns) +
                                               " FROM bank_statements WHERE bank = ?1 AND message_id = ?2 AND "
                                               "statement_id = ?3");
@@ -847,11 +860,7 @@ Result<std::vector<Deposit>> SqliteStore::QueryDeposits(const DepositQuery& q) {
   if (q.to) s.Bind(6, ToUnixMs(*q.to));
   if (!q.after_id.empty()) s.Bind(7, q.after_id);
   s.Bind(8, std::int64_t{q.limit});
-  std::vector<Deposit> rows;
-  int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) rows.push_back(ReadDeposit(s));
-  if (rc != SQLITE_DONE) return SqlError("querying deposits");
-  return rows;
+  return ReadAll(s, [](const Statement& r) { return ReadDeposit(r); }, "querying deposits");
 }
 
 Result<std::vector<LedgerEntry>> SqliteStore::QueryLedger(const LedgerQuery& q) {
@@ -872,22 +881,13 @@ Result<std::vector<LedgerEntry>> SqliteStore::QueryLedger(const LedgerQuery& q) 
   if (q.from) s.Bind(5, ToUnixMs(*q.from));
   if (q.to) s.Bind(6, ToUnixMs(*q.to));
   s.Bind(7, std::int64_t{q.limit});
-  std::vector<LedgerEntry> rows;
-  int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) rows.push_back(ReadLedgerEntry(s));
-  if (rc != SQLITE_DONE) return SqlError("querying ledger");
-  return rows;
+  return ReadAll(s, [](const Statement& r) { return ReadLedgerEntry(r); }, "querying ledger");
 }
 
 Result<std::vector<LedgerEntry>> SqliteStore::ReadLedger(std::int64_t after_seq, int limit) {
   auto& s = statements_.read_ledger;
   s.Bind(1, after_seq).Bind(2, std::int64_t{limit});
-  std::vector<LedgerEntry> rows;
-  int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) rows.push_back(ReadLedgerEntry(s));
-  s.Reset();
-  if (rc != SQLITE_DONE) return SqlError("reading ledger");
-  return rows;
+  return ReadAll(s, [](const Statement& r) { return ReadLedgerEntry(r); }, "reading ledger");
 }
 
 Result<std::vector<std::string>> SqliteStore::FindMispostedDeposits(int limit) {
@@ -900,11 +900,7 @@ Result<std::vector<std::string>> SqliteStore::FindMispostedDeposits(int limit) {
               "WHERE deposit_id NOT IN (SELECT id FROM deposits) LIMIT ?1");
   if (!s.ok()) return SqlError("preparing the posting audit");
   s.Bind(1, std::int64_t{limit});
-  std::vector<std::string> ids;
-  int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) ids.push_back(s.Text(0));
-  if (rc != SQLITE_DONE) return SqlError("auditing postings");
-  return ids;
+  return ReadAll(s, [](const Statement& r) { return r.Text(0); }, "auditing postings");
 }
 
 Result<std::vector<Event>> SqliteStore::QueryEvents(const EventQuery& q) {
@@ -918,11 +914,7 @@ Result<std::vector<Event>> SqliteStore::QueryEvents(const EventQuery& q) {
   if (!q.merchant.empty()) s.Bind(2, q.merchant);
   if (q.type) s.Bind(3, EventTypeName(*q.type));
   s.Bind(4, std::int64_t{q.limit});
-  std::vector<Event> rows;
-  int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) rows.push_back(ReadEvent(s));
-  if (rc != SQLITE_DONE) return SqlError("querying events");
-  return rows;
+  return ReadAll(s, [](const Statement& r) { return ReadEvent(r); }, "querying events");
 }
 
 Result<std::optional<Event>> SqliteStore::FindEvent(const std::string& id) {
@@ -931,8 +923,7 @@ Result<std::optional<Event>> SqliteStore::FindEvent(const std::string& id) {
 }
 
 Result<std::vector<Delivery>> SqliteStore::FindDeliveries(const std::vector<std::int64_t>& event_seqs) {
-  std::vector<Delivery> rows;
-  if (event_seqs.empty()) return rows;
+  if (event_seqs.empty()) return std::vector<Delivery>();
   // Event seqs are integers from our own rows: safe to inline, and one statement per page.
   std::string sql = "SELECT " + std::string(kDeliveryColumns) + " FROM deliveries d WHERE d.event_seq IN (";
   for (std::size_t i = 0; i < event_seqs.size(); ++i) {
@@ -942,10 +933,7 @@ Result<std::vector<Delivery>> SqliteStore::FindDeliveries(const std::vector<std:
   sql += ") ORDER BY d.event_seq, d.endpoint_id";
   Statement s(db_, sql);
   if (!s.ok()) return SqlError("preparing delivery query");
-  int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) rows.push_back(ReadDelivery(s));
-  if (rc != SQLITE_DONE) return SqlError("querying deliveries");
-  return rows;
+  return ReadAll(s, [](const Statement& r) { return ReadDelivery(r); }, "querying deliveries");
 }
 
 Result<std::int64_t> SqliteStore::CountDeposits() {

@@ -1,6 +1,7 @@
 #include "store/sqlite_store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <random>
@@ -214,6 +215,42 @@ TEST_F(SqliteStoreTest, OutboxRoundTripsAndPendingDeliveriesReload) {
   EXPECT_EQ((*deliveries)[0].last_status, 200);
   EXPECT_EQ((*deliveries)[1].status, DeliveryStatus::kFailed);
   EXPECT_EQ((*deliveries)[2].last_error, "endpoint deleted");
+}
+
+// Proves a camt.053 message with several account statements keeps its XML once, and each
+// statement row once per (bank, message, statement).
+TEST_F(SqliteStoreTest, StatementMessageXmlIsStoredOnce) {
+  auto store = Open();
+  BankStatement a;
+  a.bank = "004";
+  a.message_id = "MSG-1";
+  a.statement_id = "S-1";
+  a.account = "111";
+  a.currency = "KRW";
+  a.opening_minor = 100;
+  a.received_at = FromUnixMs(5);
+  BankStatement b = a;
+  b.statement_id = "S-2";
+  b.opening_minor.reset();
+  store->Begin();
+  store->PutStatement(a, "<Document/>");
+  store->PutStatement(b, "<Document/>");
+  ASSERT_TRUE(store->Commit());
+  auto rows = store->QueryStatements("004", 10);
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_FALSE((*rows)[1].opening_minor.has_value());
+  auto found = store->FindStatement("004", "MSG-1", "S-1");
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->opening_minor, 100);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* count = nullptr;
+  sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM bank_statement_messages", -1, &count, nullptr);
+  ASSERT_EQ(sqlite3_step(count), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(count, 0), 1);
+  sqlite3_finalize(count);
+  sqlite3_close_v2(db);
 }
 
 }  // namespace

@@ -99,7 +99,7 @@ class Store {
   virtual void PutWebhookEndpoint(const WebhookEndpoint& endpoint) = 0;
   virtual void AppendEvent(const Event& event) = 0;
   virtual void PutDelivery(const Delivery& delivery) = 0;
-  // A camt.053 message and its account statements; the raw XML is kept for reconciliation.
+  // One account statement of a camt.053 message; the message's XML is kept once, for reconciliation.
   virtual void PutStatement(const BankStatement& statement, const std::string& xml) = 0;
   // Marks every pending delivery to the endpoint failed with `reason` (the endpoint was disabled
   // or deleted).
