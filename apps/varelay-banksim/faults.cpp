@@ -22,6 +22,8 @@ double Probability(const FaultPlan& plan, FaultKind kind) {
       return plan.drop_answer_p;
     case FaultKind::kCancelAfter:
       return plan.cancel_after_p;
+    case FaultKind::kDropTransferAnswer:
+      return plan.drop_transfer_answer_p;
   }
   return 0;
 }
@@ -46,7 +48,8 @@ std::string FormatProbability(double p) {
 
 bool FaultPlan::Any() const {
   return duplicate_p > 0 || reorder || delay.count() > 0 || drop_answer_p > 0 ||
-         outage.has_value() || amount_off_minor != 0 || late.count() > 0 || cancel_after_p > 0;
+         outage.has_value() || amount_off_minor != 0 || late.count() > 0 || cancel_after_p > 0 ||
+         drop_transfer_answer_p > 0 || transfer_outage.has_value();
 }
 
 std::optional<OutageWindow> ParseOutage(std::string_view text) {
@@ -72,8 +75,18 @@ bool Strikes(const FaultPlan& plan, FaultKind kind, std::uint64_t notice_seq, in
   return roll < p;
 }
 
+namespace {
+bool Inside(const std::optional<OutageWindow>& window, std::chrono::milliseconds since_start) {
+  return window && since_start >= window->start && since_start < window->end;
+}
+}  // namespace
+
 bool InOutage(const FaultPlan& plan, std::chrono::milliseconds since_start) {
-  return plan.outage && since_start >= plan.outage->start && since_start < plan.outage->end;
+  return Inside(plan.outage, since_start);
+}
+
+bool InTransferOutage(const FaultPlan& plan, std::chrono::milliseconds since_start) {
+  return Inside(plan.transfer_outage, since_start);
 }
 
 Money NotifiedAmount(const FaultPlan& plan, Money booked) {
@@ -99,6 +112,12 @@ std::string DescribeFaults(const FaultPlan& plan) {
   if (plan.amount_off_minor != 0) out += " amount-off=" + std::to_string(plan.amount_off_minor);
   if (plan.late.count() > 0) out += " late=" + std::to_string(plan.late.count()) + "s";
   if (plan.cancel_after_p > 0) out += " cancel-after=" + FormatProbability(plan.cancel_after_p);
+  if (plan.drop_transfer_answer_p > 0)
+    out += " drop-transfer-answer=" + FormatProbability(plan.drop_transfer_answer_p);
+  if (plan.transfer_outage) {
+    out += " transfer-outage=" + std::to_string(plan.transfer_outage->start.count()) + "ms.." +
+           std::to_string(plan.transfer_outage->end.count()) + "ms";
+  }
   out += " seed=" + std::to_string(plan.seed);
   return out;
 }

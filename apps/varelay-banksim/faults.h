@@ -1,6 +1,8 @@
 // Fault injection for the simulated bank: each fault is switched on by its own flag, and every
 // random decision is a deterministic roll of (seed, fault, notice, attempt), so a failing run can
-// be repeated exactly whatever the thread timing was.
+// be repeated exactly whatever the thread timing was. The transfer faults act on the telegram
+// server (telegram_server.h), where the relay asks the bank to move money: a transfer is rolled
+// by its telegram (send date and sequence) and its send count.
 #pragma once
 
 #include <chrono>
@@ -13,7 +15,8 @@
 
 namespace varelay::banksim {
 
-// A time window relative to the simulator's start: notices are not delivered inside it.
+// A time window relative to the simulator's start: notices are not delivered inside it (or, as a
+// transfer outage, telegrams from the relay are not served).
 struct OutageWindow {
   std::chrono::milliseconds start{0};
   std::chrono::milliseconds end{0};
@@ -28,12 +31,17 @@ struct FaultPlan {
   std::int64_t amount_off_minor = 0;  // added to the notified amount (not to the booking)
   std::chrono::seconds late{0};       // hold a deposit notice this long before its first send
   double cancel_after_p = 0;          // cancel a deposit once its notice was answered
+  // Telegram server: execute and record a withdrawal (0100/100) but send no answer.
+  double drop_transfer_answer_p = 0;
+  // Telegram server: a window in which every telegram closes its connection unexecuted.
+  std::optional<OutageWindow> transfer_outage;
   std::uint64_t seed = 1;
 
   bool Any() const;
 };
 
-enum class FaultKind { kDuplicate, kDropAnswer, kCancelAfter };
+// New kinds go last: a kind's number is part of its roll.
+enum class FaultKind { kDuplicate, kDropAnswer, kCancelAfter, kDropTransferAnswer };
 
 // Parses "START_S:END_S" (seconds, fractions allowed, START < END); nullopt when malformed.
 std::optional<OutageWindow> ParseOutage(std::string_view text);
@@ -44,6 +52,8 @@ bool Strikes(const FaultPlan& plan, FaultKind kind, std::uint64_t notice_seq, in
 
 // Whether `since_start` falls inside the outage window.
 bool InOutage(const FaultPlan& plan, std::chrono::milliseconds since_start);
+// Whether `since_start` falls inside the transfer outage window (the telegram server's).
+bool InTransferOutage(const FaultPlan& plan, std::chrono::milliseconds since_start);
 
 // The amount to put in a deposit notice for a booking of `booked`: booked + amount_off_minor, kept
 // within 1..kMaxAmountMinor (a negative offset that would reach zero is applied upwards instead).

@@ -1,6 +1,7 @@
 // varelay-banksim: a simulated bank in its own process, for demos, tests and benchmarks. Wires the
-// bank core, the state file, the relay link, the teller and the HTTP server together; holds no
-// logic of its own. `varelay-banksim --help` documents flags, the HTTP API and the protocols.
+// bank core, the state file, the relay link, the teller, the HTTP server and the telegram server
+// (the relay's requests to the bank) together; holds no logic of its own. `varelay-banksim --help`
+// documents flags, the HTTP API, the protocols and the telegram server.
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <charconv>
@@ -17,6 +18,7 @@
 #include "state_file.h"
 #include "statement.h"
 #include "telegram_link.h"
+#include "telegram_server.h"
 #include "teller.h"
 
 namespace {
@@ -29,6 +31,7 @@ struct Flags {
   std::string protocol = "json";
   std::string relay = "http://127.0.0.1:8080";
   std::string relay_telegram;
+  std::string telegram_serve;
   std::string bank = "004";
   std::string api_key;
   std::string signing_secret;
@@ -47,6 +50,8 @@ struct Flags {
   std::int64_t fault_amount_off = 0;
   std::int64_t fault_late_s = 0;
   double fault_cancel_after = 0;
+  double fault_drop_transfer_answer = 0;
+  std::string fault_transfer_outage;
   std::uint64_t fault_seed = 1;
 };
 
@@ -96,6 +101,13 @@ FaultPlan Faults(const Flags& flags, std::string& error) {
   plan.amount_off_minor = flags.fault_amount_off;
   plan.late = std::chrono::seconds(flags.fault_late_s);
   plan.cancel_after_p = flags.fault_cancel_after;
+  plan.drop_transfer_answer_p = flags.fault_drop_transfer_answer;
+  if (!flags.fault_transfer_outage.empty()) {
+    plan.transfer_outage = ParseOutage(flags.fault_transfer_outage);
+    if (!plan.transfer_outage) {
+      error = "--fault-transfer-outage must be START_S:END_S with START_S < END_S, e.g. 2:5";
+    }
+  }
   plan.seed = flags.fault_seed;
   return plan;
 }
@@ -109,7 +121,7 @@ int Serve(const Flags& flags) {
   }
   std::optional<std::pair<std::string, unsigned short>> telegram_address;
   if (flags.protocol == "telegram") {
-    telegram_address = ParseHostPort(flags.relay_telegram);
+    telegram_address = telegram::ParseHostPort(flags.relay_telegram);
     if (!telegram_address) {
       std::cerr << "varelay-banksim: --protocol telegram needs --relay-telegram HOST:PORT (the "
                    "relay's --telegram-listen), got '"
@@ -120,6 +132,16 @@ int Serve(const Flags& flags) {
     std::cerr << "varelay-banksim: --api-key (the relay's bank key) is required to serve over "
               << flags.protocol << "\n";
     return 2;
+  }
+  std::optional<std::pair<std::string, unsigned short>> serve_address;
+  if (!flags.telegram_serve.empty()) {
+    serve_address = telegram::ParseHostPort(flags.telegram_serve, true);
+    if (!serve_address) {
+      std::cerr << "varelay-banksim: --telegram-serve must be HOST:PORT (port 0: any free port), "
+                   "got '"
+                << flags.telegram_serve << "'\n";
+      return 2;
+    }
   }
   std::string fault_error;
   FaultPlan faults = Faults(flags, fault_error);
@@ -208,6 +230,7 @@ int Serve(const Flags& flags) {
               << link.error().detail << "\n";
     return 2;
   }
+  const Instant started_at = Now();  // the origin of the transfer outage window
   Teller teller(bank, **link, faults, Now);
   teller_for_requests = &teller;
 
@@ -224,6 +247,29 @@ int Serve(const Flags& flags) {
     std::cerr << "varelay-banksim: " << bound.error().detail << "\n";
     return 1;
   }
+  std::unique_ptr<TelegramServer> telegram_server;
+  Result<unsigned short> telegram_bound = 0;
+  if (serve_address) {
+    TelegramServerOptions telegram_options;
+    telegram_options.host = serve_address->first;
+    telegram_options.port = serve_address->second;
+    telegram_options.answer_delay = faults.delay;
+    telegram_server = std::make_unique<TelegramServer>(
+        [&teller, started_at](std::string_view payload) {
+          Instant now = teller.Now();
+          auto since_start =
+              std::chrono::duration_cast<std::chrono::milliseconds>(now - started_at);
+          return teller.WithBank([&](Bank& b) {
+            return AnswerRelayTelegram(b, payload, now, teller.faults(), since_start);
+          });
+        },
+        telegram_options);
+    telegram_bound = telegram_server->Listen();
+    if (!telegram_bound) {
+      std::cerr << "varelay-banksim: --telegram-serve: " << telegram_bound.error().detail << "\n";
+      return 1;
+    }
+  }
   std::cout << "varelay-banksim: bank " << flags.bank << ", relay " << (*link)->Describe()
             << ", state " << (flags.state.empty() ? "in memory" : flags.state) << ", "
             << DescribeFaults(faults) << std::endl;
@@ -231,8 +277,16 @@ int Serve(const Flags& flags) {
                                ? "[" + server_options.host + "]"
                                : server_options.host;
   std::cout << "varelay-banksim listening on http://" << shown_host << ":" << *bound << std::endl;
+  if (telegram_server) {
+    const std::string& host = serve_address->first;
+    std::cout << "varelay-banksim telegram server on "
+              << (host.find(':') != std::string::npos ? "[" + host + "]" : host) << ":"
+              << *telegram_bound << std::endl;
+    telegram_server->Start();
+  }
   teller.Start();
   server.Run();
+  if (telegram_server) telegram_server->Stop();
   teller.Stop();
   teller_for_requests = nullptr;
   std::cout << "varelay-banksim: stopped" << std::endl;
@@ -301,9 +355,33 @@ knows a notice by a protocol's own key.
             cancellation re-sends). ISO 20022 has no receivability inquiry, so this bank sends the
             pre-check over json: POST /v1/bank/precheck.
 
+Telegram server (--telegram-serve HOST:PORT; docs/telegrams.md): the bank answers the relay's
+requests to a bank, 4-digit length framing, several connections, one telegram at a time each
+(idle 60 s closes one; frames above 4096 bytes, an unreadable header or an answer telegram close
+it too). The bank response code (header offset 51) says what the bank did:
+  0600/400 holder inquiry  -> 0610: 0000 with holder_name (accounts, virtual numbers), 0101 unknown
+  0100/100 withdrawal      -> 0110: debit_account pays amount_won under the reference
+           tg:<KST send date YYYYMMDD>:<sequence> (GET /withdrawals/{reference} shows it); 0000
+           completed (processed_at, bank reference = transaction id), 0201 insufficient funds
+           (refused, recorded), 0101 unknown account, 0303 the date + sequence was used for
+           another account or amount, 0999 internal error. A re-send (same date and sequence,
+           any send count) replays the recorded result: never debited twice.
+  0600/101 result inquiry  -> 0610: names tg:<original date>:<original sequence>; 0000 with
+           original_response_code 0000 or 0201 and processed_at (when the bank executed it),
+           0301 never received (safe to send again), 0303 its account or amount (when given)
+           differ from the original's
+  anything else            -> 0302 not supported; a served telegram that does not decode, or a
+           withdrawal of 0 won -> 0901 (format error: header + 10, body echoed)
+With --state every withdrawal is journaled before it is answered: a restart still knows it.
+
 Faults (each off by default; probabilities are deterministic rolls of --fault-seed, the notice
 and the attempt): --fault-outage counts attempts inside the window as sent and lost (send_count
-rises, nothing reaches the relay; pre-checks still pass) and delivers after it.
+rises, nothing reaches the relay; pre-checks still pass) and delivers after it. The transfer
+faults act on --telegram-serve: --fault-drop-transfer-answer rolls each withdrawal telegram (send
+date, sequence, send count), executes and records it and sends no answer (the relay times out
+and must ask with a result inquiry); --fault-transfer-outage closes the connection on every
+telegram inside the window (seconds after start) without executing it; --fault-delay-ms also
+waits before every telegram answer (after the bank acted).
 
 Examples:
   varelay-banksim --relay http://127.0.0.1:8080 --api-key vrk_... --listen 127.0.0.1:8090 \
@@ -311,6 +389,8 @@ Examples:
   varelay-banksim --protocol telegram --relay-telegram 127.0.0.1:9100 --bank 004 ...
     (with varelayd --telegram-listen 127.0.0.1:9100 --telegram-bank 004=127.0.0.0/8)
   varelay-banksim --protocol iso20022 --relay http://127.0.0.1:8080 --api-key vrk_... ...
+  varelay-banksim --telegram-serve 127.0.0.1:0 --mother 9004=004100000000001:"Example Shop Co." ...
+    (prints "varelay-banksim telegram server on 127.0.0.1:PORT"; the relay sends 0600/0100 there)
   varelay-banksim pay --sim http://127.0.0.1:8090 --from 11112222333 --to 90040000000000 --amount 39000 --payer "Kim Minji"
 SIGTERM or SIGINT: stop accepting, finish requests in flight, exit 0.)";
 
@@ -337,6 +417,9 @@ int main(int argc, char** argv) {
   app.add_option("--relay-telegram", flags.relay_telegram,
                  "HOST:PORT of the relay's telegram listener (varelayd --telegram-listen); "
                  "required with --protocol telegram");
+  app.add_option("--telegram-serve", flags.telegram_serve,
+                 "HOST:PORT where the bank answers the relay's telegrams (holder inquiry, "
+                 "withdrawal, result inquiry; port 0: any free port; see Telegram server below)");
   app.add_option("--bank", flags.bank, "this bank's 3-digit KFTC code")->capture_default_str();
   app.add_option("--api-key", flags.api_key,
                  "the relay's API key for this bank (role bank); required to serve over json "
@@ -374,7 +457,7 @@ int main(int argc, char** argv) {
          "cancellation may overtake its deposit")
       ->group("Faults");
   app.add_option("--fault-delay-ms", flags.fault_delay_ms,
-                 "N: wait N ms before every request to the relay")
+                 "N: wait N ms before every request to the relay and every telegram answer")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{600'000}))
       ->group("Faults");
   app.add_option("--fault-drop-answer", flags.fault_drop_answer,
@@ -397,6 +480,15 @@ int main(int argc, char** argv) {
          "--fault-cancel-after", flags.fault_cancel_after,
          "P: cancel a deposit once its notice was answered (reversal + cancellation notice)")
       ->check(CLI::Range(0.0, 1.0))
+      ->group("Faults");
+  app.add_option("--fault-drop-transfer-answer", flags.fault_drop_transfer_answer,
+                 "P: execute and record a withdrawal telegram but send no answer "
+                 "(--telegram-serve; the relay must ask with a result inquiry)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->group("Faults");
+  app.add_option("--fault-transfer-outage", flags.fault_transfer_outage,
+                 "START_S:END_S after start: every telegram to --telegram-serve closes its "
+                 "connection unexecuted in the window")
       ->group("Faults");
   app.add_option("--fault-seed", flags.fault_seed, "seed of the fault rolls")
       ->capture_default_str()

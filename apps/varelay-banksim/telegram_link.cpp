@@ -72,24 +72,6 @@ LinkFailure NoAnswer(std::string detail) { return LinkFailure{0, "no_answer", st
 
 }  // namespace
 
-std::optional<std::pair<std::string, unsigned short>> ParseHostPort(std::string_view text) {
-  auto colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
-  std::string_view host = text.substr(0, colon);
-  std::string_view port_text = text.substr(colon + 1);
-  if (host.front() == '[') {
-    if (host.size() < 3 || host.back() != ']') return std::nullopt;
-    host = host.substr(1, host.size() - 2);
-  } else if (host.find(':') != std::string_view::npos) {
-    return std::nullopt;  // an IPv6 address needs brackets
-  }
-  unsigned port = 0;
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port < 1 || port > 65535)
-    return std::nullopt;
-  return std::pair(std::string(host), static_cast<unsigned short>(port));
-}
-
 telegram::Telegram InquiryTelegram(const PrecheckQuery& query, const TelegramLinkOptions& options) {
   telegram::ReceivabilityInquiry body;
   body.virtual_account = query.number;

@@ -50,8 +50,6 @@ struct TelegramLinkOptions {
       on_missing_request{};
 };
 
-// "HOST:PORT" or "[IPV6]:PORT" with a port 1..65535; nullopt otherwise.
-std::optional<std::pair<std::string, unsigned short>> ParseHostPort(std::string_view text);
 
 // The telegrams the link sends. Pure functions of their inputs.
 telegram::Telegram InquiryTelegram(const PrecheckQuery& query, const TelegramLinkOptions& options);

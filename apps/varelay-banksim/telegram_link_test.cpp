@@ -407,12 +407,14 @@ TEST(BanksimTelegramLink, NoRelayListeningIsNoAnswer) {
   EXPECT_EQ(failed.error().Summary().rfind("no answer: cannot connect to 127.0.0.1:", 0), 0u)
       << failed.error().Summary();
   EXPECT_FALSE(TelegramRelayLink::Create(TelegramLinkOptions{"127.0.0.1", 9100, "04"}).has_value());
-  EXPECT_EQ(ParseHostPort("127.0.0.1:9100"),
+  EXPECT_EQ(telegram::ParseHostPort("127.0.0.1:9100"),
             (std::pair<std::string, unsigned short>{"127.0.0.1", 9100}));
-  EXPECT_EQ(ParseHostPort("[::1]:9100")->first, "::1");
-  EXPECT_FALSE(ParseHostPort("127.0.0.1").has_value());
-  EXPECT_FALSE(ParseHostPort("127.0.0.1:0").has_value());
-  EXPECT_FALSE(ParseHostPort("::1:9100").has_value());
+  EXPECT_EQ(telegram::ParseHostPort("[::1]:9100")->first, "::1");
+  EXPECT_FALSE(telegram::ParseHostPort("127.0.0.1").has_value());
+  EXPECT_FALSE(telegram::ParseHostPort("127.0.0.1:0").has_value());
+  EXPECT_FALSE(telegram::ParseHostPort("::1:9100").has_value());
+  EXPECT_EQ(telegram::ParseHostPort("127.0.0.1:0", true)->second, 0);
+  EXPECT_FALSE(telegram::ParseHostPort("127.0.0.1:", true).has_value());
 }
 
 }  // namespace

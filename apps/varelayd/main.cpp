@@ -14,6 +14,7 @@
 #include "engine/engine.h"
 #include "engine/random.h"
 #include "banks/telegram_listener.h"
+#include "banks/transfer_executor.h"
 #include "domain/identifiers.h"
 #include "notify/dispatcher.h"
 #include "store/sqlite_store.h"
@@ -43,9 +44,11 @@ struct Flags {
   std::vector<std::string> telegram_banks;  // CODE=CIDR[,CIDR...]
   std::string telegram_reject_codes;
   bool telegram_request_missing = false;
-  // Calls to banks (real-time issuance).
+  // Calls to banks (real-time issuance, holder inquiries, transfers).
   int bank_breaker_failures = 5;
   std::int64_t bank_breaker_open_s = 30;
+  std::int64_t bank_timeout_ms = 10'000;
+  std::int64_t transfer_retry_max_s = 300;
 };
 
 std::vector<std::string> SplitList(const std::string& text) {
@@ -194,7 +197,16 @@ int Serve(const Flags& flags) {
   auto policy = std::get<notify::ClientOptions>(client).policy;
   notify::Dispatcher dispatcher(engine, clock, std::get<notify::ClientOptions>(std::move(client)), dispatch);
   engine.SetOutboxListener(&dispatcher);
+  banks::BankHealth bank_health({flags.bank_breaker_failures, std::chrono::seconds(flags.bank_breaker_open_s)});
+  banks::TransferExecutorOptions transfer_options;
+  transfer_options.timeout = std::chrono::milliseconds(flags.bank_timeout_ms);
+  transfer_options.max_retry = std::chrono::seconds(flags.transfer_retry_max_s);
+  transfer_options.first_retry = std::min<std::chrono::milliseconds>(transfer_options.first_retry, transfer_options.max_retry);
+  transfer_options.health = &bank_health;
+  banks::TransferExecutor transfers(engine, transfer_options);
+  engine.SetTransferListener(&transfers);
   dispatcher.Start();
+  transfers.Start();
   engine.Start();
 
   std::unique_ptr<banks::TelegramListener> telegrams;
@@ -219,7 +231,6 @@ int Serve(const Flags& flags) {
 
   api::Service service(engine.stats(), std::move(policy));
   service.SetDispatchStats(&dispatcher.stats());
-  banks::BankHealth bank_health({flags.bank_breaker_failures, std::chrono::seconds(flags.bank_breaker_open_s)});
   service.SetBankHealth(&bank_health);
   api::ServerOptions server_options;
   server_options.host = flags.listen.substr(0, colon);
@@ -230,6 +241,7 @@ int Serve(const Flags& flags) {
   server_options.io_threads = flags.io_threads;
   server_options.max_connections = flags.max_connections;
   server_options.bank_health = &bank_health;
+  server_options.bank_timeout = std::chrono::milliseconds(flags.bank_timeout_ms);
   api::HttpServer server(service, engine, server_options);
   auto bound = server.Listen();
   if (!bound) {
@@ -241,6 +253,7 @@ int Serve(const Flags& flags) {
                                                                                : server_options.host;
   std::cout << "varelayd listening on http://" << shown_host << ":" << *bound << std::endl;
   server.Run();
+  transfers.Stop();
   if (telegrams) telegrams->Stop();
   dispatcher.Stop();
   std::cout << "varelayd: stopped cleanly" << std::endl;
@@ -309,6 +322,12 @@ int main(int argc, char** argv) {
       ->envname("VARELAY_BANK_BREAKER_FAILURES")->check(CLI::Range(1, 1000))->capture_default_str();
   app.add_option("--bank-breaker-open-s", flags.bank_breaker_open_s, "seconds a bank's open circuit waits before a probe")
       ->envname("VARELAY_BANK_BREAKER_OPEN_S")->check(CLI::Range(std::int64_t{1}, std::int64_t{3600}))->capture_default_str();
+  app.add_option("--bank-timeout-ms", flags.bank_timeout_ms,
+                 "how long the relay waits for a bank's answer to its own telegrams (transfers, holder inquiries)")
+      ->envname("VARELAY_BANK_TIMEOUT_MS")->check(CLI::Range(std::int64_t{100}, std::int64_t{120'000}))->capture_default_str();
+  app.add_option("--transfer-retry-max-s", flags.transfer_retry_max_s,
+                 "longest pause between attempts at an unsettled transfer (the pause doubles from 2 s)")
+      ->envname("VARELAY_TRANSFER_RETRY_MAX_S")->check(CLI::Range(std::int64_t{1}, std::int64_t{3600}))->capture_default_str();
   app.add_flag("--print-routes", flags.print_routes, "print every HTTP route as 'METHOD /path' and exit");
   app.set_version_flag("--version", "varelayd 0.1.0");
   app.footer(

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api/problem.h"
+#include "banks/outbound_telegrams.h"
 #include "domain/digest.h"
 #include "domain/identifiers.h"
 #include "notify/webhook_client.h"
@@ -126,6 +127,20 @@ struct HttpServer::Impl {
     co_return co_await AsyncSubmit(engine, std::move(*again), asio::use_awaitable);
   }
 
+  // An account-holder inquiry (0600/400) to a telegram bank, through its circuit breaker.
+  asio::awaitable<Result<std::string>> AskHolder(const BankRoute& bank, const HolderInquiryRequest& q) {
+    auto now = [] { return std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now()); };
+    if (options.bank_health && !options.bank_health->Allow(bank.bank, now())) {
+      co_return Fail(ErrorCode::kBankUnavailable,
+                     "bank " + bank.bank + " is not called for now: its circuit is open after repeated failures");
+    }
+    auto request = banks::HolderInquiryTelegram(bank.bank, q.account, q.holder_id, banks::NextQuerySequence(), now());
+    auto answer = co_await banks::Exchange(ioc.get_executor(), bank.endpoint, request, options.bank_timeout);
+    if (options.bank_health) options.bank_health->Record(bank.bank, answer.has_value(), now());
+    if (!answer) co_return std::unexpected(answer.error());
+    co_return banks::ReadHolderAnswer(request, *answer);
+  }
+
   asio::awaitable<void> Accept() {
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(kUseTuple);
@@ -235,7 +250,13 @@ struct HttpServer::Impl {
           out = std::move(*prepared.response);
         } else {
           auto reply = co_await Submit(std::move(*prepared.submission));
-          out = service.Finish(prepared.route, reply.result, reply.rendered);
+          const auto* bank = reply.result ? std::get_if<BankRoute>(&*reply.result) : nullptr;
+          if (prepared.holder_inquiry && bank) {
+            auto holder = co_await AskHolder(*bank, *prepared.holder_inquiry);
+            out = service.FinishHolderInquiry(*prepared.holder_inquiry, holder);
+          } else {
+            out = service.Finish(prepared.route, reply.result, reply.rendered);
+          }
         }
       }
       service.metrics().Observe(route, out.status,

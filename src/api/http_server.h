@@ -22,6 +22,7 @@ struct ServerOptions {
   std::size_t max_connections = 4096;          // beyond this, new connections are closed at once
   std::size_t header_limit_bytes = 16 * 1024;
   banks::BankHealth* bank_health = nullptr;     // circuit breakers for calls to banks; optional
+  std::chrono::milliseconds bank_timeout{5000};  // an account-holder inquiry waits this long for the bank
 };
 
 class HttpServer {

@@ -3,8 +3,10 @@
 #include <boost/json.hpp>
 #include <boost/json/basic_parser_impl.hpp>
 
+#include <cstdio>
 #include <set>
 
+#include "banks/telegram/frame.h"
 #include "domain/identifiers.h"
 
 namespace varelay::api {
@@ -115,6 +117,15 @@ class Reader {
     if (!v) return nullptr;
     if (!v->is_array()) return Bad(ErrorCode::kInvalidField, key, "must be an array"), nullptr;
     return &v->get_array();
+  }
+
+  // Where the relay reaches a bank: "HOST:PORT" (a telegram bank) or an http(s) base URL. The
+  // engine checks that the form fits the bank's protocol.
+  std::string Endpoint(std::string_view key) {
+    return Text(key, true, [](std::string_view s) {
+      return telegram::ParseHostPort(s).has_value() ||
+             (IsUrlText(s) && (s.starts_with("http://") || s.starts_with("https://")));
+    }, "must be HOST:PORT (a telegram bank) or an http:// or https:// base URL");
   }
 
   // Refuses members not in `known`: a misspelt optional field must not pass silently.
@@ -264,7 +275,55 @@ Decoded<CreateBank> DecodeCreateBank(const json::object& body) {
   auto protocol = r.Text("protocol", false, [](std::string_view s) { return ParseBankProtocol(s).has_value(); },
                          "must be json, telegram or iso20022");
   if (!protocol.empty()) c.protocol = *ParseBankProtocol(protocol);
-  r.NoOthers({"code", "name", "protocol"});
+  if (body.contains("endpoint")) c.endpoint = r.Endpoint("endpoint");
+  r.NoOthers({"code", "name", "protocol", "endpoint"});
+  return Finish(sink, std::move(c));
+}
+
+Decoded<UpdateBank> DecodeUpdateBank(std::string code, const json::object& body) {
+  RequestError sink;
+  Reader r(body, sink);
+  UpdateBank c;
+  c.code = std::move(code);
+  if (body.contains("name")) c.name = r.Name("name", true, 100);
+  if (body.contains("endpoint")) c.endpoint = r.Endpoint("endpoint");
+  r.NoOthers({"name", "endpoint"});
+  if (sink.fields.empty() && !c.name && !c.endpoint) r.Bad(ErrorCode::kMissingField, "endpoint", "or name is required");
+  return Finish(sink, std::move(c));
+}
+
+Decoded<CreateTransfer> DecodeCreateTransfer(const json::object& body) {
+  RequestError sink;
+  Reader r(body, sink);
+  CreateTransfer c;
+  c.bank = r.Text("bank", true, IsBankCode, "must be a 3-digit KFTC bank code");
+  auto amount = r.Amount("amount", true);
+  c.amount = Money(amount, r.CurrencyCode("currency"));
+  if (const json::object* to = r.Object("recipient")) {
+    Reader rr(*to, sink, "recipient");
+    c.recipient_bank = rr.Text("bank_code", true, IsBankCode, "must be a 3-digit KFTC bank code");
+    c.recipient_account = rr.Text("account", true, IsMotherAccountNumber, "must be 6 to 20 digits");
+    c.recipient_name = rr.Name("name", true, 20);
+    rr.NoOthers({"bank_code", "account", "name"});
+  } else if (!body.contains("recipient")) {
+    r.Bad(ErrorCode::kMissingField, "recipient", "is required");
+  }
+  if (body.contains("memo")) c.memo = r.Name("memo", false, 14);
+  r.NoOthers({"bank", "amount", "currency", "recipient", "memo"});
+  return Finish(sink, std::move(c));
+}
+
+Decoded<HolderInquiryRequest> DecodeHolderInquiry(const json::object& body) {
+  RequestError sink;
+  Reader r(body, sink);
+  HolderInquiryRequest c;
+  c.bank = r.Text("bank_code", true, IsBankCode, "must be a 3-digit KFTC bank code");
+  c.account = r.Text("account", true, [](std::string_view s) { return IsMotherAccountNumber(s) && s.size() <= 16; },
+                     "must be 6 to 16 digits");
+  c.holder_id = r.Text("holder_id", false, [](std::string_view s) {
+    return (s.size() == 6 || s.size() == 10) && s.find_first_not_of("0123456789") == std::string_view::npos;
+  }, "must be a birth date YYMMDD (6 digits) or a business number (10 digits)");
+  r.NoOthers({"bank_code", "account", "holder_id"});
   return Finish(sink, std::move(c));
 }
 
@@ -539,7 +598,34 @@ json::object ToJson(const Bank& b) {
           {"name", b.name},
           {"protocol", BankProtocolName(b.protocol)},
           {"signed_requests", !b.signing_secret.empty()},
+          {"endpoint", StringOrNull(b.endpoint)},
           {"created_at", FormatRfc3339(b.created_at)}};
+}
+std::string FormatIsoDate(std::chrono::year_month_day d) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%04d-%02u-%02u", int(d.year()), unsigned(d.month()), unsigned(d.day()));
+  return text;
+}
+
+json::object ToJson(const Transfer& t) {
+  return {{"id", t.id},
+          {"merchant", t.merchant},
+          {"bank", t.bank},
+          {"debit_account", t.debit_account},
+          {"amount", t.amount.minor()},
+          {"currency", t.amount.currency().code()},
+          {"recipient", {{"bank_code", t.recipient_bank}, {"account", t.recipient_account}, {"name", t.recipient_name}}},
+          {"memo", StringOrNull(t.memo)},
+          {"status", TransferStatusName(t.status)},
+          {"bank_request", {{"date", FormatIsoDate(t.request_date)}, {"sequence", t.request_sequence}}},
+          {"attempts", t.attempts},
+          {"in_doubt", t.in_doubt},
+          {"response_code", StringOrNull(t.response_code)},
+          {"bank_reference", StringOrNull(t.bank_reference)},
+          {"last_error", StringOrNull(t.last_error)},
+          {"created_at", FormatRfc3339(t.created_at)},
+          {"updated_at", FormatRfc3339(t.updated_at)},
+          {"finished_at", TimeOrNull(t.finished_at)}};
 }
 json::object ToJson(const Merchant& m) {
   return {{"id", m.id}, {"name", m.name}, {"active", m.active}, {"created_at", FormatRfc3339(m.created_at)}};
@@ -779,6 +865,13 @@ json::value Encode(const StatementList& v) {
 }
 json::value Encode(const PendingDeliveries&) { return json::object{}; }  // internal: never sent
 json::value Encode(const NeedsBankNumber&) { return json::object{}; }  // never sent: the API asks the bank
+json::value Encode(const TransferView& v) { return ToJson(v.transfer); }
+json::value Encode(const TransferPage& v) {
+  auto o = Items(v.items);
+  o["next_before"] = StringOrNull(v.next_before);
+  return o;
+}
+json::value Encode(const BankRoute&) { return json::object{}; }  // never sent: the API asks the bank
 json::value Encode(const BankSigningSecret& v) { return {{"bank", v.bank}, {"signing_secret", v.secret}}; }
 
 }  // namespace

@@ -32,6 +32,9 @@ Decoded<boost::json::object> ParseBody(std::string_view body);
 
 // Decoders for each request body.
 Decoded<CreateBank> DecodeCreateBank(const boost::json::object& body);
+Decoded<UpdateBank> DecodeUpdateBank(std::string code, const boost::json::object& body);
+Decoded<CreateTransfer> DecodeCreateTransfer(const boost::json::object& body);
+Decoded<HolderInquiryRequest> DecodeHolderInquiry(const boost::json::object& body);
 Decoded<CreateMerchant> DecodeCreateMerchant(const boost::json::object& body);
 Decoded<UpdateMerchant> DecodeUpdateMerchant(std::string id, const boost::json::object& body);
 Decoded<CreateContract> DecodeCreateContract(std::string merchant, const boost::json::object& body);

@@ -25,7 +25,8 @@ enum class Handler {
   kListPools, kCreateAssignment, kGetAssignment, kCancelAssignment, kGetOrder, kFindDeposits,
   kFindLedger, kVerifyLedger, kPrecheck, kDepositNotice, kCancelDeposit, kCreateEndpoint, kListEndpoints,
   kGetEndpoint, kUpdateEndpoint, kDeleteEndpoint, kRotateSecret, kListEvents, kGetEvent, kResendEvent,
-  kCreateSigningSecret, kCamt054, kCamt053, kListStatements,
+  kCreateSigningSecret, kCamt054, kCamt053, kListStatements, kUpdateBank, kCreateTransfer, kListTransfers,
+  kGetTransfer, kHolderInquiry,
 };
 
 struct Route {
@@ -44,6 +45,7 @@ constexpr std::array kRoutes = {
     Route{"GET", "/metrics", Handler::kMetrics},
     Route{"POST", "/v1/banks", Handler::kCreateBank, 201, false, kBody},
     Route{"GET", "/v1/banks", Handler::kListBanks},
+    Route{"PATCH", "/v1/banks/{bank_code}", Handler::kUpdateBank, 200, false, kBody},
     Route{"POST", "/v1/banks/{bank_code}/signing-secret", Handler::kCreateSigningSecret, 201},
     Route{"POST", "/v1/merchants", Handler::kCreateMerchant, 201, false, kBody},
     Route{"GET", "/v1/merchants", Handler::kListMerchants},
@@ -70,6 +72,10 @@ constexpr std::array kRoutes = {
     Route{"POST", "/v1/bank/camt054", Handler::kCamt054, 200, false, kMaxBankMessageBytes, true},
     Route{"POST", "/v1/bank/camt053", Handler::kCamt053, 200, false, kMaxBankMessageBytes, true},
     Route{"GET", "/v1/statements", Handler::kListStatements},
+    Route{"POST", "/v1/transfers", Handler::kCreateTransfer, 202, true, kBody},
+    Route{"GET", "/v1/transfers", Handler::kListTransfers},
+    Route{"GET", "/v1/transfers/{transfer_id}", Handler::kGetTransfer},
+    Route{"POST", "/v1/account-holder-inquiries", Handler::kHolderInquiry, 200, false, kBody},
     Route{"POST", "/v1/webhook-endpoints", Handler::kCreateEndpoint, 201, true, kBody},
     Route{"GET", "/v1/webhook-endpoints", Handler::kListEndpoints},
     Route{"GET", "/v1/webhook-endpoints/{endpoint_id}", Handler::kGetEndpoint},
@@ -248,6 +254,31 @@ std::expected<ListEvents, HttpResponse> DecodeEventQuery(const Target& t) {
   return c;
 }
 
+std::expected<ListTransfers, HttpResponse> DecodeTransferQuery(const Target& t) {
+  ListTransfers c;
+  for (const auto& [key, value] : t.query) {
+    if (key == "status") {
+      c.query.status = ParseTransferStatus(value);
+      if (!c.query.status) {
+        return std::unexpected(Refuse(ErrorCode::kInvalidField, "status must be pending, completed or refused", key));
+      }
+    } else if (key == "before") {
+      if (!IsExternalId(value)) return std::unexpected(Refuse(ErrorCode::kInvalidField, "before must be a transfer id", key));
+      c.query.before_id = value;
+    } else if (key == "limit") {
+      int limit = 0;
+      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
+      if (ec != std::errc() || ptr != value.data() + value.size() || limit < 1 || limit > 500) {
+        return std::unexpected(Refuse(ErrorCode::kInvalidField, "limit must be an integer from 1 to 500", key));
+      }
+      c.query.limit = limit;
+    } else {
+      return std::unexpected(Refuse(ErrorCode::kUnknownField, key + " is not a parameter of this look-up", key));
+    }
+  }
+  return c;
+}
+
 // The delivery policy applied to a URL a merchant gives: a refusal the merchant can act on.
 std::optional<HttpResponse> RefuseUrl(const notify::UrlPolicy& policy, const std::string& url) {
   auto checked = notify::CheckEndpointUrl(policy, url);
@@ -291,6 +322,19 @@ std::expected<Command, HttpResponse> BuildCommand(const Route& route, const Look
   switch (route.handler) {
     case Handler::kCreateBank: return from(DecodeCreateBank(*body));
     case Handler::kListBanks: return ListBanks{};
+    case Handler::kUpdateBank: return from(DecodeUpdateBank(p[0], *body));
+    case Handler::kCreateTransfer: return from(DecodeCreateTransfer(*body));
+    case Handler::kGetTransfer: return GetTransfer{p[0]};
+    case Handler::kListTransfers: {
+      auto q = DecodeTransferQuery(target);
+      if (!q) return std::unexpected(q.error());
+      return Command(std::move(*q));
+    }
+    case Handler::kHolderInquiry: {
+      auto request = DecodeHolderInquiry(*body);
+      if (!request) return std::unexpected(Refuse(request.error()));
+      return RouteToBank{request->bank};
+    }
     case Handler::kCreateSigningSecret: return CreateBankSigningSecret{p[0]};
     case Handler::kCamt053: {
       auto statements = DecodeCamt053(raw_body);
@@ -393,7 +437,7 @@ RenderedResponse Render(const Route& route, const Result<Outcome>& result) {
 
 bool TakesQuery(Handler h) {
   return h == Handler::kFindDeposits || h == Handler::kFindLedger || h == Handler::kListEvents ||
-         h == Handler::kCamt054 || h == Handler::kListStatements;
+         h == Handler::kCamt054 || h == Handler::kListStatements || h == Handler::kListTransfers;
 }
 
 bool IsXml(std::string_view content_type) {
@@ -522,6 +566,7 @@ Service::Prepared Service::Prepare(const HttpRequestView& request) const {
     prepared.response = std::move(command.error());
     return prepared;
   }
+  if (route.handler == Handler::kHolderInquiry) prepared.holder_inquiry = *DecodeHolderInquiry(*body);
   Submission submission;
   submission.bearer = std::string(bearer);
   submission.command = std::move(*command);
@@ -540,6 +585,12 @@ Service::Prepared Service::Prepare(const HttpRequestView& request) const {
   submission.render = [&route](const Result<Outcome>& result) { return Render(route, result); };
   prepared.submission = std::move(submission);
   return prepared;
+}
+
+HttpResponse Service::FinishHolderInquiry(const HolderInquiryRequest& request, const Result<std::string>& holder) const {
+  if (!holder) return Refuse(holder.error().code, holder.error().detail);
+  json::object o{{"bank_code", request.bank}, {"account", request.account}, {"holder_name", *holder}};
+  return HttpResponse{200, "application/json", json::serialize(o), {}};
 }
 
 HttpResponse Service::Finish(int route_index, const Result<Outcome>& result,

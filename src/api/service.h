@@ -36,12 +36,18 @@ class Service {
     int route = -1;  // -1: no route matched
     std::optional<HttpResponse> response;  // answered without the engine
     std::optional<Submission> submission;  // to hand to the engine (reply left unset)
+    // An account-holder inquiry: the submission asks the engine for the bank's route; given a
+    // BankRoute, the server asks the bank and answers with FinishHolderInquiry.
+    std::optional<HolderInquiryRequest> holder_inquiry;
   };
   Prepared Prepare(const HttpRequestView& request) const;
 
   // The response for an engine reply to a request on `route`.
   HttpResponse Finish(int route, const Result<Outcome>& result,
                       const std::optional<RenderedResponse>& rendered) const;
+
+  // The answer to an account-holder inquiry once the bank has named the holder (or failed to).
+  HttpResponse FinishHolderInquiry(const HolderInquiryRequest& request, const Result<std::string>& holder) const;
 
   Metrics& metrics() { return metrics_; }
   // Webhook figures for /metrics; set once before serving.

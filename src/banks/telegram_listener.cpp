@@ -8,6 +8,7 @@
 
 #include "banks/telegram/field.h"
 #include "banks/telegram/frame.h"
+#include "banks/outbound_telegrams.h"
 #include "banks/telegram_connector.h"
 #include "engine/async_submit.h"
 
@@ -30,7 +31,6 @@ struct TelegramListener::Impl {
   std::thread thread;
   std::atomic<std::size_t> connections{0};
   SequenceGaps gaps;                 // the listener's thread only
-  std::uint32_t relay_sequence = 0;  // the relay's own telegrams (0600/200)
 
   bool Trusted(const std::string& bank, const asio::ip::address& peer) const {
     auto it = options.bank_networks.find(bank);
@@ -78,9 +78,8 @@ struct TelegramListener::Impl {
     if (options.request_missing) {
       auto gap = gaps.Observe(request.header.bank_code, telegram::KstDate(request.header.sent_at), request.header.sequence);
       if (gap) {
-        relay_sequence = relay_sequence % 999'999 + 1;
         auto now = std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now());
-        out += telegram::Frame(telegram::Encode(MissingSequenceRequestFor(request.header, *gap, relay_sequence, now)));
+        out += telegram::Frame(telegram::Encode(MissingSequenceRequestFor(request.header, *gap, NextQuerySequence(), now)));
       }
     }
     co_return out;

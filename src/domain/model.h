@@ -24,6 +24,9 @@ struct Bank {
   BankProtocol protocol = BankProtocol::kJson;
   // When set, every JSON request by this bank's keys must be signed with it (docs/bank-protocol.md).
   std::string signing_secret;
+  // Where the relay reaches the bank with its own requests (transfers, holder inquiries): an
+  // https (or allowed http) base URL for a JSON bank, "HOST:PORT" for a telegram bank; empty: none.
+  std::string endpoint{};
 };
 
 struct Merchant {

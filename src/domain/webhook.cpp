@@ -43,6 +43,8 @@ std::string_view EventTypeName(EventType type) {
     case EventType::kDepositCancelled: return "deposit.cancelled";
     case EventType::kAssignmentExpired: return "assignment.expired";
     case EventType::kAssignmentCancelled: return "assignment.cancelled";
+    case EventType::kTransferCompleted: return "transfer.completed";
+    case EventType::kTransferRefused: return "transfer.refused";
   }
   return "assignment.created";
 }

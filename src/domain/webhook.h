@@ -22,18 +22,22 @@ enum class EventType {
   kDepositCancelled,
   kAssignmentExpired,
   kAssignmentCancelled,
+  kTransferCompleted,  // a pay-out: the bank debited the mother account and credited the recipient
+  kTransferRefused,    // the bank refused the pay-out; nothing moved
 };
-inline constexpr std::size_t kEventTypeCount = 8;
+inline constexpr std::size_t kEventTypeCount = 10;
 inline constexpr std::array<EventType, kEventTypeCount> kEventTypes = {
     EventType::kAssignmentCreated, EventType::kDepositMatched,   EventType::kDepositPartial,
     EventType::kDepositUnmatched,  EventType::kDepositLate,      EventType::kDepositCancelled,
-    EventType::kAssignmentExpired, EventType::kAssignmentCancelled};
+    EventType::kAssignmentExpired, EventType::kAssignmentCancelled, EventType::kTransferCompleted,
+    EventType::kTransferRefused};
 
 // "deposit.matched" and so on: the names merchants subscribe to.
 std::string_view EventTypeName(EventType type);
 std::optional<EventType> ParseEventType(std::string_view name);
 
-// Something that happened to a merchant's number, written in the same transaction as the change.
+// Something that happened to a merchant's number (or, for transfer events, to a pay-out: number
+// empty, sequence 0), written in the same transaction as the change.
 struct Event {
   std::int64_t seq = 0;  // global write order: the replay cursor's position
   std::string id;        // "evt_" + 20 chars; the webhook-id of every delivery

@@ -30,6 +30,13 @@ struct Caller {
 struct CreateBank {
   std::string code, name;
   BankProtocol protocol = BankProtocol::kJson;
+  std::string endpoint{};  // checked by the API layer against the protocol
+};
+// Renames a bank or moves its endpoint. Absent fields are left as they are.
+struct UpdateBank {
+  std::string code;
+  std::optional<std::string> name;
+  std::optional<std::string> endpoint;
 };
 // Issues the bank a new request-signing secret (replacing any earlier one at once); from then on
 // every request by its keys must be signed.
@@ -126,6 +133,22 @@ struct StoreStatements {
 };
 struct ListStatements { std::string bank; int limit = 100; };
 
+// --- merchant: transfers (pay-outs from the mother account; docs/transfers.md) ---
+struct CreateTransfer {
+  std::string bank;  // the contract's bank: the mother account there is debited
+  Money amount{0, Currency::Krw()};
+  std::string recipient_bank, recipient_account, recipient_name, memo;
+};
+struct GetTransfer { std::string id; };
+struct ListTransfers { TransferQuery query; };
+// How to reach a bank with the relay's own request (an account-holder inquiry): its protocol and
+// endpoint. kBankUnavailable when it has no endpoint.
+struct RouteToBank { std::string bank; };
+// An account-holder inquiry as the API takes it: RouteToBank first, then the bank is asked.
+struct HolderInquiryRequest {
+  std::string bank, account, holder_id;
+};
+
 // --- merchant: webhooks ---
 inline constexpr std::size_t kMaxEndpointsPerMerchant = 16;
 struct CreateWebhookEndpoint {
@@ -171,6 +194,21 @@ struct LoadPendingDeliveries {
   int limit = 10'000;
 };
 
+// What the transfer executor learned, to be made durable.
+enum class TransferStep {
+  kSending,      // about to send the withdrawal: attempts + 1, in doubt until an answer settles it
+  kCompleted,    // the bank debited and credited (`response_code`, `bank_reference`)
+  kRefused,      // the bank refused (`response_code`, `error`); nothing moved
+  kRetryLater,   // no answer, or no way to ask: try again at `retry_at` (`error`)
+  kNotReceived,  // the result inquiry says the bank never got it: send again, the same request
+};
+struct RecordTransfer {
+  std::string id;
+  TransferStep step = TransferStep::kSending;
+  std::string response_code, bank_reference, error;
+  Instant retry_at{};
+};
+
 using Command =
     std::variant<CreateBank, CreateBankSigningSecret, ListBanks, CreateMerchant, ListMerchants, GetMerchant, UpdateMerchant, CreateContract,
                  ListContracts, CreateApiKey, ListApiKeys, RevokeApiKey, LoadNumbers, ListPools,
@@ -179,7 +217,8 @@ using Command =
                  StoreStatements, ListStatements,
                  CreateWebhookEndpoint, ListWebhookEndpoints, GetWebhookEndpoint, UpdateWebhookEndpoint,
                  DeleteWebhookEndpoint, RotateWebhookSecret, ListEvents, GetEvent, ResendEvent,
-                 ReadGauges, RecordDeliveries, LoadPendingDeliveries>;
+                 ReadGauges, RecordDeliveries, LoadPendingDeliveries, UpdateBank, CreateTransfer,
+                 GetTransfer, ListTransfers, RouteToBank, RecordTransfer>;
 
 // What committed batches hand to the webhook dispatcher: endpoints that changed (deleted ones
 // carry deleted_at) and deliveries that became pending, each with its event.
@@ -203,6 +242,14 @@ class OutboxListener {
  public:
   virtual ~OutboxListener() = default;
   virtual void OnCommitted(OutboxChanges changes) = 0;
+};
+
+// Receives transfers that became pending (created, or found pending at start-up) once durable, on
+// the engine thread. Must not block.
+class TransferListener {
+ public:
+  virtual ~TransferListener() = default;
+  virtual void OnPendingTransfers(std::vector<Transfer> transfers) = 0;
 };
 
 // --- answers ---
@@ -302,12 +349,27 @@ struct BankSigningSecret {
   std::string secret;  // shown once
 };
 
+struct TransferView {
+  Transfer transfer;
+  bool created = false;
+};
+struct TransferPage {
+  std::vector<Transfer> items;
+  std::string next_before;  // empty at the end
+};
+struct BankRoute {
+  std::string bank;
+  BankProtocol protocol = BankProtocol::kJson;
+  std::string endpoint;
+  std::string signing_secret;  // a JSON bank's: signs the relay's requests (empty: unsigned)
+};
+
 using Outcome = std::variant<Bank, BankList, Merchant, MerchantList, Contract, ContractList,
                              IssuedApiKey, ApiKey, ApiKeyList, LoadReport, PoolList, LedgerVerdict,
                              AssignmentView, DepositPage, LedgerPage, PrecheckAnswer, DepositAck,
                              Gauges, EndpointView, EndpointList, EventView, EventPage, Recorded,
                              BankSigningSecret, ImportReport, NeedsBankNumber, StatementList,
-                             PendingDeliveries>;
+                             PendingDeliveries, TransferView, TransferPage, BankRoute>;
 
 // A response as the API sent it, kept for Idempotency-Key replays.
 struct RenderedResponse {

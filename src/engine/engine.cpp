@@ -69,9 +69,15 @@ Result<bool> Engine::EnsureAdminKey(const std::string& token) {
   return created;
 }
 
+void Engine::HandOver() {
+  auto outbox = relay_.TakeOutbox();
+  if (listener_ && !outbox.empty()) listener_->OnCommitted(std::move(outbox));
+  auto transfers = relay_.TakeNewTransfers();
+  if (transfer_listener_ && !transfers.empty()) transfer_listener_->OnPendingTransfers(std::move(transfers));
+}
+
 void Engine::Start() {
-  auto recovered = relay_.TakeOutbox();
-  if (listener_ && !recovered.empty()) listener_->OnCommitted(std::move(recovered));
+  HandOver();
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -155,8 +161,7 @@ std::size_t Engine::Step() {
   for (std::size_t i = 0; i < batch.size(); ++i) {
     batch[i].reply(std::move(results[i]), std::move(rendered[i]));
   }
-  auto outbox = relay_.TakeOutbox();
-  if (listener_ && !outbox.empty()) listener_->OnCommitted(std::move(outbox));
+  HandOver();
   return batch.size();
 }
 

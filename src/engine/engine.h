@@ -49,6 +49,9 @@ class Engine {
   // Where committed outbox changes go (the webhook dispatcher). Set before Start; without one
   // they are dropped. Start hands it everything pending from before the restart.
   void SetOutboxListener(OutboxListener* listener) { listener_ = listener; }
+  // Where transfers go once durably pending (the transfer executor). Set before Start, which
+  // hands it every transfer pending from before the restart.
+  void SetTransferListener(TransferListener* listener) { transfer_listener_ = listener; }
 
   // Starts the engine thread.
   void Start();
@@ -85,6 +88,9 @@ class Engine {
   bool stopping_ = false;
   std::thread thread_;
   OutboxListener* listener_ = nullptr;
+  TransferListener* transfer_listener_ = nullptr;
+  // Hands both listeners what the last durable batch (or the recovery) produced.
+  void HandOver();
 };
 
 }  // namespace varelay

@@ -10,6 +10,24 @@
 #include "engine/ledger_audit.h"
 
 namespace varelay {
+
+// A telegram bank is reached at HOST:PORT, a JSON bank at an http(s) base URL (the API layer
+// checked the form); an ISO 20022 bank only sends.
+Result<void> CheckBankEndpoint(BankProtocol protocol, std::string_view endpoint) {
+  if (endpoint.empty()) return {};
+  bool url = endpoint.starts_with("http://") || endpoint.starts_with("https://");
+  if (protocol == BankProtocol::kIso20022) {
+    return Fail(ErrorCode::kInvalidField, "an iso20022 bank takes no requests from the relay", "endpoint");
+  }
+  if (protocol == BankProtocol::kTelegram && url) {
+    return Fail(ErrorCode::kInvalidField, "a telegram bank's endpoint is HOST:PORT", "endpoint");
+  }
+  if (protocol == BankProtocol::kJson && !url) {
+    return Fail(ErrorCode::kInvalidField, "a json bank's endpoint is an http:// or https:// URL", "endpoint");
+  }
+  return {};
+}
+
 namespace {
 
 Result<void> Require(const Caller& caller, Role role) {
@@ -167,7 +185,8 @@ Result<Outcome> Relay::Apply(const Caller& caller, const Command& command, Insta
 Result<Outcome> Relay::Do(const Caller& caller, const CreateBank& c, Instant now) {
   if (auto r = Require(caller, Role::kAdmin); !r) return std::unexpected(r.error());
   if (banks_.contains(c.code)) return Fail(ErrorCode::kBankExists, "bank " + c.code + " already exists", "code");
-  Bank bank{c.code, c.name, now, c.protocol, {}};
+  if (auto fits = CheckBankEndpoint(c.protocol, c.endpoint); !fits) return std::unexpected(fits.error());
+  Bank bank{c.code, c.name, now, c.protocol, {}, c.endpoint};
   store_.PutBank(bank);
   banks_.emplace(bank.code, bank);
   return bank;

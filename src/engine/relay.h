@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "engine/commands.h"
 #include "engine/random.h"
@@ -58,6 +59,8 @@ class Relay final : private LoadSink {
   // What the outbox gained since the last call: at start-up every live endpoint and pending
   // delivery, then what each batch added. The engine hands it on once the batch is durable.
   OutboxChanges TakeOutbox();
+  // Transfers that became pending since the last call (at start-up: every pending one).
+  std::vector<Transfer> TakeNewTransfers() { return std::exchange(new_transfers_, {}); }
 
  private:
   struct Pool;
@@ -82,6 +85,7 @@ class Relay final : private LoadSink {
   void OnWebhookEndpoint(WebhookEndpoint endpoint) override;
   void OnEventHead(std::int64_t seq) override;
   void OnPendingDelivery(Delivery delivery, Event event) override;
+  void OnPendingTransfer(Transfer transfer) override;
 
   // Admin.
   Result<Outcome> Do(const Caller&, const CreateBank&, Instant now);
@@ -126,6 +130,13 @@ class Relay final : private LoadSink {
   Result<Outcome> Do(const Caller&, const ResendEvent&, Instant now);
   Result<Outcome> Do(const Caller&, const RecordDeliveries&, Instant now);
   Result<Outcome> Do(const Caller&, const LoadPendingDeliveries&, Instant now);
+  Result<Outcome> Do(const Caller&, const UpdateBank&, Instant now);
+  // Transfers.
+  Result<Outcome> Do(const Caller&, const CreateTransfer&, Instant now);
+  Result<Outcome> Do(const Caller&, const GetTransfer&, Instant now);
+  Result<Outcome> Do(const Caller&, const ListTransfers&, Instant now);
+  Result<Outcome> Do(const Caller&, const RouteToBank&, Instant now);
+  Result<Outcome> Do(const Caller&, const RecordTransfer&, Instant now);
 
   static std::string NumberKey(std::string_view bank, std::string_view number);
   static std::string PoolKey(std::string_view merchant, std::string_view bank,
@@ -158,6 +169,9 @@ class Relay final : private LoadSink {
   // Stops deliveries to an endpoint that is disabled or deleted, in the store and the dispatcher.
   void EndpointChanged(const WebhookEndpoint& endpoint);
   Result<EventView> ViewEvent(Event event);
+  // Writes a transfer.completed or transfer.refused event and its deliveries.
+  void EmitTransfer(EventType type, const Transfer& transfer, Instant now);
+  void QueueDeliveries(const std::string& merchant, EventType type, std::shared_ptr<const Event> event, Instant now);
 
   Store& store_;
   RelayOptions options_;
@@ -180,7 +194,12 @@ class Relay final : private LoadSink {
   std::map<std::string, WebhookEndpoint> endpoints_;  // not deleted, by id
   std::int64_t event_seq_ = 0;                        // the newest event's seq
   OutboxChanges outbox_;
+  std::map<std::string, Transfer> pending_transfers_;  // by id
+  std::vector<Transfer> new_transfers_;
 };
+
+// Whether `endpoint` has the form `protocol` is reached at (empty: none, always fits).
+Result<void> CheckBankEndpoint(BankProtocol protocol, std::string_view endpoint);
 
 // The event a booked deposit raises.
 EventType DepositEventType(DepositOutcome outcome);

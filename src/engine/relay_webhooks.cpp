@@ -86,6 +86,31 @@ std::string RenderPayload(const Event& e, const Assignment* a, const Deposit* d)
   return w.Take();
 }
 
+std::string RenderTransferPayload(const Event& e, const Transfer& t) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("type").String(EventTypeName(e.type));
+  w.Key("timestamp").String(FormatRfc3339(e.created_at));
+  w.Key("data").BeginObject();
+  w.Key("event_id").String(e.id);
+  w.Key("merchant").String(e.merchant);
+  w.Key("bank").String(e.bank);
+  w.Key("transfer").BeginObject();
+  w.Key("id").String(t.id);
+  w.Key("amount").Int(t.amount.minor());
+  w.Key("currency").String(t.amount.currency().code());
+  w.Key("status").String(TransferStatusName(t.status));
+  w.Key("recipient_bank").String(t.recipient_bank);
+  w.Key("recipient_account").String(t.recipient_account);
+  w.Key("response_code").String(t.response_code);
+  w.Key("finished_at");
+  WriteOptionalTime(w, t.finished_at);
+  w.EndObject();
+  w.EndObject();
+  w.EndObject();
+  return w.Take();
+}
+
 std::string NewWebhookSecret() {
   std::string key = RandomBytes(kSecretBytes);
   return EncodeWebhookSecret(key);
@@ -155,10 +180,27 @@ void Relay::Emit(EventType type, NumberSlot& slot, const Assignment* a, const De
   event->payload = RenderPayload(*event, a, d);
   store_.AppendEvent(*event);
 
-  std::shared_ptr<const Event> shared = std::move(event);
+  QueueDeliveries(merchant, type, std::move(event), now);
+}
+
+void Relay::EmitTransfer(EventType type, const Transfer& t, Instant now) {
+  auto event = std::make_shared<Event>();
+  event->seq = ++event_seq_;
+  event->id = ids_.NewId("evt_", 20);
+  event->merchant = t.merchant;
+  event->type = type;
+  event->bank = t.bank;
+  event->created_at = now;
+  event->payload = RenderTransferPayload(*event, t);
+  store_.AppendEvent(*event);
+  QueueDeliveries(t.merchant, type, std::move(event), now);
+}
+
+void Relay::QueueDeliveries(const std::string& merchant, EventType type, std::shared_ptr<const Event> event,
+                            Instant now) {
   for (const auto& [id, endpoint] : endpoints_) {
     if (endpoint.merchant == merchant && endpoint.enabled && endpoint.Wants(type)) {
-      QueueDelivery(endpoint, shared, now);
+      QueueDelivery(endpoint, event, now);
     }
   }
 }

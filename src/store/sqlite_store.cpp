@@ -14,7 +14,7 @@ namespace {
 using sqlite::Statement;
 
 // Numbered migrations: index + 1 is the version. Never edit one that has shipped; append.
-constexpr std::array<std::string_view, 5> kMigrations = {R"sql(
+constexpr std::array<std::string_view, 6> kMigrations = {R"sql(
 CREATE TABLE banks (
   code TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
 CREATE TABLE merchants (
@@ -101,6 +101,20 @@ CREATE TABLE bank_statements (
   credits_minor INTEGER NOT NULL, debits_minor INTEGER NOT NULL, created TEXT NOT NULL,
   received_at INTEGER NOT NULL, PRIMARY KEY (bank, message_id, statement_id));
 CREATE INDEX bank_statements_by_time ON bank_statements (bank, received_at);
+)sql",
+                                                          R"sql(
+ALTER TABLE banks ADD COLUMN endpoint TEXT NOT NULL DEFAULT '';
+CREATE TABLE transfers (
+  id TEXT PRIMARY KEY, merchant TEXT NOT NULL, bank TEXT NOT NULL, debit_account TEXT NOT NULL,
+  amount_minor INTEGER NOT NULL, currency TEXT NOT NULL, recipient_bank TEXT NOT NULL,
+  recipient_account TEXT NOT NULL, recipient_name TEXT NOT NULL, memo TEXT NOT NULL,
+  status TEXT NOT NULL, request_date INTEGER NOT NULL, request_sequence INTEGER NOT NULL,
+  attempts INTEGER NOT NULL, in_doubt INTEGER NOT NULL, response_code TEXT NOT NULL,
+  last_error TEXT NOT NULL, bank_reference TEXT NOT NULL, created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL, finished_at INTEGER);
+CREATE UNIQUE INDEX transfers_by_request ON transfers (bank, request_date, request_sequence);
+CREATE INDEX transfers_by_merchant ON transfers (merchant, created_at);
+CREATE INDEX transfers_pending ON transfers (status) WHERE status = 'pending';
 )sql"};
 
 std::int64_t NumberStateCode(NumberState s) { return static_cast<std::int64_t>(s); }
@@ -348,6 +362,45 @@ BankStatement ReadStatement(const Statement& s) {
   return b;
 }
 
+constexpr std::string_view kTransferColumns =
+    "id, merchant, bank, debit_account, amount_minor, currency, recipient_bank, recipient_account, recipient_name, "
+    "memo, status, request_date, request_sequence, attempts, in_doubt, response_code, last_error, bank_reference, "
+    "created_at, updated_at, next_attempt_at, finished_at";
+
+std::int64_t DateCode(std::chrono::year_month_day d) {
+  return int(d.year()) * 10'000 + std::int64_t{unsigned(d.month())} * 100 + unsigned(d.day());
+}
+std::chrono::year_month_day DateFromCode(std::int64_t c) {
+  return std::chrono::year{int(c / 10'000)} / std::chrono::month{unsigned(c / 100 % 100)} /
+         std::chrono::day{unsigned(c % 100)};
+}
+
+Transfer ReadTransfer(const Statement& s) {
+  Transfer t;
+  t.id = s.Text(0);
+  t.merchant = s.Text(1);
+  t.bank = s.Text(2);
+  t.debit_account = s.Text(3);
+  t.amount = Money(s.Int(4), CurrencyFrom(s.Text(5)));
+  t.recipient_bank = s.Text(6);
+  t.recipient_account = s.Text(7);
+  t.recipient_name = s.Text(8);
+  t.memo = s.Text(9);
+  t.status = ParseTransferStatus(s.Text(10)).value_or(TransferStatus::kPending);
+  t.request_date = DateFromCode(s.Int(11));
+  t.request_sequence = static_cast<std::uint32_t>(s.Int(12));
+  t.attempts = static_cast<int>(s.Int(13));
+  t.in_doubt = s.Int(14) != 0;
+  t.response_code = s.Text(15);
+  t.last_error = s.Text(16);
+  t.bank_reference = s.Text(17);
+  t.created_at = FromUnixMs(s.Int(18));
+  t.updated_at = FromUnixMs(s.Int(19));
+  t.next_attempt_at = FromUnixMs(s.Int(20));
+  t.finished_at = OptionalInstant(s.OptionalInt(21));
+  return t;
+}
+
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
@@ -377,7 +430,7 @@ class SqliteStore final : public Store {
 
   void PutBank(const Bank& bank) override {
     Write(statements_.insert_bank.Bind(1, bank.code).Bind(2, bank.name).Bind(3, ToUnixMs(bank.created_at))
-              .Bind(4, BankProtocolName(bank.protocol)).Bind(5, bank.signing_secret));
+              .Bind(4, BankProtocolName(bank.protocol)).Bind(5, bank.signing_secret).Bind(6, bank.endpoint));
   }
   void InsertMerchant(const Merchant& m) override {
     Write(statements_.insert_merchant.Bind(1, m.id).Bind(2, m.name)
@@ -463,6 +516,39 @@ class SqliteStore final : public Store {
     return ReadAll(s, [](const Statement& r) { return ReadStatement(r); }, "querying statements");
   }
 
+  void PutTransfer(const Transfer& t) override {
+    Write(statements_.put_transfer.Bind(1, t.id).Bind(2, t.merchant).Bind(3, t.bank).Bind(4, t.debit_account)
+              .Bind(5, t.amount.minor()).Bind(6, t.amount.currency().code()).Bind(7, t.recipient_bank)
+              .Bind(8, t.recipient_account).Bind(9, t.recipient_name).Bind(10, t.memo)
+              .Bind(11, TransferStatusName(t.status)).Bind(12, DateCode(t.request_date))
+              .Bind(13, std::int64_t{t.request_sequence}).Bind(14, std::int64_t{t.attempts})
+              .Bind(15, std::int64_t{t.in_doubt ? 1 : 0}).Bind(16, t.response_code).Bind(17, t.last_error)
+              .Bind(18, t.bank_reference).Bind(19, ToUnixMs(t.created_at)).Bind(20, ToUnixMs(t.updated_at))
+              .Bind(21, ToUnixMs(t.next_attempt_at)).Bind(22, OptionalMs(t.finished_at)));
+  }
+  Result<std::optional<Transfer>> FindTransfer(const std::string& id) override {
+    return FindOne(statements_.find_transfer.Bind(1, id), ReadTransfer, "reading transfer");
+  }
+  Result<std::vector<Transfer>> QueryTransfers(const TransferQuery& query) override {
+    Statement s(db_, "SELECT " + std::string(kTransferColumns) + " FROM transfers WHERE (?1 = '' OR merchant = ?1) "
+                     "AND (?2 = '' OR status = ?2) AND (?3 = '' OR (created_at, id) < "
+                     "(SELECT created_at, id FROM transfers WHERE id = ?3)) ORDER BY created_at DESC, id DESC LIMIT ?4");
+    if (!s.ok()) return SqlError("preparing transfer query");
+    std::string_view status = query.status ? TransferStatusName(*query.status) : std::string_view{};
+    s.Bind(1, query.merchant).Bind(2, status).Bind(3, query.before_id).Bind(4, std::int64_t{query.limit});
+    return ReadAll(s, [](const Statement& r) { return ReadTransfer(r); }, "querying transfers");
+  }
+  Result<std::uint32_t> LastTransferSequence(const std::string& bank, std::chrono::year_month_day day) override {
+    auto& s = statements_.last_transfer_sequence;
+    s.Bind(1, bank).Bind(2, DateCode(day));
+    std::uint32_t last = 0;
+    bool ok = s.Step() == SQLITE_ROW;
+    if (ok) last = static_cast<std::uint32_t>(s.Int(0));
+    s.Reset();
+    if (!ok) return SqlError("reading the last transfer sequence");
+    return last;
+  }
+
   Result<std::vector<Event>> QueryEvents(const EventQuery& query) override;
   Result<std::vector<std::pair<Delivery, Event>>> QueryPendingDeliveries(std::int64_t after_event_seq,
                                                                          int limit) override {
@@ -498,6 +584,7 @@ class SqliteStore final : public Store {
         put_assignment, put_deposit, append_ledger, put_idempotency, delete_idempotency,
         find_idempotency, find_deposit, find_deposit_by_cancellation, find_assignment, find_assignment_by_order, read_ledger,
         put_endpoint, append_event, put_delivery, fail_pending, find_event, put_statement, put_statement_message, find_statement;
+    Statement put_transfer, find_transfer, last_transfer_sequence;
   };
 
   std::unexpected<Error> SqlError(std::string_view what) const {
@@ -589,8 +676,19 @@ Result<void> SqliteStore::PrepareStatements() {
   const std::string a_cols(kAssignmentColumns), d_cols(kDepositColumns), l_cols(kLedgerColumns);
   bool ok =
       prepare(statements_.insert_bank,
-              "INSERT INTO banks VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (code) DO UPDATE SET "
-              "protocol = excluded.protocol, signing_secret = excluded.signing_secret") &&
+              "INSERT INTO banks VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (code) DO UPDATE SET "
+              "name = excluded.name, protocol = excluded.protocol, signing_secret = excluded.signing_secret, "
+              "endpoint = excluded.endpoint") &&
+      prepare(statements_.put_transfer,
+              "INSERT INTO transfers VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+              "?17, ?18, ?19, ?20, ?21, ?22) ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
+              "attempts = excluded.attempts, in_doubt = excluded.in_doubt, response_code = excluded.response_code, "
+              "last_error = excluded.last_error, bank_reference = excluded.bank_reference, "
+              "updated_at = excluded.updated_at, next_attempt_at = excluded.next_attempt_at, "
+              "finished_at = excluded.finished_at") &&
+      prepare(statements_.find_transfer, "SELECT " + std::string(kTransferColumns) + " FROM transfers WHERE id = ?1") &&
+      prepare(statements_.last_transfer_sequence,
+              "SELECT COALESCE(MAX(request_sequence), 0) FROM transfers WHERE bank = ?1 AND request_date = ?2") &&
       prepare(statements_.insert_merchant, "INSERT INTO merchants VALUES (?1, ?2, ?3, ?4)") &&
       prepare(statements_.update_merchant, "UPDATE merchants SET name = ?2, active = ?3 WHERE id = ?1") &&
       prepare(statements_.insert_contract, "INSERT INTO contracts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)") &&
@@ -667,10 +765,10 @@ Result<void> SqliteStore::PrepareStatements() {
 
 Result<void> SqliteStore::Load(LoadSink& sink) {
   {
-    Statement s(db_, "SELECT code, name, created_at, protocol, signing_secret FROM banks");
+    Statement s(db_, "SELECT code, name, created_at, protocol, signing_secret, endpoint FROM banks");
     while (s.Step() == SQLITE_ROW) {
       sink.OnBank({s.Text(0), s.Text(1), FromUnixMs(s.Int(2)),
-                   ParseBankProtocol(s.Text(3)).value_or(BankProtocol::kJson), s.Text(4)});
+                   ParseBankProtocol(s.Text(3)).value_or(BankProtocol::kJson), s.Text(4), s.Text(5)});
     }
   }
   {
@@ -752,6 +850,12 @@ Result<void> SqliteStore::Load(LoadSink& sink) {
     int rc;
     while ((rc = s.Step()) == SQLITE_ROW) sink.OnPendingDelivery(ReadDelivery(s), ReadEvent(s, kDeliveryColumnCount));
     if (rc != SQLITE_DONE) return SqlError("loading pending deliveries");
+  }
+  {
+    Statement s(db_, "SELECT " + std::string(kTransferColumns) + " FROM transfers WHERE status = 'pending' ORDER BY created_at, id");
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) sink.OnPendingTransfer(ReadTransfer(s));
+    if (rc != SQLITE_DONE) return SqlError("loading pending transfers");
   }
   return {};
 }

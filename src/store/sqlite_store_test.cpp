@@ -24,6 +24,8 @@ class RecordingSink : public LoadSink {
   void OnWebhookEndpoint(WebhookEndpoint e) override { endpoints.push_back(std::move(e)); }
   void OnEventHead(std::int64_t seq) override { event_head = seq; }
   void OnPendingDelivery(Delivery d, Event e) override { pending.emplace_back(std::move(d), std::move(e)); }
+  void OnPendingTransfer(Transfer t) override { transfers.push_back(std::move(t)); }
+  std::vector<Transfer> transfers;
   std::vector<WebhookEndpoint> endpoints;
   std::int64_t event_head = -1;
   std::vector<std::pair<Delivery, Event>> pending;

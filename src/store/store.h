@@ -11,6 +11,7 @@
 #include "domain/error.h"
 #include "domain/ledger.h"
 #include "domain/model.h"
+#include "domain/transfer.h"
 #include "domain/webhook.h"
 
 namespace varelay {
@@ -53,6 +54,13 @@ struct EventQuery {
   int limit = 100;
 };
 
+struct TransferQuery {
+  std::string merchant;  // empty: every merchant (admin)
+  std::optional<TransferStatus> status;
+  std::string before_id;  // cursor: transfers created before this one (newest first)
+  int limit = 100;
+};
+
 // Receives everything the engine keeps in memory, once, at start-up.
 class LoadSink {
  public:
@@ -71,6 +79,8 @@ class LoadSink {
   virtual void OnEventHead(std::int64_t seq) = 0;
   // Deliveries still pending, with their events, in event order.
   virtual void OnPendingDelivery(Delivery delivery, Event event) = 0;
+  // Transfers not yet completed or refused, oldest first.
+  virtual void OnPendingTransfer(Transfer transfer) = 0;
 };
 
 class Store {
@@ -101,6 +111,7 @@ class Store {
   virtual void PutDelivery(const Delivery& delivery) = 0;
   // One account statement of a camt.053 message; the message's XML is kept once, for reconciliation.
   virtual void PutStatement(const BankStatement& statement, const std::string& xml) = 0;
+  virtual void PutTransfer(const Transfer& transfer) = 0;
   // Marks every pending delivery to the endpoint failed with `reason` (the endpoint was disabled
   // or deleted).
   virtual void FailPendingDeliveries(const std::string& endpoint_id, const std::string& reason) = 0;
@@ -136,6 +147,11 @@ class Store {
                                                                                   int limit) = 0;
   // Every delivery of the given events, in event order.
   virtual Result<std::vector<Delivery>> FindDeliveries(const std::vector<std::int64_t>& event_seqs) = 0;
+  virtual Result<std::optional<Transfer>> FindTransfer(const std::string& id) = 0;
+  // Newest first.
+  virtual Result<std::vector<Transfer>> QueryTransfers(const TransferQuery& query) = 0;
+  // The highest request sequence of `bank`'s transfers on KST day `day` (0: none).
+  virtual Result<std::uint32_t> LastTransferSequence(const std::string& bank, std::chrono::year_month_day day) = 0;
   // How many deposits have been booked in all.
   virtual Result<std::int64_t> CountDeposits() = 0;
 };

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "domain/error.h"
 
@@ -17,6 +18,10 @@ inline constexpr std::size_t kLengthPrefixBytes = 4;
 // Largest frame accepted by default: well above a 300-byte telegram, far below what a broken or
 // hostile peer could make a reader buffer.
 inline constexpr std::size_t kDefaultMaxFrameBytes = 4096;
+
+// "HOST:PORT" or "[IPV6]:PORT" with a port 1..65535, as counterparties' endpoints are written
+// (with `listen`, port 0 too: any free port); nullopt otherwise.
+std::optional<std::pair<std::string, unsigned short>> ParseHostPort(std::string_view text, bool listen = false);
 
 // "0300" + telegram. The telegram must be 1..9999 bytes (a bug otherwise: stops the process).
 std::string Frame(std::string_view telegram);

@@ -1,0 +1,182 @@
+// Transfers: pay-outs from a merchant's mother account, sent to the bank by the transfer executor
+// (src/banks/transfer_executor.h). The relay records each step before the executor acts on it, so
+// a crash between sending a debit and hearing its answer leaves the transfer "in doubt", and the
+// next attempt asks the bank what happened before it sends anything again.
+#include <algorithm>
+
+#include "domain/identifiers.h"
+#include "engine/relay.h"
+
+namespace varelay {
+namespace {
+
+constexpr int kMaxTransferPage = 500;
+
+bool IsAccountNumber(std::string_view s) { return IsMotherAccountNumber(s); }
+
+}  // namespace
+
+void Relay::OnPendingTransfer(Transfer transfer) {
+  new_transfers_.push_back(transfer);
+  pending_transfers_.emplace(transfer.id, std::move(transfer));
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const UpdateBank& c, Instant) {
+  if (caller.role != Role::kAdmin) return Fail(ErrorCode::kForbidden, "this operation needs an admin key");
+  auto it = banks_.find(c.code);
+  if (it == banks_.end()) return Fail(ErrorCode::kNotFound, "no bank " + c.code);
+  if (c.endpoint) {
+    if (auto fits = CheckBankEndpoint(it->second.protocol, *c.endpoint); !fits) return std::unexpected(fits.error());
+  }
+  if (c.name) it->second.name = *c.name;
+  if (c.endpoint) it->second.endpoint = *c.endpoint;
+  store_.PutBank(it->second);
+  return it->second;
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const RouteToBank& c, Instant) {
+  if (caller.role != Role::kAdmin && caller.role != Role::kMerchant) {
+    return Fail(ErrorCode::kForbidden, "account-holder inquiries need a merchant or admin key");
+  }
+  auto it = banks_.find(c.bank);
+  if (it == banks_.end()) return Fail(ErrorCode::kUnknownBank, "no bank " + c.bank, "bank_code");
+  const Bank& bank = it->second;
+  if (bank.endpoint.empty() || bank.protocol != BankProtocol::kTelegram) {
+    return Fail(ErrorCode::kBankUnavailable, "the relay sends requests only to telegram banks with an endpoint; bank " +
+                                                 c.bank + " is not one");
+  }
+  return BankRoute{bank.code, bank.protocol, bank.endpoint, bank.signing_secret};
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const CreateTransfer& c, Instant now) {
+  if (caller.role != Role::kMerchant) return Fail(ErrorCode::kForbidden, "transfers are made with merchant keys");
+  auto merchant = merchants_.find(caller.merchant);
+  if (merchant == merchants_.end() || !merchant->second.active) {
+    return Fail(ErrorCode::kForbidden, "merchant " + caller.merchant + " is not active");
+  }
+  auto bank = banks_.find(c.bank);
+  if (bank == banks_.end()) return Fail(ErrorCode::kUnknownBank, "no bank " + c.bank, "bank");
+  auto contract = contracts_.find({caller.merchant, c.bank});
+  if (contract == contracts_.end()) {
+    return Fail(ErrorCode::kNoContract, "no contract with bank " + c.bank + ": no mother account to pay from", "bank");
+  }
+  if (bank->second.endpoint.empty() || bank->second.protocol != BankProtocol::kTelegram) {
+    return Fail(ErrorCode::kBankUnavailable,
+                "bank " + c.bank + " takes no transfer requests from the relay (only telegram banks with an endpoint do)",
+                "bank");
+  }
+  if (c.amount.currency() != Currency::Krw()) {
+    return Fail(ErrorCode::kUnknownCurrency, "transfers are made in KRW", "currency");
+  }
+  if (auto amount = CheckPositiveAmount(c.amount.minor(), "amount"); !amount) return std::unexpected(amount.error());
+  if (!IsBankCode(c.recipient_bank)) return Fail(ErrorCode::kInvalidField, "not a 3-digit bank code", "recipient.bank_code");
+  if (!IsAccountNumber(c.recipient_account)) {
+    return Fail(ErrorCode::kInvalidField, "an account number is 6 to 20 digits", "recipient.account");
+  }
+  const std::string& debit = contract->second.mother_account;
+  if (bank->second.protocol == BankProtocol::kTelegram &&
+      (debit.size() > 16 || c.recipient_account.size() > 16)) {
+    return Fail(ErrorCode::kInvalidField, "a telegram bank takes account numbers of at most 16 digits",
+                debit.size() > 16 ? "bank" : "recipient.account");
+  }
+
+  auto day = KstDay(now);
+  auto last = store_.LastTransferSequence(c.bank, day);
+  if (!last) return std::unexpected(last.error());
+  if (*last >= kMaxTransferSequence) {
+    return Fail(ErrorCode::kOverloaded, "bank " + c.bank + " has taken all of today's transfer sequence numbers");
+  }
+
+  Transfer t;
+  t.id = ids_.NewId("trf_", 20);
+  t.merchant = caller.merchant;
+  t.bank = c.bank;
+  t.debit_account = debit;
+  t.amount = c.amount;
+  t.recipient_bank = c.recipient_bank;
+  t.recipient_account = c.recipient_account;
+  t.recipient_name = c.recipient_name;
+  t.memo = c.memo;
+  t.request_date = day;
+  t.request_sequence = *last + 1;
+  t.created_at = t.updated_at = t.next_attempt_at = now;
+  store_.PutTransfer(t);
+  pending_transfers_.emplace(t.id, t);
+  new_transfers_.push_back(t);
+  return TransferView{std::move(t), true};
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const GetTransfer& c, Instant) {
+  if (caller.role != Role::kAdmin && caller.role != Role::kMerchant) {
+    return Fail(ErrorCode::kForbidden, "transfers are read with merchant or admin keys");
+  }
+  auto found = store_.FindTransfer(c.id);
+  if (!found) return std::unexpected(found.error());
+  if (!*found || (caller.role == Role::kMerchant && (*found)->merchant != caller.merchant)) {
+    return Fail(ErrorCode::kNotFound, "no transfer " + c.id);
+  }
+  return TransferView{std::move(**found), false};
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const ListTransfers& c, Instant) {
+  if (caller.role != Role::kAdmin && caller.role != Role::kMerchant) {
+    return Fail(ErrorCode::kForbidden, "transfers are read with merchant or admin keys");
+  }
+  TransferQuery query = c.query;
+  if (caller.role == Role::kMerchant) query.merchant = caller.merchant;
+  query.limit = std::clamp(query.limit, 1, kMaxTransferPage);
+  int asked = query.limit;
+  query.limit = asked + 1;  // one more tells whether a next page exists
+  auto rows = store_.QueryTransfers(query);
+  if (!rows) return std::unexpected(rows.error());
+  TransferPage page;
+  page.items = std::move(*rows);
+  if (static_cast<int>(page.items.size()) > asked) {
+    page.items.resize(static_cast<std::size_t>(asked));
+    page.next_before = page.items.back().id;
+  }
+  return page;
+}
+
+Result<Outcome> Relay::Do(const Caller& caller, const RecordTransfer& c, Instant now) {
+  if (caller.key_id != kInternalCaller) return Fail(ErrorCode::kForbidden, "transfer reports come from the relay");
+  auto it = pending_transfers_.find(c.id);
+  // Already settled (a report that crossed another): nothing changes.
+  if (it == pending_transfers_.end()) return Fail(ErrorCode::kNotFound, "no pending transfer " + c.id);
+  Transfer& t = it->second;
+  t.updated_at = now;
+  switch (c.step) {
+    case TransferStep::kSending:
+      ++t.attempts;
+      t.in_doubt = true;
+      break;
+    case TransferStep::kNotReceived:
+      t.in_doubt = false;
+      t.last_error = "the bank has no record of the last attempt";
+      t.next_attempt_at = now;
+      break;
+    case TransferStep::kRetryLater:
+      t.last_error = c.error;
+      t.next_attempt_at = c.retry_at;
+      break;
+    case TransferStep::kCompleted:
+    case TransferStep::kRefused: {
+      bool done = c.step == TransferStep::kCompleted;
+      t.status = done ? TransferStatus::kCompleted : TransferStatus::kRefused;
+      t.in_doubt = false;
+      t.response_code = c.response_code;
+      t.bank_reference = c.bank_reference;
+      t.last_error = done ? std::string{} : c.error;
+      t.finished_at = now;
+      store_.PutTransfer(t);
+      EmitTransfer(done ? EventType::kTransferCompleted : EventType::kTransferRefused, t, now);
+      Transfer settled = std::move(t);
+      pending_transfers_.erase(it);
+      return TransferView{std::move(settled), false};
+    }
+  }
+  store_.PutTransfer(t);
+  return TransferView{t, false};
+}
+
+}  // namespace varelay
