@@ -1,307 +1,206 @@
-// varelay-bench: drives the full payment cycle against a real varelayd and prints figures.
-// It starts its own varelayd on a temporary data folder (durability on: every acknowledgement
-// follows an fsync), seeds merchants, banks and pools through the API, then runs N clients that
-// each loop: issue a number for a new order (merchant API), report the deposit (bank API).
+// varelay-bench: drives the full payment cycle against a real varelayd and prints figures
+// (docs/benchmarks.md). It starts its own varelayd on a temporary data folder (durability on:
+// every acknowledgement follows an fsync), seeds merchants, banks and pools through the API,
+// registers a webhook endpoint per merchant at its own receiver, then runs N clients that each
+// loop: issue a number for a new order (merchant API), report the deposit (bank API). A cycle is
+// complete when its deposit.matched webhook has arrived and verified.
 #include <CLI/CLI.hpp>
-#include <boost/json.hpp>
-
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <random>
-#include <sstream>
-#include <thread>
 
-#include "client/http_client.h"
-
-namespace json = boost::json;
-using Clock = std::chrono::steady_clock;
-using varelay::client::HttpClient;
+#include "load.h"
+#include "peers.h"
+#include "relay_process.h"
+#include "report.h"
+#include "setup.h"
+#include "webhook_receiver.h"
 
 namespace {
 
-struct Options {
-  std::string varelayd;
-  double duration_s = 10;
-  int clients = 32;
-  int merchants = 2;
-  int banks = 2;
-  int regions = 2;
-  int numbers = 10'000;  // per pool
-  bool precheck = false;
-  bool json_output = false;
-  int io_threads = 1;
-};
+using namespace varelay::bench;
 
-struct Relay {
-  pid_t pid = -1;
-  std::string url;
-  std::filesystem::path data;
-};
+constexpr int kReceiverThreads = 2;
 
-const std::string kAdminKey = "vrk_bench_admin_key_0123456789abcdefghijk";
-
-Relay StartRelay(const Options& o) {
-  Relay relay;
-  relay.data = std::filesystem::temp_directory_path() / ("varelay-bench-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(relay.data);
-  std::filesystem::create_directories(relay.data);
-  auto log = relay.data / "varelayd.log";
-  relay.pid = ::fork();
-  if (relay.pid == 0) {
-    ::setenv("VARELAY_ADMIN_KEY", kAdminKey.c_str(), 1);
-    std::freopen(log.c_str(), "w", stdout);
-    std::string data = relay.data.string(), threads = std::to_string(o.io_threads);
-    ::execl(o.varelayd.c_str(), o.varelayd.c_str(), "--listen", "127.0.0.1:0", "--data", data.c_str(),
-            "--quarantine", "0", "--io-threads", threads.c_str(), static_cast<char*>(nullptr));
-    std::perror("exec varelayd");
-    std::_Exit(127);
+// ../shared beside the repository root: the source tree this binary was built from, else the
+// working directory.
+std::string DefaultSharedDir() {
+  for (const auto& root :
+       {std::filesystem::path(VARELAY_SOURCE_DIR), std::filesystem::current_path()}) {
+    auto shared = root / ".." / "shared";
+    if (std::filesystem::is_directory(shared))
+      return std::filesystem::weakly_canonical(shared).string();
   }
-  for (int i = 0; i < 300 && relay.url.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    std::ifstream in(log);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.starts_with("varelayd listening on ")) relay.url = line.substr(22);
-    }
-  }
-  if (relay.url.empty()) {
-    std::cerr << "varelay-bench: varelayd did not start; see " << log << "\n";
-    std::exit(1);
-  }
-  return relay;
+  return (std::filesystem::path(VARELAY_SOURCE_DIR) / ".." / "shared").lexically_normal().string();
 }
 
-void StopRelay(Relay& relay) {
-  ::kill(relay.pid, SIGTERM);
-  int status = 0;
-  ::waitpid(relay.pid, &status, 0);
-  std::filesystem::remove_all(relay.data);
+void AddFlags(CLI::App& app, Options& o) {
+  auto self = std::filesystem::canonical("/proc/self/exe").parent_path();
+  o.varelayd = (self.parent_path() / "varelayd" / "varelayd").string();
+  o.shared_dir = DefaultSharedDir();
+  app.add_option("--varelayd", o.varelayd, "the varelayd binary to start")->capture_default_str();
+  app.add_option("--duration", o.duration_s, "seconds of each measured load")
+      ->check(CLI::Range(0.5, 3600.0))
+      ->capture_default_str();
+  auto* clients =
+      app.add_option("--clients", o.clients, "concurrent clients, each one cycle at a time")
+          ->check(CLI::Range(1, 1024))
+          ->capture_default_str();
+  auto* sweep =
+      app.add_option(
+             "--sweep", o.sweep,
+             "client counts to measure in turn, e.g. 8,16,32,64; reports the best, then the "
+             "latencies at half its rate (paced, with the largest client count)")
+          ->delimiter(',')
+          ->check(CLI::Range(1, 1024))
+          ->excludes(clients);
+  app.add_option("--rate", o.rate_per_s,
+                 "cycles per second in total, paced (open loop); 0: as fast as the clients go")
+      ->check(CLI::Range(0.0, 1e6))
+      ->excludes(sweep)
+      ->capture_default_str();
+  app.add_option("--drain", o.drain_s,
+                 "seconds to wait after the load for webhooks still on their way")
+      ->check(CLI::Range(0.0, 600.0))
+      ->capture_default_str();
+  app.add_option("--merchants", o.merchants, "merchants (one webhook endpoint each)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  app.add_option("--banks", o.banks, "banks")->check(CLI::Range(1, 100))->capture_default_str();
+  app.add_option("--regions", o.regions, "regions per bank")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  app.add_option("--numbers", o.numbers, "pooled numbers per merchant, bank and region")
+      ->check(CLI::Range(1, 100'000'000))
+      ->capture_default_str();
+  app.add_option("--io-threads", o.io_threads, "varelayd I/O threads")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_flag("--precheck", o.precheck, "also send the bank's pre-check in each cycle");
+  app.add_flag("--json", o.json_output, "print exactly one JSON object");
+  app.add_flag("--peers", o.peers,
+               "also measure the PostgreSQL and Redis peers and the no-op HTTP ceiling");
+  app.add_option("--shared", o.shared_dir, "folder with peer-postgres/run and peer-redis/run")
+      ->capture_default_str();
+  app.add_option("--peer-pg-clients", o.peer_pg_clients, "clients of the PostgreSQL peer")
+      ->check(CLI::Range(1, 190))
+      ->capture_default_str();
+  app.add_option("--peer-redis-clients", o.peer_redis_clients, "clients of the Redis peer")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  auto* restart =
+      app.add_flag("--restart", o.restart,
+                   "after the load, stop varelayd (SIGTERM), start it on the same data, time until "
+                   "/healthz answers");
+  app.add_option("--open-assignments", o.open_assignments,
+                 "with --restart: assignments issued and left open first")
+      ->check(CLI::Range(0, 100'000'000))
+      ->needs(restart)
+      ->capture_default_str();
 }
 
-// CPU seconds and peak RSS (KiB) of a process, from /proc.
-std::pair<double, long> ProcessUsage(pid_t pid) {
-  double cpu = 0;
-  long hwm = 0;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string content((std::istreambuf_iterator<char>(stat)), {});
-  auto close = content.rfind(')');
-  if (close != std::string::npos) {
-    std::istringstream fields(content.substr(close + 2));
-    std::string f;
-    long utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && fields >> f; ++i) {
-      if (i == 14) utime = std::stol(f);
-      if (i == 15) stime = std::stol(f);
+// Measures, in order: memory before and after seeding, each client count, half the best rate,
+// the restart, then (varelayd stopped) the ceiling and the peers.
+Report Measure(const Options& o) {
+  Report report;
+  report.options = o;
+  DepositTracker tracker;
+  WebhookReceiver receiver(tracker, kReceiverThreads);
+  {
+    RelayProcess relay(o);
+    report.memory.pooled_numbers = o.PooledNumbers();
+    report.memory.empty_rss_kib = ReadUsage(relay.pid()).rss_kib;
+    auto seeding = Clock::now();
+    Institutions institutions = Seed(o, relay.url());
+    report.memory.seed_s = std::chrono::duration<double>(Clock::now() - seeding).count();
+    report.memory.seeded_rss_kib = ReadUsage(relay.pid()).rss_kib;
+    RegisterWebhooks(institutions, relay.url(), receiver);
+
+    Rig rig{o, institutions, relay, receiver, tracker};
+    int round = 0;
+    for (int clients : o.sweep.empty() ? std::vector<int>{o.clients} : o.sweep) {
+      report.runs.push_back(
+          MeasureCycles(rig, clients, o.sweep.empty() ? o.rate_per_s : 0, round++));
     }
-    cpu = double(utime + stime) / double(::sysconf(_SC_CLK_TCK));
+    auto best = std::max_element(
+        report.runs.begin(), report.runs.end(),
+        [](const auto& a, const auto& b) { return a.CyclesPerS() < b.CyclesPerS(); });
+    report.best = static_cast<std::size_t>(best - report.runs.begin());
+    if (!o.sweep.empty() && best->CyclesPerS() > 0) {
+      // Paced with the most clients of the sweep: at half the rate each is idle most of the
+      // time, so the clients themselves never hold the rate back.
+      int clients = *std::ranges::max_element(o.sweep);
+      report.half_peak = MeasureCycles(rig, clients, best->CyclesPerS() / 2, round++);
+    }
+    if (o.restart) {
+      RestartFigures restart;
+      restart.open_assignments = IssueOpenAssignments(rig, o.open_assignments);
+      restart.stop_ms = relay.Stop();
+      restart.ready_ms = relay.Restart();
+      restart.rss_kib = ReadUsage(relay.pid()).rss_kib;
+      report.restart = restart;
+    }
+  }  // varelayd stops here: the ceiling and the peers get the machine to themselves
+  if (o.peers) {
+    PeerFigures peers;
+    peers.noop_clients = report.runs[report.best].clients;
+    peers.noop_requests_per_s = MeasureNoopCeiling(peers.noop_clients, o.duration_s);
+    peers.postgres_clients = o.peer_pg_clients;
+    peers.postgres_cycles_per_s =
+        RunPeer(std::filesystem::path(o.shared_dir) / "peer-postgres" / "run", o.duration_s,
+                o.peer_pg_clients);
+    peers.redis_clients = o.peer_redis_clients;
+    peers.redis_cycles_per_s = RunPeer(std::filesystem::path(o.shared_dir) / "peer-redis" / "run",
+                                       o.duration_s, o.peer_redis_clients);
+    report.peers = peers;
   }
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.starts_with("VmHWM:")) hwm = std::stol(line.substr(6));
-  }
-  return {cpu, hwm};
+  return report;
 }
 
-std::string Post(HttpClient& c, const std::string& target, const std::string& key, const std::string& body,
-                 int expect) {
-  auto r = c.Send("POST", target, key, body);
-  if (!r || r->status != expect) {
-    std::cerr << "varelay-bench: set-up " << target << " failed: " << (r ? r->body : r.error().detail) << "\n";
-    std::exit(1);
+// What makes the run a failure, whatever the figures: no complete cycle, a webhook that did not
+// verify, or one that never came.
+std::string Verdict(const Report& report) {
+  if (report.runs[report.best].complete == 0) {
+    return "no cycle completed (no deposit webhook arrived while the load ran)";
   }
-  return r->body;
-}
-
-struct Seeded {
-  std::vector<std::string> merchant_keys;
-  std::vector<std::string> bank_keys;
-  std::vector<std::string> bank_codes;
-};
-
-Seeded Seed(const Options& o, const std::string& url) {
-  auto client = std::move(*HttpClient::Create(url));
-  Seeded s;
-  for (int b = 0; b < o.banks; ++b) {
-    char code[16];
-    std::snprintf(code, sizeof code, "%03d", 100 + b);
-    s.bank_codes.push_back(code);
-    Post(*client, "/v1/banks", kAdminKey, std::string(R"({"code":")") + code + R"(","name":"Bench Bank"})", 201);
-    auto key = Post(*client, "/v1/api-keys", kAdminKey, std::string(R"({"role":"bank","bank":")") + code + "\"}", 201);
-    s.bank_keys.push_back(json::value_to<std::string>(json::parse(key).at("key")));
+  std::vector<RunFigures> runs = report.runs;
+  if (report.half_peak) runs.push_back(*report.half_peak);
+  for (const auto& run : runs) {
+    if (run.webhooks.verification_failures > 0) return "webhooks failed verification";
+    if (run.webhooks_missing > 0) return "webhooks still missing after the drain";
   }
-  for (int m = 0; m < o.merchants; ++m) {
-    std::string id = "bench-" + std::to_string(m);
-    Post(*client, "/v1/merchants", kAdminKey, R"({"id":")" + id + R"(","name":"Bench"})", 201);
-    auto key = Post(*client, "/v1/api-keys", kAdminKey, R"({"role":"merchant","merchant":")" + id + "\"}", 201);
-    s.merchant_keys.push_back(json::value_to<std::string>(json::parse(key).at("key")));
-    for (int b = 0; b < o.banks; ++b) {
-      Post(*client, "/v1/merchants/" + id + "/contracts", kAdminKey,
-           R"({"bank":")" + s.bank_codes[b] + R"(","mother_account":"1000000000","holder_name":"Bench"})", 201);
-      for (int r = 0; r < o.regions; ++r) {
-        for (int start = 0; start < o.numbers; start += 50'000) {
-          std::string body = "{\"numbers\":[";
-          for (int i = start; i < std::min(o.numbers, start + 50'000); ++i) {
-            char n[64];
-            std::snprintf(n, sizeof n, "%d%02d%02d%08d", 1 + m % 9, m / 9, r, i);
-            body += (i > start ? ",\"" : "\"") + std::string(n) + "\"";
-          }
-          body += "]}";
-          Post(*client, "/v1/pools/" + id + "/" + s.bank_codes[b] + "/r" + std::to_string(r) + "/numbers",
-               kAdminKey, body, 200);
-        }
-      }
-    }
-  }
-  return s;
-}
-
-struct Samples {
-  std::vector<std::uint32_t> issue_us, precheck_us, deposit_us;
-  std::uint64_t cycles = 0, errors = 0;
-};
-
-void Client(int index, const Options& o, const Seeded& s, const std::string& url, std::atomic<bool>& stop,
-            Samples& out) {
-  auto client = std::move(*HttpClient::Create(url));
-  std::mt19937 rng(static_cast<unsigned>(index));
-  std::uint64_t n = 0;
-  auto micros = [](Clock::time_point a) {
-    return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - a).count());
-  };
-  while (!stop.load(std::memory_order_relaxed)) {
-    int m = static_cast<int>(rng() % s.merchant_keys.size());
-    int b = static_cast<int>(rng() % s.bank_codes.size());
-    std::string order = "o-" + std::to_string(index) + "-" + std::to_string(n++);
-    std::string amount = std::to_string(1000 + rng() % 100000);
-    auto t0 = Clock::now();
-    auto issued = client->Send("POST", "/v1/assignments", s.merchant_keys[m],
-                               R"({"order_id":")" + order + R"(","amount":)" + amount + R"(,"bank":")" +
-                                   s.bank_codes[b] + "\"}",
-                               {{"Idempotency-Key", order}});
-    if (!issued || issued->status != 201) {
-      ++out.errors;
-      continue;
-    }
-    out.issue_us.push_back(micros(t0));
-    auto body = issued->body;
-    auto at = body.find("\"number\":\"");
-    std::string number = body.substr(at + 10, body.find('"', at + 10) - at - 10);
-    if (o.precheck) {
-      auto t1 = Clock::now();
-      auto pre = client->Send("POST", "/v1/bank/precheck", s.bank_keys[b],
-                              R"({"number":")" + number + R"(","amount":)" + amount + "}");
-      if (!pre || pre->status != 200) {
-        ++out.errors;
-        continue;
-      }
-      out.precheck_us.push_back(micros(t1));
-    }
-    auto t2 = Clock::now();
-    auto dep = client->Send("POST", "/v1/bank/deposits", s.bank_keys[b],
-                            R"({"transaction_id":")" + order + R"(","number":")" + number + R"(","amount":)" +
-                                amount + R"(,"deposited_at":"2026-11-25T10:00:00Z"})");
-    if (!dep || dep->status != 200) {
-      ++out.errors;
-      continue;
-    }
-    out.deposit_us.push_back(micros(t2));
-    ++out.cycles;
-  }
-}
-
-double Percentile(std::vector<std::uint32_t>& v, double p) {
-  if (v.empty()) return 0;
-  auto k = static_cast<std::size_t>(p * double(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
-  return v[k] / 1000.0;
+  return {};
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"varelay-bench: full-cycle benchmark (issue + deposit) against a real varelayd"};
-  Options o;
-  auto self = std::filesystem::canonical("/proc/self/exe").parent_path();
-  o.varelayd = (self.parent_path() / "varelayd" / "varelayd").string();
-  app.add_option("--varelayd", o.varelayd, "the varelayd binary to start")->capture_default_str();
-  app.add_option("--duration", o.duration_s, "seconds of load")->check(CLI::Range(0.5, 3600.0))->capture_default_str();
-  app.add_option("--clients", o.clients, "concurrent clients")->check(CLI::Range(1, 1024))->capture_default_str();
-  app.add_option("--merchants", o.merchants, "merchants")->check(CLI::Range(1, 1000))->capture_default_str();
-  app.add_option("--banks", o.banks, "banks")->check(CLI::Range(1, 100))->capture_default_str();
-  app.add_option("--regions", o.regions, "regions per bank")->check(CLI::Range(1, 100))->capture_default_str();
-  app.add_option("--numbers", o.numbers, "pooled numbers per merchant, bank and region")
-      ->check(CLI::Range(1, 100'000'000))->capture_default_str();
-  app.add_option("--io-threads", o.io_threads, "varelayd I/O threads")->check(CLI::Range(1, 64))->capture_default_str();
-  app.add_flag("--precheck", o.precheck, "also send the bank's pre-check in each cycle");
-  app.add_flag("--json", o.json_output, "print one JSON object");
+  CLI::App app{
+      "varelay-bench: full-cycle benchmark (issue, deposit, webhook) against a real varelayd"};
+  Options options;
+  AddFlags(app, options);
   CLI11_PARSE(app, argc, argv);
-
-  Relay relay = StartRelay(o);
-  Seeded seeded = Seed(o, relay.url);
-  auto [cpu_before, rss_unused] = ProcessUsage(relay.pid);
-  (void)rss_unused;
-  std::atomic<bool> stop{false};
-  std::vector<Samples> samples(static_cast<std::size_t>(o.clients));
-  std::vector<std::thread> threads;
-  auto started = Clock::now();
-  for (int i = 0; i < o.clients; ++i) {
-    threads.emplace_back(Client, i, std::cref(o), std::cref(seeded), std::cref(relay.url), std::ref(stop),
-                         std::ref(samples[static_cast<std::size_t>(i)]));
+  int clients_max =
+      options.sweep.empty() ? options.clients : *std::ranges::max_element(options.sweep);
+  if (options.open_assignments + clients_max >= options.PooledNumbers()) {
+    std::cerr
+        << "varelay-bench: --open-assignments plus clients must stay below the pooled numbers ("
+        << options.PooledNumbers() << ")\n";
+    return 2;
   }
-  std::this_thread::sleep_for(std::chrono::duration<double>(o.duration_s));
-  stop = true;
-  for (auto& t : threads) t.join();
-  double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
-  auto [cpu_after, rss_kib] = ProcessUsage(relay.pid);
-  StopRelay(relay);
-
-  Samples all;
-  for (auto& s : samples) {
-    all.cycles += s.cycles;
-    all.errors += s.errors;
-    all.issue_us.insert(all.issue_us.end(), s.issue_us.begin(), s.issue_us.end());
-    all.precheck_us.insert(all.precheck_us.end(), s.precheck_us.begin(), s.precheck_us.end());
-    all.deposit_us.insert(all.deposit_us.end(), s.deposit_us.begin(), s.deposit_us.end());
+  try {
+    Report report = Measure(options);
+    if (options.json_output) {
+      std::cout << JsonText(report) << "\n";
+    } else {
+      PrintText(report);
+    }
+    auto verdict = Verdict(report);
+    if (!verdict.empty()) std::cerr << "varelay-bench: " << verdict << "\n";
+    return verdict.empty() ? 0 : 1;
+  } catch (const std::exception& e) {
+    // Set-up failures end the run; unwinding stops varelayd and the receiver.
+    std::cerr << "varelay-bench: " << e.what() << "\n";
+    return 1;
   }
-  double cycles_per_s = double(all.cycles) / elapsed;
-  json::object result{
-      {"cycles_per_s", std::round(cycles_per_s)},
-      {"cycles", all.cycles},
-      {"errors", all.errors},
-      {"clients", o.clients},
-      {"duration_s", elapsed},
-      {"pooled_numbers", std::int64_t{o.merchants} * o.banks * o.regions * o.numbers},
-      {"issue_ms", {{"p50", Percentile(all.issue_us, 0.5)}, {"p99", Percentile(all.issue_us, 0.99)}, {"p999", Percentile(all.issue_us, 0.999)}}},
-      {"deposit_ack_ms", {{"p50", Percentile(all.deposit_us, 0.5)}, {"p99", Percentile(all.deposit_us, 0.99)}, {"p999", Percentile(all.deposit_us, 0.999)}}},
-      {"varelayd_cpu_s_per_s", (cpu_after - cpu_before) / elapsed},
-      {"varelayd_peak_rss_mib", double(rss_kib) / 1024.0},
-  };
-  if (o.precheck) {
-    result["precheck_ms"] = {{"p50", Percentile(all.precheck_us, 0.5)}, {"p99", Percentile(all.precheck_us, 0.99)}};
-  }
-  if (o.json_output) {
-    std::cout << json::serialize(result) << "\n";
-  } else {
-    std::printf("full cycles: %.0f/s (%llu cycles, %llu errors, %d clients, %.1f s)\n", cycles_per_s,
-                static_cast<unsigned long long>(all.cycles), static_cast<unsigned long long>(all.errors), o.clients,
-                elapsed);
-    std::printf("issue        p50 %.2f ms  p99 %.2f ms  p99.9 %.2f ms\n", result["issue_ms"].at("p50").as_double(),
-                result["issue_ms"].at("p99").as_double(), result["issue_ms"].at("p999").as_double());
-    std::printf("deposit ack  p50 %.2f ms  p99 %.2f ms  p99.9 %.2f ms\n",
-                result["deposit_ack_ms"].at("p50").as_double(), result["deposit_ack_ms"].at("p99").as_double(),
-                result["deposit_ack_ms"].at("p999").as_double());
-    std::printf("varelayd: %.2f CPU cores busy, peak RSS %.0f MiB\n", result["varelayd_cpu_s_per_s"].as_double(),
-                result["varelayd_peak_rss_mib"].as_double());
-  }
-  return all.cycles > 0 ? 0 : 1;
 }

@@ -1,0 +1,83 @@
+#include "peers.h"
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "client/http_client.h"
+#include "load.h"
+#include "loopback_server.h"
+
+namespace varelay::bench {
+namespace {
+
+// One client of the ceiling: the same HttpClient the cycle clients use, asking for nothing.
+class NoopClient {
+ public:
+  explicit NoopClient(const std::string& url) {
+    auto http = client::HttpClient::Create(url);
+    if (!http) throw std::runtime_error("cannot use " + url + ": " + http.error().detail);
+    http_ = std::move(*http);
+  }
+  void Step(Clock::time_point) {
+    auto reply = http_->Send("GET", "/", "");
+    ++(reply && reply->status == 200 ? answered_ : errors_);
+  }
+  std::uint64_t answered() const { return answered_; }
+
+ private:
+  std::unique_ptr<client::HttpClient> http_;
+  std::uint64_t answered_ = 0, errors_ = 0;
+};
+
+// The shell quoting of one argument.
+std::string Quoted(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+}  // namespace
+
+std::optional<double> RunPeer(const std::filesystem::path& script, double duration_s, int clients) {
+  if (!std::filesystem::exists(script)) {
+    std::cerr << "varelay-bench: no peer at " << script << " (see --shared)\n";
+    return std::nullopt;
+  }
+  // The scripts take whole seconds.
+  auto seconds = std::max<long>(1, std::lround(duration_s));
+  std::string command =
+      Quoted(script.string()) + " " + std::to_string(seconds) + " " + std::to_string(clients);
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
+  if (!pipe) {
+    std::cerr << "varelay-bench: cannot run " << command << "\n";
+    return std::nullopt;
+  }
+  constexpr std::string_view kPrefix = "peer_cycles_per_s ";
+  std::optional<double> cycles_per_s;
+  char line[512];
+  while (std::fgets(line, sizeof line, pipe.get())) {
+    std::string_view text(line);
+    if (text.starts_with(kPrefix)) cycles_per_s = std::atof(line + kPrefix.size());
+  }
+  if (!cycles_per_s || *cycles_per_s <= 0) {
+    std::cerr << "varelay-bench: " << command << " printed no peer_cycles_per_s above 0\n";
+    return std::nullopt;
+  }
+  return cycles_per_s;
+}
+
+double MeasureNoopCeiling(int clients, double duration_s) {
+  LoopbackServer server([](const ServerRequest&) { return 200; }, 1);
+  std::vector<NoopClient> pool;
+  for (int i = 0; i < clients; ++i) pool.emplace_back(server.url());
+  double elapsed_s = RunClients(pool, duration_s, 0);
+  std::uint64_t answered = 0;
+  for (const auto& c : pool) answered += c.answered();
+  return double(answered) / elapsed_s;
+}
+
+}  // namespace varelay::bench
