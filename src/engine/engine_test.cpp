@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <random>
 
+#include "engine/random.h"
 #include "store/sqlite_store.h"
 
 namespace varelay {
@@ -527,6 +528,22 @@ TEST_F(EngineTest, ImportAppliesEachNoticeOnItsOwn) {
   EXPECT_EQ(report.items[4].refusal->code, ErrorCode::kNotFound);
   EXPECT_TRUE(Verify().ok);
   EXPECT_EQ(Err(import, merchant_), ErrorCode::kForbidden);
+}
+
+// Proves record ids sort by the time they were made (so inserts append to their B-trees), keep the
+// documented shape, and differ within one millisecond.
+TEST(IdSource, TimeOrderedIdsSortByTimeAndKeepTheirShape) {
+  IdSource ids(7);
+  std::vector<std::string> made;
+  for (std::int64_t ms : {0LL, 1LL, 31LL, 32LL, 1'795'000'000'000LL, 1'795'000'000'001LL, 4'102'444'800'000LL}) {
+    made.push_back(ids.NewTimeOrderedId("asg_", ms));
+  }
+  EXPECT_TRUE(std::is_sorted(made.begin(), made.end()));
+  for (const auto& id : made) {
+    ASSERT_EQ(id.size(), 24u);
+    EXPECT_EQ(id.find_first_not_of("abcdefghijklmnopqrstuvwxyz234567", 4), std::string::npos) << id;
+  }
+  EXPECT_NE(ids.NewTimeOrderedId("dep_", 5), ids.NewTimeOrderedId("dep_", 5));
 }
 
 }  // namespace

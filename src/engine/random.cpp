@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "domain/assert.h"
@@ -9,6 +10,9 @@
 namespace varelay {
 namespace {
 constexpr char kBase32[] = "abcdefghijklmnopqrstuvwxyz234567";
+// The same 32 characters in byte order, so equal-length strings sort like the numbers they encode.
+constexpr char kSortableBase32[] = "234567abcdefghijklmnopqrstuvwxyz";
+constexpr int kTimeChars = 9;  // 45 bits of milliseconds: past the year 3000
 }
 
 IdSource::IdSource(std::uint64_t seed) {
@@ -32,6 +36,14 @@ std::string IdSource::NewId(std::string_view prefix, int chars) {
     bits >>= 5;
     available -= 5;
   }
+  return id;
+}
+
+std::string IdSource::NewTimeOrderedId(std::string_view prefix, std::int64_t unix_ms) {
+  std::string id(prefix);
+  auto ms = static_cast<std::uint64_t>(std::max<std::int64_t>(unix_ms, 0));
+  for (int i = kTimeChars - 1; i >= 0; --i) id += kSortableBase32[(ms >> (5 * i)) & 31];
+  id += NewId("", 20 - kTimeChars);
   return id;
 }
 

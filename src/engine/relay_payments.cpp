@@ -128,7 +128,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateAssignment& c, Insta
   ++pool->assigned;
 
   Assignment a;
-  a.id = ids_.NewId("asg_", 20);
+  a.id = ids_.NewTimeOrderedId("asg_", ToUnixMs(now));
   a.merchant = caller.merchant;
   a.order_id = c.order_id;
   a.bank = c.bank;
@@ -273,7 +273,7 @@ void Relay::AppendLedger(Instant at, EntryKind kind, const Deposit& deposit,
 // Decides where a new deposit's money goes and applies it to the assignment it belongs to.
 Result<Deposit> Relay::BookDeposit(const std::string& bank, const DepositNotice& n, Instant now) {
   Deposit d;
-  d.id = ids_.NewId("dep_", 20);
+  d.id = ids_.NewTimeOrderedId("dep_", ToUnixMs(now));
   d.bank = bank;
   d.transaction_id = n.transaction_id;
   d.number = n.number;

@@ -88,7 +88,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateTransfer& c, Instant
   }
 
   Transfer t;
-  t.id = ids_.NewId("trf_", 20);
+  t.id = ids_.NewTimeOrderedId("trf_", ToUnixMs(now));
   t.merchant = caller.merchant;
   t.bank = c.bank;
   t.debit_account = debit;

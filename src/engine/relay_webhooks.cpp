@@ -165,7 +165,7 @@ void Relay::Emit(EventType type, NumberSlot& slot, const Assignment* a, const De
 
   auto event = std::make_shared<Event>();
   event->seq = ++event_seq_;
-  event->id = ids_.NewId("evt_", 20);
+  event->id = ids_.NewTimeOrderedId("evt_", ToUnixMs(now));
   event->merchant = merchant;
   event->type = type;
   event->bank = slot.record.bank;
@@ -186,7 +186,7 @@ void Relay::Emit(EventType type, NumberSlot& slot, const Assignment* a, const De
 void Relay::EmitTransfer(EventType type, const Transfer& t, Instant now) {
   auto event = std::make_shared<Event>();
   event->seq = ++event_seq_;
-  event->id = ids_.NewId("evt_", 20);
+  event->id = ids_.NewTimeOrderedId("evt_", ToUnixMs(now));
   event->merchant = t.merchant;
   event->type = type;
   event->bank = t.bank;
