@@ -79,6 +79,7 @@ class Relay final : private LoadSink {
   void OnMerchant(Merchant merchant) override;
   void OnContract(Contract contract) override;
   void OnApiKey(ApiKey key) override;
+  void OnNumberCount(std::int64_t count) override;
   void OnNumber(NumberRecord number) override;
   void OnLiveAssignment(Assignment assignment) override;
   void OnLedgerHead(std::int64_t seq, std::string hash) override;

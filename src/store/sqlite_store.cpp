@@ -802,6 +802,11 @@ Result<void> SqliteStore::Load(LoadSink& sink) {
     }
   }
   {
+    Statement s(db_, "SELECT COUNT(*) FROM numbers");
+    if (s.Step() != SQLITE_ROW) return SqlError("counting numbers");
+    sink.OnNumberCount(s.Int(0));
+  }
+  {
     Statement s(db_, "SELECT bank, number, merchant, region, state, generation, assignment_id, "
                      "release_at, event_seq FROM numbers");
     int rc;

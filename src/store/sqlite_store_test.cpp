@@ -15,6 +15,7 @@ class RecordingSink : public LoadSink {
   void OnMerchant(Merchant m) override { merchants.push_back(std::move(m)); }
   void OnContract(Contract c) override { contracts.push_back(std::move(c)); }
   void OnApiKey(ApiKey k) override { keys.push_back(std::move(k)); }
+  void OnNumberCount(std::int64_t count) override { numbers.reserve(static_cast<std::size_t>(count)); }
   void OnNumber(NumberRecord n) override { numbers.push_back(std::move(n)); }
   void OnLiveAssignment(Assignment a) override { live.push_back(std::move(a)); }
   void OnLedgerHead(std::int64_t seq, std::string hash) override {

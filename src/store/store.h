@@ -69,6 +69,8 @@ class LoadSink {
   virtual void OnMerchant(Merchant merchant) = 0;
   virtual void OnContract(Contract contract) = 0;
   virtual void OnApiKey(ApiKey key) = 0;
+  // How many OnNumber calls follow (so the sink can size its tables once), then each number.
+  virtual void OnNumberCount(std::int64_t count) = 0;
   virtual void OnNumber(NumberRecord number) = 0;
   // Assignments still tied to a number: open ones, and the tombstones of cooling numbers.
   virtual void OnLiveAssignment(Assignment assignment) = 0;
