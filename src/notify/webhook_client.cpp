@@ -18,7 +18,9 @@
 #include <cctype>
 #include <charconv>
 #include <cstdint>
+#include <deque>
 #include <expected>
+#include <list>
 #include <mutex>
 #include <unordered_map>
 
@@ -173,13 +175,19 @@ std::string HostHeader(const EndpointUrl& url) {
   return default_port ? host : host + ":" + url.port;
 }
 
-http::request<http::string_body> BuildRequest(const EndpointUrl& url, WebhookRequest& request) {
+// The pool's key: connections are shared only between URLs that agree on all three.
+std::string Origin(const EndpointUrl& url) {
+  std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+  return (url.https ? "https://" : "http://") + host + ":" + url.port;
+}
+
+http::request<http::string_body> BuildRequest(const EndpointUrl& url, WebhookRequest& request,
+                                              bool keep_alive) {
   http::request<http::string_body> message{http::verb::post, url.target, 11};
   message.set(http::field::host, HostHeader(url));
   message.set(http::field::user_agent, kUserAgent);
   message.set(http::field::content_type, "application/json");
-  // One request per connection for now; the dispatcher may add pooling later.
-  message.keep_alive(false);
+  message.keep_alive(keep_alive);
   for (const auto& [name, value] : request.headers) message.insert(name, value);
   message.body() = std::move(request.body);
   message.prepare_payload();
@@ -230,6 +238,177 @@ struct VerifyPeer {
   }
 };
 
+// --- Connections and the idle pool --------------------------------------------------------------
+
+// One TCP connection, with TLS on top for https (plain http uses only the next layer). Its I/O
+// executor is the io_context, not an attempt's strand, because it may outlive the attempt that
+// opened it: every operation on it is started by the attempt holding it, on that attempt's strand,
+// and completes there (the coroutine's executor).
+struct Connection {
+  Connection(asio::io_context& io, ssl::context& tls) : stream(io, tls) {}
+
+  tcp::socket& socket() { return stream.next_layer(); }
+  void Close() {
+    ErrorCodeAsio ignored;
+    socket().close(ignored);
+  }
+
+  ssl::stream<tcp::socket> stream;
+};
+
+// An idle connection is usable only when nothing is waiting to be read: end of stream or a reset
+// means the server closed it, and bytes mean something unasked for (a 408, a TLS alert). Catches
+// most idle closes before a request is spent on them; the retry in Deliver catches the rest.
+bool LooksUsable(tcp::socket& socket) {
+  ErrorCodeAsio ec;
+  socket.non_blocking(true, ec);  // for this peek only; async operations do not depend on it
+  if (ec) return false;
+  char byte;
+  socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
+  return ec == asio::error::would_block;
+}
+
+// Idle keep-alive connections by origin, the newest reused first, bounded by max_idle_per_origin
+// and max_idle_total, each closed idle_timeout after it was parked. Thread-safe: every member,
+// the timer included, is touched under `mutex_`.
+class IdlePool : public std::enable_shared_from_this<IdlePool> {
+ public:
+  IdlePool(asio::io_context& io, const ClientOptions& options)
+      : timer_(io),
+        idle_timeout_(options.idle_timeout),
+        max_per_origin_(options.max_idle_per_origin),
+        max_total_(options.max_idle_total) {}
+
+  bool enabled() const {
+    return idle_timeout_.count() > 0 && max_per_origin_ > 0 && max_total_ > 0;
+  }
+
+  // Read when an attempt starts; Park refuses the connection once CloseAll has run since.
+  std::uint64_t generation() {
+    std::lock_guard lock(mutex_);
+    return generation_;
+  }
+
+  // A usable idle connection to `origin`, or null. Unusable ones found on the way are closed.
+  std::unique_ptr<Connection> Take(const std::string& origin) {
+    for (;;) {
+      std::unique_ptr<Connection> connection;
+      {
+        std::lock_guard lock(mutex_);
+        auto found = by_origin_.find(origin);
+        if (found == by_origin_.end()) return nullptr;
+        auto newest = found->second.back();
+        found->second.pop_back();
+        if (found->second.empty()) by_origin_.erase(found);
+        connection = std::move(newest->connection);
+        idle_.erase(newest);
+      }
+      if (LooksUsable(connection->socket())) return connection;
+      connection->Close();
+    }
+  }
+
+  // Keeps `connection` for a later Take of `origin`; closes it instead when CloseAll has run since
+  // `generation` was read. Makes room by closing the connection idle longest, of the origin when
+  // the origin is full, else of all.
+  void Park(const std::string& origin, std::uint64_t generation,
+            std::unique_ptr<Connection> connection) {
+    std::vector<std::unique_ptr<Connection>> evicted;  // closed outside the lock
+    {
+      std::lock_guard lock(mutex_);
+      if (generation != generation_ || !enabled()) {
+        evicted.push_back(std::move(connection));
+      } else {
+        auto& same = by_origin_[origin];
+        if (same.size() >= max_per_origin_) {
+          evicted.push_back(RemoveOldestOf(same.front()));
+        } else if (idle_.size() >= max_total_) {
+          evicted.push_back(RemoveOldestOf(idle_.begin()));
+        }
+        // by_origin_[origin] again: RemoveOldestOf may have erased the entry `same` referred to.
+        idle_.push_back({origin, std::move(connection),
+                         std::chrono::steady_clock::now() + idle_timeout_});
+        by_origin_[origin].push_back(std::prev(idle_.end()));
+        if (!armed_) ArmLocked();
+      }
+    }
+    for (auto& c : evicted) c->Close();
+  }
+
+  // Closes every idle connection and stops the timer; connections parked later under an older
+  // generation are closed too.
+  void CloseAll() {
+    std::list<Idle> closing;
+    {
+      std::lock_guard lock(mutex_);
+      ++generation_;
+      closing.swap(idle_);
+      by_origin_.clear();
+      armed_ = false;
+      timer_.cancel();
+    }
+    for (auto& idle : closing) idle.connection->Close();
+  }
+
+ private:
+  struct Idle {
+    std::string origin;
+    std::unique_ptr<Connection> connection;
+    SteadyTime expires;
+  };
+  using IdleList = std::list<Idle>;
+
+  // Takes `it` out of both indexes; it must be the oldest of its origin (the front of by_origin_),
+  // which the oldest of all always is.
+  std::unique_ptr<Connection> RemoveOldestOf(IdleList::iterator it) {
+    auto found = by_origin_.find(it->origin);
+    found->second.pop_front();
+    if (found->second.empty()) by_origin_.erase(found);
+    auto connection = std::move(it->connection);
+    idle_.erase(it);
+    return connection;
+  }
+
+  // Wakes at the expiry of the oldest. Parked in order with one timeout, the oldest expires first,
+  // so one timer serves all; Take does not re-arm it (a wake finding nothing due costs less than a
+  // timer change per Send).
+  void ArmLocked() {
+    if (idle_.empty()) {
+      armed_ = false;
+      return;
+    }
+    armed_ = true;
+    timer_.expires_at(idle_.front().expires);
+    timer_.async_wait([weak = weak_from_this()](const ErrorCodeAsio& ec) {
+      if (ec) return;  // cancelled: CloseAll, or a newer ArmLocked waits instead
+      if (auto self = weak.lock()) self->CloseExpired();
+    });
+  }
+
+  void CloseExpired() {
+    std::vector<std::unique_ptr<Connection>> expired;
+    {
+      std::lock_guard lock(mutex_);
+      auto now = std::chrono::steady_clock::now();
+      while (!idle_.empty() && idle_.front().expires <= now) {
+        expired.push_back(RemoveOldestOf(idle_.begin()));
+      }
+      ArmLocked();
+    }
+    for (auto& c : expired) c->Close();
+  }
+
+  std::mutex mutex_;
+  IdleList idle_;  // oldest first, which is also soonest to expire
+  std::unordered_map<std::string, std::deque<IdleList::iterator>> by_origin_;  // oldest first
+  asio::steady_timer timer_;
+  bool armed_ = false;
+  std::uint64_t generation_ = 0;
+  const std::chrono::milliseconds idle_timeout_;
+  const std::size_t max_per_origin_;
+  const std::size_t max_total_;
+};
+
 // --- Client state and one attempt ----------------------------------------------------------------
 
 class Attempt;
@@ -240,13 +419,16 @@ struct ClientState {
   ClientOptions options;
   ssl::context tls{ssl::context::tls_client};
   std::string tls_error;  // why https cannot be used (an unreadable CA file), or empty
+  std::shared_ptr<IdlePool> pool;
 
   std::mutex mutex;
   std::uint64_t next_id = 0;                                            // guarded by mutex
   std::unordered_map<std::uint64_t, std::weak_ptr<Attempt>> in_flight;  // guarded by mutex
 
   ClientState(asio::io_context& context, ClientOptions client_options)
-      : io(context), options(std::move(client_options)) {
+      : io(context),
+        options(std::move(client_options)),
+        pool(std::make_shared<IdlePool>(io, options)) {
     SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
     tls.set_verify_mode(ssl::verify_peer);
     ErrorCodeAsio ec;
@@ -259,16 +441,16 @@ struct ClientState {
   }
 };
 
-// One POST from resolution to the last byte read. Every member is touched only on `strand_`: the
-// coroutine, the watchdog and the resolver's handler all run there.
+// One POST from taking or opening a connection to the last byte read. Every member is touched only
+// on `strand_`: the coroutine, the watchdog and the resolver's handler all run there.
 class Attempt : public std::enable_shared_from_this<Attempt> {
  public:
   Attempt(std::shared_ptr<ClientState> client, WebhookRequest request)
       : client_(std::move(client)),
         request_(std::move(request)),
+        pool_generation_(client_->pool->generation()),
         strand_(asio::make_strand(client_->io)),
         resolver_(strand_),
-        stream_(strand_, client_->tls),
         watchdog_(strand_),
         wake_(strand_) {}
 
@@ -279,14 +461,15 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     std::string failure;
     try {
       auto response = co_await Deliver();
-      Close();
+      Finish();
       co_return response;
     } catch (const std::exception& e) {
       failure = std::string("internal: ") + e.what();
     } catch (...) {
       failure = "internal: unknown exception";
     }
-    Close();
+    reusable_ = false;
+    Finish();
     co_return Failed(std::move(failure));
   }
 
@@ -296,8 +479,7 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     abort_reason_ = std::move(reason);
     resolver_.cancel();
     wake_.cancel();
-    ErrorCodeAsio ignored;
-    stream_.next_layer().close(ignored);
+    if (connection_) connection_->Close();
   }
 
  private:
@@ -309,25 +491,48 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     if (auto bad = CheckHeaders(request_.headers); !bad.empty()) co_return Failed(std::move(bad));
     if (url->https && !client_->tls_error.empty()) co_return Failed(client_->tls_error);
 
-    bool connect_first = options.connect_timeout < options.total_timeout;
-    Arm(started_ + std::min(options.connect_timeout, options.total_timeout),
-        connect_first ? "connect timeout" : "timeout");
-    auto endpoints = co_await Resolve(*url);
-    if (!endpoints) co_return Failed(std::move(endpoints.error()));
-    if (auto connected = co_await Connect(*endpoints); !connected) {
-      co_return Failed(std::move(connected.error()));
+    const bool pooled = client_->pool->enabled();
+    auto message = BuildRequest(*url, request_, pooled);
+    if (pooled) {
+      origin_ = Origin(*url);
+      connection_ = client_->pool->Take(origin_);
     }
-    if (url->https) {
-      if (auto secured = co_await Handshake(url->host); !secured)
-        co_return Failed(std::move(secured.error()));
+    if (connection_) {
+      Arm(started_ + options.total_timeout, "timeout");
+      auto reused = co_await Exchange(url->https, message, true);
+      if (reused) co_return std::move(*reused);
+      // The server closed the idle connection before it read the request: once more, on a new
+      // connection (docs in webhook_client.h: the server may have received it twice).
+      connection_->Close();
+      connection_.reset();
     }
+    if (auto opened = co_await Open(*url); !opened) co_return Failed(std::move(opened.error()));
     Arm(started_ + options.total_timeout, "timeout");
-    auto message = BuildRequest(*url, request_);
-    if (url->https) co_return co_await Exchange(stream_, message);
-    co_return co_await Exchange(stream_.next_layer(), message);
+    auto fresh = co_await Exchange(url->https, message, false);
+    co_return std::move(*fresh);
   }
 
-  // The watchdog enforces the deadline of the current phase by aborting; a newer Arm (or Close)
+  // Resolves, checks the addresses, connects and, for https, verifies the server; the connect
+  // timeout counts from here (a retry after a reused connection failed gets its own), the total
+  // timeout from the start of the attempt.
+  asio::awaitable<Step<void>> Open(const EndpointUrl& url) {
+    const auto& options = client_->options;
+    auto connect_deadline = std::chrono::steady_clock::now() + options.connect_timeout;
+    auto total_deadline = started_ + options.total_timeout;
+    if (connect_deadline < total_deadline) {
+      Arm(connect_deadline, "connect timeout");
+    } else {
+      Arm(total_deadline, "timeout");
+    }
+    connection_ = std::make_unique<Connection>(client_->io, client_->tls);
+    auto endpoints = co_await Resolve(url);
+    if (!endpoints) co_return std::unexpected(std::move(endpoints.error()));
+    if (auto connected = co_await Connect(*endpoints); !connected) co_return connected;
+    if (url.https) co_return co_await Handshake(url.host);
+    co_return Step<void>{};
+  }
+
+  // The watchdog enforces the deadline of the current phase by aborting; a newer Arm (or Finish)
   // supersedes an older one even if that one's expiry is already queued.
   void Arm(SteadyTime deadline, std::string_view reason) {
     auto generation = ++watch_generation_;
@@ -339,11 +544,18 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     });
   }
 
-  void Close() {
+  // Stops the watchdog and hands the connection to the pool when the exchange left it reusable,
+  // else closes it. Either way the attempt no longer touches it.
+  void Finish() {
     ++watch_generation_;
     watchdog_.cancel();
-    ErrorCodeAsio ignored;
-    stream_.next_layer().close(ignored);
+    if (!connection_) return;
+    if (reusable_ && !abort_reason_) {
+      client_->pool->Park(origin_, pool_generation_, std::move(connection_));
+    } else {
+      connection_->Close();
+    }
+    connection_.reset();
   }
 
   std::string Reason(std::string fallback) const {
@@ -364,6 +576,7 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     co_await wake_.async_wait(kUseTuple);
     if (abort_reason_ || !resolved_) co_return std::unexpected(Reason("cancelled"));
     auto [ec, results] = std::move(*resolved_);
+    resolved_.reset();
     if (ec) co_return std::unexpected(ResolveError(ec, url.host));
     co_return AllowedEndpoints(results, url.host);
   }
@@ -390,7 +603,7 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
 
   // Tries the allowed addresses in order, as resolved; the last failure is reported.
   asio::awaitable<Step<void>> Connect(const std::vector<tcp::endpoint>& endpoints) {
-    auto& socket = stream_.next_layer();
+    auto& socket = connection_->socket();
     ErrorCodeAsio last;
     for (const auto& endpoint : endpoints) {
       if (abort_reason_) break;
@@ -408,18 +621,19 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
 
   asio::awaitable<Step<void>> Handshake(const std::string& host) {
     if (abort_reason_) co_return std::unexpected(*abort_reason_);
+    auto& stream = connection_->stream;
     bool ip_literal = IsIpLiteral(host);
     // A fully qualified "example.com." names the same host; certificates and SNI omit the dot.
     std::string name = host.ends_with('.') ? host.substr(0, host.size() - 1) : host;
     // SNI carries host names only (RFC 6066 §3).
-    if (!ip_literal && SSL_set_tlsext_host_name(stream_.native_handle(), name.c_str()) != 1) {
+    if (!ip_literal && SSL_set_tlsext_host_name(stream.native_handle(), name.c_str()) != 1) {
       co_return std::unexpected(std::string("tls: cannot set the server name"));
     }
-    stream_.set_verify_callback(VerifyPeer{ssl::host_name_verification(name), ip_literal});
-    auto [ec] = co_await stream_.async_handshake(ssl::stream_base::client, kUseTuple);
+    stream.set_verify_callback(VerifyPeer{ssl::host_name_verification(name), ip_literal});
+    auto [ec] = co_await stream.async_handshake(ssl::stream_base::client, kUseTuple);
     if (abort_reason_) co_return std::unexpected(*abort_reason_);
     if (!ec) co_return Step<void>{};
-    long verify = SSL_get_verify_result(stream_.native_handle());
+    long verify = SSL_get_verify_result(stream.native_handle());
     if (verify != X509_V_OK) {
       co_return std::unexpected(std::string("tls: certificate verify failed (") +
                                 X509_verify_cert_error_string(verify) + ")");
@@ -427,14 +641,24 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     co_return std::unexpected("tls: " + ec.message());
   }
 
+  asio::awaitable<std::optional<WebhookResponse>> Exchange(
+      bool https, http::request<http::string_body>& message, bool reused) {
+    if (https) co_return co_await Transfer(connection_->stream, message, reused);
+    co_return co_await Transfer(connection_->socket(), message, reused);
+  }
+
   // Writes the request and reads the final status; the body is then read up to the limit and
-  // dropped, only so that the peer is not cut off mid-write. Nothing after the status changes the
-  // outcome.
+  // dropped, only so that the peer is not cut off mid-write and the connection can be reused.
+  // Nothing after the status changes the outcome. nullopt only on a `reused` connection that
+  // failed before any byte of a response arrived: the caller tries a new one.
   template <typename Stream>
-  asio::awaitable<WebhookResponse> Exchange(Stream& stream,
-                                            http::request<http::string_body>& message) {
+  asio::awaitable<std::optional<WebhookResponse>> Transfer(
+      Stream& stream, http::request<http::string_body>& message, bool reused) {
     auto [write_ec, written] = co_await http::async_write(stream, message, kUseTuple);
-    if (write_ec) co_return Failed(Reason(TransferError(write_ec, "write")));
+    if (write_ec) {
+      if (reused && !abort_reason_) co_return std::nullopt;
+      co_return Failed(Reason(TransferError(write_ec, "write")));
+    }
     std::optional<http::response_parser<http::string_body>> parser;
     for (int interim = 0; interim <= kMaxInterimResponses; ++interim) {
       parser.emplace();
@@ -442,7 +666,11 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
       // No limit yet: a large Content-Length would fail the header; the body limit comes next.
       parser->body_limit(boost::none);
       auto [read_ec, read] = co_await http::async_read_header(stream, buffer_, *parser, kUseTuple);
-      if (read_ec) co_return Failed(Reason(TransferError(read_ec, "read")));
+      if (read_ec) {
+        bool nothing_came = interim == 0 && !parser->got_some() && buffer_.size() == 0;
+        if (reused && nothing_came && !abort_reason_) co_return std::nullopt;
+        co_return Failed(Reason(TransferError(read_ec, "read")));
+      }
       int status = parser->get().result_int();
       if (status >= 200 || status == 101) break;
     }
@@ -455,15 +683,26 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
       parser->body_limit(client_->options.max_response_bytes);
       co_await http::async_read(stream, buffer_, *parser, kUseTuple);
     }
+    reusable_ = message.keep_alive() && KeepsConnection(*parser) && buffer_.size() == 0;
     if (parser->is_done()) response.body = std::move(parser->get().body());
     co_return response;
   }
 
+  // The response ended cleanly and lets the connection carry another request. A 1xx here means the
+  // interim limit was hit, and a 101 hands the connection to another protocol.
+  static bool KeepsConnection(const http::response_parser<http::string_body>& parser) {
+    return parser.is_done() && parser.get().version() == 11 && parser.keep_alive() &&
+           parser.get().result_int() >= 200;
+  }
+
   std::shared_ptr<ClientState> client_;
   WebhookRequest request_;
+  const std::uint64_t pool_generation_;  // the pool's when the attempt began (see IdlePool::Park)
   asio::strand<asio::io_context::executor_type> strand_;
   tcp::resolver resolver_;
-  ssl::stream<tcp::socket> stream_;  // plain http uses only its next layer
+  std::unique_ptr<Connection> connection_;  // null before Open or a Take, and after Finish
+  std::string origin_;                      // the pool's key, when pooling is on
+  bool reusable_ = false;                   // the last exchange left connection_ fit to park
   asio::steady_timer watchdog_;
   asio::steady_timer wake_;  // ends the wait for a name lookup
   std::optional<std::pair<ErrorCodeAsio, tcp::resolver::results_type>> resolved_;
@@ -519,6 +758,8 @@ void WebhookClient::Send(WebhookRequest request, std::function<void(WebhookRespo
 }
 
 void WebhookClient::CancelAll() {
+  // First, so that no attempt aborted here parks its connection afterwards.
+  impl_->pool->CloseAll();
   std::vector<std::shared_ptr<Attempt>> attempts;
   {
     std::lock_guard lock(impl_->mutex);

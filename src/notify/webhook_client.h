@@ -1,6 +1,19 @@
 // The outbound HTTP client that delivers one webhook attempt: a POST over HTTP/1.1 (TLS with
 // certificate and host name verification), with SSRF checks after name resolution and a bound on
 // time and bytes. It reports what happened; retrying, ordering and signing are the caller's.
+//
+// Connections are kept alive and reused. After a final response that allows it (HTTP/1.1 without
+// `Connection: close`, body read whole within max_response_bytes, no error, nothing after it), the
+// connection waits idle for the next Send to the same origin: scheme, host as written in the URL,
+// and port. A reused connection skips name resolution, the SSRF address check, connect and the TLS
+// handshake: its address was checked, and its certificate verified for that host, when it was
+// made, and a TCP connection never moves to another address, so a name that now resolves to a
+// refused address is refused at the next new connection and cannot be reached through an old one.
+// When a reused connection fails before any byte of a response arrived (writing the request, or
+// the connection ending instead of a status line: the server closed it while idle), the attempt
+// tries once more on a new connection, within the same total_timeout. The server may then have
+// received the POST twice; webhook receivers dedupe by webhook-id, and a caller that cannot accept
+// that must turn reuse off (max_idle_total = 0).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -23,6 +36,13 @@ struct ClientOptions {
   std::size_t max_response_bytes = 64 * 1024;       // read and ignored beyond status/headers
   std::string ca_file;  // extra trusted CA bundle (PEM), besides the system's
   UrlPolicy policy;
+  // Keep-alive. An idle connection is closed idle_timeout after its last response; at most
+  // max_idle_per_origin wait per (scheme, host, port) and max_idle_total in all (beyond either, the
+  // one idle longest is closed). A zero in any of the three turns reuse off: every request then
+  // says `Connection: close`.
+  std::chrono::milliseconds idle_timeout{30000};
+  std::size_t max_idle_per_origin = 4;
+  std::size_t max_idle_total = 256;
 };
 
 struct WebhookRequest {
@@ -51,9 +71,12 @@ class WebhookClient {
  public:
   // `io` must outlive the client and run while attempts are in flight. When `options.ca_file`
   // cannot be read, the client still works for http:// and fails every https:// attempt with
-  // "tls: cannot load CA file ...".
+  // "tls: cannot load CA file ...". While connections are idle, and up to idle_timeout after the
+  // last one was taken, a timer that closes them is pending on `io` (so `io.run()` does not return
+  // for lack of work); CancelAll and the destructor end it.
   WebhookClient(boost::asio::io_context& io, ClientOptions options);
-  // Cancels what is in flight (as CancelAll); their `done` still runs on the io_context.
+  // Cancels what is in flight (as CancelAll) and closes idle connections; their `done` still runs
+  // on the io_context.
   ~WebhookClient();
   WebhookClient(const WebhookClient&) = delete;
   WebhookClient& operator=(const WebhookClient&) = delete;
@@ -66,7 +89,8 @@ class WebhookClient {
   void Send(WebhookRequest request, std::function<void(WebhookResponse)> done);
 
   // Cancels every attempt started before this call (their `done` runs with error "cancelled"),
-  // for shutdown. Attempts started afterwards run normally. Safe to call from any thread.
+  // for shutdown, and closes every idle connection; none of those attempts' connections is kept
+  // afterwards. Attempts started afterwards run normally. Safe to call from any thread.
   void CancelAll();
 
  private:

@@ -15,6 +15,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -62,14 +63,22 @@ std::string RawResponse(int status, std::string_view reason, std::string_view ex
          std::string(extra_headers) + "\r\n" + std::string(body);
 }
 
-// A tiny HTTP(S) server on 127.0.0.1, port 0, on its own thread. Each connection: read one
-// request, record it, write the responder's bytes, then hold the socket until the client closes
-// it, so the client alone decides when an attempt ends.
+// How a test server treats its connections beyond answering requests one after another.
+struct ServerRules {
+  bool close_after_answer = false;  // close each connection once its first answer is written
+  int drop_nth_request = 0;         // a connection's nth request is read, then closed unanswered
+  std::size_t answer_when_received = 0;  // hold every answer until this many requests came in all
+};
+
+// A tiny HTTP(S) server on 127.0.0.1, port 0, on its own thread. Each connection: read a request,
+// record it, write the responder's bytes, and read the next one (keep-alive) until the client
+// closes it, so the client alone decides when an attempt ends and whether a connection is reused.
 class TestServer {
  public:
   explicit TestServer(Responder responder,
-                      std::optional<std::pair<std::string, std::string>> tls = {})
-      : responder_(std::move(responder)) {
+                      std::optional<std::pair<std::string, std::string>> tls = {},
+                      ServerRules rules = {})
+      : responder_(std::move(responder)), rules_(rules) {
     if (tls) {
       tls_.emplace(ssl::context::tls_server);
       tls_->use_certificate_chain(asio::buffer(tls->first));
@@ -89,6 +98,7 @@ class TestServer {
 
   unsigned short port() const { return acceptor_.local_endpoint().port(); }
   int accepted() const { return accepted_.load(); }
+  int closed() const { return closed_.load(); }  // connections ended and closed, either side
 
   std::vector<ReceivedRequest> requests() {
     std::lock_guard lock(mutex_);
@@ -108,33 +118,31 @@ class TestServer {
   asio::awaitable<void> Session(tcp::socket socket) {
     if (!tls_) {
       co_await Serve(socket);
-      co_return;
+      socket.close();
+    } else {
+      ssl::stream<tcp::socket> stream(std::move(socket), *tls_);
+      auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, kUseTuple);
+      if (!ec) co_await Serve(stream);
+      stream.next_layer().close();
     }
-    ssl::stream<tcp::socket> stream(std::move(socket), *tls_);
-    auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, kUseTuple);
-    if (!ec) co_await Serve(stream);
+    ++closed_;
   }
 
   template <typename Stream>
   asio::awaitable<void> Serve(Stream& stream) {
     beast::flat_buffer buffer;
-    http::request_parser<http::string_body> parser;
-    auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, kUseTuple);
-    if (read_ec) co_return;
-    ReceivedRequest received;
-    auto& req = parser.get();
-    received.method = std::string(req.method_string());
-    received.target = std::string(req.target());
-    for (const auto& field : req) {
-      received.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    for (int nth = 1;; ++nth) {
+      http::request_parser<http::string_body> parser;
+      auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+      if (read_ec) co_return;
+      auto received = Record(parser.get());
+      if (nth == rules_.drop_nth_request) co_return;
+      co_await WaitForRequests(rules_.answer_when_received);
+      std::string raw = responder_(received);
+      if (raw.empty()) break;
+      co_await asio::async_write(stream, asio::buffer(raw), kUseTuple);
+      if (rules_.close_after_answer) co_return;
     }
-    received.body = req.body();
-    {
-      std::lock_guard lock(mutex_);
-      requests_.push_back(received);
-    }
-    std::string raw = responder_(received);
-    if (!raw.empty()) co_await asio::async_write(stream, asio::buffer(raw), kUseTuple);
     char byte;
     for (;;) {
       auto [ec, n] = co_await stream.async_read_some(asio::buffer(&byte, 1), kUseTuple);
@@ -142,11 +150,35 @@ class TestServer {
     }
   }
 
+  ReceivedRequest Record(const http::request<http::string_body>& req) {
+    ReceivedRequest received;
+    received.method = std::string(req.method_string());
+    received.target = std::string(req.target());
+    for (const auto& field : req) {
+      received.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    received.body = req.body();
+    std::lock_guard lock(mutex_);
+    requests_.push_back(received);
+    return received;
+  }
+
+  asio::awaitable<void> WaitForRequests(std::size_t count) {
+    asio::steady_timer timer(io_);
+    auto until = std::chrono::steady_clock::now() + kTestDeadline;
+    while (requests().size() < count && std::chrono::steady_clock::now() < until) {
+      timer.expires_after(1ms);
+      co_await timer.async_wait(kUseTuple);
+    }
+  }
+
   Responder responder_;
+  ServerRules rules_;
   std::optional<ssl::context> tls_;
   asio::io_context io_;
   tcp::acceptor acceptor_{io_};
   std::atomic<int> accepted_{0};
+  std::atomic<int> closed_{0};
   std::mutex mutex_;
   std::vector<ReceivedRequest> requests_;
   std::thread thread_;
@@ -176,24 +208,53 @@ struct Delivery {
   std::chrono::steady_clock::duration elapsed{};
 };
 
-// One attempt on a fresh io_context run on this thread; run_for returns as soon as the attempt
-// is done (no work left), the deadline only ends a broken test.
+// A client on its own io_context, run on this thread only while a Send is waited for.
+class SequentialClient {
+ public:
+  explicit SequentialClient(ClientOptions options) : client_(std::in_place, io_, std::move(options)) {}
+
+  // Destroys the client (closing idle connections), then runs what is left: the deadline only
+  // ends a broken test.
+  ~SequentialClient() {
+    client_.reset();
+    io_.restart();
+    io_.run_for(kTestDeadline);
+    EXPECT_EQ(calls_, sends_) << "done must run exactly once per Send";
+  }
+
+  Delivery Send(WebhookRequest request) {
+    outcome_.reset();
+    auto started = std::chrono::steady_clock::now();
+    ++sends_;
+    client_->Send(std::move(request), [this](WebhookResponse response) {
+      if (++calls_ == sends_) outcome_ = std::move(response);
+    });
+    io_.restart();
+    auto until = started + kTestDeadline;
+    while (!outcome_ && io_.run_one_until(until) > 0) {
+    }
+    Delivery delivery;
+    delivery.elapsed = std::chrono::steady_clock::now() - started;
+    EXPECT_TRUE(outcome_.has_value()) << "done must run";
+    if (outcome_) delivery.response = std::move(*outcome_);
+    return delivery;
+  }
+
+  WebhookClient& client() { return *client_; }
+  asio::io_context& io() { return io_; }
+
+ private:
+  asio::io_context io_;
+  std::optional<WebhookClient> client_;
+  std::optional<WebhookResponse> outcome_;
+  int sends_ = 0;
+  int calls_ = 0;
+};
+
+// One attempt on a fresh client and io_context run on this thread.
 Delivery Deliver(ClientOptions options, WebhookRequest request) {
-  asio::io_context io;
-  WebhookClient client(io, std::move(options));
-  std::promise<WebhookResponse> promise;
-  auto future = promise.get_future();
-  int calls = 0;
-  auto started = std::chrono::steady_clock::now();
-  client.Send(std::move(request), [&](WebhookResponse response) {
-    if (++calls == 1) promise.set_value(std::move(response));
-  });
-  io.run_for(kTestDeadline);
-  Delivery delivery;
-  delivery.elapsed = std::chrono::steady_clock::now() - started;
-  EXPECT_EQ(calls, 1) << "done must run exactly once";
-  if (future.wait_for(0s) == std::future_status::ready) delivery.response = future.get();
-  return delivery;
+  SequentialClient client(std::move(options));
+  return client.Send(std::move(request));
 }
 
 WebhookRequest Post(std::string url, std::string body = R"({"type":"deposit.matched"})") {
@@ -479,7 +540,9 @@ TEST(WebhookClient, RunsManyAttemptsConcurrently) {
   TestServer server(
       [](const ReceivedRequest& r) { return RawResponse(r.target == "/fail" ? 500 : 204, "X"); });
   asio::io_context io;
-  WebhookClient client(io, LoopbackOptions());
+  auto options = LoopbackOptions();
+  options.idle_timeout = 100ms;  // so that io runs out of work soon after the last attempt
+  WebhookClient client(io, options);
   constexpr int kAttempts = 40;
   std::atomic<int> done{0}, ok{0};
   for (int i = 0; i < kAttempts; ++i) {
@@ -493,6 +556,182 @@ TEST(WebhookClient, RunsManyAttemptsConcurrently) {
   second.join();
   EXPECT_EQ(done.load(), kAttempts);
   EXPECT_EQ(ok.load(), kAttempts);
+}
+
+// --- Keep-alive ----------------------------------------------------------------------------------
+
+// Proves sequential sends to one origin share one connection, and requests do not ask to close it.
+TEST(WebhookClientKeepAlive, ReusesTheConnectionForTheNextSend) {
+  TestServer server([](const ReceivedRequest&) { return RawResponse(200, "OK", "", "thanks"); });
+  SequentialClient client(LoopbackOptions());
+  for (std::string path : {"/a", "/b?x=1", "/a"}) {
+    auto delivery = client.Send(Post(UrlOf(server, path)));
+    EXPECT_EQ(delivery.response.status, 200);
+    EXPECT_EQ(delivery.response.error, "");
+    EXPECT_EQ(delivery.response.body, "thanks");
+  }
+  EXPECT_EQ(server.accepted(), 1);
+  auto received = server.requests();
+  ASSERT_EQ(received.size(), 3u);
+  EXPECT_EQ(received[1].target, "/b?x=1");
+  for (const auto& r : received) EXPECT_EQ(r.Header("Connection"), "<absent>");
+}
+
+// Proves a response that does not allow reuse, or was not read whole, closes its connection.
+TEST(WebhookClientKeepAlive, DoesNotReuseAfterAResponseThatForbidsIt) {
+  const std::string answers[] = {
+      RawResponse(200, "OK", "Connection: close\r\n"),
+      "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n",
+      RawResponse(200, "OK", "", std::string(4096, 'x')),  // beyond max_response_bytes
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA",  // bytes after the response
+  };
+  for (const auto& answer : answers) {
+    SCOPED_TRACE(answer.substr(0, 40));
+    TestServer server([&](const ReceivedRequest&) { return answer; });
+    auto options = LoopbackOptions();
+    options.max_response_bytes = 1024;
+    SequentialClient client(options);
+    EXPECT_EQ(client.Send(Post(UrlOf(server))).response.status, 200);
+    EXPECT_EQ(client.Send(Post(UrlOf(server))).response.status, 200);
+    EXPECT_EQ(server.accepted(), 2);
+    EXPECT_TRUE(WaitFor([&] { return server.closed() >= 1; }));
+  }
+}
+
+// Proves a connection the server closed while idle is not used: the send goes on a new one.
+TEST(WebhookClientKeepAlive, SkipsAConnectionTheServerClosedWhileIdle) {
+  ServerRules rules;
+  rules.close_after_answer = true;
+  TestServer server([](const ReceivedRequest&) { return RawResponse(204, "No Content"); }, {},
+                    rules);
+  SequentialClient client(LoopbackOptions());
+  EXPECT_EQ(client.Send(Post(UrlOf(server))).response.status, 204);
+  ASSERT_TRUE(WaitFor([&] { return server.closed() == 1; }));
+  auto second = client.Send(Post(UrlOf(server)));
+  EXPECT_EQ(second.response.status, 204);
+  EXPECT_EQ(second.response.error, "");
+  EXPECT_EQ(server.accepted(), 2);
+  EXPECT_EQ(server.requests().size(), 2u);
+}
+
+// Proves a reused connection that ends before any byte of an answer is retried once on a new
+// connection, and that the server may then have received the request twice.
+TEST(WebhookClientKeepAlive, RetriesOnANewConnectionWhenAReusedOneCloses) {
+  ServerRules rules;
+  rules.drop_nth_request = 2;  // as a server closing an idle connection just as a request arrives
+  TestServer server([](const ReceivedRequest&) { return RawResponse(200, "OK"); }, {}, rules);
+  SequentialClient client(LoopbackOptions());
+  EXPECT_EQ(client.Send(Post(UrlOf(server))).response.status, 200);
+  auto request = Post(UrlOf(server), R"({"n":2})");
+  request.headers = {{"webhook-id", "evt_2"}};
+  auto second = client.Send(std::move(request));
+  EXPECT_EQ(second.response.status, 200);
+  EXPECT_EQ(second.response.error, "");
+  EXPECT_EQ(server.accepted(), 2);
+  auto received = server.requests();
+  ASSERT_EQ(received.size(), 3u);
+  EXPECT_EQ(received[1].body, R"({"n":2})");
+  EXPECT_EQ(received[2].body, R"({"n":2})");
+  EXPECT_EQ(received[2].Header("webhook-id"), "evt_2");
+}
+
+// Proves a new connection that ends before an answer is reported, not retried.
+TEST(WebhookClientKeepAlive, DoesNotRetryANewConnection) {
+  ServerRules rules;
+  rules.drop_nth_request = 1;
+  TestServer server([](const ReceivedRequest&) { return RawResponse(200, "OK"); }, {}, rules);
+  auto delivery = Deliver(LoopbackOptions(), Post(UrlOf(server)));
+  EXPECT_EQ(delivery.response.status, 0);
+  EXPECT_EQ(delivery.response.error, "connection closed before a response");
+  EXPECT_EQ(server.accepted(), 1);
+  EXPECT_EQ(server.requests().size(), 1u);
+}
+
+// Proves an idle connection is closed at idle_timeout, after which io has no work left.
+TEST(WebhookClientKeepAlive, ClosesAnIdleConnectionAtTheIdleTimeout) {
+  TestServer server([](const ReceivedRequest&) { return RawResponse(200, "OK"); });
+  auto options = LoopbackOptions();
+  options.idle_timeout = 200ms;
+  SequentialClient client(options);
+  auto parked = std::chrono::steady_clock::now();
+  EXPECT_EQ(client.Send(Post(UrlOf(server))).response.status, 200);
+  EXPECT_EQ(server.closed(), 0);
+  client.io().restart();
+  client.io().run_for(kTestDeadline);  // returns once the pool's timer has closed the connection
+  auto idle = std::chrono::steady_clock::now() - parked;
+  EXPECT_GE(idle, 200ms);
+  EXPECT_LT(idle, 3s);
+  ASSERT_TRUE(WaitFor([&] { return server.closed() == 1; }));
+  EXPECT_EQ(client.Send(Post(UrlOf(server))).response.status, 200);
+  EXPECT_EQ(server.accepted(), 2);
+}
+
+// Proves CancelAll closes idle connections at once and leaves io without work.
+TEST(WebhookClientKeepAlive, CancelAllClosesIdleConnections) {
+  TestServer server([](const ReceivedRequest&) { return RawResponse(200, "OK"); });
+  SequentialClient client(LoopbackOptions());
+  EXPECT_EQ(client.Send(Post(UrlOf(server))).response.status, 200);
+  client.client().CancelAll();
+  ASSERT_TRUE(WaitFor([&] { return server.closed() == 1; }));
+  auto started = std::chrono::steady_clock::now();
+  client.io().restart();
+  client.io().run_for(kTestDeadline);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
+  EXPECT_EQ(client.Send(Post(UrlOf(server))).response.status, 200);
+  EXPECT_EQ(server.accepted(), 2);
+}
+
+// Proves at most max_idle_per_origin connections wait per origin: the others are closed.
+TEST(WebhookClientKeepAlive, BoundsIdleConnectionsPerOrigin) {
+  ServerRules rules;
+  rules.answer_when_received = 3;  // three connections at once
+  TestServer server([](const ReceivedRequest&) { return RawResponse(200, "OK"); }, {}, rules);
+  auto options = LoopbackOptions();
+  options.max_idle_per_origin = 2;
+  SequentialClient client(options);
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 3; ++i) {
+    client.client().Send(Post(UrlOf(server)), [&](WebhookResponse r) { ok += r.status == 200; });
+  }
+  client.io().restart();
+  auto until = std::chrono::steady_clock::now() + kTestDeadline;
+  while (ok < 3 && client.io().run_one_until(until) > 0) {
+  }
+  ASSERT_EQ(ok.load(), 3);
+  EXPECT_EQ(server.accepted(), 3);
+  ASSERT_TRUE(WaitFor([&] { return server.closed() == 1; }));
+  EXPECT_EQ(client.Send(Post(UrlOf(server))).response.status, 200);
+  EXPECT_EQ(client.Send(Post(UrlOf(server))).response.status, 200);
+  EXPECT_EQ(server.accepted(), 3);
+  EXPECT_EQ(server.closed(), 1);
+}
+
+// Proves at most max_idle_total connections wait in all: parking one closes the oldest.
+TEST(WebhookClientKeepAlive, BoundsIdleConnectionsInAll) {
+  TestServer first([](const ReceivedRequest&) { return RawResponse(200, "OK"); });
+  TestServer second([](const ReceivedRequest&) { return RawResponse(200, "OK"); });
+  auto options = LoopbackOptions();
+  options.max_idle_total = 1;
+  SequentialClient client(options);
+  EXPECT_EQ(client.Send(Post(UrlOf(first))).response.status, 200);
+  EXPECT_EQ(client.Send(Post(UrlOf(second))).response.status, 200);
+  ASSERT_TRUE(WaitFor([&] { return first.closed() == 1; }));
+  EXPECT_EQ(client.Send(Post(UrlOf(second))).response.status, 200);
+  EXPECT_EQ(second.accepted(), 1);
+  EXPECT_EQ(client.Send(Post(UrlOf(first))).response.status, 200);
+  EXPECT_EQ(first.accepted(), 2);
+}
+
+// Proves a zero limit turns reuse off: every request says Connection: close.
+TEST(WebhookClientKeepAlive, CanBeTurnedOff) {
+  TestServer server([](const ReceivedRequest&) { return RawResponse(200, "OK"); });
+  auto options = LoopbackOptions();
+  options.max_idle_total = 0;
+  SequentialClient client(options);
+  EXPECT_EQ(client.Send(Post(UrlOf(server))).response.status, 200);
+  EXPECT_EQ(client.Send(Post(UrlOf(server))).response.status, 200);
+  EXPECT_EQ(server.accepted(), 2);
+  for (const auto& r : server.requests()) EXPECT_EQ(r.Header("Connection"), "close");
 }
 
 // --- TLS -----------------------------------------------------------------------------------------
@@ -577,6 +816,24 @@ TEST_F(WebhookClientTls, DeliversWhenTheCertificateIsTrusted) {
   ASSERT_EQ(received.size(), 2u);
   EXPECT_EQ(received[0].Header("Host"), "localhost:" + std::to_string(server.port()));
   EXPECT_EQ(received[0].body, "{}");
+}
+
+// Proves a TLS connection is reused for its origin only: the host as written is part of it.
+TEST_F(WebhookClientTls, ReusesATlsConnectionPerOrigin) {
+  auto pem = MakeSelfSigned("DNS:localhost,IP:127.0.0.1");
+  TestServer server([](const ReceivedRequest&) { return RawResponse(200, "OK"); },
+                    std::pair{pem.certificate, pem.private_key});
+  auto options = LoopbackOptions();
+  options.ca_file = WriteCa(pem);
+  SequentialClient client(options);
+  for (std::string_view host : {"localhost", "localhost", "127.0.0.1", "localhost"}) {
+    SCOPED_TRACE(host);
+    auto delivery = client.Send(Post(UrlOf(server, "/tls", "https", host), "{}"));
+    EXPECT_EQ(delivery.response.status, 200);
+    EXPECT_EQ(delivery.response.error, "");
+  }
+  EXPECT_EQ(server.accepted(), 2);
+  EXPECT_EQ(server.requests().size(), 4u);
 }
 
 // Proves an untrusted certificate fails verification and nothing is sent.

@@ -14,7 +14,7 @@ namespace {
 using sqlite::Statement;
 
 // Numbered migrations: index + 1 is the version. Never edit one that has shipped; append.
-constexpr std::array<std::string_view, 6> kMigrations = {R"sql(
+constexpr std::array<std::string_view, 7> kMigrations = {R"sql(
 CREATE TABLE banks (
   code TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
 CREATE TABLE merchants (
@@ -115,6 +115,19 @@ CREATE TABLE transfers (
 CREATE UNIQUE INDEX transfers_by_request ON transfers (bank, request_date, request_sequence);
 CREATE INDEX transfers_by_merchant ON transfers (merchant, created_at);
 CREATE INDEX transfers_pending ON transfers (status) WHERE status = 'pending';
+)sql",
+                                                          R"sql(
+-- Idempotency records in arrival order, the client's random key in a small index: a batch appends
+-- its responses to one page instead of splitting pages all over a tree keyed by random keys.
+CREATE TABLE idempotency_by_arrival (
+  caller TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, status INTEGER NOT NULL,
+  body TEXT NOT NULL, created_at INTEGER NOT NULL);
+INSERT INTO idempotency_by_arrival SELECT caller, key, fingerprint, status, body, created_at FROM idempotency
+  ORDER BY created_at;
+DROP TABLE idempotency;
+ALTER TABLE idempotency_by_arrival RENAME TO idempotency;
+CREATE UNIQUE INDEX idempotency_by_key ON idempotency (caller, key);
+CREATE INDEX idempotency_by_age ON idempotency (created_at);
 )sql"};
 
 std::int64_t NumberStateCode(NumberState s) { return static_cast<std::int64_t>(s); }
@@ -717,8 +730,8 @@ Result<void> SqliteStore::PrepareStatements() {
       prepare(statements_.put_idempotency,
               "INSERT INTO idempotency VALUES (?1, ?2, ?3, ?4, ?5, ?6)") &&
       prepare(statements_.delete_idempotency,
-              "DELETE FROM idempotency WHERE (caller, key) IN (SELECT caller, key FROM "
-              "idempotency WHERE created_at < ?1 LIMIT ?2)") &&
+              "DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE created_at < ?1 "
+              "LIMIT ?2)") &&
       prepare(statements_.find_idempotency,
               "SELECT caller, key, fingerprint, status, body, created_at FROM idempotency "
               "WHERE caller = ?1 AND key = ?2") &&
