@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -256,8 +257,13 @@ int Serve(const Flags& flags) {
   transfers.Stop();
   if (telegrams) telegrams->Stop();
   dispatcher.Stop();
+  // Everything is durable and every thread has stopped. Close the database (a checkpoint), then
+  // leave without tearing down the in-memory state: freeing tens of millions of small objects one
+  // by one took seconds at 10^7 numbers and protects nothing.
+  engine.Stop();  // already stopped by the drain; makes the order explicit
+  store->reset();
   std::cout << "varelayd: stopped cleanly" << std::endl;
-  return 0;
+  std::_Exit(0);
 }
 
 }  // namespace
