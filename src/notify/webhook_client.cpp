@@ -679,8 +679,13 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     auto retry_after = parser->get()[http::field::retry_after];
     response.retry_after = ParseRetryAfter(std::string_view(retry_after.data(), retry_after.size()),
                                            std::chrono::system_clock::now());
-    if (!parser->is_done() && !abort_reason_) {
-      parser->body_limit(client_->options.max_response_bytes);
+    // Beast weighs a Content-Length against body_limit only as the header completes, which was
+    // without a limit; a length known to be too long is therefore refused here, unread (a chunked
+    // or close-delimited body is cut by the parser as it arrives).
+    const auto limit = client_->options.max_response_bytes;
+    auto length = parser->content_length();
+    if (!parser->is_done() && !abort_reason_ && (!length || *length <= limit)) {
+      parser->body_limit(limit);
       co_await http::async_read(stream, buffer_, *parser, kUseTuple);
     }
     reusable_ = message.keep_alive() && KeepsConnection(*parser) && buffer_.size() == 0;

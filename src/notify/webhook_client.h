@@ -31,9 +31,12 @@
 namespace varelay::notify {
 
 struct ClientOptions {
-  std::chrono::milliseconds connect_timeout{5000};  // resolve + connect + TLS handshake
-  std::chrono::milliseconds total_timeout{15000};   // the whole attempt
-  std::size_t max_response_bytes = 64 * 1024;       // read and ignored beyond status/headers
+  // Resolve + connect + TLS handshake of a new connection (the retry's too, within total_timeout).
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds total_timeout{15000};  // the whole attempt, a retry included
+  // Body bytes read (and ignored) after the status; a longer body is cut, or not read at all when
+  // its Content-Length says so, and its connection closed.
+  std::size_t max_response_bytes = 64 * 1024;
   std::string ca_file;  // extra trusted CA bundle (PEM), besides the system's
   UrlPolicy policy;
   // Keep-alive. An idle connection is closed idle_timeout after its last response; at most

@@ -400,7 +400,7 @@ TEST(WebhookClient, KeepsTheStatusWhenTheBodyStalls) {
   EXPECT_LT(delivery.elapsed, 3s);
 }
 
-// Proves a response body beyond max_response_bytes does not hide the status.
+// Proves a response body beyond max_response_bytes does not hide the status, and is not kept.
 TEST(WebhookClient, ReportsTheStatusOfAHugeResponse) {
   TestServer server([](const ReceivedRequest&) {
     return RawResponse(200, "OK", "", std::string(1024 * 1024, 'x'));
@@ -408,6 +408,7 @@ TEST(WebhookClient, ReportsTheStatusOfAHugeResponse) {
   auto delivery = Deliver(LoopbackOptions(), Post(UrlOf(server)));
   EXPECT_EQ(delivery.response.status, 200);
   EXPECT_EQ(delivery.response.error, "");
+  EXPECT_EQ(delivery.response.body, "");
   EXPECT_LT(delivery.elapsed, 3s);
 }
 
