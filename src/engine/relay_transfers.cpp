@@ -12,8 +12,6 @@ namespace {
 
 constexpr int kMaxTransferPage = 500;
 
-bool IsAccountNumber(std::string_view s) { return IsMotherAccountNumber(s); }
-
 }  // namespace
 
 void Relay::OnPendingTransfer(Transfer transfer) {
@@ -70,7 +68,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateTransfer& c, Instant
   }
   if (auto amount = CheckPositiveAmount(c.amount.minor(), "amount"); !amount) return std::unexpected(amount.error());
   if (!IsBankCode(c.recipient_bank)) return Fail(ErrorCode::kInvalidField, "not a 3-digit bank code", "recipient.bank_code");
-  if (!IsAccountNumber(c.recipient_account)) {
+  if (!IsMotherAccountNumber(c.recipient_account)) {
     return Fail(ErrorCode::kInvalidField, "an account number is 6 to 20 digits", "recipient.account");
   }
   const std::string& debit = contract->second.mother_account;

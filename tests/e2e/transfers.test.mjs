@@ -204,4 +204,12 @@ test('bad transfer requests are refused with problem+json and change nothing', a
   assertProblem(await c.shop.get('/v1/transfers/trf_nope'), 404, 'not_found');
   assert.deepEqual(expectStatus(await c.shop.get('/v1/transfers'), 200).items, []);
   assert.equal(await motherBalance(c), MOTHER_OPENING);
+
+  // Text the telegram's EUC-KR cannot carry is replaced there, never a failure: Hangul passes, an
+  // emoji becomes '?', and the transfer completes.
+  const res = await post(transferBody(2000, { recipient: { bank_code: '088', account: '88001234567', name: '김민지 🙂' }, memo: '환불 🙂' }));
+  const done = await settled(c, expectStatus(res, 202).id);
+  assert.equal(done.status, 'completed');
+  assert.equal(done.recipient.name, '김민지 🙂', 'the relay keeps what the merchant sent');
+  assert.equal(await motherBalance(c), MOTHER_OPENING - 2000);
 });
