@@ -1,7 +1,7 @@
 // Proves the relay's own requests to a telegram bank against varelay-banksim as a separate process
 // (its --telegram-serve): an account-holder inquiry (0600/400) names the holder; a transfer
-// (0100/100) from the merchant's mother account completes or is refused on the bank's word, with a
-// signed-off event; when the bank's answer is lost, or the relay is SIGKILLed with the withdrawal
+// (0100/100) from the merchant's mother account completes or is refused on the bank's word, with its
+// webhook event; when the bank's answer is lost, or the relay is SIGKILLed with the withdrawal
 // in doubt, or the bank is out for a while, the relay asks with a result inquiry (0600/101) before
 // it sends anything again, and the bank debits exactly once; bad requests change nothing.
 
@@ -34,7 +34,7 @@ async function startSim(relayUrl, bankKey, args = []) {
 /**
  * A relay with telegram bank 004 (its endpoint the simulator's telegram server), json bank 088
  * without one, merchant shop with a contract at each, and a simulator whose mother account holds
- * MOTHER_OPENING won (paid in by a customer at the bank).
+ * MOTHER_OPENING won (opened with that balance through the simulator's own API).
  */
 async function setup(t, { simArgs = [], relayArgs = [] } = {}) {
   const dataDir = makeTempDir();
