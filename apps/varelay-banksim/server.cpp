@@ -5,6 +5,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <csignal>
+#include "net/listen.h"
 
 namespace varelay::banksim {
 namespace asio = boost::asio;
@@ -169,23 +170,7 @@ Server::~Server() {
 }
 
 Result<unsigned short> Server::Listen() {
-  beast::error_code ec;
-  auto address = asio::ip::make_address(impl_->options.host, ec);
-  if (ec)
-    return Fail(ErrorCode::kInvalidField,
-                "cannot listen on '" + impl_->options.host + "': not an IP address");
-  tcp::endpoint endpoint(address, impl_->options.port);
-  auto& acceptor = impl_->acceptor;
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Fail(ErrorCode::kInternal, "cannot listen on " + impl_->options.host + ":" +
-                                          std::to_string(impl_->options.port) + ": " +
-                                          ec.message());
-  }
-  return acceptor.local_endpoint().port();
+  return net::Listen(impl_->acceptor, impl_->options.host, impl_->options.port);
 }
 
 void Server::Run() {

@@ -3,8 +3,11 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <stdexcept>
 #include <thread>
 #include <vector>
+
+#include "net/listen.h"
 
 namespace varelay::bench {
 namespace asio = boost::asio;
@@ -65,12 +68,9 @@ struct LoopbackServer::Impl {
 
 LoopbackServer::LoopbackServer(Handler handler, int threads) : impl_(std::make_unique<Impl>()) {
   impl_->handler = std::move(handler);
-  tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), 0);
-  impl_->acceptor.open(endpoint.protocol());
-  impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
-  impl_->acceptor.bind(endpoint);
-  impl_->acceptor.listen(asio::socket_base::max_listen_connections);
-  impl_->url = "http://127.0.0.1:" + std::to_string(impl_->acceptor.local_endpoint().port());
+  auto port = net::Listen(impl_->acceptor, "127.0.0.1", 0);
+  if (!port) throw std::runtime_error(port.error().detail);  // the bench cannot go on without it
+  impl_->url = "http://127.0.0.1:" + std::to_string(*port);
   asio::co_spawn(impl_->ioc, impl_->Accept(), asio::detached);
   for (int i = 0; i < threads; ++i) impl_->threads.emplace_back([this] { impl_->ioc.run(); });
 }

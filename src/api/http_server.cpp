@@ -16,6 +16,7 @@
 #include "banks/outbound_telegrams.h"
 #include "domain/digest.h"
 #include "domain/identifiers.h"
+#include "net/listen.h"
 #include "notify/webhook_client.h"
 
 namespace varelay::api {
@@ -296,20 +297,7 @@ HttpServer::HttpServer(Service& service, Engine& engine, ServerOptions options)
 HttpServer::~HttpServer() = default;
 
 Result<unsigned short> HttpServer::Listen() {
-  beast::error_code ec;
-  auto address = asio::ip::make_address(impl_->options.host, ec);
-  if (ec) return Fail(ErrorCode::kInvalidField, "cannot listen on '" + impl_->options.host + "': not an IP address");
-  tcp::endpoint endpoint(address, impl_->options.port);
-  auto& acceptor = impl_->acceptor;
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Fail(ErrorCode::kInternal, "cannot listen on " + impl_->options.host + ":" +
-                                          std::to_string(impl_->options.port) + ": " + ec.message());
-  }
-  return acceptor.local_endpoint().port();
+  return net::Listen(impl_->acceptor, impl_->options.host, impl_->options.port);
 }
 
 void HttpServer::Run() {

@@ -162,6 +162,14 @@ HttpResponse Refuse(ErrorCode code, std::string detail, std::string field = {}) 
 
 HttpResponse Refuse(const RequestError& e) { return ProblemResponse(e.error, e.fields); }
 
+// A page size given as a query parameter: a decimal integer from 1 to 500, nothing else.
+std::optional<int> ParseLimit(std::string_view value) {
+  int limit = 0;
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
+  if (ec != std::errc() || ptr != value.data() + value.size() || limit < 1 || limit > 500) return std::nullopt;
+  return limit;
+}
+
 // Query parameters for the look-up routes. Unknown parameters are refused like unknown fields.
 std::expected<DepositQuery, HttpResponse> DecodeDepositQuery(const Target& t) {
   DepositQuery q;
@@ -191,12 +199,9 @@ std::expected<DepositQuery, HttpResponse> DecodeDepositQuery(const Target& t) {
       if (!IsExternalId(value)) bad(ErrorCode::kInvalidField, key, "must be a deposit id");
       q.after_id = value;
     } else if (key == "limit") {
-      int limit = 0;
-      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
-      if (ec != std::errc() || ptr != value.data() + value.size() || limit < 1 || limit > 500) {
-        bad(ErrorCode::kInvalidField, key, "must be an integer from 1 to 500");
-      }
-      q.limit = limit;
+      auto limit = ParseLimit(value);
+      if (!limit) bad(ErrorCode::kInvalidField, key, "must be an integer from 1 to 500");
+      q.limit = limit.value_or(0);
     } else {
       bad(ErrorCode::kUnknownField, key, "is not a parameter of this look-up");
     }
@@ -241,12 +246,9 @@ std::expected<ListEvents, HttpResponse> DecodeEventQuery(const Target& t) {
       if (!IsExternalId(value)) return std::unexpected(Refuse(ErrorCode::kInvalidField, "after must be an event id", key));
       c.after_id = value;
     } else if (key == "limit") {
-      int limit = 0;
-      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
-      if (ec != std::errc() || ptr != value.data() + value.size() || limit < 1 || limit > 500) {
-        return std::unexpected(Refuse(ErrorCode::kInvalidField, "limit must be an integer from 1 to 500", key));
-      }
-      c.query.limit = limit;
+      auto limit = ParseLimit(value);
+      if (!limit) return std::unexpected(Refuse(ErrorCode::kInvalidField, "limit must be an integer from 1 to 500", key));
+      c.query.limit = *limit;
     } else {
       return std::unexpected(Refuse(ErrorCode::kUnknownField, key + " is not a parameter of this look-up", key));
     }
@@ -266,12 +268,9 @@ std::expected<ListTransfers, HttpResponse> DecodeTransferQuery(const Target& t) 
       if (!IsExternalId(value)) return std::unexpected(Refuse(ErrorCode::kInvalidField, "before must be a transfer id", key));
       c.query.before_id = value;
     } else if (key == "limit") {
-      int limit = 0;
-      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
-      if (ec != std::errc() || ptr != value.data() + value.size() || limit < 1 || limit > 500) {
-        return std::unexpected(Refuse(ErrorCode::kInvalidField, "limit must be an integer from 1 to 500", key));
-      }
-      c.query.limit = limit;
+      auto limit = ParseLimit(value);
+      if (!limit) return std::unexpected(Refuse(ErrorCode::kInvalidField, "limit must be an integer from 1 to 500", key));
+      c.query.limit = *limit;
     } else {
       return std::unexpected(Refuse(ErrorCode::kUnknownField, key + " is not a parameter of this look-up", key));
     }
@@ -346,10 +345,8 @@ std::expected<Command, HttpResponse> BuildCommand(const Route& route, const Look
       for (const auto& [key, value] : target.query) {
         if (key == "bank" && IsBankCode(value)) {
           c.bank = value;
-        } else if (key == "limit" && !value.empty() && value.size() <= 3 &&
-                   value.find_first_not_of("0123456789") == std::string::npos && std::stoi(value) >= 1 &&
-                   std::stoi(value) <= 500) {
-          c.limit = std::stoi(value);
+        } else if (key == "limit" && ParseLimit(value)) {
+          c.limit = *ParseLimit(value);
         } else {
           return std::unexpected(Refuse(key == "bank" || key == "limit" ? ErrorCode::kInvalidField : ErrorCode::kUnknownField,
                                         key == "bank"    ? "bank must be a 3-digit bank code"

@@ -11,6 +11,7 @@
 #include "banks/outbound_telegrams.h"
 #include "banks/telegram_connector.h"
 #include "engine/async_submit.h"
+#include "net/listen.h"
 
 namespace varelay::banks {
 namespace asio = boost::asio;
@@ -138,16 +139,7 @@ TelegramListener::TelegramListener(Engine& engine, TelegramListenerOptions optio
 TelegramListener::~TelegramListener() { Stop(); }
 
 Result<unsigned short> TelegramListener::Listen() {
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(impl_->options.host, ec);
-  if (ec) return Fail(ErrorCode::kInvalidField, "telegram listen address " + impl_->options.host + ": " + ec.message());
-  tcp::endpoint endpoint(address, impl_->options.port);
-  impl_->acceptor.open(endpoint.protocol(), ec);
-  if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) impl_->acceptor.bind(endpoint, ec);
-  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return Fail(ErrorCode::kInternal, "cannot listen for telegrams on " + impl_->options.host + ": " + ec.message());
-  return impl_->acceptor.local_endpoint().port();
+  return net::Listen(impl_->acceptor, impl_->options.host, impl_->options.port);
 }
 
 void TelegramListener::Start() {

@@ -530,6 +530,75 @@ TEST_F(EngineTest, ImportAppliesEachNoticeOnItsOwn) {
   EXPECT_EQ(Err(import, merchant_), ErrorCode::kForbidden);
 }
 
+// Proves a transfer's life in the engine: recorded pending with the bank's next sequence of the day,
+// the sending step leaves it in doubt, "not received" clears the doubt, the bank's word settles it
+// once with its event, a restart keeps exactly the unsettled ones, and a bank without an endpoint
+// takes none.
+TEST_F(EngineTest, TransfersAreRecordedBeforeTheyAreSentAndSettleOnce) {
+  Ok(CreateBank{"088", "Shinhan", BankProtocol::kTelegram, "127.0.0.1:9300"});
+  Ok(CreateContract{"shop", "088", "8801234567890", "Demo Shop", Issuance::kPool, "", 3000, true});
+  CreateTransfer c{"088", Money(5000, Currency::Krw()), "004", "11112222333", "Kim Minji", "REFUND"};
+  auto first = std::get<TransferView>(Ok(c, merchant_)).transfer;
+  auto second = std::get<TransferView>(Ok(c, merchant_)).transfer;
+  EXPECT_EQ(first.status, TransferStatus::kPending);
+  EXPECT_EQ(first.debit_account, "8801234567890");
+  EXPECT_EQ(first.request_sequence, 1u);
+  EXPECT_EQ(second.request_sequence, 2u);
+  CreateTransfer json_bank = c;
+  json_bank.bank = "004";
+  EXPECT_EQ(Err(json_bank, merchant_), ErrorCode::kBankUnavailable);
+  EXPECT_EQ(Err(c, kAdminToken), ErrorCode::kForbidden);
+
+  auto record = [&](TransferStep step, const std::string& id) {
+    Answer answer;
+    auto s = Make("", RecordTransfer{id, step, step == TransferStep::kCompleted ? "0000" : "", "", "", {}}, answer);
+    s.internal = true;
+    EXPECT_TRUE(engine_->Submit(std::move(s)));
+    engine_->Step();
+    return answer.result;
+  };
+  auto sent = record(TransferStep::kSending, first.id);
+  ASSERT_TRUE(sent);
+  EXPECT_TRUE(std::get<TransferView>(*sent).transfer.in_doubt);
+  EXPECT_EQ(std::get<TransferView>(*sent).transfer.attempts, 1);
+  EXPECT_FALSE(std::get<TransferView>(*record(TransferStep::kNotReceived, first.id)).transfer.in_doubt);
+  auto done = record(TransferStep::kCompleted, first.id);
+  ASSERT_TRUE(done);
+  EXPECT_EQ(std::get<TransferView>(*done).transfer.status, TransferStatus::kCompleted);
+  EXPECT_EQ(record(TransferStep::kCompleted, first.id).error().code, ErrorCode::kNotFound) << "settled once";
+
+  auto events = std::get<EventPage>(Ok(ListEvents{}, merchant_)).items;
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].event.type, EventType::kTransferCompleted);
+  EXPECT_NE(events[0].event.payload.find(first.id), std::string::npos);
+
+  Reopen();
+  EXPECT_EQ(record(TransferStep::kCompleted, first.id).error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(record(TransferStep::kSending, second.id)) << "still pending after the restart";
+  auto third = std::get<TransferView>(Ok(c, merchant_)).transfer;
+  EXPECT_EQ(third.request_sequence, 3u) << "no restart reuses a sequence number";
+}
+
+// Proves a merchant's unsettled transfers are capped (a bank that never answers must not let them
+// pile up without end), with a refusal that changes nothing.
+TEST_F(EngineTest, UnsettledTransfersAreCappedPerMerchant) {
+  Ok(CreateBank{"088", "Shinhan", BankProtocol::kTelegram, "127.0.0.1:9300"});
+  Ok(CreateContract{"shop", "088", "8801234567890", "Demo Shop", Issuance::kPool, "", 3000, true});
+  CreateTransfer c{"088", Money(100, Currency::Krw()), "004", "11112222333", "Kim Minji", ""};
+  std::vector<Answer> answers(10'000);
+  for (auto& answer : answers) ASSERT_TRUE(engine_->Submit(Make(merchant_, c, answer)));
+  while (engine_->Step() > 0) {
+  }
+  for (const auto& answer : answers) ASSERT_TRUE(answer.result);
+  EXPECT_EQ(Err(c, merchant_), ErrorCode::kOverloaded);
+  ListTransfers pending;
+  pending.query.status = TransferStatus::kPending;
+  pending.query.limit = 500;
+  auto page = std::get<TransferPage>(Ok(pending, merchant_));
+  EXPECT_EQ(page.items.size(), 500u);
+  EXPECT_EQ(page.items.front().request_sequence, 10'000u) << "newest first; the refused one took no number";
+}
+
 // Proves record ids sort by the time they were made (so inserts append to their B-trees), keep the
 // documented shape, and differ within one millisecond.
 TEST(IdSource, TimeOrderedIdsSortByTimeAndKeepTheirShape) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -172,7 +173,9 @@ class Relay final : private LoadSink {
   Result<EventView> ViewEvent(Event event);
   // Writes a transfer.completed or transfer.refused event and its deliveries.
   void EmitTransfer(EventType type, const Transfer& transfer, Instant now);
-  void QueueDeliveries(const std::string& merchant, EventType type, std::shared_ptr<const Event> event, Instant now);
+  // Gives `event` (merchant, type and subject filled in) its seq, id and time, its body from
+  // `render`, writes it, and queues a delivery to each of the merchant's endpoints that wants it.
+  void Publish(Event event, const std::function<std::string(const Event&)>& render, Instant now);
 
   Store& store_;
   RelayOptions options_;
@@ -196,6 +199,7 @@ class Relay final : private LoadSink {
   std::int64_t event_seq_ = 0;                        // the newest event's seq
   OutboxChanges outbox_;
   std::map<std::string, Transfer> pending_transfers_;  // by id
+  std::map<std::string, std::int64_t> pending_by_merchant_;
   std::vector<Transfer> new_transfers_;
 };
 

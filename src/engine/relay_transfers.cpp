@@ -11,11 +11,15 @@ namespace varelay {
 namespace {
 
 constexpr int kMaxTransferPage = 500;
+// Unsettled transfers a merchant may have at once: each holds memory and a task in the executor
+// until its bank answers, so a bank that never answers must not let them pile up without end.
+constexpr std::int64_t kMaxPendingTransfersPerMerchant = 10'000;
 
 }  // namespace
 
 void Relay::OnPendingTransfer(Transfer transfer) {
   new_transfers_.push_back(transfer);
+  ++pending_by_merchant_[transfer.merchant];
   pending_transfers_.emplace(transfer.id, std::move(transfer));
 }
 
@@ -78,6 +82,11 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateTransfer& c, Instant
                 debit.size() > 16 ? "bank" : "recipient.account");
   }
 
+  if (pending_by_merchant_[caller.merchant] >= kMaxPendingTransfersPerMerchant) {
+    return Fail(ErrorCode::kOverloaded, "merchant " + caller.merchant + " has " +
+                                            std::to_string(kMaxPendingTransfersPerMerchant) +
+                                            " transfers waiting for their banks; retry once some are settled");
+  }
   auto day = KstDay(now);
   auto last = store_.LastTransferSequence(c.bank, day);
   if (!last) return std::unexpected(last.error());
@@ -100,6 +109,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateTransfer& c, Instant
   t.created_at = t.updated_at = t.next_attempt_at = now;
   store_.PutTransfer(t);
   pending_transfers_.emplace(t.id, t);
+  ++pending_by_merchant_[t.merchant];
   new_transfers_.push_back(t);
   return TransferView{std::move(t), true};
 }
@@ -170,6 +180,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const RecordTransfer& c, Instant
       EmitTransfer(done ? EventType::kTransferCompleted : EventType::kTransferRefused, t, now);
       Transfer settled = std::move(t);
       pending_transfers_.erase(it);
+      --pending_by_merchant_[settled.merchant];
       return TransferView{std::move(settled), false};
     }
   }

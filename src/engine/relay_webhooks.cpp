@@ -53,13 +53,19 @@ void WriteDeposit(JsonWriter& w, const Deposit& d) {
 }
 
 // The message body, fixed at write time: signed and sent byte for byte on every attempt.
-std::string RenderPayload(const Event& e, const Assignment* a, const Deposit* d) {
-  JsonWriter w;
+// Opens every message the same way: {"type", "timestamp", "data": {"event_id", ...; the caller
+// writes the rest of `data` and closes both objects.
+void BeginPayload(JsonWriter& w, const Event& e) {
   w.BeginObject();
   w.Key("type").String(EventTypeName(e.type));
   w.Key("timestamp").String(FormatRfc3339(e.created_at));
   w.Key("data").BeginObject();
   w.Key("event_id").String(e.id);
+}
+
+std::string RenderPayload(const Event& e, const Assignment* a, const Deposit* d) {
+  JsonWriter w;
+  BeginPayload(w, e);
   w.Key("sequence").Int(e.sequence);
   w.Key("merchant").String(e.merchant);
   w.Key("bank").String(e.bank);
@@ -88,11 +94,7 @@ std::string RenderPayload(const Event& e, const Assignment* a, const Deposit* d)
 
 std::string RenderTransferPayload(const Event& e, const Transfer& t) {
   JsonWriter w;
-  w.BeginObject();
-  w.Key("type").String(EventTypeName(e.type));
-  w.Key("timestamp").String(FormatRfc3339(e.created_at));
-  w.Key("data").BeginObject();
-  w.Key("event_id").String(e.id);
+  BeginPayload(w, e);
   w.Key("merchant").String(e.merchant);
   w.Key("bank").String(e.bank);
   w.Key("transfer").BeginObject();
@@ -163,44 +165,38 @@ void Relay::Emit(EventType type, NumberSlot& slot, const Assignment* a, const De
   ++slot.record.event_seq;
   store_.PutNumber(slot.record);
 
-  auto event = std::make_shared<Event>();
-  event->seq = ++event_seq_;
-  event->id = ids_.NewTimeOrderedId("evt_", ToUnixMs(now));
-  event->merchant = merchant;
-  event->type = type;
-  event->bank = slot.record.bank;
-  event->number = slot.record.number;
-  event->sequence = slot.record.event_seq;
-  event->generation = a ? a->generation : d ? d->generation : slot.record.generation;
+  Event event;
+  event.merchant = merchant;
+  event.type = type;
+  event.bank = slot.record.bank;
+  event.number = slot.record.number;
+  event.sequence = slot.record.event_seq;
+  event.generation = a ? a->generation : d ? d->generation : slot.record.generation;
   if (a) {
-    event->assignment_id = a->id;
-    event->order_id = a->order_id;
+    event.assignment_id = a->id;
+    event.order_id = a->order_id;
   }
-  event->created_at = now;
-  event->payload = RenderPayload(*event, a, d);
-  store_.AppendEvent(*event);
-
-  QueueDeliveries(merchant, type, std::move(event), now);
+  Publish(std::move(event), [&](const Event& e) { return RenderPayload(e, a, d); }, now);
 }
 
 void Relay::EmitTransfer(EventType type, const Transfer& t, Instant now) {
-  auto event = std::make_shared<Event>();
-  event->seq = ++event_seq_;
-  event->id = ids_.NewTimeOrderedId("evt_", ToUnixMs(now));
-  event->merchant = t.merchant;
-  event->type = type;
-  event->bank = t.bank;
-  event->created_at = now;
-  event->payload = RenderTransferPayload(*event, t);
-  store_.AppendEvent(*event);
-  QueueDeliveries(t.merchant, type, std::move(event), now);
+  Event event;
+  event.merchant = t.merchant;
+  event.type = type;
+  event.bank = t.bank;
+  Publish(std::move(event), [&](const Event& e) { return RenderTransferPayload(e, t); }, now);
 }
 
-void Relay::QueueDeliveries(const std::string& merchant, EventType type, std::shared_ptr<const Event> event,
-                            Instant now) {
+void Relay::Publish(Event event, const std::function<std::string(const Event&)>& render, Instant now) {
+  event.seq = ++event_seq_;
+  event.id = ids_.NewTimeOrderedId("evt_", ToUnixMs(now));
+  event.created_at = now;
+  event.payload = render(event);
+  store_.AppendEvent(event);
+  auto shared = std::make_shared<const Event>(std::move(event));
   for (const auto& [id, endpoint] : endpoints_) {
-    if (endpoint.merchant == merchant && endpoint.enabled && endpoint.Wants(type)) {
-      QueueDelivery(endpoint, event, now);
+    if (endpoint.merchant == shared->merchant && endpoint.enabled && endpoint.Wants(shared->type)) {
+      QueueDelivery(endpoint, shared, now);
     }
   }
 }

@@ -544,8 +544,8 @@ class SqliteStore final : public Store {
   }
   Result<std::vector<Transfer>> QueryTransfers(const TransferQuery& query) override {
     Statement s(db_, "SELECT " + std::string(kTransferColumns) + " FROM transfers WHERE (?1 = '' OR merchant = ?1) "
-                     "AND (?2 = '' OR status = ?2) AND (?3 = '' OR (created_at, id) < "
-                     "(SELECT created_at, id FROM transfers WHERE id = ?3)) ORDER BY created_at DESC, id DESC LIMIT ?4");
+                     "AND (?2 = '' OR status = ?2) AND (?3 = '' OR rowid < (SELECT rowid FROM transfers WHERE id = ?3)) "
+                     "ORDER BY rowid DESC LIMIT ?4");  // rowid: the order they were recorded in
     if (!s.ok()) return SqlError("preparing transfer query");
     std::string_view status = query.status ? TransferStatusName(*query.status) : std::string_view{};
     s.Bind(1, query.merchant).Bind(2, status).Bind(3, query.before_id).Bind(4, std::int64_t{query.limit});
