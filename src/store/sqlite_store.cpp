@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "store/sqlite_statement.h"
+#include "store/wal_checkpointer.h"
 
 namespace varelay {
 namespace {
@@ -418,19 +419,25 @@ class SqliteStore final : public Store {
  public:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
   ~SqliteStore() override {
+    checkpointer_.reset();
     statements_ = {};
     sqlite3_close_v2(db_);
   }
 
-  Result<void> Prepare(OpenMode mode) {
+  Result<void> Prepare(OpenMode mode, const std::string& path) {
     if (mode == OpenMode::kReadWrite) {
       // WAL with synchronous=FULL: each commit fsyncs the log before returning.
       for (const char* pragma :
            {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=OFF",
-            "PRAGMA cache_size=-262144", "PRAGMA wal_autocheckpoint=4096"}) {
+            "PRAGMA cache_size=-262144"}) {
         if (auto r = Exec(pragma); !r) return r;
       }
       if (auto r = Migrate(); !r) return r;
+      // Pages are copied from the log into the database file on another thread, off the
+      // acknowledgement path (store/wal_checkpointer.h).
+      auto checkpointer = WalCheckpointer::Start(db_, path);
+      if (!checkpointer) return std::unexpected(checkpointer.error());
+      checkpointer_ = std::move(*checkpointer);
     }
     sqlite3_busy_timeout(db_, 5000);
     return PrepareStatements();
@@ -651,6 +658,7 @@ class SqliteStore final : public Store {
   sqlite3* db_;
   Statements statements_;
   std::string batch_error_;
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // read-write stores only
 };
 
 Result<void> SqliteStore::Migrate() {
@@ -1077,7 +1085,7 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, OpenMode
     return Fail(ErrorCode::kInternal, "cannot open " + path + ": " + why);
   }
   auto store = std::make_unique<SqliteStore>(db);
-  if (auto r = store->Prepare(mode); !r) return std::unexpected(r.error());
+  if (auto r = store->Prepare(mode, path); !r) return std::unexpected(r.error());
   return std::unique_ptr<Store>(std::move(store));
 }
 
