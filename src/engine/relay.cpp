@@ -57,12 +57,6 @@ std::string_view PrecheckRefusalName(PrecheckRefusal r) {
 Relay::Relay(Store& store, RelayOptions options)
     : store_(store), options_(options), ids_(options.id_seed), ledger_hash_(kGenesisHash) {}
 
-std::string Relay::NumberKey(std::string_view bank, std::string_view number) {
-  std::string key(bank);
-  key += number;
-  return key;
-}
-
 std::string Relay::PoolKey(std::string_view merchant, std::string_view bank,
                            std::string_view region) {
   std::string key(merchant);
@@ -88,21 +82,25 @@ void Relay::OnApiKey(ApiKey key) {
   keys_.emplace(key.id, std::move(key));
 }
 
-void Relay::OnNumberCount(std::int64_t count) { numbers_.reserve(static_cast<std::size_t>(count)); }
+void Relay::OnNumberCount(std::int64_t count) { numbers_.Reserve(static_cast<std::size_t>(count)); }
 
 void Relay::OnNumber(NumberRecord number) {
   auto& pool = pools_[PoolKey(number.merchant, number.bank, number.region)];
   if (!pool) pool = std::make_unique<Pool>(Pool{number.merchant, number.bank, number.region, {}, 0, 0});
-  auto key = NumberKey(number.bank, number.number);
-  auto& slot = numbers_[key];
-  slot.record = std::move(number);
-  slot.pool = pool.get();
-  switch (slot.record.state) {
+  VARELAY_INVARIANT(NumberTable::CanHold(number.number) && decltype(NumberSlot::assignment_id)::Fits(number.assignment_id),
+                    "a stored number and its assignment id fit a slot");
+  NumberSlot& slot = numbers_.Add(*pool, number.number);
+  slot.state = number.state;
+  slot.generation = number.generation;
+  slot.assignment_id.Assign(number.assignment_id);
+  slot.release_at = number.release_at;
+  slot.event_seq = number.event_seq;
+  switch (slot.state) {
     case NumberState::kFree: pool->free.push_back(&slot); break;
     case NumberState::kAssigned: ++pool->assigned; break;
     case NumberState::kCooling:
       ++pool->cooling;
-      releases_.emplace(slot.record.release_at.value_or(Instant{}), std::move(key));
+      releases_.emplace(slot.release_at.value_or(Instant{}), &slot);
       break;
   }
 }
@@ -331,7 +329,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const LoadNumbers& c, Instant) {
       report.skipped.push_back({number, "malformed"});
     } else if (!seen.insert(number).second) {
       report.skipped.push_back({number, "duplicate_in_request"});
-    } else if (numbers_.contains(NumberKey(c.bank, number))) {
+    } else if (numbers_.Find(c.bank, number)) {
       report.skipped.push_back({number, "duplicate"});
     } else {
       accepted.push_back(number);
@@ -340,11 +338,8 @@ Result<Outcome> Relay::Do(const Caller& caller, const LoadNumbers& c, Instant) {
   auto& pool = pools_[PoolKey(c.merchant, c.bank, c.region)];
   if (!pool) pool = std::make_unique<Pool>(Pool{c.merchant, c.bank, c.region, {}, 0, 0});
   for (auto number : accepted) {
-    NumberRecord record{c.bank, std::string(number), c.merchant, c.region, NumberState::kFree, 0, "", {}};
-    store_.PutNumber(record);
-    auto& slot = numbers_[NumberKey(c.bank, number)];
-    slot.record = std::move(record);
-    slot.pool = pool.get();
+    NumberSlot& slot = numbers_.Add(*pool, number);
+    store_.PutNumber(slot.Record());
     pool->free.push_back(&slot);
   }
   report.loaded = static_cast<std::int64_t>(accepted.size());
@@ -393,14 +388,10 @@ void Relay::RunTimers(Instant now) {
     Close(it->second, AssignmentStatus::kExpired, due);
   }
   while (!releases_.empty() && releases_.begin()->first <= now) {
-    auto [at, key] = *releases_.begin();
+    auto [at, slot] = *releases_.begin();
     releases_.erase(releases_.begin());
-    auto it = numbers_.find(key);
-    if (it == numbers_.end() || it->second.record.state != NumberState::kCooling ||
-        it->second.record.release_at != at) {
-      continue;
-    }
-    ReleaseToPool(it->second);
+    if (slot->state != NumberState::kCooling || slot->release_at != at) continue;
+    ReleaseToPool(*slot);
   }
   if (now >= next_idempotency_sweep_) {
     store_.DeleteIdempotencyBefore(now - options_.idempotency_retention, kIdempotencySweepLimit);
@@ -417,9 +408,10 @@ std::optional<Instant> Relay::NextTimer() const {
 
 // ---- life cycle helpers ---------------------------------------------------------------------
 
-Relay::NumberSlot* Relay::FindSlot(std::string_view bank, std::string_view number) {
-  auto it = numbers_.find(NumberKey(bank, number));
-  return it == numbers_.end() ? nullptr : &it->second;
+Assignment& Relay::LiveAssignment(const NumberSlot& slot) {
+  auto it = live_.find(slot.assignment_id.view());
+  VARELAY_INVARIANT(it != live_.end(), "an assigned or cooling number's assignment is live");
+  return it->second;
 }
 
 void Relay::Close(Assignment& assignment, AssignmentStatus status, Instant closed_at) {
@@ -428,8 +420,8 @@ void Relay::Close(Assignment& assignment, AssignmentStatus status, Instant close
   assignment.closed_at = closed_at;
   store_.PutAssignment(assignment);
   NumberSlot* slot = FindSlot(assignment.bank, assignment.number);
-  VARELAY_INVARIANT(slot && slot->record.state == NumberState::kAssigned &&
-                        slot->record.assignment_id == assignment.id,
+  VARELAY_INVARIANT(slot && slot->state == NumberState::kAssigned &&
+                        slot->assignment_id == assignment.id,
                     "an open assignment holds its number");
   StartCooling(*slot, closed_at);
   // A paid order's event is the deposit's own, raised by the caller.
@@ -442,18 +434,18 @@ void Relay::Close(Assignment& assignment, AssignmentStatus status, Instant close
 void Relay::StartCooling(NumberSlot& slot, Instant from) {
   --slot.pool->assigned;
   ++slot.pool->cooling;
-  slot.record.state = NumberState::kCooling;
-  slot.record.release_at = from + options_.quarantine;
-  store_.PutNumber(slot.record);
-  releases_.emplace(*slot.record.release_at, NumberKey(slot.record.bank, slot.record.number));
+  slot.state = NumberState::kCooling;
+  slot.release_at = from + options_.quarantine;
+  store_.PutNumber(slot.Record());
+  releases_.emplace(*slot.release_at, &slot);
 }
 
 void Relay::ReleaseToPool(NumberSlot& slot) {
   --slot.pool->cooling;
-  live_.erase(slot.record.assignment_id);  // the tombstone is no longer needed in memory
-  slot.record.state = NumberState::kFree;
-  slot.record.release_at.reset();
-  store_.PutNumber(slot.record);
+  live_.erase(live_.find(slot.assignment_id.view()));  // the tombstone is no longer needed in memory
+  slot.state = NumberState::kFree;
+  slot.release_at.reset();
+  store_.PutNumber(slot.Record());
   slot.pool->free.push_back(&slot);
 }
 
@@ -467,7 +459,7 @@ Result<void> Relay::CheckInvariants() const {
   std::vector<const NumberSlot*> free_listed;
   for (const auto& [key, pool] : pools_) {
     for (const NumberSlot* slot : pool->free) {
-      if (slot->record.state != NumberState::kFree) return broken("a number in a free list is not free");
+      if (slot->state != NumberState::kFree) return broken("a number in a free list is not free");
       if (slot->pool != pool.get()) return broken("a number is listed free in another pool");
       free_listed.push_back(slot);
     }
@@ -477,32 +469,35 @@ Result<void> Relay::CheckInvariants() const {
     return broken("a number is listed free twice");
   }
   std::size_t free_numbers = 0;
-  for (const auto& [key, slot] : numbers_) {
-    switch (slot.record.state) {
+  std::string breach;  // the first number that breaks an invariant, described
+  numbers_.ForEach([&](const NumberSlot& slot) {
+    if (!breach.empty()) return;
+    switch (slot.state) {
       case NumberState::kFree:
         ++free_numbers;
         break;
       case NumberState::kAssigned: {
         ++assigned[slot.pool];
-        auto it = live_.find(slot.record.assignment_id);
+        auto it = live_.find(slot.assignment_id.view());
         if (it == live_.end() || it->second.status != AssignmentStatus::kOpen ||
-            it->second.number != slot.record.number || it->second.generation != slot.record.generation) {
-          return broken("assigned number " + slot.record.number + " has no matching open assignment");
+            it->second.number != slot.number.view() || it->second.generation != slot.generation) {
+          breach = "assigned number " + slot.number.str() + " has no matching open assignment";
         }
         break;
       }
       case NumberState::kCooling: {
         ++cooling[slot.pool];
-        if (!slot.record.release_at) return broken("a cooling number has no release time");
+        if (!slot.release_at) breach = "a cooling number has no release time";
         // A late deposit is attributed to this tombstone, so it must be at hand.
-        auto it = live_.find(slot.record.assignment_id);
+        auto it = live_.find(slot.assignment_id.view());
         if (it == live_.end() || it->second.status == AssignmentStatus::kOpen) {
-          return broken("cooling number " + slot.record.number + " has no closed assignment behind it");
+          breach = "cooling number " + slot.number.str() + " has no closed assignment behind it";
         }
         break;
       }
     }
-  }
+  });
+  if (!breach.empty()) return broken(breach);
   if (free_numbers != free_listed.size()) return broken("a free number is missing from its pool");
   for (const auto& [key, pool] : pools_) {
     if (pool->assigned != assigned[pool.get()] || pool->cooling != cooling[pool.get()]) {

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "engine/commands.h"
+#include "engine/number_table.h"
 #include "engine/random.h"
 #include "store/store.h"
 
@@ -64,15 +65,11 @@ class Relay final : private LoadSink {
   std::vector<Transfer> TakeNewTransfers() { return std::exchange(new_transfers_, {}); }
 
  private:
-  struct Pool;
-  struct NumberSlot {
-    NumberRecord record;
-    Pool* pool = nullptr;
-  };
-  struct Pool {
-    std::string merchant, bank, region;
-    std::deque<NumberSlot*> free;  // FIFO: a returned number waits longest before reuse
-    std::int64_t assigned = 0, cooling = 0;
+  using Pool = NumberPool;
+  // Hashes std::string and std::string_view alike, so a look-up by a view allocates nothing.
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
 
   // LoadSink
@@ -140,11 +137,12 @@ class Relay final : private LoadSink {
   Result<Outcome> Do(const Caller&, const RouteToBank&, Instant now);
   Result<Outcome> Do(const Caller&, const RecordTransfer&, Instant now);
 
-  static std::string NumberKey(std::string_view bank, std::string_view number);
   static std::string PoolKey(std::string_view merchant, std::string_view bank,
                              std::string_view region);
 
-  NumberSlot* FindSlot(std::string_view bank, std::string_view number);
+  NumberSlot* FindSlot(std::string_view bank, std::string_view number) { return numbers_.Find(bank, number); }
+  // The assignment a number is (or was last) tied to; it must be live.
+  Assignment& LiveAssignment(const NumberSlot& slot);
   Pool* ChoosePool(const std::string& merchant, const std::string& bank, const std::string& region);
   // The free number an assignment takes: the one the bank just issued (registered in the
   // merchant's pool for `region` if new), or the front of a pool. kPoolExhausted when none.
@@ -187,10 +185,11 @@ class Relay final : private LoadSink {
   std::map<std::string, ApiKey> keys_;                                 // by id
   std::unordered_map<std::string, std::string> key_by_hash_;          // secret hash -> id
   std::map<std::string, std::unique_ptr<Pool>> pools_;                 // by PoolKey
-  std::unordered_map<std::string, NumberSlot> numbers_;                // by NumberKey
-  std::unordered_map<std::string, Assignment> live_;  // open, or the tombstone of a cooling number
+  NumberTable numbers_;
+  // Open assignments, and the tombstones of cooling numbers.
+  std::unordered_map<std::string, Assignment, StringHash, std::equal_to<>> live_;
   std::multimap<Instant, std::string> expiries_;      // due_at -> open assignment id
-  std::multimap<Instant, std::string> releases_;      // release_at -> NumberKey
+  std::multimap<Instant, NumberSlot*> releases_;      // release_at -> cooling number
   Instant next_idempotency_sweep_{};
   std::int64_t ledger_seq_ = 0;
   std::string ledger_hash_;

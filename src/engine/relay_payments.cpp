@@ -4,6 +4,7 @@
 
 #include "domain/assert.h"
 #include "domain/digest.h"
+#include "domain/identifiers.h"
 #include "engine/relay.h"
 
 namespace varelay {
@@ -47,7 +48,7 @@ Relay::Pool* Relay::ChoosePool(const std::string& merchant, const std::string& b
   return best && !best->free.empty() ? best : nullptr;
 }
 
-Result<Relay::NumberSlot*> Relay::TakeNumber(const CreateAssignment& c, const std::string& merchant) {
+Result<NumberSlot*> Relay::TakeNumber(const CreateAssignment& c, const std::string& merchant) {
   if (c.bank_number) return AdoptBankNumber(merchant, c.bank, c.region.empty() ? "realtime" : c.region, *c.bank_number);
   Pool* pool = ChoosePool(merchant, c.bank, c.region);
   if (!pool) {
@@ -59,11 +60,11 @@ Result<Relay::NumberSlot*> Relay::TakeNumber(const CreateAssignment& c, const st
   return slot;
 }
 
-Result<Relay::NumberSlot*> Relay::AdoptBankNumber(const std::string& merchant, const std::string& bank,
-                                                  const std::string& region, const std::string& number) {
+Result<NumberSlot*> Relay::AdoptBankNumber(const std::string& merchant, const std::string& bank,
+                                           const std::string& region, const std::string& number) {
   if (NumberSlot* known = FindSlot(bank, number)) {
     // A number the bank issued before (a recycled one): usable only when it is this merchant's and free.
-    if (known->record.merchant != merchant || known->record.state != NumberState::kFree) {
+    if (known->merchant() != merchant || known->state != NumberState::kFree) {
       return Fail(ErrorCode::kBankNumberInUse, "bank " + bank + " issued number " + number + ", which is in use");
     }
     auto& free = known->pool->free;
@@ -72,10 +73,10 @@ Result<Relay::NumberSlot*> Relay::AdoptBankNumber(const std::string& merchant, c
   }
   auto& pool = pools_[PoolKey(merchant, bank, region)];
   if (!pool) pool = std::make_unique<Pool>(Pool{merchant, bank, region, {}, 0, 0});
-  NumberSlot& slot = numbers_[NumberKey(bank, number)];
-  slot.record = NumberRecord{bank, number, merchant, region, NumberState::kFree, 0, "", std::nullopt, 0};
-  slot.pool = pool.get();
-  return &slot;
+  if (!IsVirtualAccountNumber(number)) {
+    return Fail(ErrorCode::kBankUnavailable, "bank " + bank + " issued a malformed number");
+  }
+  return &numbers_.Add(*pool, number);
 }
 
 Result<Assignment> Relay::LoadAssignment(const std::string& id) {
@@ -133,8 +134,8 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateAssignment& c, Insta
   a.order_id = c.order_id;
   a.bank = c.bank;
   a.region = pool->region;
-  a.number = slot->record.number;
-  a.generation = slot->record.generation + 1;
+  a.number = slot->number.str();
+  a.generation = slot->generation + 1;
   a.holder_name = contract->second.holder_name;
   a.amount = c.amount;
   a.rule = c.rule;
@@ -143,11 +144,11 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateAssignment& c, Insta
   a.due_at = due;
   a.request_fingerprint = std::move(fingerprint);
 
-  slot->record.state = NumberState::kAssigned;
-  slot->record.generation = a.generation;
-  slot->record.assignment_id = a.id;
-  slot->record.release_at.reset();
-  store_.PutNumber(slot->record);
+  slot->state = NumberState::kAssigned;
+  slot->generation = a.generation;
+  slot->assignment_id.Assign(a.id);
+  slot->release_at.reset();
+  store_.PutNumber(slot->Record());
   store_.PutAssignment(a);
   expiries_.emplace(a.due_at, a.id);
   auto [it, inserted] = live_.insert_or_assign(a.id, a);
@@ -243,13 +244,13 @@ Result<Outcome> Relay::Do(const Caller& caller, const Precheck& c, Instant now) 
   };
   NumberSlot* slot = FindSlot(caller.bank, c.number);
   if (!slot) return refuse(PrecheckRefusal::kUnknownNumber);
-  if (slot->record.state == NumberState::kCooling) {
-    const auto& tombstone = live_.at(slot->record.assignment_id);
+  if (slot->state == NumberState::kCooling) {
+    const auto& tombstone = LiveAssignment(*slot);
     return refuse(tombstone.status == AssignmentStatus::kExpired ? PrecheckRefusal::kExpired
                                                                  : PrecheckRefusal::kNotAssigned);
   }
-  if (slot->record.state != NumberState::kAssigned) return refuse(PrecheckRefusal::kNotAssigned);
-  const Assignment& a = live_.at(slot->record.assignment_id);
+  if (slot->state != NumberState::kAssigned) return refuse(PrecheckRefusal::kNotAssigned);
+  const Assignment& a = LiveAssignment(*slot);
   if (!merchants_.at(a.merchant).active) return refuse(PrecheckRefusal::kMerchantInactive);
   if (now >= a.due_at) return refuse(PrecheckRefusal::kExpired);
   if (c.amount.currency() != a.amount.currency() ||
@@ -298,18 +299,18 @@ Result<Deposit> Relay::BookDeposit(const std::string& bank, const DepositNotice&
     park(DepositOutcome::kUnknownNumber);
     return d;
   }
-  if (slot->record.state == NumberState::kAssigned) {
-    Assignment& open = live_.at(slot->record.assignment_id);
+  if (slot->state == NumberState::kAssigned) {
+    Assignment& open = LiveAssignment(*slot);
     if (now >= open.due_at) Close(open, AssignmentStatus::kExpired, open.due_at);  // the sweeper's job, done now
   }
-  if (slot->record.state == NumberState::kFree) {
-    d.merchant = slot->record.merchant;  // the pool's owner can find it in a dispute look-up
+  if (slot->state == NumberState::kFree) {
+    d.merchant = slot->merchant();  // the pool's owner can find it in a dispute look-up
     park(DepositOutcome::kNotAssigned);
     return d;
   }
-  Assignment& a = live_.at(slot->record.assignment_id);
+  Assignment& a = LiveAssignment(*slot);
   attribute(a);
-  if (slot->record.state == NumberState::kCooling) {
+  if (slot->state == NumberState::kCooling) {
     park(DepositOutcome::kLate);
     return d;
   }
@@ -403,14 +404,14 @@ Result<Outcome> Relay::Do(const Caller& caller, const CancelDeposit& c, Instant 
       NumberSlot* slot = FindSlot(a.bank, a.number);
       // Paid by this deposit, still in quarantine and not yet due: the order is open again.
       if (a.status == AssignmentStatus::kPaid && now < a.due_at && slot &&
-          slot->record.state == NumberState::kCooling && slot->record.assignment_id == a.id) {
+          slot->state == NumberState::kCooling && slot->assignment_id == a.id) {
         a.status = AssignmentStatus::kOpen;
         a.closed_at.reset();
         --slot->pool->cooling;
         ++slot->pool->assigned;
-        slot->record.state = NumberState::kAssigned;
-        slot->record.release_at.reset();
-        store_.PutNumber(slot->record);
+        slot->state = NumberState::kAssigned;
+        slot->release_at.reset();
+        store_.PutNumber(slot->Record());
         expiries_.emplace(a.due_at, a.id);
       }
       store_.PutAssignment(a);

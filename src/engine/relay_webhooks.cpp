@@ -160,18 +160,18 @@ OutboxChanges Relay::TakeOutbox() { return std::exchange(outbox_, {}); }
 // ---- writing events -------------------------------------------------------------------------
 
 void Relay::Emit(EventType type, NumberSlot& slot, const Assignment* a, const Deposit* d, Instant now) {
-  const std::string& merchant = slot.record.merchant;
+  const std::string& merchant = slot.merchant();
   if (merchant.empty()) return;
-  ++slot.record.event_seq;
-  store_.PutNumber(slot.record);
+  ++slot.event_seq;
+  store_.PutNumber(slot.Record());
 
   Event event;
   event.merchant = merchant;
   event.type = type;
-  event.bank = slot.record.bank;
-  event.number = slot.record.number;
-  event.sequence = slot.record.event_seq;
-  event.generation = a ? a->generation : d ? d->generation : slot.record.generation;
+  event.bank = slot.bank();
+  event.number = slot.number.str();
+  event.sequence = slot.event_seq;
+  event.generation = a ? a->generation : d ? d->generation : slot.generation;
   if (a) {
     event.assignment_id = a->id;
     event.order_id = a->order_id;
