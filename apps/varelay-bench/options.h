@@ -28,6 +28,7 @@ struct Options {
   int peer_redis_clients = 32;
   bool restart = false;
   int open_assignments = 0;  // issued and left unpaid before the restart
+  bool keep_data = false;    // leave varelayd's data folder behind (its path goes to stderr)
 
   std::int64_t PooledNumbers() const { return std::int64_t{merchants} * banks * regions * numbers; }
 };

@@ -1,5 +1,6 @@
 #include "relay_process.h"
 
+#include <cstdio>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -92,6 +93,10 @@ RelayProcess::RelayProcess(const Options& options) : options_(options) {
 
 RelayProcess::~RelayProcess() {
   Stop();
+  if (options_.keep_data) {
+    std::fprintf(stderr, "varelay-bench: varelayd's data folder kept: %s\n", data_.c_str());
+    return;
+  }
   std::error_code ignored;
   std::filesystem::remove_all(data_, ignored);
 }

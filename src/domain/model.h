@@ -71,7 +71,7 @@ struct ApiKey {
 };
 
 // free -> assigned -> (paid | expired | cancelled) -> cooling -> free
-enum class NumberState { kFree, kAssigned, kCooling };
+enum class NumberState : std::uint8_t { kFree, kAssigned, kCooling };
 std::string_view NumberStateName(NumberState state);
 
 struct NumberRecord {

@@ -42,6 +42,26 @@ TEST(NumberTable, SlotsKeepTheirAddressWhileTheTableGrows) {
   EXPECT_EQ(visited, 20000);
 }
 
+TEST(NumberTable, AnIndexBuiltAtOnceFindsWhatAProbedOneDoes) {
+  NumberPool a{"shop", "0101", "", {}, 0, 0};
+  NumberPool b{"shop", "0201", "", {}, 0, 0};
+  for (int count : {0, 1, 11, 12, 1000, 50000}) {  // 11 and 12: either side of 70 % of 16
+    NumberTable table;
+    table.Reserve(static_cast<std::size_t>(count));
+    std::vector<NumberSlot*> slots;
+    for (int i = 0; i < count; ++i) slots.push_back(&table.AddUnindexed(i % 2 ? a : b, Number(i / 2)));
+    table.BuildIndex();
+    for (int i = 0; i < count; ++i) {
+      ASSERT_EQ(table.Find(i % 2 ? "0101" : "0201", Number(i / 2)), slots[static_cast<std::size_t>(i)]) << count << " " << i;
+    }
+    EXPECT_EQ(table.Find("0101", "999999"), nullptr);
+    // It goes on growing one number at a time afterwards.
+    NumberSlot& more = table.Add(a, "777777777");
+    EXPECT_EQ(table.Find("0101", "777777777"), &more);
+    EXPECT_EQ(table.size(), static_cast<std::size_t>(count) + 1);
+  }
+}
+
 TEST(NumberTable, RecordCarriesThePoolsFieldsAndTheSlotsState) {
   NumberPool pool{"shop", "0101", "busan", {}, 0, 0};
   NumberTable table;

@@ -69,7 +69,11 @@ std::string Relay::PoolKey(std::string_view merchant, std::string_view bank,
 
 // ---- recovery -------------------------------------------------------------------------------
 
-Result<void> Relay::Recover() { return store_.Load(*this); }
+Result<void> Relay::Recover() {
+  auto loaded = store_.Load(*this);
+  numbers_.BuildIndex();  // OnNumber adds them unindexed
+  return loaded;
+}
 
 void Relay::OnBank(Bank bank) { banks_.emplace(bank.code, std::move(bank)); }
 void Relay::OnMerchant(Merchant merchant) { merchants_.emplace(merchant.id, std::move(merchant)); }
@@ -84,12 +88,20 @@ void Relay::OnApiKey(ApiKey key) {
 
 void Relay::OnNumberCount(std::int64_t count) { numbers_.Reserve(static_cast<std::size_t>(count)); }
 
-void Relay::OnNumber(NumberRecord number) {
-  auto& pool = pools_[PoolKey(number.merchant, number.bank, number.region)];
-  if (!pool) pool = std::make_unique<Pool>(Pool{number.merchant, number.bank, number.region, {}, 0, 0});
+void Relay::OnNumber(const NumberRow& number) {
+  // Rows come ordered by bank and number, so runs of one pool's numbers are the rule.
+  Pool* pool = loading_pool_;
+  if (!pool || pool->merchant != number.merchant || pool->bank != number.bank || pool->region != number.region) {
+    auto& owned = pools_[PoolKey(number.merchant, number.bank, number.region)];
+    if (!owned) {
+      owned = std::make_unique<Pool>(
+          Pool{std::string(number.merchant), std::string(number.bank), std::string(number.region), {}, 0, 0});
+    }
+    pool = loading_pool_ = owned.get();
+  }
   VARELAY_INVARIANT(NumberTable::CanHold(number.number) && decltype(NumberSlot::assignment_id)::Fits(number.assignment_id),
                     "a stored number and its assignment id fit a slot");
-  NumberSlot& slot = numbers_.Add(*pool, number.number);
+  NumberSlot& slot = numbers_.AddUnindexed(*pool, number.number);
   slot.state = number.state;
   slot.generation = number.generation;
   slot.assignment_id.Assign(number.assignment_id);
@@ -103,9 +115,11 @@ void Relay::OnNumber(NumberRecord number) {
       releases_.emplace(slot.release_at.value_or(Instant{}), &slot);
       break;
   }
+  if (slot.state != NumberState::kFree) ++loaded_live_numbers_;
 }
 
 void Relay::OnLiveAssignment(Assignment assignment) {
+  if (live_.empty()) live_.reserve(static_cast<std::size_t>(loaded_live_numbers_));
   if (assignment.status == AssignmentStatus::kOpen) expiries_.emplace(assignment.due_at, assignment.id);
   live_.emplace(assignment.id, std::move(assignment));
 }
@@ -455,18 +469,17 @@ Result<void> Relay::CheckInvariants() const {
   auto broken = [](std::string what) { return Fail(ErrorCode::kInternal, "invariant broken: " + what); };
   std::map<const Pool*, std::int64_t> assigned, cooling;
   // Every listed number is free and listed once, and as many are listed as are free: then every
-  // free number is listed. A sorted vector, not a set: this runs over millions at start-up.
-  std::vector<const NumberSlot*> free_listed;
+  // free number is listed. Marks by slot index, not a set: this runs over millions at start-up.
+  std::vector<bool> listed(numbers_.size());
+  std::size_t free_listed = 0;
   for (const auto& [key, pool] : pools_) {
     for (const NumberSlot* slot : pool->free) {
       if (slot->state != NumberState::kFree) return broken("a number in a free list is not free");
       if (slot->pool != pool.get()) return broken("a number is listed free in another pool");
-      free_listed.push_back(slot);
+      if (listed[slot->index]) return broken("a number is listed free twice");
+      listed[slot->index] = true;
+      ++free_listed;
     }
-  }
-  std::sort(free_listed.begin(), free_listed.end());
-  if (std::adjacent_find(free_listed.begin(), free_listed.end()) != free_listed.end()) {
-    return broken("a number is listed free twice");
   }
   std::size_t free_numbers = 0;
   std::string breach;  // the first number that breaks an invariant, described
@@ -498,17 +511,22 @@ Result<void> Relay::CheckInvariants() const {
     }
   });
   if (!breach.empty()) return broken(breach);
-  if (free_numbers != free_listed.size()) return broken("a free number is missing from its pool");
+  if (free_numbers != free_listed) return broken("a free number is missing from its pool");
   for (const auto& [key, pool] : pools_) {
     if (pool->assigned != assigned[pool.get()] || pool->cooling != cooling[pool.get()]) {
       return broken("pool counters disagree with its numbers");
     }
   }
-  std::set<std::pair<std::string, std::string>> open_orders;
+  std::vector<std::pair<std::string_view, std::string_view>> open_orders;  // (merchant, order id)
+  open_orders.reserve(live_.size());
   for (const auto& [id, a] : live_) {
     if (a.status != AssignmentStatus::kOpen) continue;
-    if (!open_orders.insert({a.merchant, a.order_id}).second) return broken("two open assignments for one order");
+    open_orders.emplace_back(a.merchant, a.order_id);
     if (a.paid_minor < 0 || a.paid_minor > a.amount.minor()) return broken("paid amount out of range");
+  }
+  std::sort(open_orders.begin(), open_orders.end());
+  if (std::adjacent_find(open_orders.begin(), open_orders.end()) != open_orders.end()) {
+    return broken("two open assignments for one order");
   }
   return {};
 }

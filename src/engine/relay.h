@@ -78,7 +78,7 @@ class Relay final : private LoadSink {
   void OnContract(Contract contract) override;
   void OnApiKey(ApiKey key) override;
   void OnNumberCount(std::int64_t count) override;
-  void OnNumber(NumberRecord number) override;
+  void OnNumber(const NumberRow& number) override;
   void OnLiveAssignment(Assignment assignment) override;
   void OnLedgerHead(std::int64_t seq, std::string hash) override;
   void OnWebhookEndpoint(WebhookEndpoint endpoint) override;
@@ -186,6 +186,8 @@ class Relay final : private LoadSink {
   std::unordered_map<std::string, std::string> key_by_hash_;          // secret hash -> id
   std::map<std::string, std::unique_ptr<Pool>> pools_;                 // by PoolKey
   NumberTable numbers_;
+  Pool* loading_pool_ = nullptr;         // during Recover: the pool of the number loaded last
+  std::int64_t loaded_live_numbers_ = 0;  // during Recover: assigned and cooling numbers seen
   // Open assignments, and the tombstones of cooling numbers.
   std::unordered_map<std::string, Assignment, StringHash, std::equal_to<>> live_;
   std::multimap<Instant, std::string> expiries_;      // due_at -> open assignment id

@@ -37,6 +37,9 @@ class Statement {
   std::int64_t Int(int column) const;
   std::optional<std::int64_t> OptionalInt(int column) const;
   std::string Text(int column) const;
+  // The column's text without a copy: valid until the next Step, Reset or read of this column
+  // as another type.
+  std::string_view View(int column) const;
 
  private:
   sqlite3_stmt* stmt_ = nullptr;

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <string_view>
@@ -444,6 +445,7 @@ class SqliteStore final : public Store {
   }
 
   Result<void> Load(LoadSink& sink) override;
+  Result<void> LoadAll(LoadSink& sink);
   void Begin() override;
   Result<void> Commit() override;
   void Rollback() override;
@@ -785,6 +787,14 @@ Result<void> SqliteStore::PrepareStatements() {
 }
 
 Result<void> SqliteStore::Load(LoadSink& sink) {
+  // One read transaction: a consistent snapshot, and one lock instead of one per statement.
+  if (auto r = Exec("BEGIN"); !r) return r;
+  auto loaded = LoadAll(sink);
+  if (auto r = Exec(loaded ? "COMMIT" : "ROLLBACK"); !r && loaded) return r;
+  return loaded;
+}
+
+Result<void> SqliteStore::LoadAll(LoadSink& sink) {
   {
     Statement s(db_, "SELECT code, name, created_at, protocol, signing_secret, endpoint FROM banks");
     while (s.Step() == SQLITE_ROW) {
@@ -827,30 +837,39 @@ Result<void> SqliteStore::Load(LoadSink& sink) {
     if (s.Step() != SQLITE_ROW) return SqlError("counting numbers");
     sink.OnNumberCount(s.Int(0));
   }
+  std::vector<std::string> live_ids;  // of assigned and cooling numbers
   {
     Statement s(db_, "SELECT bank, number, merchant, region, state, generation, assignment_id, "
                      "release_at, event_seq FROM numbers");
     int rc;
     while ((rc = s.Step()) == SQLITE_ROW) {
-      NumberRecord n;
-      n.bank = s.Text(0);
-      n.number = s.Text(1);
-      n.merchant = s.Text(2);
-      n.region = s.Text(3);
+      NumberRow n;
+      n.bank = s.View(0);
+      n.number = s.View(1);
+      n.merchant = s.View(2);
+      n.region = s.View(3);
       n.state = NumberStateFromCode(s.Int(4));
       n.generation = s.Int(5);
-      n.assignment_id = s.Text(6);
+      n.assignment_id = s.View(6);
       n.release_at = OptionalInstant(s.OptionalInt(7));
       n.event_seq = s.Int(8);
-      sink.OnNumber(std::move(n));
+      if (n.state != NumberState::kFree) live_ids.emplace_back(n.assignment_id);
+      sink.OnNumber(n);
     }
     if (rc != SQLITE_DONE) return SqlError("loading numbers");
   }
   {
-    Statement s(db_, "SELECT " + std::string(kAssignmentColumns) +
-                         " FROM assignments WHERE id IN (SELECT assignment_id FROM numbers "
-                         "WHERE state != 0)");
-    while (s.Step() == SQLITE_ROW) sink.OnLiveAssignment(ReadAssignment(s));
+    // The assignments behind assigned and cooling numbers, read in id order: ids sort by creation
+    // time, so the reads walk the table's pages forward instead of jumping about.
+    std::sort(live_ids.begin(), live_ids.end());
+    auto& find = statements_.find_assignment;
+    for (const auto& id : live_ids) {
+      find.Bind(1, id);
+      int rc = find.Step();
+      if (rc == SQLITE_ROW) sink.OnLiveAssignment(ReadAssignment(find));
+      find.Reset();
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError("loading live assignments");
+    }
   }
   {
     Statement s(db_, "SELECT seq, hash FROM ledger_entries ORDER BY seq DESC LIMIT 1");

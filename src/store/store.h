@@ -61,6 +61,17 @@ struct TransferQuery {
   int limit = 100;
 };
 
+// One row of `numbers` as Load reads it: the text is borrowed for the duration of the call, so
+// millions of rows are read without a copy each.
+struct NumberRow {
+  std::string_view bank, number, merchant, region;
+  NumberState state = NumberState::kFree;
+  std::int64_t generation = 0;
+  std::string_view assignment_id;
+  std::optional<Instant> release_at;
+  std::int64_t event_seq = 0;
+};
+
 // Receives everything the engine keeps in memory, once, at start-up.
 class LoadSink {
  public:
@@ -71,7 +82,7 @@ class LoadSink {
   virtual void OnApiKey(ApiKey key) = 0;
   // How many OnNumber calls follow (so the sink can size its tables once), then each number.
   virtual void OnNumberCount(std::int64_t count) = 0;
-  virtual void OnNumber(NumberRecord number) = 0;
+  virtual void OnNumber(const NumberRow& number) = 0;
   // Assignments still tied to a number: open ones, and the tombstones of cooling numbers.
   virtual void OnLiveAssignment(Assignment assignment) = 0;
   virtual void OnLedgerHead(std::int64_t seq, std::string hash) = 0;
