@@ -42,15 +42,9 @@ std::string Quoted(const std::string& text) {
 
 }  // namespace
 
-std::optional<double> RunPeer(const std::filesystem::path& script, double duration_s, int clients) {
-  if (!std::filesystem::exists(script)) {
-    std::cerr << "varelay-bench: no peer at " << script << " (see --shared)\n";
-    return std::nullopt;
-  }
-  // The scripts take whole seconds.
-  auto seconds = std::max<long>(1, std::lround(duration_s));
-  std::string command =
-      Quoted(script.string()) + " " + std::to_string(seconds) + " " + std::to_string(clients);
+namespace {
+
+std::optional<double> RunPeerOnce(const std::string& command) {
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
   if (!pipe) {
     std::cerr << "varelay-bench: cannot run " << command << "\n";
@@ -68,6 +62,24 @@ std::optional<double> RunPeer(const std::filesystem::path& script, double durati
     return std::nullopt;
   }
   return cycles_per_s;
+}
+
+}  // namespace
+
+std::optional<double> RunPeer(const std::filesystem::path& script, double duration_s, int clients) {
+  if (!std::filesystem::exists(script)) {
+    std::cerr << "varelay-bench: no peer at " << script << " (see --shared)\n";
+    return std::nullopt;
+  }
+  // The scripts take whole seconds.
+  auto seconds = std::max<long>(1, std::lround(duration_s));
+  std::string command =
+      Quoted(script.string()) + " " + std::to_string(seconds) + " " + std::to_string(clients);
+  // A peer's throwaway server sometimes fails to start (the Redis peer picks a random port, which
+  // can be taken): one more try before the peer is reported as failed.
+  if (auto first = RunPeerOnce(command)) return first;
+  std::cerr << "varelay-bench: running " << command << " once more\n";
+  return RunPeerOnce(command);
 }
 
 double MeasureNoopCeiling(int clients, double duration_s) {
