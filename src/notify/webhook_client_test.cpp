@@ -707,6 +707,29 @@ TEST(WebhookClientKeepAlive, BoundsIdleConnectionsPerOrigin) {
   EXPECT_EQ(server.closed(), 1);
 }
 
+// Proves the default keeps a burst's connections: two merchants sharing a receiver, each with the
+// dispatcher's 8 deliveries in flight, send burst after burst over the same 16 connections.
+TEST(WebhookClientKeepAlive, KeepsWhatABurstOfTwoMerchantsUses) {
+  constexpr int kBurst = 16;
+  ServerRules rules;
+  rules.answer_when_received = kBurst;  // all of a burst in flight at once
+  TestServer server([](const ReceivedRequest&) { return RawResponse(200, "OK"); }, {}, rules);
+  SequentialClient client(LoopbackOptions());
+  for (int burst = 0; burst < 3; ++burst) {
+    std::atomic<int> ok{0};
+    for (int i = 0; i < kBurst; ++i) {
+      client.client().Send(Post(UrlOf(server)), [&](WebhookResponse r) { ok += r.status == 200; });
+    }
+    client.io().restart();
+    auto until = std::chrono::steady_clock::now() + kTestDeadline;
+    while (ok < kBurst && client.io().run_one_until(until) > 0) {
+    }
+    ASSERT_EQ(ok.load(), kBurst) << "burst " << burst;
+  }
+  EXPECT_EQ(server.accepted(), kBurst);
+  EXPECT_EQ(server.closed(), 0);
+}
+
 // Proves at most max_idle_total connections wait in all: parking one closes the oldest.
 TEST(WebhookClientKeepAlive, BoundsIdleConnectionsInAll) {
   TestServer first([](const ReceivedRequest&) { return RawResponse(200, "OK"); });
