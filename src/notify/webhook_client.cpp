@@ -261,7 +261,9 @@ struct Connection {
 // most idle closes before a request is spent on them; the retry in Deliver catches the rest.
 bool LooksUsable(tcp::socket& socket) {
   ErrorCodeAsio ec;
-  socket.non_blocking(true, ec);  // for this peek only; async operations do not depend on it
+  // For this peek (async operations do not depend on it); set once per connection, as asio
+  // remembers it and a repeat would be a system call per reuse.
+  if (!socket.non_blocking()) socket.non_blocking(true, ec);
   if (ec) return false;
   char byte;
   socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
