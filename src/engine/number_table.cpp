@@ -30,7 +30,7 @@ void NumberTable::Reserve(std::size_t count) {
   chunks_.reserve((count + kChunk - 1) / kChunk);
 }
 
-NumberSlot& NumberTable::AddUnindexed(NumberPool& pool, std::string_view number) {
+NumberSlot& NumberTable::Append(NumberPool& pool, std::string_view number) {
   VARELAY_INVARIANT(CanHold(number), "a number the table can hold");
   VARELAY_INVARIANT(count_ < UINT32_MAX - 1, "fewer than 2^32 numbers");
   if (count_ == chunks_.size() * kChunk) chunks_.push_back(std::make_unique<NumberSlot[]>(kChunk));
@@ -39,8 +39,12 @@ NumberSlot& NumberTable::AddUnindexed(NumberPool& pool, std::string_view number)
   slot.pool = &pool;
   slot.number.Assign(number);
   slot.index = i;
-  indexed_ = false;
   return slot;
+}
+
+NumberSlot& NumberTable::AddUnindexed(NumberPool& pool, std::string_view number) {
+  indexed_ = false;
+  return Append(pool, number);
 }
 
 void NumberTable::BuildIndex() {
@@ -127,19 +131,12 @@ const NumberSlot* NumberTable::Find(std::string_view bank, std::string_view numb
 
 NumberSlot& NumberTable::Add(NumberPool& pool, std::string_view number) {
   VARELAY_INVARIANT(indexed_, "numbers added unindexed are indexed before another is added");
-  VARELAY_INVARIANT(CanHold(number), "a number the table can hold");
-  VARELAY_INVARIANT(count_ < UINT32_MAX - 1, "fewer than 2^32 numbers");
   if ((count_ + 1) * 10 > index_.size() * 7) Rehash(std::max<std::size_t>(16, index_.size() * 2));
   const std::uint64_t hash = Hash(pool.bank, number);
   std::size_t at = Probe(pool.bank, number, hash);
   VARELAY_INVARIANT(index_[at] == kEmpty, "a number is added once");
-  if (count_ == chunks_.size() * kChunk) chunks_.push_back(std::make_unique<NumberSlot[]>(kChunk));
-  auto i = static_cast<std::uint32_t>(count_++);
-  NumberSlot& slot = At(i);
-  slot.pool = &pool;
-  slot.number.Assign(number);
-  slot.index = i;
-  index_[at] = Entry(i, hash);
+  NumberSlot& slot = Append(pool, number);
+  index_[at] = Entry(slot.index, hash);
   return slot;
 }
 

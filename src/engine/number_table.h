@@ -100,6 +100,8 @@ class NumberTable {
   static std::uint32_t SlotOf(std::uint64_t entry) { return static_cast<std::uint32_t>(entry) - 1; }
 
   NumberSlot& At(std::uint32_t i) const { return chunks_[i / kChunk][i % kChunk]; }
+  // A new slot at the end, not indexed.
+  NumberSlot& Append(NumberPool& pool, std::string_view number);
   static std::uint64_t Hash(std::string_view bank, std::string_view number);
   // The index entry where (bank, number), whose Hash is `hash`, is or would go.
   std::size_t Probe(std::string_view bank, std::string_view number, std::uint64_t hash) const;
