@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <random>
@@ -119,6 +120,28 @@ class EngineTest : public ::testing::Test {
 };
 
 // Proves one full payment: issue, pre-check, deposit, matched, number cooling, ledger intact.
+// Start-up checks the recovered state: a number the store says is assigned, with no assignment
+// behind it, stops the relay instead of serving from a broken state.
+TEST_F(EngineTest, RecoveryRefusesAStoreThatBreaksAnInvariant) {
+  Issue("order-1", 10000);
+  engine_.reset();
+  store_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "varelay.db").string().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE numbers SET state = 1, assignment_id = 'asg_missing' WHERE state = 0",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = OpenSqliteStore((dir_ / "varelay.db").string());
+  ASSERT_TRUE(store);
+  store_ = std::move(*store);
+  engine_ = std::make_unique<Engine>(*store_, clock_, EngineOptions{});
+  auto recovered = engine_->Recover();
+  ASSERT_FALSE(recovered);
+  EXPECT_NE(recovered.error().detail.find("has no matching open assignment"), std::string::npos)
+      << recovered.error().detail;
+}
+
 TEST_F(EngineTest, FullPaymentMatchesAndCoolsTheNumber) {
   auto a = Issue("order-1", 15000);
   EXPECT_EQ(a.generation, 1);

@@ -59,7 +59,10 @@ void NumberTable::BuildIndex() {
     std::uint64_t hash;
     std::uint32_t slot;
   };
-  std::vector<Keyed> keyed(count_), sorted(count_);
+  // Uninitialised: every element is written before it is read, and zeroing hundreds of megabytes
+  // first would be a pass of its own.
+  auto keyed = std::make_unique_for_overwrite<Keyed[]>(count_);
+  auto sorted = std::make_unique_for_overwrite<Keyed[]>(count_);
   for (std::size_t n = 0; n < count_; ++n) {
     const NumberSlot& slot = At(static_cast<std::uint32_t>(n));
     keyed[n] = {Hash(slot.pool->bank, slot.number.view()), static_cast<std::uint32_t>(n)};
@@ -69,17 +72,18 @@ void NumberTable::BuildIndex() {
   for (int low = 0; low < position_bits; low += kRadixBits) {
     std::vector<std::size_t> starts((1u << kRadixBits) + 1, 0);
     auto digit = [&](const Keyed& k) { return ((k.hash >> shift_) >> low) & ((1u << kRadixBits) - 1); };
-    for (const auto& k : keyed) ++starts[digit(k) + 1];
+    for (std::size_t n = 0; n < count_; ++n) ++starts[digit(keyed[n]) + 1];
     for (std::size_t d = 1; d < starts.size(); ++d) starts[d] += starts[d - 1];
-    for (const auto& k : keyed) sorted[starts[digit(k)]++] = k;
+    for (std::size_t n = 0; n < count_; ++n) sorted[starts[digit(keyed[n])]++] = keyed[n];
     keyed.swap(sorted);
   }
-  sorted = {};
+  sorted.reset();
   // Linear probing, front to back: each at its home position or the first free one after it.
   // Those that would run past the end wrap around, through the ordinary probe.
   std::size_t next = 0;
   std::vector<Keyed> wrapped;
-  for (const auto& k : keyed) {
+  for (std::size_t n = 0; n < count_; ++n) {
+    const Keyed& k = keyed[n];
     std::size_t at = std::max<std::size_t>(k.hash >> shift_, next);
     if (at >= capacity) {
       wrapped.push_back(k);
