@@ -98,7 +98,8 @@ void AddFlags(CLI::App& app, Options& o) {
       ->needs(restart)
       ->capture_default_str();
   app.add_flag("--keep-data", o.keep_data,
-               "leave varelayd's data folder behind for inspection or a timed start; its path goes to stderr");
+               "leave varelayd's data folder behind (for a timed start or a look inside); its path "
+               "goes to stderr");
 }
 
 // Measures, in order: memory before and after seeding, each client count, half the best rate,

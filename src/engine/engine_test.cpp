@@ -128,9 +128,8 @@ TEST_F(EngineTest, RecoveryRefusesAStoreThatBreaksAnInvariant) {
   store_.reset();
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ / "varelay.db").string().c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE numbers SET state = 1, assignment_id = 'asg_missing' WHERE state = 0",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
+  const char* break_it = "UPDATE numbers SET state = 1, assignment_id = 'asg_missing' WHERE state = 0";
+  ASSERT_EQ(sqlite3_exec(db, break_it, nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
   auto store = OpenSqliteStore((dir_ / "varelay.db").string());
   ASSERT_TRUE(store);

@@ -20,8 +20,8 @@ template class InlineString<16>;
 template class InlineString<31>;
 
 NumberRecord NumberSlot::Record() const {
-  return NumberRecord{pool->bank,  number.str(), pool->merchant,      pool->region, state,
-                      generation,  assignment_id.str(), release_at, event_seq};
+  return NumberRecord{pool->bank, number.str(),        pool->merchant, pool->region, state,
+                      generation, assignment_id.str(), release_at,     event_seq};
 }
 
 void NumberTable::Reserve(std::size_t count) {
@@ -71,7 +71,9 @@ void NumberTable::BuildIndex() {
   const int position_bits = 64 - shift_;
   for (int low = 0; low < position_bits; low += kRadixBits) {
     std::vector<std::size_t> starts((1u << kRadixBits) + 1, 0);
-    auto digit = [&](const Keyed& k) { return ((k.hash >> shift_) >> low) & ((1u << kRadixBits) - 1); };
+    auto digit = [&](const Keyed& k) {
+      return ((k.hash >> shift_) >> low) & ((1u << kRadixBits) - 1);
+    };
     for (std::size_t n = 0; n < count_; ++n) ++starts[digit(keyed[n]) + 1];
     for (std::size_t d = 1; d < starts.size(); ++d) starts[d] += starts[d - 1];
     for (std::size_t n = 0; n < count_; ++n) sorted[starts[digit(keyed[n])]++] = keyed[n];
@@ -110,7 +112,8 @@ std::uint64_t NumberTable::Hash(std::string_view bank, std::string_view number) 
   return h;
 }
 
-std::size_t NumberTable::Probe(std::string_view bank, std::string_view number, std::uint64_t hash) const {
+std::size_t NumberTable::Probe(std::string_view bank, std::string_view number,
+                               std::uint64_t hash) const {
   const std::size_t mask = index_.size() - 1;
   const std::uint64_t tag = hash << 32;
   for (std::size_t i = hash >> shift_;; i = (i + 1) & mask) {

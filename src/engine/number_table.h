@@ -5,7 +5,8 @@
 // digits, assignment ids 24 characters); slots sit in fixed-size chunks, so a slot's address
 // never changes; and the look-up by (bank, number) is an open-addressing table (linear probing,
 // home position from the hash's top bits) whose entries hold a slot index and 32 more bits of the
-// hash, so a probe touches a slot only when those match. About 140 bytes per number in all, against about 370 for a hash map of records.
+// hash, so a probe touches a slot only when those match. About 146 bytes of resident memory per
+// number in all at 10^7 numbers, against about 370 for a hash map of records.
 #pragma once
 
 #include <array>
@@ -79,7 +80,9 @@ class NumberTable {
   // Adds a number to `pool` (whose bank it is at); it must not be in the table yet and must fit a
   // slot (CanHold).
   NumberSlot& Add(NumberPool& pool, std::string_view number);
-  static bool CanHold(std::string_view number) { return decltype(NumberSlot::number)::Fits(number); }
+  static bool CanHold(std::string_view number) {
+    return decltype(NumberSlot::number)::Fits(number);
+  }
 
   // For start-up: adds without indexing (numbers the store holds are unique), then BuildIndex
   // indexes them all at once, front to back. No Find or Add in between.
@@ -94,9 +97,12 @@ class NumberTable {
 
  private:
   static constexpr std::size_t kChunk = 4096;  // slots per allocation
-  // An index entry: (slot index + 1) in the low 32 bits, the key hash's low 32 bits above; 0 is empty.
+  // An index entry: (slot index + 1) in the low 32 bits, the key hash's low 32 bits above; 0 is
+  // empty.
   static constexpr std::uint64_t kEmpty = 0;
-  static std::uint64_t Entry(std::uint32_t slot, std::uint64_t hash) { return (hash << 32) | (slot + 1ULL); }
+  static std::uint64_t Entry(std::uint32_t slot, std::uint64_t hash) {
+    return (hash << 32) | (slot + 1ULL);
+  }
   static std::uint32_t SlotOf(std::uint64_t entry) { return static_cast<std::uint32_t>(entry) - 1; }
 
   NumberSlot& At(std::uint32_t i) const { return chunks_[i / kChunk][i % kChunk]; }
@@ -111,7 +117,7 @@ class NumberTable {
   std::vector<std::uint64_t> index_;  // power-of-two size, at most 70 % full
   int shift_ = 64;                    // home position: hash >> shift_
   std::size_t count_ = 0;
-  bool indexed_ = true;               // false between AddUnindexed and BuildIndex
+  bool indexed_ = true;  // false between AddUnindexed and BuildIndex
 };
 
 }  // namespace varelay

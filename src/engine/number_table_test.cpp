@@ -49,10 +49,13 @@ TEST(NumberTable, AnIndexBuiltAtOnceFindsWhatAProbedOneDoes) {
     NumberTable table;
     table.Reserve(static_cast<std::size_t>(count));
     std::vector<NumberSlot*> slots;
-    for (int i = 0; i < count; ++i) slots.push_back(&table.AddUnindexed(i % 2 ? a : b, Number(i / 2)));
+    for (int i = 0; i < count; ++i)
+      slots.push_back(&table.AddUnindexed(i % 2 ? a : b, Number(i / 2)));
     table.BuildIndex();
     for (int i = 0; i < count; ++i) {
-      ASSERT_EQ(table.Find(i % 2 ? "0101" : "0201", Number(i / 2)), slots[static_cast<std::size_t>(i)]) << count << " " << i;
+      ASSERT_EQ(table.Find(i % 2 ? "0101" : "0201", Number(i / 2)),
+                slots[static_cast<std::size_t>(i)])
+          << count << " " << i;
     }
     EXPECT_EQ(table.Find("0101", "999999"), nullptr);
     // It goes on growing one number at a time afterwards.

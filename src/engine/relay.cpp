@@ -91,15 +91,17 @@ void Relay::OnNumberCount(std::int64_t count) { numbers_.Reserve(static_cast<std
 void Relay::OnNumber(const NumberRow& number) {
   // Rows come ordered by bank and number, so runs of one pool's numbers are the rule.
   Pool* pool = loading_pool_;
-  if (!pool || pool->merchant != number.merchant || pool->bank != number.bank || pool->region != number.region) {
+  if (!pool || pool->merchant != number.merchant || pool->bank != number.bank ||
+      pool->region != number.region) {
     auto& owned = pools_[PoolKey(number.merchant, number.bank, number.region)];
     if (!owned) {
-      owned = std::make_unique<Pool>(
-          Pool{std::string(number.merchant), std::string(number.bank), std::string(number.region), {}, 0, 0});
+      owned = std::make_unique<Pool>(Pool{std::string(number.merchant), std::string(number.bank),
+                                          std::string(number.region), {}, 0, 0});
     }
     pool = loading_pool_ = owned.get();
   }
-  VARELAY_INVARIANT(NumberTable::CanHold(number.number) && decltype(NumberSlot::assignment_id)::Fits(number.assignment_id),
+  VARELAY_INVARIANT(NumberTable::CanHold(number.number) &&
+                        decltype(NumberSlot::assignment_id)::Fits(number.assignment_id),
                     "a stored number and its assignment id fit a slot");
   NumberSlot& slot = numbers_.AddUnindexed(*pool, number.number);
   slot.state = number.state;
@@ -456,7 +458,7 @@ void Relay::StartCooling(NumberSlot& slot, Instant from) {
 
 void Relay::ReleaseToPool(NumberSlot& slot) {
   --slot.pool->cooling;
-  live_.erase(live_.find(slot.assignment_id.view()));  // the tombstone is no longer needed in memory
+  live_.erase(live_.find(slot.assignment_id.view()));  // the tombstone is no longer needed
   slot.state = NumberState::kFree;
   slot.release_at.reset();
   store_.PutNumber(slot.Record());
@@ -523,17 +525,20 @@ Result<void> Relay::CheckInvariants() const {
   open_orders.reserve(live_.size());
   for (const auto& [id, a] : live_) {
     if (a.status != AssignmentStatus::kOpen) continue;
-    const std::uint64_t hash = std::hash<std::string_view>{}(a.merchant) * 31 + std::hash<std::string_view>{}(a.order_id);
+    const std::uint64_t hash =
+        std::hash<std::string_view>{}(a.merchant) * 31 + std::hash<std::string_view>{}(a.order_id);
     open_orders.emplace_back(hash, &a);
     if (a.paid_minor < 0 || a.paid_minor > a.amount.minor()) return broken("paid amount out of range");
   }
   std::sort(open_orders.begin(), open_orders.end(),
             [](const auto& x, const auto& y) { return x.first < y.first; });
   for (std::size_t i = 0; i < open_orders.size(); ++i) {
-    for (std::size_t j = i + 1; j < open_orders.size() && open_orders[j].first == open_orders[i].first; ++j) {
-      const Assignment& x = *open_orders[i].second;
-      const Assignment& y = *open_orders[j].second;
-      if (x.merchant == y.merchant && x.order_id == y.order_id) return broken("two open assignments for one order");
+    const auto& [hash, x] = open_orders[i];
+    for (std::size_t j = i + 1; j < open_orders.size() && open_orders[j].first == hash; ++j) {
+      const Assignment* y = open_orders[j].second;
+      if (x->merchant == y->merchant && x->order_id == y->order_id) {
+        return broken("two open assignments for one order");
+      }
     }
   }
   return {};

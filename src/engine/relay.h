@@ -140,7 +140,9 @@ class Relay final : private LoadSink {
   static std::string PoolKey(std::string_view merchant, std::string_view bank,
                              std::string_view region);
 
-  NumberSlot* FindSlot(std::string_view bank, std::string_view number) { return numbers_.Find(bank, number); }
+  NumberSlot* FindSlot(std::string_view bank, std::string_view number) {
+    return numbers_.Find(bank, number);
+  }
   // The assignment a number is (or was last) tied to; it must be live.
   Assignment& LiveAssignment(const NumberSlot& slot);
   Pool* ChoosePool(const std::string& merchant, const std::string& bank, const std::string& region);

@@ -17,8 +17,9 @@ class RecordingSink : public LoadSink {
   void OnApiKey(ApiKey k) override { keys.push_back(std::move(k)); }
   void OnNumberCount(std::int64_t count) override { numbers.reserve(static_cast<std::size_t>(count)); }
   void OnNumber(const NumberRow& n) override {
-    numbers.push_back({std::string(n.bank), std::string(n.number), std::string(n.merchant), std::string(n.region),
-                       n.state, n.generation, std::string(n.assignment_id), n.release_at, n.event_seq});
+    numbers.push_back({std::string(n.bank), std::string(n.number), std::string(n.merchant),
+                       std::string(n.region), n.state, n.generation, std::string(n.assignment_id),
+                       n.release_at, n.event_seq});
   }
   void OnLiveAssignment(Assignment a) override { live.push_back(std::move(a)); }
   void OnLedgerHead(std::int64_t seq, std::string hash) override {

@@ -4,10 +4,12 @@
 
 namespace varelay {
 
-Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(sqlite3* writer, const std::string& path,
+Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(sqlite3* writer,
+                                                                const std::string& path,
                                                                 WalCheckpointerOptions options) {
   sqlite3* own = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &own, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &own, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
     std::string why = own ? sqlite3_errmsg(own) : "out of memory";
     sqlite3_close_v2(own);
     return Fail(ErrorCode::kInternal, "cannot open " + path + " for checkpoints: " + why);
@@ -71,9 +73,11 @@ void WalCheckpointer::Loop() {
     // are both fine: the next wake-up continues where this one stopped.
     int log_pages = 0;
     int copied_pages = 0;
-    int rc = sqlite3_wal_checkpoint_v2(own_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied_pages);
+    int rc = sqlite3_wal_checkpoint_v2(own_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_pages,
+                                       &copied_pages);
     background_runs_.fetch_add(1, std::memory_order_relaxed);
-    if (rc == SQLITE_OK && copied_pages == log_pages) finish_.store(true, std::memory_order_release);
+    if (rc == SQLITE_OK && copied_pages == log_pages)
+      finish_.store(true, std::memory_order_release);
   }
 }
 

@@ -9,9 +9,9 @@
 // catches up with the end of the log either, and a log that is never caught up is never started
 // afresh: it grows, and every read walks a longer index. So once a background run has copied all
 // the log held when it began, the writer's next commit copies the remainder (a few pages) itself,
-// and the transaction after starts the log from its beginning. Should the log still reach `hard_pages` (the
-// background thread starved of CPU), the writer checkpoints itself, as SQLite would by default,
-// so the log stays bounded.
+// and the transaction after that starts the log from its beginning. Should the log still reach
+// `hard_pages` (the background thread starved of CPU), the writer checkpoints itself, as SQLite
+// would by default, so the log stays bounded.
 #pragma once
 
 #include <sqlite3.h>
@@ -29,8 +29,8 @@
 namespace varelay {
 
 struct WalCheckpointerOptions {
-  int wake_pages = 4096;    // log pages after a commit that wake the background thread
-  int hard_pages = 65536;   // log pages after a commit at which the writer checkpoints itself
+  int wake_pages = 4096;   // log pages after a commit that wake the background thread
+  int hard_pages = 65536;  // log pages after a commit at which the writer checkpoints itself
 };
 
 class WalCheckpointer {

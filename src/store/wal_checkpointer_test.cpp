@@ -29,7 +29,9 @@ class WalCheckpointerTest : public ::testing::Test {
     sqlite3_close_v2(db_);
     fs::remove_all(dir_);
   }
-  void Exec(const std::string& sql) { ASSERT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sql; }
+  void Exec(const std::string& sql) {
+    ASSERT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+  }
   // One committed transaction of `rows` rows of 1 KiB each.
   void CommitRows(int first, int rows) {
     Exec("BEGIN IMMEDIATE");
@@ -46,7 +48,8 @@ class WalCheckpointerTest : public ::testing::Test {
 };
 
 TEST_F(WalCheckpointerTest, CopiesTheLogOnItsOwnThreadAndKeepsItSmall) {
-  auto checkpointer = WalCheckpointer::Start(db_, path_, {.wake_pages = 32, .hard_pages = 1'000'000});
+  auto checkpointer =
+      WalCheckpointer::Start(db_, path_, {.wake_pages = 32, .hard_pages = 1'000'000});
   ASSERT_TRUE(checkpointer.has_value()) << checkpointer.error().detail;
   // 2,000 commits of 4 rows (about 5 pages each): 10,000 pages through the log.
   for (int batch = 0; batch < 2000; ++batch) CommitRows(batch * 4, 4);
@@ -65,7 +68,8 @@ TEST_F(WalCheckpointerTest, CopiesTheLogOnItsOwnThreadAndKeepsItSmall) {
 
 TEST_F(WalCheckpointerTest, TheWriterCheckpointsItselfAtTheHardLimit) {
   // A background thread that is never woken: only the hard limit bounds the log.
-  auto checkpointer = WalCheckpointer::Start(db_, path_, {.wake_pages = 1'000'000, .hard_pages = 64});
+  auto checkpointer =
+      WalCheckpointer::Start(db_, path_, {.wake_pages = 1'000'000, .hard_pages = 64});
   ASSERT_TRUE(checkpointer.has_value());
   for (int batch = 0; batch < 500; ++batch) CommitRows(batch * 4, 4);
   EXPECT_EQ((*checkpointer)->background_runs(), 0u);
