@@ -26,12 +26,10 @@ namespace varelay {
 template <std::size_t N>
 class InlineString {
  public:
-  static constexpr std::size_t kCapacity = N;
   static bool Fits(std::string_view s) { return s.size() <= N; }
   void Assign(std::string_view s);  // s must fit
   std::string_view view() const { return {data_.data(), size_}; }
   std::string str() const { return std::string(view()); }
-  bool empty() const { return size_ == 0; }
   friend bool operator==(const InlineString& a, std::string_view b) { return a.view() == b; }
 
  private:
