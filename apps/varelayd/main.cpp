@@ -28,6 +28,7 @@ struct Flags {
   int io_threads = 2;
   std::int64_t quarantine_s = 7 * 24 * 3600;
   std::size_t max_batch = 1024;
+  int wal_checkpoint_pages = varelay::SqliteOptions{}.checkpoint_pages;
   std::size_t max_connections = 4096;
   bool print_routes = false;
   // Webhooks (docs/webhooks.md).
@@ -149,7 +150,9 @@ int Serve(const Flags& flags) {
     std::cerr << "varelayd: cannot create data folder " << data << ": " << ec.message() << "\n";
     return 1;
   }
-  auto store = OpenSqliteStore((data / "varelay.db").string());
+  SqliteOptions sqlite;
+  sqlite.checkpoint_pages = flags.wal_checkpoint_pages;
+  auto store = OpenSqliteStore((data / "varelay.db").string(), OpenMode::kReadWrite, sqlite);
   if (!store) {
     std::cerr << "varelayd: " << store.error().detail << "\n";
     return 1;
@@ -283,6 +286,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-batch", flags.max_batch, "most commands made durable in one commit")
       ->envname("VARELAY_MAX_BATCH")->check(CLI::Range(1, 65536))->capture_default_str();
+  app.add_option("--wal-checkpoint-pages", flags.wal_checkpoint_pages,
+                 "write-ahead log pages after which a checkpoint runs on its own thread")
+      ->envname("VARELAY_WAL_CHECKPOINT_PAGES")->check(CLI::Range(8, 1000000))->capture_default_str();
   app.add_option("--max-connections", flags.max_connections, "open connections beyond which new ones are closed")
       ->envname("VARELAY_MAX_CONNECTIONS")->check(CLI::Range(1, 1000000))->capture_default_str();
   app.add_option("--webhook-allow-http", flags.webhook_allow_http,

@@ -115,6 +115,12 @@ std::string Metrics::Render(const EngineStats& engine, const Gauges& gauges,
   out += "# HELP varelay_engine_queue_depth Commands waiting for the engine.\n";
   out += "# TYPE varelay_engine_queue_depth gauge\n";
   out += "varelay_engine_queue_depth " + std::to_string(engine.queue_depth.load()) + "\n";
+  out += "# HELP varelay_store_wal_checkpoints_total Write-ahead log checkpoints, by who ran them.\n";
+  out += "# TYPE varelay_store_wal_checkpoints_total counter\n";
+  out += "varelay_store_wal_checkpoints_total{by=\"background\"} " +
+         std::to_string(engine.checkpoints_background.load()) + "\n";
+  out += "varelay_store_wal_checkpoints_total{by=\"writer\"} " + std::to_string(engine.checkpoints_by_writer.load()) +
+         "\n";
   if (webhooks) {
     out += "# HELP varelay_webhook_attempts_total Webhook delivery attempts by result.\n";
     out += "# TYPE varelay_webhook_attempts_total counter\n";

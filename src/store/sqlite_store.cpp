@@ -425,7 +425,7 @@ class SqliteStore final : public Store {
     sqlite3_close_v2(db_);
   }
 
-  Result<void> Prepare(OpenMode mode, const std::string& path) {
+  Result<void> Prepare(OpenMode mode, const std::string& path, const SqliteOptions& options) {
     if (mode == OpenMode::kReadWrite) {
       // WAL with synchronous=FULL: each commit fsyncs the log before returning.
       for (const char* pragma :
@@ -436,12 +436,20 @@ class SqliteStore final : public Store {
       if (auto r = Migrate(); !r) return r;
       // Pages are copied from the log into the database file on another thread, off the
       // acknowledgement path (store/wal_checkpointer.h).
-      auto checkpointer = WalCheckpointer::Start(db_, path);
+      WalCheckpointerOptions checkpoints;
+      checkpoints.wake_pages = options.checkpoint_pages;
+      checkpoints.hard_pages = std::max(checkpoints.hard_pages, 16 * options.checkpoint_pages);
+      auto checkpointer = WalCheckpointer::Start(db_, path, checkpoints);
       if (!checkpointer) return std::unexpected(checkpointer.error());
       checkpointer_ = std::move(*checkpointer);
     }
     sqlite3_busy_timeout(db_, 5000);
     return PrepareStatements();
+  }
+
+  StoreStats Stats() const override {
+    if (!checkpointer_) return {};
+    return {checkpointer_->background_runs(), checkpointer_->writer_runs()};
   }
 
   Result<void> Load(LoadSink& sink) override;
@@ -1093,7 +1101,8 @@ Result<std::int64_t> SqliteStore::CountDeposits() {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, OpenMode mode) {
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, OpenMode mode,
+                                               SqliteOptions options) {
   sqlite3* db = nullptr;
   int flags = mode == OpenMode::kReadOnly ? SQLITE_OPEN_READONLY
                                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
@@ -1104,7 +1113,7 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, OpenMode
     return Fail(ErrorCode::kInternal, "cannot open " + path + ": " + why);
   }
   auto store = std::make_unique<SqliteStore>(db);
-  if (auto r = store->Prepare(mode, path); !r) return std::unexpected(r.error());
+  if (auto r = store->Prepare(mode, path, options); !r) return std::unexpected(r.error());
   return std::unique_ptr<Store>(std::move(store));
 }
 

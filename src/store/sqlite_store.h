@@ -11,10 +11,17 @@ namespace varelay {
 
 enum class OpenMode { kReadWrite, kReadOnly };
 
+struct SqliteOptions {
+  // Write-ahead log pages after which a checkpoint runs on the store's own thread
+  // (store/wal_checkpointer.h).
+  int checkpoint_pages = 4096;
+};
+
 // Opens (creating when kReadWrite and absent) the database file at `path` and brings its schema
 // up to date. Fails with kInternal and SQLite's message.
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
-                                               OpenMode mode = OpenMode::kReadWrite);
+                                               OpenMode mode = OpenMode::kReadWrite,
+                                               SqliteOptions options = {});
 
 // The schema version this build writes.
 int SqliteSchemaVersion();

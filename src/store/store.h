@@ -96,9 +96,18 @@ class LoadSink {
   virtual void OnPendingTransfer(Transfer transfer) = 0;
 };
 
+// Figures a store keeps for /metrics.
+struct StoreStats {
+  std::uint64_t checkpoints_background = 0;  // write-ahead log checkpoints on the store's own thread
+  std::uint64_t checkpoints_by_writer = 0;   // ... and by the writer, finishing one or at the limit
+};
+
 class Store {
  public:
   virtual ~Store() = default;
+
+  // Safe from any thread.
+  virtual StoreStats Stats() const { return {}; }
 
   virtual Result<void> Load(LoadSink& sink) = 0;
 
