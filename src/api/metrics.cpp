@@ -118,8 +118,8 @@ std::string Metrics::Render(const EngineStats& engine, const Gauges& gauges,
   out += "# HELP varelay_store_wal_checkpoints_total Write-ahead log checkpoints, by who ran them.\n";
   out += "# TYPE varelay_store_wal_checkpoints_total counter\n";
   out += "varelay_store_wal_checkpoints_total{by=\"background\"} " +
-         std::to_string(engine.checkpoints_background.load()) + "\n";
-  out += "varelay_store_wal_checkpoints_total{by=\"writer\"} " + std::to_string(engine.checkpoints_by_writer.load()) +
+         std::to_string(gauges.store.checkpoints_background) + "\n";
+  out += "varelay_store_wal_checkpoints_total{by=\"writer\"} " + std::to_string(gauges.store.checkpoints_by_writer) +
          "\n";
   if (webhooks) {
     out += "# HELP varelay_webhook_attempts_total Webhook delivery attempts by result.\n";

@@ -345,8 +345,8 @@ std::expected<Command, HttpResponse> BuildCommand(const Route& route, const Look
       for (const auto& [key, value] : target.query) {
         if (key == "bank" && IsBankCode(value)) {
           c.bank = value;
-        } else if (key == "limit" && ParseLimit(value)) {
-          c.limit = *ParseLimit(value);
+        } else if (auto limit = key == "limit" ? ParseLimit(value) : std::nullopt) {
+          c.limit = *limit;
         } else {
           return std::unexpected(Refuse(key == "bank" || key == "limit" ? ErrorCode::kInvalidField : ErrorCode::kUnknownField,
                                         key == "bank"    ? "bank must be a 3-digit bank code"

@@ -304,6 +304,7 @@ inline constexpr std::size_t kDepositOutcomeCount = 7;
 struct Gauges {
   std::vector<PoolCounts> pools;
   std::array<std::int64_t, kDepositOutcomeCount> deposits_by_outcome{};
+  StoreStats store;
 };
 struct EndpointView {
   WebhookEndpoint endpoint;

@@ -156,9 +156,6 @@ std::size_t Engine::Step() {
   stats_.commit_us_total.fetch_add(static_cast<std::uint64_t>(commit_us), std::memory_order_relaxed);
   Observe(stats_.commit_ms_buckets, EngineStats::kCommitBucketsMs, commit_us / 1000.0);
   if (!batch.empty()) Observe(stats_.batch_size_buckets, EngineStats::kBatchBuckets, double(batch.size()));
-  const StoreStats store = store_.Stats();
-  stats_.checkpoints_background.store(store.checkpoints_background, std::memory_order_relaxed);
-  stats_.checkpoints_by_writer.store(store.checkpoints_by_writer, std::memory_order_relaxed);
 
   // Only now, with the batch durable, does anyone hear back, and may webhooks go out.
   for (std::size_t i = 0; i < batch.size(); ++i) {

@@ -32,9 +32,6 @@ struct EngineStats {
   std::atomic<std::uint64_t> commit_us_total{0};
   std::array<std::atomic<std::uint64_t>, 9> batch_size_buckets{};
   std::atomic<std::uint64_t> queue_depth{0};
-  // The store's, copied after each batch.
-  std::atomic<std::uint64_t> checkpoints_background{0};
-  std::atomic<std::uint64_t> checkpoints_by_writer{0};
 };
 
 class Engine {

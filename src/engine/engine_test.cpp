@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <random>
+#include <tuple>
 
 #include "engine/random.h"
 #include "store/sqlite_store.h"
@@ -120,6 +121,39 @@ class EngineTest : public ::testing::Test {
 };
 
 // Proves one full payment: issue, pre-check, deposit, matched, number cooling, ledger intact.
+// The stored row of a number, as (state, generation, event_seq).
+std::tuple<int, int, int> StoredNumber(const std::filesystem::path& db_path, const std::string& number) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db_path.string().c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db, "SELECT state, generation, event_seq FROM numbers WHERE number = ?1", -1, &s, nullptr);
+  sqlite3_bind_text(s, 1, number.c_str(), -1, SQLITE_TRANSIENT);
+  std::tuple<int, int, int> row{-1, -1, -1};
+  if (sqlite3_step(s) == SQLITE_ROW) {
+    row = {sqlite3_column_int(s, 0), sqlite3_column_int(s, 1), sqlite3_column_int(s, 2)};
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return row;
+}
+
+// Proves a number changed several times by one command (taken, then its event counted; cooled,
+// then its event counted) is stored with its last state, and a restart goes on from there.
+TEST_F(EngineTest, ANumberChangedTwiceInOneCommandIsStoredAsItEnded) {
+  auto a = Issue("order-1", 10000);
+  EXPECT_EQ(StoredNumber(dir_ / "varelay.db", a.number), std::make_tuple(1, 1, 1));  // assigned, gen 1, 1 event
+  Deposit("tx-1", a.number, 10000);
+  EXPECT_EQ(StoredNumber(dir_ / "varelay.db", a.number), std::make_tuple(2, 1, 2));  // cooling, 2 events
+  Reopen();
+  clock_.Advance(std::chrono::hours(2));  // past the quarantine
+  auto b = Issue("order-2", 10000);
+  auto c = Issue("order-3", 10000);
+  ASSERT_NE(b.number, a.number);
+  ASSERT_EQ(c.number, a.number) << "the cooled number is back, behind the one never used";
+  EXPECT_EQ(c.generation, 2);
+  EXPECT_EQ(StoredNumber(dir_ / "varelay.db", a.number), std::make_tuple(1, 2, 3));  // its third event
+}
+
 // Start-up checks the recovered state: a number the store says is assigned, with no assignment
 // behind it, stops the relay instead of serving from a broken state.
 TEST_F(EngineTest, RecoveryRefusesAStoreThatBreaksAnInvariant) {

@@ -57,6 +57,7 @@ struct NumberSlot {
   // The current (assigned) or last (cooling, free) assignment.
   InlineString<31> assignment_id;
   NumberState state = NumberState::kFree;
+  bool touched = false;     // changed by the command being applied; its row not yet written
   std::uint32_t index = 0;  // the order it was added in: 0, 1, 2...
 
   const std::string& bank() const { return pool->bank; }

@@ -193,7 +193,23 @@ bool Relay::EnsureAdminKey(const std::string& token, Instant now) {
 // ---- dispatch -------------------------------------------------------------------------------
 
 Result<Outcome> Relay::Apply(const Caller& caller, const Command& command, Instant now) {
-  return std::visit([&](const auto& c) { return Do(caller, c, now); }, command);
+  auto result = std::visit([&](const auto& c) { return Do(caller, c, now); }, command);
+  WriteTouchedNumbers();
+  return result;
+}
+
+void Relay::Touch(NumberSlot& slot) {
+  if (slot.touched) return;
+  slot.touched = true;
+  touched_.push_back(&slot);
+}
+
+void Relay::WriteTouchedNumbers() {
+  for (NumberSlot* slot : touched_) {
+    store_.PutNumber(slot->Record());
+    slot->touched = false;
+  }
+  touched_.clear();
 }
 
 // ---- set-up ---------------------------------------------------------------------------------
@@ -355,7 +371,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const LoadNumbers& c, Instant) {
   if (!pool) pool = std::make_unique<Pool>(Pool{c.merchant, c.bank, c.region, {}, 0, 0});
   for (auto number : accepted) {
     NumberSlot& slot = numbers_.Add(*pool, number);
-    store_.PutNumber(slot.Record());
+    Touch(slot);
     pool->free.push_back(&slot);
   }
   report.loaded = static_cast<std::int64_t>(accepted.size());
@@ -389,6 +405,7 @@ Gauges Relay::ReadGauges() const {
                             static_cast<std::int64_t>(pool->free.size()), pool->assigned, pool->cooling});
   }
   gauges.deposits_by_outcome = deposits_by_outcome_;
+  gauges.store = store_.Stats();
   return gauges;
 }
 
@@ -413,6 +430,7 @@ void Relay::RunTimers(Instant now) {
     store_.DeleteIdempotencyBefore(now - options_.idempotency_retention, kIdempotencySweepLimit);
     next_idempotency_sweep_ = now + kIdempotencySweepEvery;
   }
+  WriteTouchedNumbers();
 }
 
 std::optional<Instant> Relay::NextTimer() const {
@@ -452,7 +470,7 @@ void Relay::StartCooling(NumberSlot& slot, Instant from) {
   ++slot.pool->cooling;
   slot.state = NumberState::kCooling;
   slot.release_at = from + options_.quarantine;
-  store_.PutNumber(slot.Record());
+  Touch(slot);
   releases_.emplace(*slot.release_at, &slot);
 }
 
@@ -461,7 +479,7 @@ void Relay::ReleaseToPool(NumberSlot& slot) {
   live_.erase(live_.find(slot.assignment_id.view()));  // the tombstone is no longer needed
   slot.state = NumberState::kFree;
   slot.release_at.reset();
-  store_.PutNumber(slot.Record());
+  Touch(slot);
   slot.pool->free.push_back(&slot);
 }
 
@@ -469,6 +487,7 @@ void Relay::ReleaseToPool(NumberSlot& slot) {
 
 Result<void> Relay::CheckInvariants() const {
   auto broken = [](std::string what) { return Fail(ErrorCode::kInternal, "invariant broken: " + what); };
+  if (!touched_.empty()) return broken("a changed number was not written");
   std::map<const Pool*, std::int64_t> assigned, cooling;
   // Every listed number is free and listed once, and as many are listed as are free: then every
   // free number is listed. Marks by slot index, not a set: this runs over millions at start-up.

@@ -140,6 +140,11 @@ class Relay final : private LoadSink {
   static std::string PoolKey(std::string_view merchant, std::string_view bank,
                              std::string_view region);
 
+  // Marks a number changed: its row is written once, when the command (or the timer run) ends,
+  // however many times the command changed it (an issue changes it, then its event bumps the
+  // sequence; a payment starts the quarantine, then its event does the same).
+  void Touch(NumberSlot& slot);
+  void WriteTouchedNumbers();
   NumberSlot* FindSlot(std::string_view bank, std::string_view number) {
     return numbers_.Find(bank, number);
   }
@@ -188,6 +193,7 @@ class Relay final : private LoadSink {
   std::unordered_map<std::string, std::string> key_by_hash_;          // secret hash -> id
   std::map<std::string, std::unique_ptr<Pool>> pools_;                 // by PoolKey
   NumberTable numbers_;
+  std::vector<NumberSlot*> touched_;  // see Touch
   Pool* loading_pool_ = nullptr;         // during Recover: the pool of the number loaded last
   std::int64_t loaded_live_numbers_ = 0;  // during Recover: assigned and cooling numbers seen
   // Open assignments, and the tombstones of cooling numbers.

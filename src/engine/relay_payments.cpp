@@ -148,7 +148,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateAssignment& c, Insta
   slot->generation = a.generation;
   slot->assignment_id.Assign(a.id);
   slot->release_at.reset();
-  store_.PutNumber(slot->Record());
+  Touch(*slot);
   store_.PutAssignment(a);
   expiries_.emplace(a.due_at, a.id);
   auto [it, inserted] = live_.insert_or_assign(a.id, a);
@@ -411,7 +411,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const CancelDeposit& c, Instant 
         ++slot->pool->assigned;
         slot->state = NumberState::kAssigned;
         slot->release_at.reset();
-        store_.PutNumber(slot->Record());
+        Touch(*slot);
         expiries_.emplace(a.due_at, a.id);
       }
       store_.PutAssignment(a);

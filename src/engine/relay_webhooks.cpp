@@ -163,7 +163,7 @@ void Relay::Emit(EventType type, NumberSlot& slot, const Assignment* a, const De
   const std::string& merchant = slot.merchant();
   if (merchant.empty()) return;
   ++slot.event_seq;
-  store_.PutNumber(slot.Record());
+  Touch(slot);
 
   Event event;
   event.merchant = merchant;
