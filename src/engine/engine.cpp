@@ -1,5 +1,7 @@
 #include "engine/engine.h"
 
+#include "domain/assert.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -53,26 +55,45 @@ constexpr auto kMaxIdle = std::chrono::milliseconds(200);
 }  // namespace
 
 Engine::Engine(Store& store, const Clock& clock, EngineOptions options)
-    : store_(store), clock_(clock), options_(options), relay_(store, options.relay) {}
+    : store_(store), clock_(clock), options_(options), relay_(std::in_place, store, options.relay) {}
 
 Engine::~Engine() { Stop(); }
 
-Result<void> Engine::Recover() {
-  if (auto r = relay_.Recover(); !r) return r;
-  return relay_.CheckInvariants();
+Result<RecoveryReport> Engine::Recover() {
+  auto report = relay_->Recover(options_.snapshot_path);
+  if (!report) return report;
+  auto sound = relay_->CheckInvariants();
+  if (!sound && report->from_snapshot) {
+    // The snapshot passed its checksum but not the checks: start again from the store alone (the
+    // store no longer names the snapshot).
+    std::string reason = "its state breaks an invariant (" + sound.error().detail + ")";
+    relay_.emplace(store_, options_.relay);
+    report = relay_->Recover({});
+    if (!report) return report;
+    report->snapshot_skipped = std::move(reason);
+    sound = relay_->CheckInvariants();
+  }
+  if (!sound) return std::unexpected(sound.error());
+  return report;
+}
+
+Result<SnapshotFigures> Engine::WriteSnapshot() {
+  VARELAY_INVARIANT(!thread_.joinable(), "the snapshot is written after the engine thread stopped");
+  if (options_.snapshot_path.empty()) return Fail(ErrorCode::kInternal, "no snapshot path is set");
+  return relay_->WriteSnapshot(options_.snapshot_path);
 }
 
 Result<bool> Engine::EnsureAdminKey(const std::string& token) {
   store_.Begin();
-  bool created = relay_.EnsureAdminKey(token, clock_.Now());
+  bool created = relay_->EnsureAdminKey(token, clock_.Now());
   if (auto r = store_.Commit(); !r) CommitFailed(r.error());
   return created;
 }
 
 void Engine::HandOver() {
-  auto outbox = relay_.TakeOutbox();
+  auto outbox = relay_->TakeOutbox();
   if (listener_ && !outbox.empty()) listener_->OnCommitted(std::move(outbox));
-  auto transfers = relay_.TakeNewTransfers();
+  auto transfers = relay_->TakeNewTransfers();
   if (transfer_listener_ && !transfers.empty()) transfer_listener_->OnPendingTransfers(std::move(transfers));
 }
 
@@ -110,7 +131,7 @@ void Engine::Loop() {
   for (;;) {
     {
       std::unique_lock lock(mutex_);
-      auto next = relay_.NextTimer();
+      auto next = relay_->NextTimer();
       auto idle = kMaxIdle;
       if (next) {
         auto until = std::chrono::duration_cast<std::chrono::milliseconds>(*next - clock_.Now());
@@ -137,7 +158,7 @@ std::size_t Engine::Step() {
   }
   const Instant now = clock_.Now();
   store_.Begin();
-  relay_.RunTimers(now);
+  relay_->RunTimers(now);
   std::vector<Result<Outcome>> results;
   std::vector<std::optional<RenderedResponse>> rendered(batch.size());
   std::vector<std::string> batch_keys;  // Idempotency-Keys first seen in this batch
@@ -169,7 +190,7 @@ void Engine::ApplyOne(Submission& s, std::vector<std::string>& batch_keys, Resul
                       std::optional<RenderedResponse>& rendered, Instant now) {
   Caller caller;
   if (s.internal && s.internal_caller) {
-    if (auto known = relay_.CheckCaller(*s.internal_caller); !known) {
+    if (auto known = relay_->CheckCaller(*s.internal_caller); !known) {
       result = std::unexpected(known.error());
       return;
     }
@@ -177,19 +198,19 @@ void Engine::ApplyOne(Submission& s, std::vector<std::string>& batch_keys, Resul
   } else if (s.internal) {
     caller.key_id = kInternalCaller;
   } else {
-    auto authenticated = relay_.Authenticate(s.bearer);
+    auto authenticated = relay_->Authenticate(s.bearer);
     if (!authenticated) {
       result = std::unexpected(authenticated.error());
       return;
     }
     caller = std::move(*authenticated);
-    if (auto signed_ok = relay_.CheckSignature(caller, s.signature, now); !signed_ok) {
+    if (auto signed_ok = relay_->CheckSignature(caller, s.signature, now); !signed_ok) {
       result = std::unexpected(signed_ok.error());
       return;
     }
   }
   if (!s.idempotency) {
-    result = relay_.Apply(caller, s.command, now);
+    result = relay_->Apply(caller, s.command, now);
     return;
   }
   const auto& idem = *s.idempotency;
@@ -213,7 +234,7 @@ void Engine::ApplyOne(Submission& s, std::vector<std::string>& batch_keys, Resul
     rendered = RenderedResponse{(*stored)->status, std::move((*stored)->body), true};
     return;
   }
-  result = relay_.Apply(caller, s.command, now);
+  result = relay_->Apply(caller, s.command, now);
   if (!result && !IsFinalRefusal(result.error())) return;
   // Not an answer yet: the API layer asks the bank and comes back with the same key.
   if (result && std::holds_alternative<NeedsBankNumber>(*result)) return;

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "engine/clock.h"
@@ -20,6 +21,7 @@ struct EngineOptions {
   RelayOptions relay;
   std::size_t max_batch = 1024;        // commands per durable commit
   std::size_t queue_capacity = 65536;  // beyond this, Submit refuses (the API answers 503)
+  std::string snapshot_path;           // the stop snapshot's file; empty: none
 };
 
 // Figures the engine keeps for /metrics. Updated by the engine thread, read by anyone.
@@ -41,8 +43,12 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Loads the live state. Fails when the store cannot be read or its state breaks an invariant.
-  Result<void> Recover();
+  // Loads the live state (from the stop snapshot when there is a valid one). Fails when the store
+  // cannot be read or its state breaks an invariant.
+  Result<RecoveryReport> Recover();
+  // After Stop: writes the stop snapshot, so the next start need not read every number from the
+  // store. Fails without a snapshot path.
+  Result<SnapshotFigures> WriteSnapshot();
   // Creates a bootstrap admin key for `token` when no active admin key exists (durably).
   Result<bool> EnsureAdminKey(const std::string& token);
 
@@ -68,7 +74,7 @@ class Engine {
   std::size_t Step();
 
   const EngineStats& stats() const { return stats_; }
-  const Relay& relay() const { return relay_; }
+  const Relay& relay() const { return *relay_; }
 
  private:
   void Loop();
@@ -79,7 +85,7 @@ class Engine {
   Store& store_;
   const Clock& clock_;
   EngineOptions options_;
-  Relay relay_;
+  std::optional<Relay> relay_;  // replaced only when a snapshot proves unsound at start-up
   EngineStats stats_;
 
   std::mutex mutex_;

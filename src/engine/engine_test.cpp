@@ -4,10 +4,12 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <tuple>
 
 #include "engine/random.h"
+#include "engine/snapshot_file.h"
 #include "store/sqlite_store.h"
 
 namespace varelay {
@@ -42,8 +44,15 @@ class EngineTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  // Drops the engine and store and opens them again from disk, as a restart would.
-  void Reopen() {
+  // Drops the engine and store and opens them again from disk, as a restart would: after a clean
+  // stop that wrote a snapshot (`Stop::kSnapshot`), or a stop that wrote none (a crash, as far as
+  // the snapshot goes).
+  enum class Stop { kCrash, kSnapshot };
+  void Reopen(Stop stop = Stop::kCrash) {
+    if (engine_ && stop == Stop::kSnapshot) {
+      auto written = engine_->WriteSnapshot();
+      ASSERT_TRUE(written) << written.error().detail;
+    }
     engine_.reset();
     store_.reset();
     auto store = OpenSqliteStore((dir_ / "varelay.db").string());
@@ -51,10 +60,13 @@ class EngineTest : public ::testing::Test {
     store_ = std::move(*store);
     EngineOptions options;
     options.relay.quarantine = std::chrono::hours(1);
+    options.snapshot_path = SnapshotPath();
     engine_ = std::make_unique<Engine>(*store_, clock_, options);
     auto recovered = engine_->Recover();
     ASSERT_TRUE(recovered) << recovered.error().detail;
+    recovery_ = *recovered;
   }
+  std::string SnapshotPath() const { return (dir_ / "varelay.snapshot").string(); }
 
   struct Answer {
     Result<Outcome> result = Fail(ErrorCode::kInternal, "no reply");
@@ -117,6 +129,7 @@ class EngineTest : public ::testing::Test {
   ManualClock clock_{kStart};
   std::unique_ptr<Store> store_;
   std::unique_ptr<Engine> engine_;
+  RecoveryReport recovery_;
   std::string merchant_, other_, bank_;
 };
 
@@ -375,6 +388,121 @@ TEST_F(EngineTest, RestartRecoversLiveState) {
   EXPECT_EQ(Deposit("tx-2", b.number, 2000).deposit.outcome, DepositOutcome::kMatched);
   EXPECT_EQ(Verify().entries, 2);
   EXPECT_TRUE(Verify().ok);
+}
+
+// Proves a clean stop's snapshot brings back the same live state as the store would: counts,
+// open and cooling assignments, the free list's order (a cooled number waits behind one never
+// used), expiry, and a late deposit on a cooling number.
+TEST_F(EngineTest, AStopSnapshotRestoresTheLiveStateExactly) {
+  Ok(LoadNumbers{"shop", "004", "seoul", {"1000000003", "1000000004"}});
+  auto paid = Issue("order-1", 1000);
+  auto open = Issue("order-2", 2000, AmountRule{AmountRuleKind::kRange, 1500, 2500, Overpayment::kRefuse});
+  auto expiring = Issue("order-3", 3000);
+  Deposit("tx-1", paid.number, 1000);
+  Reopen(Stop::kSnapshot);
+  EXPECT_TRUE(recovery_.from_snapshot) << recovery_.snapshot_skipped;
+  EXPECT_EQ(recovery_.numbers, 4);
+  EXPECT_EQ(recovery_.live_assignments, 3);
+  EXPECT_FALSE(std::filesystem::exists(SnapshotPath())) << "a snapshot is read once";
+
+  auto pools = std::get<PoolList>(Ok(ListPools{})).items;
+  ASSERT_EQ(pools.size(), 1u);
+  EXPECT_EQ(std::tie(pools[0].free, pools[0].assigned, pools[0].cooling), std::make_tuple(1, 2, 1));
+  auto again = std::get<AssignmentView>(Ok(GetAssignment{open.id}, merchant_)).assignment;
+  EXPECT_EQ(again.rule, open.rule);
+  EXPECT_EQ(again.amount, open.amount);
+  EXPECT_EQ(again.due_at, open.due_at);
+  EXPECT_EQ(again.request_fingerprint, open.request_fingerprint);
+  EXPECT_EQ(Deposit("tx-2", open.number, 2400).deposit.outcome, DepositOutcome::kMatched);
+  EXPECT_EQ(Deposit("tx-3", paid.number, 500).deposit.assignment_id, paid.id) << "late deposit on the tombstone";
+
+  clock_.Advance(std::chrono::hours(2));  // order-3 expires; the paid number has cooled
+  engine_->Step();
+  EXPECT_EQ(std::get<AssignmentView>(Ok(GetAssignment{expiring.id}, merchant_)).assignment.status,
+            AssignmentStatus::kExpired);
+  Reopen(Stop::kSnapshot);
+  EXPECT_TRUE(recovery_.from_snapshot) << recovery_.snapshot_skipped;
+  auto next = Issue("order-4", 1000);
+  EXPECT_EQ(next.number, "1000000004") << "the never-used number first";
+  EXPECT_TRUE(Verify().ok);
+}
+
+// Proves a snapshot is never read against a state that moved on: once a start has used it (or
+// passed it over), a later start without a new one reads the store, and nothing written in between
+// is lost.
+TEST_F(EngineTest, ASnapshotIsNotReadAfterTheStateMovedOn) {
+  auto a = Issue("order-1", 1000);
+  ASSERT_TRUE(engine_->WriteSnapshot());
+  std::filesystem::copy_file(SnapshotPath(), dir_ / "kept.snapshot");
+  Reopen();  // reads it
+  EXPECT_TRUE(recovery_.from_snapshot);
+  auto b = Issue("order-2", 2000);
+  std::filesystem::copy_file(dir_ / "kept.snapshot", SnapshotPath());  // the old file, put back
+  Reopen();  // a crash: no new snapshot
+  EXPECT_FALSE(recovery_.from_snapshot);
+  EXPECT_TRUE(recovery_.snapshot_skipped.empty()) << "the store names none: " << recovery_.snapshot_skipped;
+  EXPECT_EQ(recovery_.live_assignments, 2);
+  EXPECT_EQ(Deposit("tx-2", b.number, 2000).deposit.outcome, DepositOutcome::kMatched);
+  EXPECT_FALSE(std::filesystem::exists(SnapshotPath())) << "a leftover snapshot is removed";
+}
+
+// Proves a damaged snapshot, or another one than the store names, is passed over for the store.
+TEST_F(EngineTest, ADamagedOrForeignSnapshotFallsBackToTheStore) {
+  auto a = Issue("order-1", 1000);
+  ASSERT_TRUE(engine_->WriteSnapshot());
+  {
+    std::fstream f(SnapshotPath(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(40);
+    f.put('\x7f');
+  }
+  Reopen();
+  EXPECT_FALSE(recovery_.from_snapshot);
+  EXPECT_NE(recovery_.snapshot_skipped.find("checksum"), std::string::npos) << recovery_.snapshot_skipped;
+  EXPECT_EQ(recovery_.live_assignments, 1);
+
+  ASSERT_TRUE(engine_->WriteSnapshot());
+  std::filesystem::copy_file(SnapshotPath(), dir_ / "first.snapshot");
+  ASSERT_TRUE(engine_->WriteSnapshot());  // a second one: the store names only this
+  std::filesystem::copy_file(dir_ / "first.snapshot", SnapshotPath(), std::filesystem::copy_options::overwrite_existing);
+  Reopen();
+  EXPECT_FALSE(recovery_.from_snapshot);
+  EXPECT_NE(recovery_.snapshot_skipped.find("not the snapshot the store names"), std::string::npos)
+      << recovery_.snapshot_skipped;
+  EXPECT_EQ(Deposit("tx-1", a.number, 1000).deposit.outcome, DepositOutcome::kMatched);
+}
+
+// Proves a snapshot that reads well but describes an impossible state (an assigned number with no
+// assignment) is dropped for the store instead of served or stopping the start.
+TEST_F(EngineTest, ASnapshotThatBreaksAnInvariantFallsBackToTheStore) {
+  auto a = Issue("order-1", 1000);
+  ASSERT_TRUE(engine_->WriteSnapshot());
+  auto token = store_->SnapshotToken();
+  ASSERT_TRUE(token);
+  {
+    auto w = SnapshotWriter::Create(SnapshotPath());
+    ASSERT_TRUE(w);
+    w->Bytes("varelay-stop-snapshot");
+    w->U64(1);
+    w->Bytes(*token);
+    w->U64(1);  // one pool
+    for (const char* text : {"shop", "004", "seoul"}) w->Bytes(text);
+    w->U64(1);  // one number, assigned to nothing
+    w->U64(0);
+    w->U64(static_cast<std::uint64_t>(NumberState::kAssigned));
+    w->Bytes("1000000009");
+    w->Bytes("asg_missing");
+    w->I64(1);
+    w->I64(0);
+    w->U64(0);
+    w->U64(0);  // the pool's free list
+    w->U64(0);  // no live assignments
+    ASSERT_TRUE(w->Finish());
+  }
+  Reopen();
+  EXPECT_FALSE(recovery_.from_snapshot);
+  EXPECT_NE(recovery_.snapshot_skipped.find("invariant"), std::string::npos) << recovery_.snapshot_skipped;
+  EXPECT_EQ(recovery_.numbers, 2);
+  EXPECT_EQ(Deposit("tx-1", a.number, 1000).deposit.outcome, DepositOutcome::kMatched);
 }
 
 // Proves a bank's transaction ids are unique across notices and cancellations: reusing a

@@ -24,12 +24,6 @@ NumberRecord NumberSlot::Record() const {
                       generation, assignment_id.str(), release_at,     event_seq};
 }
 
-void NumberTable::Reserve(std::size_t count) {
-  std::size_t capacity = std::bit_ceil(std::max<std::size_t>(16, count + count / 2));
-  if (capacity > index_.size()) Rehash(capacity);
-  chunks_.reserve((count + kChunk - 1) / kChunk);
-}
-
 NumberSlot& NumberTable::Append(NumberPool& pool, std::string_view number) {
   VARELAY_INVARIANT(CanHold(number), "a number the table can hold");
   VARELAY_INVARIANT(count_ < UINT32_MAX - 1, "fewer than 2^32 numbers");

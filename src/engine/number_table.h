@@ -70,9 +70,9 @@ static_assert(sizeof(NumberSlot) <= 96, "a slot stays within 96 bytes");
 
 class NumberTable {
  public:
-  // Makes room for `count` numbers without growing again.
-  void Reserve(std::size_t count);
   std::size_t size() const { return count_; }
+  // The slot added `index`-th (NumberSlot::index); index < size().
+  NumberSlot& At(std::uint32_t index) const { return chunks_[index / kChunk][index % kChunk]; }
 
   NumberSlot* Find(std::string_view bank, std::string_view number);
   const NumberSlot* Find(std::string_view bank, std::string_view number) const;
@@ -104,7 +104,6 @@ class NumberTable {
   }
   static std::uint32_t SlotOf(std::uint64_t entry) { return static_cast<std::uint32_t>(entry) - 1; }
 
-  NumberSlot& At(std::uint32_t i) const { return chunks_[i / kChunk][i % kChunk]; }
   // A new slot at the end, not indexed.
   NumberSlot& Append(NumberPool& pool, std::string_view number);
   static std::uint64_t Hash(std::string_view bank, std::string_view number);

@@ -27,7 +27,7 @@ TEST(NumberTable, FindsWhatWasAddedByBankAndNumber) {
 
 TEST(NumberTable, SlotsKeepTheirAddressWhileTheTableGrows) {
   NumberPool pool{"shop", "0101", "", {}, 0, 0};
-  NumberTable table;  // no Reserve: the index doubles and new chunks are added as it fills
+  NumberTable table;  // the index doubles and new chunks are added as it fills
   std::vector<NumberSlot*> slots;
   for (int i = 0; i < 20000; ++i) slots.push_back(&table.Add(pool, Number(i)));
   for (int i = 0; i < 20000; ++i) {
@@ -47,7 +47,6 @@ TEST(NumberTable, AnIndexBuiltAtOnceFindsWhatAProbedOneDoes) {
   NumberPool b{"shop", "0201", "", {}, 0, 0};
   for (int count : {0, 1, 11, 12, 1000, 50000}) {  // 11 and 12: either side of 70 % of 16
     NumberTable table;
-    table.Reserve(static_cast<std::size_t>(count));
     std::vector<NumberSlot*> slots;
     for (int i = 0; i < count; ++i)
       slots.push_back(&table.AddUnindexed(i % 2 ? a : b, Number(i / 2)));
@@ -68,7 +67,7 @@ TEST(NumberTable, AnIndexBuiltAtOnceFindsWhatAProbedOneDoes) {
 TEST(NumberTable, RecordCarriesThePoolsFieldsAndTheSlotsState) {
   NumberPool pool{"shop", "0101", "busan", {}, 0, 0};
   NumberTable table;
-  table.Reserve(10);
+
   NumberSlot& slot = table.Add(pool, "1234567890123456");  // 16 digits, the longest number
   slot.state = NumberState::kCooling;
   slot.generation = 7;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <set>
 
 #include "domain/assert.h"
@@ -69,10 +70,64 @@ std::string Relay::PoolKey(std::string_view merchant, std::string_view bank,
 
 // ---- recovery -------------------------------------------------------------------------------
 
-Result<void> Relay::Recover() {
-  auto loaded = store_.Load(*this);
-  numbers_.BuildIndex();  // OnNumber adds them unindexed
-  return loaded;
+Relay::~Relay() {
+  if (indexing_.joinable()) indexing_.join();
+}
+
+Result<RecoveryReport> Relay::Recover(const std::string& snapshot_path) {
+  RecoveryReport report;
+  // Read (and cleared below) whether or not snapshots are on now: a token left from when they
+  // were must not vouch for its file after this start has changed the state.
+  auto stored = store_.SnapshotToken();
+  if (!stored) return std::unexpected(stored.error());
+  const std::string token = std::move(*stored);
+  if (!token.empty() && snapshot_path.empty()) {
+    report.snapshot_skipped = "snapshots are off";
+  } else if (!token.empty()) {
+    if (auto read = ReadSnapshot(snapshot_path, token); read) {
+      report.from_snapshot = true;
+    } else {
+      report.snapshot_skipped = read.error().detail;
+      ForgetNumbers();
+    }
+  }
+  auto loaded = store_.Load(*this, report.from_snapshot ? LoadParts::kAllButNumbers : LoadParts::kAll);
+  FinishIndexing();
+  if (!loaded) return std::unexpected(loaded.error());
+  if (!token.empty()) {
+    // The state moves on from here: the store stops naming the snapshot before anything changes.
+    if (auto cleared = store_.SetSnapshotToken(""); !cleared) return std::unexpected(cleared.error());
+  }
+  if (!snapshot_path.empty()) {
+    std::error_code ignored;  // unnamed by the store, a leftover file is never read
+    std::filesystem::remove(snapshot_path, ignored);
+  }
+  report.numbers = static_cast<std::int64_t>(numbers_.size());
+  report.live_assignments = static_cast<std::int64_t>(live_.size());
+  return report;
+}
+
+void Relay::StartIndexing() {
+  if (!indexing_.joinable()) indexing_ = std::thread([this] { numbers_.BuildIndex(); });
+}
+
+void Relay::FinishIndexing() {
+  if (indexing_.joinable()) {
+    indexing_.join();
+  } else {
+    numbers_.BuildIndex();  // numbers are added unindexed while recovering
+  }
+}
+
+void Relay::ForgetNumbers() {
+  if (indexing_.joinable()) indexing_.join();
+  numbers_ = NumberTable();
+  pools_.clear();
+  live_.clear();
+  expiries_.clear();
+  releases_.clear();
+  loading_pool_ = nullptr;
+  loaded_live_numbers_ = 0;
 }
 
 void Relay::OnBank(Bank bank) { banks_.emplace(bank.code, std::move(bank)); }
@@ -85,8 +140,6 @@ void Relay::OnApiKey(ApiKey key) {
   if (!key.revoked_at) key_by_hash_[key.secret_hash] = key.id;
   keys_.emplace(key.id, std::move(key));
 }
-
-void Relay::OnNumberCount(std::int64_t count) { numbers_.Reserve(static_cast<std::size_t>(count)); }
 
 void Relay::OnNumber(const NumberRow& number) {
   // Rows come ordered by bank and number, so runs of one pool's numbers are the rule.
@@ -122,7 +175,14 @@ void Relay::OnNumber(const NumberRow& number) {
 
 void Relay::OnLiveAssignment(Assignment assignment) {
   if (live_.empty()) live_.reserve(static_cast<std::size_t>(loaded_live_numbers_));
-  if (assignment.status == AssignmentStatus::kOpen) expiries_.emplace(assignment.due_at, assignment.id);
+  AddLiveAssignment(std::move(assignment));
+}
+
+void Relay::AddLiveAssignment(Assignment assignment) {
+  // They come in creation order, so mostly in due order too: the end is the likely place.
+  if (assignment.status == AssignmentStatus::kOpen) {
+    expiries_.emplace_hint(expiries_.end(), assignment.due_at, assignment.id);
+  }
   live_.emplace(assignment.id, std::move(assignment));
 }
 

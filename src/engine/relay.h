@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
@@ -28,12 +29,33 @@ struct RelayOptions {
   std::uint64_t id_seed = 0;                   // 0: random
 };
 
+// How a start found its state.
+struct RecoveryReport {
+  bool from_snapshot = false;
+  std::string snapshot_skipped;  // why a snapshot the store named was not used; empty otherwise
+  std::int64_t numbers = 0;
+  std::int64_t live_assignments = 0;  // open ones, and the tombstones of cooling numbers
+};
+
+struct SnapshotFigures {
+  std::int64_t numbers = 0;
+  std::int64_t live_assignments = 0;
+  std::uint64_t bytes = 0;
+};
+
 class Relay final : private LoadSink {
  public:
   Relay(Store& store, RelayOptions options);
+  ~Relay() override;
 
-  // Rebuilds the live state from the store. Call once, before anything else.
-  Result<void> Recover();
+  // Rebuilds the live state, once, before anything else. With a `snapshot_path`, the numbers and
+  // live assignments come from the stop snapshot there when the store names it; else, or when it
+  // cannot be read, from the store. Either way the store stops naming it (so a snapshot is read at
+  // most once, and never after a change).
+  Result<RecoveryReport> Recover(const std::string& snapshot_path);
+  // Writes the numbers and live assignments to `path` and has the store name the file. Between
+  // commands only; anything applied afterwards must come after a new Recover.
+  Result<SnapshotFigures> WriteSnapshot(const std::string& path);
 
   // Resolves a presented API key; kUnauthorized when unknown or revoked.
   Result<Caller> Authenticate(std::string_view bearer) const;
@@ -77,8 +99,8 @@ class Relay final : private LoadSink {
   void OnMerchant(Merchant merchant) override;
   void OnContract(Contract contract) override;
   void OnApiKey(ApiKey key) override;
-  void OnNumberCount(std::int64_t count) override;
   void OnNumber(const NumberRow& number) override;
+  void OnNumbersLoaded() override { StartIndexing(); }
   void OnLiveAssignment(Assignment assignment) override;
   void OnLedgerHead(std::int64_t seq, std::string hash) override;
   void OnWebhookEndpoint(WebhookEndpoint endpoint) override;
@@ -140,6 +162,15 @@ class Relay final : private LoadSink {
   static std::string PoolKey(std::string_view merchant, std::string_view bank,
                              std::string_view region);
 
+  // Recovery: the snapshot's numbers and live assignments; any failure leaves them half read.
+  Result<void> ReadSnapshot(const std::string& path, std::string_view token);
+  // Drops whatever numbers, pools and live assignments a failed snapshot read left.
+  void ForgetNumbers();
+  void AddLiveAssignment(Assignment assignment);
+  // The number index is built on a helper thread while the rest of the state is read.
+  void StartIndexing();
+  void FinishIndexing();
+
   // Marks a number changed: its row is written once, when the command (or the timer run) ends,
   // however many times the command changed it (an issue changes it, then its event bumps the
   // sequence; a payment starts the quarantine, then its event does the same).
@@ -196,6 +227,7 @@ class Relay final : private LoadSink {
   std::vector<NumberSlot*> touched_;  // see Touch
   Pool* loading_pool_ = nullptr;         // during Recover: the pool of the number loaded last
   std::int64_t loaded_live_numbers_ = 0;  // during Recover: assigned and cooling numbers seen
+  std::thread indexing_;                  // during Recover: builds the number index
   // Open assignments, and the tombstones of cooling numbers.
   std::unordered_map<std::string, Assignment, StringHash, std::equal_to<>> live_;
   std::multimap<Instant, std::string> expiries_;      // due_at -> open assignment id

@@ -16,7 +16,7 @@ namespace {
 using sqlite::Statement;
 
 // Numbered migrations: index + 1 is the version. Never edit one that has shipped; append.
-constexpr std::array<std::string_view, 7> kMigrations = {R"sql(
+constexpr std::array<std::string_view, 8> kMigrations = {R"sql(
 CREATE TABLE banks (
   code TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
 CREATE TABLE merchants (
@@ -130,6 +130,10 @@ DROP TABLE idempotency;
 ALTER TABLE idempotency_by_arrival RENAME TO idempotency;
 CREATE UNIQUE INDEX idempotency_by_key ON idempotency (caller, key);
 CREATE INDEX idempotency_by_age ON idempotency (created_at);
+)sql",
+                                                          R"sql(
+-- The token of the snapshot the engine wrote at its last clean stop; cleared at every start.
+CREATE TABLE stop_snapshot (token TEXT NOT NULL);
 )sql"};
 
 std::int64_t NumberStateCode(NumberState s) { return static_cast<std::int64_t>(s); }
@@ -452,8 +456,12 @@ class SqliteStore final : public Store {
     return {checkpointer_->background_runs(), checkpointer_->writer_runs()};
   }
 
-  Result<void> Load(LoadSink& sink) override;
-  Result<void> LoadAll(LoadSink& sink);
+  Result<void> Load(LoadSink& sink, LoadParts parts) override;
+  Result<void> LoadAll(LoadSink& sink, LoadParts parts);
+  // The numbers and the live assignments behind them.
+  Result<void> LoadNumbers(LoadSink& sink);
+  Result<std::string> SnapshotToken() override;
+  Result<void> SetSnapshotToken(const std::string& token) override;
   void Begin() override;
   Result<void> Commit() override;
   void Rollback() override;
@@ -794,15 +802,88 @@ Result<void> SqliteStore::PrepareStatements() {
   return {};
 }
 
-Result<void> SqliteStore::Load(LoadSink& sink) {
+Result<void> SqliteStore::LoadNumbers(LoadSink& sink) {
+  std::vector<std::string> live_ids;  // of assigned and cooling numbers
+  {
+    Statement s(db_, "SELECT bank, number, merchant, region, state, generation, assignment_id, "
+                     "release_at, event_seq FROM numbers");
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) {
+      NumberRow n;
+      n.bank = s.View(0);
+      n.number = s.View(1);
+      n.merchant = s.View(2);
+      n.region = s.View(3);
+      n.state = NumberStateFromCode(s.Int(4));
+      n.generation = s.Int(5);
+      n.assignment_id = s.View(6);
+      n.release_at = OptionalInstant(s.OptionalInt(7));
+      n.event_seq = s.Int(8);
+      if (n.state != NumberState::kFree) live_ids.emplace_back(n.assignment_id);
+      sink.OnNumber(n);
+    }
+    if (rc != SQLITE_DONE) return SqlError("loading numbers");
+  }
+  sink.OnNumbersLoaded();
+  {
+    // The assignments behind assigned and cooling numbers, read in id order: ids sort by creation
+    // time, so the reads walk the table's pages forward instead of jumping about.
+    // Many ids per statement: a statement's set-up is paid once per batch, not once per row.
+    std::sort(live_ids.begin(), live_ids.end());
+    constexpr int kIdsPerQuery = 64;
+    std::string sql = "SELECT " + std::string(kAssignmentColumns) + " FROM assignments WHERE id IN (?1";
+    for (int i = 2; i <= kIdsPerQuery; ++i) sql += ", ?" + std::to_string(i);
+    Statement find(db_, sql + ")");
+    if (!find.ok()) return SqlError("preparing the live assignment query");
+    for (std::size_t first = 0; first < live_ids.size(); first += kIdsPerQuery) {
+      for (int i = 0; i < kIdsPerQuery; ++i) {
+        std::size_t n = first + static_cast<std::size_t>(i);
+        if (n < live_ids.size()) {
+          find.Bind(i + 1, live_ids[n]);
+        } else {
+          find.BindNull(i + 1);  // matches nothing
+        }
+      }
+      int rc;
+      while ((rc = find.Step()) == SQLITE_ROW) sink.OnLiveAssignment(ReadAssignment(find));
+      find.Reset();
+      if (rc != SQLITE_DONE) return SqlError("loading live assignments");
+    }
+  }
+  return {};
+}
+
+Result<std::string> SqliteStore::SnapshotToken() {
+  Statement s(db_, "SELECT token FROM stop_snapshot");
+  if (!s.ok()) return SqlError("preparing the snapshot token query");
+  auto token = FindOne(s, [](const Statement& r) { return r.Text(0); }, "reading the snapshot token");
+  if (!token) return std::unexpected(token.error());
+  return token->value_or(std::string());
+}
+
+Result<void> SqliteStore::SetSnapshotToken(const std::string& token) {
+  if (auto r = Exec("BEGIN IMMEDIATE"); !r) return r;
+  Statement clear(db_, "DELETE FROM stop_snapshot");
+  Statement insert(db_, "INSERT INTO stop_snapshot VALUES (?1)");
+  bool written = clear.ok() && insert.ok() && clear.Run() == SQLITE_DONE &&
+                 (token.empty() || insert.Bind(1, token).Run() == SQLITE_DONE);
+  if (!written) {
+    auto error = SqlError("writing the snapshot token");
+    (void)Exec("ROLLBACK");
+    return error;
+  }
+  return Exec("COMMIT");  // synchronous=FULL: durable on return
+}
+
+Result<void> SqliteStore::Load(LoadSink& sink, LoadParts parts) {
   // One read transaction: a consistent snapshot, and one lock instead of one per statement.
   if (auto r = Exec("BEGIN"); !r) return r;
-  auto loaded = LoadAll(sink);
+  auto loaded = LoadAll(sink, parts);
   if (auto r = Exec(loaded ? "COMMIT" : "ROLLBACK"); !r && loaded) return r;
   return loaded;
 }
 
-Result<void> SqliteStore::LoadAll(LoadSink& sink) {
+Result<void> SqliteStore::LoadAll(LoadSink& sink, LoadParts parts) {
   {
     Statement s(db_, "SELECT code, name, created_at, protocol, signing_secret, endpoint FROM banks");
     while (s.Step() == SQLITE_ROW) {
@@ -840,56 +921,8 @@ Result<void> SqliteStore::LoadAll(LoadSink& sink) {
       sink.OnApiKey(std::move(k));
     }
   }
-  {
-    Statement s(db_, "SELECT COUNT(*) FROM numbers");
-    if (s.Step() != SQLITE_ROW) return SqlError("counting numbers");
-    sink.OnNumberCount(s.Int(0));
-  }
-  std::vector<std::string> live_ids;  // of assigned and cooling numbers
-  {
-    Statement s(db_, "SELECT bank, number, merchant, region, state, generation, assignment_id, "
-                     "release_at, event_seq FROM numbers");
-    int rc;
-    while ((rc = s.Step()) == SQLITE_ROW) {
-      NumberRow n;
-      n.bank = s.View(0);
-      n.number = s.View(1);
-      n.merchant = s.View(2);
-      n.region = s.View(3);
-      n.state = NumberStateFromCode(s.Int(4));
-      n.generation = s.Int(5);
-      n.assignment_id = s.View(6);
-      n.release_at = OptionalInstant(s.OptionalInt(7));
-      n.event_seq = s.Int(8);
-      if (n.state != NumberState::kFree) live_ids.emplace_back(n.assignment_id);
-      sink.OnNumber(n);
-    }
-    if (rc != SQLITE_DONE) return SqlError("loading numbers");
-  }
-  {
-    // The assignments behind assigned and cooling numbers, read in id order: ids sort by creation
-    // time, so the reads walk the table's pages forward instead of jumping about.
-    // Many ids per statement: a statement's set-up is paid once per batch, not once per row.
-    std::sort(live_ids.begin(), live_ids.end());
-    constexpr int kIdsPerQuery = 64;
-    std::string sql = "SELECT " + std::string(kAssignmentColumns) + " FROM assignments WHERE id IN (?1";
-    for (int i = 2; i <= kIdsPerQuery; ++i) sql += ", ?" + std::to_string(i);
-    Statement find(db_, sql + ")");
-    if (!find.ok()) return SqlError("preparing the live assignment query");
-    for (std::size_t first = 0; first < live_ids.size(); first += kIdsPerQuery) {
-      for (int i = 0; i < kIdsPerQuery; ++i) {
-        std::size_t n = first + static_cast<std::size_t>(i);
-        if (n < live_ids.size()) {
-          find.Bind(i + 1, live_ids[n]);
-        } else {
-          find.BindNull(i + 1);  // matches nothing
-        }
-      }
-      int rc;
-      while ((rc = find.Step()) == SQLITE_ROW) sink.OnLiveAssignment(ReadAssignment(find));
-      find.Reset();
-      if (rc != SQLITE_DONE) return SqlError("loading live assignments");
-    }
+  if (parts == LoadParts::kAll) {
+    if (auto r = LoadNumbers(sink); !r) return r;
   }
   {
     Statement s(db_, "SELECT seq, hash FROM ledger_entries ORDER BY seq DESC LIMIT 1");

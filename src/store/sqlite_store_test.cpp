@@ -15,7 +15,6 @@ class RecordingSink : public LoadSink {
   void OnMerchant(Merchant m) override { merchants.push_back(std::move(m)); }
   void OnContract(Contract c) override { contracts.push_back(std::move(c)); }
   void OnApiKey(ApiKey k) override { keys.push_back(std::move(k)); }
-  void OnNumberCount(std::int64_t count) override { numbers.reserve(static_cast<std::size_t>(count)); }
   void OnNumber(const NumberRow& n) override {
     numbers.push_back({std::string(n.bank), std::string(n.number), std::string(n.merchant),
                        std::string(n.region), n.state, n.generation, std::string(n.assignment_id),
@@ -64,6 +63,29 @@ class SqliteStoreTest : public ::testing::Test {
   std::string path_;
 };
 
+// Proves the snapshot token is durable and replaced whole, and that a load for a snapshot reads
+// everything but the numbers and their assignments.
+TEST_F(SqliteStoreTest, SnapshotTokenAndALoadWithoutNumbers) {
+  {
+    auto store = Open();
+    EXPECT_EQ(store->SnapshotToken().value(), "");
+    store->Begin();
+    store->PutBank({"004", "KB", FromUnixMs(1), BankProtocol::kJson, ""});
+    store->PutNumber({"004", "12345678", "shop", "seoul", NumberState::kFree, 0, "", {}});
+    ASSERT_TRUE(store->Commit());
+    ASSERT_TRUE(store->SetSnapshotToken("first"));
+    ASSERT_TRUE(store->SetSnapshotToken("second"));
+  }
+  auto store = Open();
+  EXPECT_EQ(store->SnapshotToken().value(), "second");
+  RecordingSink sink;
+  ASSERT_TRUE(store->Load(sink, LoadParts::kAllButNumbers));
+  EXPECT_EQ(sink.banks.size(), 1u);
+  EXPECT_TRUE(sink.numbers.empty());
+  ASSERT_TRUE(store->SetSnapshotToken(""));
+  EXPECT_EQ(store->SnapshotToken().value(), "");
+}
+
 Deposit SampleDeposit() {
   Deposit d;
   d.id = "dep_1";
@@ -91,7 +113,7 @@ TEST_F(SqliteStoreTest, CommitIsDurableAndRollbackLeavesNothing) {
   }
   auto store = Open();
   RecordingSink sink;
-  ASSERT_TRUE(store->Load(sink));
+  ASSERT_TRUE(store->Load(sink, LoadParts::kAll));
   ASSERT_EQ(sink.banks.size(), 1u);
   EXPECT_EQ(sink.banks[0].code, "004");
   ASSERT_EQ(sink.numbers.size(), 1u);
@@ -196,7 +218,7 @@ TEST_F(SqliteStoreTest, OutboxRoundTripsAndPendingDeliveriesReload) {
   }
   auto store = Open();
   RecordingSink sink;
-  ASSERT_TRUE(store->Load(sink));
+  ASSERT_TRUE(store->Load(sink, LoadParts::kAll));
   ASSERT_EQ(sink.endpoints.size(), 1u);
   EXPECT_EQ(sink.endpoints[0].event_types, endpoint.event_types);
   EXPECT_EQ(sink.event_head, 3);

@@ -80,9 +80,9 @@ class LoadSink {
   virtual void OnMerchant(Merchant merchant) = 0;
   virtual void OnContract(Contract contract) = 0;
   virtual void OnApiKey(ApiKey key) = 0;
-  // How many OnNumber calls follow (so the sink can size its tables once), then each number.
-  virtual void OnNumberCount(std::int64_t count) = 0;
   virtual void OnNumber(const NumberRow& number) = 0;
+  // The last number has been read (the live assignments are read next).
+  virtual void OnNumbersLoaded() {}
   // Assignments still tied to a number: open ones, and the tombstones of cooling numbers.
   virtual void OnLiveAssignment(Assignment assignment) = 0;
   virtual void OnLedgerHead(std::int64_t seq, std::string hash) = 0;
@@ -95,6 +95,8 @@ class LoadSink {
   // Transfers not yet completed or refused, oldest first.
   virtual void OnPendingTransfer(Transfer transfer) = 0;
 };
+
+enum class LoadParts { kAll, kAllButNumbers };
 
 // Figures a store keeps for /metrics.
 struct StoreStats {
@@ -109,7 +111,15 @@ class Store {
   // Safe from any thread.
   virtual StoreStats Stats() const { return {}; }
 
-  virtual Result<void> Load(LoadSink& sink) = 0;
+  // Reads the live state into `sink`: all of it, or all but the numbers and the assignments
+  // behind them (which a snapshot provides).
+  virtual Result<void> Load(LoadSink& sink, LoadParts parts) = 0;
+
+  // The engine's stop snapshot is valid only while the store is exactly as it was when the
+  // snapshot was written: the engine records a token here after writing one, and clears it before
+  // it changes anything again. Each is a durable transaction of its own, outside any batch.
+  virtual Result<std::string> SnapshotToken() = 0;  // empty: none
+  virtual Result<void> SetSnapshotToken(const std::string& token) = 0;
 
   // A batch: Begin, writes and reads, then Commit (durable on return) or Rollback. Write methods
   // record the first failure and Commit reports it; after a failed Commit the batch is rolled back.

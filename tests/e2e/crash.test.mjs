@@ -1,4 +1,4 @@
-// Proves varelayd loses nothing it acknowledged and books nothing twice when SIGKILLed (or SIGTERMed) under concurrent issue+deposit traffic, also with write-ahead log checkpoints running all the time on their own thread, and that its state is consistent after restart.
+// Proves varelayd loses nothing it acknowledged and books nothing twice when SIGKILLed (or SIGTERMed) under concurrent issue+deposit traffic, also with write-ahead log checkpoints running all the time on their own thread, and that its state is consistent after restart (from the store after a kill, from the stop snapshot after a SIGTERM).
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -296,10 +296,14 @@ async function crashScenario(t, how, { args = [] } = {}) {
   } else {
     assert.deepEqual(signalResult, { code: 0, signal: null }, `SIGTERM under load exits 0; stderr: ${relay.stderr()}`);
     assert.match(relay.stdout() + relay.stderr(), /varelayd: stopped cleanly/);
+    assert.match(relay.stdout(), /varelayd: stop snapshot of \d+ numbers and \d+ live assignments written/);
   }
 
   const restarted = await startRelay({ dataDir });
   relays.push(restarted);
+  // A clean stop leaves a snapshot the next start reads; after a kill the start reads the store.
+  const source = how === 'kill' ? 'store' : 'stop snapshot';
+  assert.match(restarted.stdout(), new RegExp(`recovered \\d+ numbers and \\d+ live assignments from the ${source} `));
   console.log(`[crash:${how}] ${checkpointsBeforeSignal} background checkpoints before the signal`);
   const started = Date.now();
   const summary = await verifyAfterRestart(restarted, seed.keys, attempts, PER_POOL);

@@ -1,0 +1,224 @@
+// The stop snapshot: at a clean stop the engine writes its numbers and live assignments to one
+// sequential file, and the next start reads them from it instead of from ten million rows of the
+// store. The store holds a token naming the snapshot; it is cleared before anything changes
+// again, so a snapshot is only ever read against the state it was taken from. Without a valid
+// one (first start, crash, any doubt) the start reads the store, as it always could.
+#include <algorithm>
+#include <unordered_map>
+#include <vector>
+
+#include "domain/assert.h"
+#include "engine/relay.h"
+#include "engine/snapshot_file.h"
+
+namespace varelay {
+namespace {
+
+constexpr std::string_view kMagic = "varelay-stop-snapshot";
+constexpr std::uint64_t kFormatVersion = 1;
+constexpr int kTokenChars = 32;
+constexpr std::size_t kMaxField = 64 * 1024;  // any stored text; a longer one means a bad file
+constexpr std::uint64_t kMaxEnum = 16;
+
+void WriteInstant(SnapshotWriter& w, const std::optional<Instant>& t) {
+  w.U64(t ? 1 : 0);
+  if (t) w.I64(ToUnixMs(*t));
+}
+
+std::optional<Instant> ReadInstant(SnapshotReader& r) {
+  if (r.U64() == 0) return std::nullopt;
+  return FromUnixMs(r.I64());
+}
+
+template <typename Enum>
+Enum ReadEnum(SnapshotReader& r, Enum last) {
+  std::uint64_t value = r.U64();
+  if (value > static_cast<std::uint64_t>(last)) {
+    r.MarkBad();
+    return Enum{};
+  }
+  return static_cast<Enum>(value);
+}
+
+void WriteAssignment(SnapshotWriter& w, const Assignment& a) {
+  for (const std::string* text :
+       {&a.id, &a.merchant, &a.order_id, &a.bank, &a.region, &a.number, &a.holder_name,
+        &a.customer.name, &a.customer.phone, &a.customer.email, &a.request_fingerprint}) {
+    w.Bytes(*text);
+  }
+  w.I64(a.generation);
+  w.I64(a.amount.minor());
+  w.Bytes(a.amount.currency().code());
+  w.U64(static_cast<std::uint64_t>(a.rule.kind));
+  w.I64(a.rule.min_minor);
+  w.I64(a.rule.max_minor);
+  w.U64(static_cast<std::uint64_t>(a.rule.overpayment));
+  w.I64(a.paid_minor);
+  w.U64(static_cast<std::uint64_t>(a.status));
+  w.I64(ToUnixMs(a.created_at));
+  w.I64(ToUnixMs(a.due_at));
+  WriteInstant(w, a.closed_at);
+}
+
+// Fails the reader's run (ok() false) on anything malformed.
+std::optional<Assignment> ReadAssignment(SnapshotReader& r) {
+  Assignment a;
+  for (std::string* text :
+       {&a.id, &a.merchant, &a.order_id, &a.bank, &a.region, &a.number, &a.holder_name,
+        &a.customer.name, &a.customer.phone, &a.customer.email, &a.request_fingerprint}) {
+    *text = r.Bytes(kMaxField);
+  }
+  a.generation = r.I64();
+  std::int64_t minor = r.I64();
+  auto currency = Currency::FromCode(r.Bytes(8));
+  a.rule.kind = ReadEnum(r, AmountRuleKind::kAccumulate);
+  a.rule.min_minor = r.I64();
+  a.rule.max_minor = r.I64();
+  a.rule.overpayment = ReadEnum(r, Overpayment::kPark);
+  a.paid_minor = r.I64();
+  a.status = ReadEnum(r, AssignmentStatus::kCancelled);
+  a.created_at = FromUnixMs(r.I64());
+  a.due_at = FromUnixMs(r.I64());
+  a.closed_at = ReadInstant(r);
+  if (!r.ok() || !currency) return std::nullopt;
+  a.amount = Money(minor, *currency);
+  return a;
+}
+
+}  // namespace
+
+Result<SnapshotFigures> Relay::WriteSnapshot(const std::string& path) {
+  VARELAY_INVARIANT(touched_.empty(), "a snapshot is written between commands");
+  auto writer = SnapshotWriter::Create(path);
+  if (!writer) return std::unexpected(writer.error());
+  SnapshotWriter& w = *writer;
+  const std::string token = RandomSecret(kTokenChars);
+  w.Bytes(kMagic);
+  w.U64(kFormatVersion);
+  w.Bytes(token);
+
+  std::unordered_map<const Pool*, std::uint64_t> pool_ids;
+  w.U64(pools_.size());
+  for (const auto& [key, pool] : pools_) {
+    pool_ids.emplace(pool.get(), pool_ids.size());
+    w.Bytes(pool->merchant);
+    w.Bytes(pool->bank);
+    w.Bytes(pool->region);
+  }
+  w.U64(numbers_.size());
+  const Pool* last_pool = nullptr;  // runs of one pool's numbers are the rule
+  std::uint64_t last_pool_id = 0;
+  numbers_.ForEach([&](const NumberSlot& slot) {
+    if (slot.pool != last_pool) {
+      last_pool = slot.pool;
+      last_pool_id = pool_ids.at(slot.pool);
+    }
+    w.U64(last_pool_id);
+    w.U64(static_cast<std::uint64_t>(slot.state));
+    w.Bytes(slot.number.view());
+    w.Bytes(slot.assignment_id.view());
+    w.I64(slot.generation);
+    w.I64(slot.event_seq);
+    WriteInstant(w, slot.release_at);
+  });
+  // Free lists in their order (first out first), by slot index.
+  for (const auto& [key, pool] : pools_) {
+    w.U64(pool->free.size());
+    for (const NumberSlot* slot : pool->free) w.U64(slot->index);
+  }
+  // In id order, which is creation order: due times then mostly come in order too, so the reader
+  // appends to its expiry queue instead of inserting all over it.
+  std::vector<const Assignment*> live;
+  live.reserve(live_.size());
+  for (const auto& [id, assignment] : live_) live.push_back(&assignment);
+  std::sort(live.begin(), live.end(),
+            [](const Assignment* a, const Assignment* b) { return a->id < b->id; });
+  w.U64(live.size());
+  for (const Assignment* assignment : live) WriteAssignment(w, *assignment);
+
+  auto bytes = w.Finish();
+  if (!bytes) return std::unexpected(bytes.error());
+  // Only now does the store vouch for the file: a stop cut short before this leaves no token.
+  if (auto r = store_.SetSnapshotToken(token); !r) return std::unexpected(r.error());
+  return SnapshotFigures{static_cast<std::int64_t>(numbers_.size()),
+                         static_cast<std::int64_t>(live_.size()), *bytes};
+}
+
+Result<void> Relay::ReadSnapshot(const std::string& path, std::string_view token) {
+  auto opened = SnapshotReader::Open(path);
+  if (!opened) return std::unexpected(opened.error());
+  SnapshotReader& r = *opened;
+  auto malformed = [&](std::string_view where) {
+    return Fail(ErrorCode::kInvalidField, path + " is malformed (" + std::string(where) + ")");
+  };
+  if (r.Bytes(kMagic.size()) != kMagic || r.U64() != kFormatVersion) {
+    return malformed("not a snapshot of this format");
+  }
+  if (r.Bytes(kTokenChars) != token) {
+    return Fail(ErrorCode::kInvalidField, path + " is not the snapshot the store names");
+  }
+  // Every count is checked against the bytes left, so a bad count cannot ask for memory the file
+  // could not fill.
+  const std::uint64_t pool_count = r.U64();
+  if (!r.ok() || pool_count > r.size()) return malformed("pool count");
+  std::vector<Pool*> pools;
+  pools.reserve(pool_count);
+  for (std::uint64_t i = 0; i < pool_count; ++i) {
+    std::string merchant(r.Bytes(kMaxField)), bank(r.Bytes(kMaxField)), region(r.Bytes(kMaxField));
+    if (!r.ok()) return malformed("pools");
+    auto& owned = pools_[PoolKey(merchant, bank, region)];
+    if (owned) return malformed("a pool twice");
+    owned = std::make_unique<Pool>(
+        Pool{std::move(merchant), std::move(bank), std::move(region), {}, 0, 0});
+    pools.push_back(owned.get());
+  }
+  const std::uint64_t number_count = r.U64();
+  if (!r.ok() || number_count > r.size() || number_count >= UINT32_MAX - 1) {
+    return malformed("number count");
+  }
+  for (std::uint64_t n = 0; n < number_count; ++n) {
+    const std::uint64_t pool_id = r.U64();
+    const auto state = ReadEnum(r, NumberState::kCooling);
+    const std::string_view number = r.Bytes(16);
+    const std::string_view assignment_id = r.Bytes(31);
+    const std::int64_t generation = r.I64();
+    const std::int64_t event_seq = r.I64();
+    const auto release_at = ReadInstant(r);
+    if (!r.ok() || pool_id >= pools.size() || number.empty()) return malformed("numbers");
+    Pool& pool = *pools[pool_id];
+    NumberSlot& slot = numbers_.AddUnindexed(pool, number);
+    slot.state = state;
+    slot.generation = generation;
+    slot.assignment_id.Assign(assignment_id);
+    slot.release_at = release_at;
+    slot.event_seq = event_seq;
+    if (state == NumberState::kAssigned) ++pool.assigned;
+    if (state == NumberState::kCooling) {
+      ++pool.cooling;
+      releases_.emplace(release_at.value_or(Instant{}), &slot);
+    }
+  }
+  // Indexed on a helper thread while the assignments are read (they need no look-up by number).
+  StartIndexing();
+  for (Pool* pool : pools) {
+    const std::uint64_t free_count = r.U64();
+    if (!r.ok() || free_count > number_count) return malformed("free list");
+    for (std::uint64_t i = 0; i < free_count; ++i) {
+      const std::uint64_t index = r.U64();
+      if (!r.ok() || index >= number_count) return malformed("free list");
+      pool->free.push_back(&numbers_.At(static_cast<std::uint32_t>(index)));
+    }
+  }
+  const std::uint64_t live_count = r.U64();
+  if (!r.ok() || live_count > r.size()) return malformed("assignment count");
+  live_.reserve(live_count);
+  for (std::uint64_t i = 0; i < live_count; ++i) {
+    auto assignment = ReadAssignment(r);
+    if (!assignment) return malformed("assignments");
+    AddLiveAssignment(std::move(*assignment));
+  }
+  if (!r.AtEnd()) return malformed("bytes after the end");
+  return {};
+}
+
+}  // namespace varelay

@@ -1,0 +1,87 @@
+// The file a stop snapshot lives in: a byte stream of unsigned LEB128 integers and
+// length-prefixed strings, then a 64-bit checksum of everything before it. Written to a temporary
+// name, flushed and renamed into place, so a file under the final name is always whole; read
+// through a read-only mapping, every length checked against what is left.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "domain/error.h"
+
+namespace varelay {
+
+// The checksum both sides use, over a whole buffer or fed piece by piece (pieces of any size give
+// the same result as the whole).
+class SnapshotChecksum {
+ public:
+  void Add(std::string_view bytes);
+  std::uint64_t value() const;
+
+ private:
+  std::uint64_t state_ = 0x9e3779b97f4a7c15ULL;
+  std::uint64_t pending_ = 0;  // bytes not yet folded in, little end first
+  int pending_bytes_ = 0;
+  std::uint64_t length_ = 0;
+};
+
+class SnapshotWriter {
+ public:
+  // Creates `path` + ".tmp" (replacing a leftover one).
+  static Result<SnapshotWriter> Create(std::string path);
+  SnapshotWriter(SnapshotWriter&& other) noexcept;
+  SnapshotWriter& operator=(SnapshotWriter&&) = delete;
+  ~SnapshotWriter();  // an unfinished file is removed
+
+  void U64(std::uint64_t value);
+  void I64(std::int64_t value);        // zigzag, so small negatives stay short
+  void Bytes(std::string_view bytes);  // length, then the bytes
+
+  // Writes the checksum, flushes the file to the disk and renames it into place (then flushes the
+  // folder, so the name is durable too). Returns the bytes written.
+  Result<std::uint64_t> Finish();
+
+ private:
+  SnapshotWriter(std::string path, int fd);
+  void Flush();
+
+  std::string path_;
+  int fd_ = -1;
+  std::string buffer_;
+  SnapshotChecksum checksum_;
+  std::uint64_t written_ = 0;
+  std::string error_;  // the first write that failed
+};
+
+class SnapshotReader {
+ public:
+  // Maps `path` and checks its checksum. kNotFound when there is no such file.
+  static Result<SnapshotReader> Open(const std::string& path);
+  SnapshotReader(SnapshotReader&& other) noexcept;
+  SnapshotReader& operator=(SnapshotReader&&) = delete;
+  ~SnapshotReader();
+
+  // Each read fails (and every later one with it) when the data runs out or is malformed; the
+  // value read then is 0 or empty. Check ok() after a run of reads.
+  std::uint64_t U64();
+  std::int64_t I64();
+  // Valid while the reader lives; `max` bounds the length.
+  std::string_view Bytes(std::size_t max);
+  bool ok() const { return ok_; }
+  void MarkBad() { ok_ = false; }  // a value read was out of range
+  bool AtEnd() const { return at_ == end_; }
+  std::uint64_t size() const { return size_; }
+
+ private:
+  SnapshotReader(const char* data, std::uint64_t size);
+
+  const char* data_ = nullptr;  // the mapping, checksum included
+  std::uint64_t size_ = 0;
+  const char* at_ = nullptr;
+  const char* end_ = nullptr;  // where the checksum starts
+  bool ok_ = true;
+};
+
+}  // namespace varelay
