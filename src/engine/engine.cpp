@@ -87,18 +87,18 @@ Result<bool> Engine::EnsureAdminKey(const std::string& token) {
   store_.Begin();
   bool created = relay_->EnsureAdminKey(token, clock_.Now());
   if (auto r = store_.Commit(); !r) CommitFailed(r.error());
+  if (auto r = store_.Sync(); !r) CommitFailed(r.error());
   return created;
 }
 
-void Engine::HandOver() {
-  auto outbox = relay_->TakeOutbox();
+void Engine::HandOver(OutboxChanges outbox, std::vector<Transfer> transfers) {
   if (listener_ && !outbox.empty()) listener_->OnCommitted(std::move(outbox));
-  auto transfers = relay_->TakeNewTransfers();
   if (transfer_listener_ && !transfers.empty()) transfer_listener_->OnPendingTransfers(std::move(transfers));
 }
 
 void Engine::Start() {
-  HandOver();
+  HandOver(relay_->TakeOutbox(), relay_->TakeNewTransfers());  // recovered: durable already
+  syncer_ = std::thread([this] { SyncLoop(); });
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -109,6 +109,13 @@ void Engine::Stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // Everything applied is committed; the syncer flushes and answers the rest, then ends.
+  {
+    std::lock_guard lock(sync_mutex_);
+    sync_stopping_ = true;
+  }
+  sync_wake_.notify_all();
+  if (syncer_.joinable()) syncer_.join();
 }
 
 bool Engine::Submit(Submission submission) {
@@ -140,11 +147,46 @@ void Engine::Loop() {
       wake_.wait_for(lock, idle, [&] { return stopping_ || !queue_.empty(); });
       if (stopping_ && queue_.empty()) return;
     }
-    Step();
+    {
+      // At most kMaxUnsynced committed batches wait for the flush in progress; meanwhile new
+      // requests gather into the next batch instead of each paying for a commit of its own.
+      std::unique_lock lock(sync_mutex_);
+      sync_room_.wait(lock, [&] { return unsynced_.size() < kMaxUnsynced; });
+    }
+    Committed committed = ApplyBatch();
+    {
+      std::lock_guard lock(sync_mutex_);
+      unsynced_.push_back(std::move(committed));
+    }
+    sync_wake_.notify_one();
+  }
+}
+
+void Engine::SyncLoop() {
+  for (;;) {
+    std::vector<Committed> round;
+    {
+      std::unique_lock lock(sync_mutex_);
+      sync_wake_.wait(lock, [&] { return sync_stopping_ || !unsynced_.empty(); });
+      if (unsynced_.empty()) return;  // stopping, and everything answered
+      round.assign(std::make_move_iterator(unsynced_.begin()), std::make_move_iterator(unsynced_.end()));
+      unsynced_.clear();
+    }
+    sync_room_.notify_one();
+    // One flush for every batch committed before it began, then their answers, in batch order.
+    if (auto r = store_.Sync(); !r) CommitFailed(r.error());
+    for (auto& committed : round) Release(committed);
   }
 }
 
 std::size_t Engine::Step() {
+  Committed committed = ApplyBatch();
+  if (auto r = store_.Sync(); !r) CommitFailed(r.error());
+  Release(committed);
+  return committed.batch.size();
+}
+
+Engine::Committed Engine::ApplyBatch() {
   std::vector<Submission> batch;
   {
     std::lock_guard lock(mutex_);
@@ -159,31 +201,37 @@ std::size_t Engine::Step() {
   const Instant now = clock_.Now();
   store_.Begin();
   relay_->RunTimers(now);
-  std::vector<Result<Outcome>> results;
-  std::vector<std::optional<RenderedResponse>> rendered(batch.size());
+  Committed committed;
+  committed.results.reserve(batch.size());
+  committed.rendered.resize(batch.size());
   std::vector<std::string> batch_keys;  // Idempotency-Keys first seen in this batch
-  results.reserve(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    results.emplace_back(Fail(ErrorCode::kInternal, "not applied"));
-    ApplyOne(batch[i], batch_keys, results.back(), rendered[i], now);
+    committed.results.emplace_back(Fail(ErrorCode::kInternal, "not applied"));
+    ApplyOne(batch[i], batch_keys, committed.results.back(), committed.rendered[i], now);
   }
-  auto started = std::chrono::steady_clock::now();
+  committed.commit_started = std::chrono::steady_clock::now();
   if (auto r = store_.Commit(); !r) CommitFailed(r.error());
-  auto commit_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                       std::chrono::steady_clock::now() - started).count();
+  committed.batch = std::move(batch);
+  committed.outbox = relay_->TakeOutbox();
+  committed.transfers = relay_->TakeNewTransfers();
+  return committed;
+}
 
+void Engine::Release(Committed& committed) {
+  auto durable_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - committed.commit_started).count();
+  const auto& batch = committed.batch;
   stats_.batches.fetch_add(1, std::memory_order_relaxed);
   stats_.commands.fetch_add(batch.size(), std::memory_order_relaxed);
-  stats_.commit_us_total.fetch_add(static_cast<std::uint64_t>(commit_us), std::memory_order_relaxed);
-  Observe(stats_.commit_ms_buckets, EngineStats::kCommitBucketsMs, commit_us / 1000.0);
+  stats_.commit_us_total.fetch_add(static_cast<std::uint64_t>(durable_us), std::memory_order_relaxed);
+  Observe(stats_.commit_ms_buckets, EngineStats::kCommitBucketsMs, durable_us / 1000.0);
   if (!batch.empty()) Observe(stats_.batch_size_buckets, EngineStats::kBatchBuckets, double(batch.size()));
 
   // Only now, with the batch durable, does anyone hear back, and may webhooks go out.
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    batch[i].reply(std::move(results[i]), std::move(rendered[i]));
+    batch[i].reply(std::move(committed.results[i]), std::move(committed.rendered[i]));
   }
-  HandOver();
-  return batch.size();
+  HandOver(std::move(committed.outbox), std::move(committed.transfers));
 }
 
 void Engine::ApplyOne(Submission& s, std::vector<std::string>& batch_keys, Result<Outcome>& result,

@@ -1,15 +1,20 @@
 // The single writer. I/O threads Submit requests; the engine thread takes up to max_batch of them,
-// applies them in order to the relay's state, writes the batch to the store in one transaction
-// (one fsync: group commit), and only then replies to every caller in the batch.
+// applies them in order to the relay's state and commits the batch to the store in one
+// transaction (group commit). A second thread, the syncer, flushes the store (one fsync for every
+// batch committed since its last) and only then replies to every caller of those batches and hands
+// their webhooks and transfers on, in batch order. So the engine applies the next batch while the
+// disk flushes the last one, and nobody hears of a change before it is durable.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "engine/clock.h"
 #include "engine/commands.h"
@@ -69,15 +74,32 @@ class Engine {
   bool Submit(Submission submission);
   bool IsStopping();
 
-  // Applies one batch on the calling thread: what the engine thread does in a loop. For tests
-  // that drive the engine without its thread. Returns the number of commands applied.
+  // Applies, commits and flushes one batch on the calling thread, then answers it: what the two
+  // threads do together. For tests that drive the engine without its threads. Returns the number
+  // of commands applied.
   std::size_t Step();
 
   const EngineStats& stats() const { return stats_; }
   const Relay& relay() const { return *relay_; }
 
  private:
+  // A batch applied and committed, waiting for the flush that makes it durable.
+  struct Committed {
+    std::vector<Submission> batch;
+    std::vector<Result<Outcome>> results;
+    std::vector<std::optional<RenderedResponse>> rendered;
+    OutboxChanges outbox;
+    std::vector<Transfer> transfers;
+    std::chrono::steady_clock::time_point commit_started;
+  };
+  static constexpr std::size_t kMaxUnsynced = 1;  // committed batches waiting for a flush, at most
+
   void Loop();
+  void SyncLoop();
+  // Takes up to max_batch submissions, applies them (and due timers) and commits; engine thread.
+  Committed ApplyBatch();
+  // After the flush: the batch's answers, webhooks and transfers, and its figures.
+  void Release(Committed& committed);
   void ApplyOne(Submission& submission, std::vector<std::string>& batch_keys,
                 Result<Outcome>& result, std::optional<RenderedResponse>& rendered, Instant now);
   [[noreturn]] void CommitFailed(const Error& error);
@@ -95,8 +117,15 @@ class Engine {
   std::thread thread_;
   OutboxListener* listener_ = nullptr;
   TransferListener* transfer_listener_ = nullptr;
-  // Hands both listeners what the last durable batch (or the recovery) produced.
-  void HandOver();
+  // Hands both listeners what a durable batch (or the recovery) produced.
+  void HandOver(OutboxChanges outbox, std::vector<Transfer> transfers);
+
+  std::mutex sync_mutex_;
+  std::condition_variable sync_wake_;  // a batch to flush, or stopping
+  std::condition_variable sync_room_;  // room in unsynced_
+  std::deque<Committed> unsynced_;
+  bool sync_stopping_ = false;
+  std::thread syncer_;
 };
 
 }  // namespace varelay

@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 #include <tuple>
 
 #include "engine/random.h"
@@ -388,6 +390,161 @@ TEST_F(EngineTest, RestartRecoversLiveState) {
   EXPECT_EQ(Deposit("tx-2", b.number, 2000).deposit.outcome, DepositOutcome::kMatched);
   EXPECT_EQ(Verify().entries, 2);
   EXPECT_TRUE(Verify().ok);
+}
+
+// The real store with its commits and flushes counted, to see when the engine answers.
+class CountingStore final : public Store {
+ public:
+  explicit CountingStore(Store& inner) : inner_(inner) {}
+  std::atomic<int> commits{0}, syncs_done{0};
+  std::atomic<int> commits_at_last_sync{0};  // commits that the last finished flush covers
+
+  Result<void> Commit() override {
+    auto r = inner_.Commit();
+    ++commits;
+    return r;
+  }
+  Result<void> Sync() override {
+    int covered = commits.load();
+    auto r = inner_.Sync();
+    commits_at_last_sync = covered;
+    ++syncs_done;
+    return r;
+  }
+  StoreStats Stats() const override { return inner_.Stats(); }
+  Result<void> Load(LoadSink& sink, LoadParts parts) override { return inner_.Load(sink, parts); }
+  Result<std::string> SnapshotToken() override { return inner_.SnapshotToken(); }
+  Result<void> SetSnapshotToken(const std::string& token) override { return inner_.SetSnapshotToken(token); }
+  void Begin() override { inner_.Begin(); }
+  void Rollback() override { inner_.Rollback(); }
+  void PutBank(const Bank& x) override { inner_.PutBank(x); }
+  void InsertMerchant(const Merchant& x) override { inner_.InsertMerchant(x); }
+  void UpdateMerchant(const Merchant& x) override { inner_.UpdateMerchant(x); }
+  void InsertContract(const Contract& x) override { inner_.InsertContract(x); }
+  void PutApiKey(const ApiKey& x) override { inner_.PutApiKey(x); }
+  void PutNumber(const NumberRecord& x) override { inner_.PutNumber(x); }
+  void PutAssignment(const Assignment& x) override { inner_.PutAssignment(x); }
+  void PutDeposit(const Deposit& x) override { inner_.PutDeposit(x); }
+  void AppendLedgerEntry(const LedgerEntry& x) override { inner_.AppendLedgerEntry(x); }
+  void PutIdempotency(const IdempotencyRecord& x) override { inner_.PutIdempotency(x); }
+  void PutWebhookEndpoint(const WebhookEndpoint& x) override { inner_.PutWebhookEndpoint(x); }
+  void AppendEvent(const Event& x) override { inner_.AppendEvent(x); }
+  void PutDelivery(const Delivery& x) override { inner_.PutDelivery(x); }
+  void PutStatement(const BankStatement& x, const std::string& xml) override { inner_.PutStatement(x, xml); }
+  void PutTransfer(const Transfer& x) override { inner_.PutTransfer(x); }
+  void FailPendingDeliveries(const std::string& id, const std::string& why) override {
+    inner_.FailPendingDeliveries(id, why);
+  }
+  int DeleteIdempotencyBefore(Instant cutoff, int limit) override { return inner_.DeleteIdempotencyBefore(cutoff, limit); }
+  Result<std::optional<IdempotencyRecord>> FindIdempotency(const std::string& c, const std::string& k) override {
+    return inner_.FindIdempotency(c, k);
+  }
+  Result<std::optional<Deposit>> FindDeposit(const std::string& b, const std::string& t) override {
+    return inner_.FindDeposit(b, t);
+  }
+  Result<std::optional<Deposit>> FindDepositByCancellation(const std::string& b, const std::string& t) override {
+    return inner_.FindDepositByCancellation(b, t);
+  }
+  Result<std::optional<Assignment>> FindAssignment(const std::string& id) override { return inner_.FindAssignment(id); }
+  Result<std::optional<Assignment>> FindAssignmentByOrder(const std::string& m, const std::string& o) override {
+    return inner_.FindAssignmentByOrder(m, o);
+  }
+  Result<std::vector<Deposit>> QueryDeposits(const DepositQuery& q) override { return inner_.QueryDeposits(q); }
+  Result<std::vector<LedgerEntry>> QueryLedger(const LedgerQuery& q) override { return inner_.QueryLedger(q); }
+  Result<std::vector<LedgerEntry>> ReadLedger(std::int64_t after, int limit) override {
+    return inner_.ReadLedger(after, limit);
+  }
+  Result<std::vector<std::string>> FindMispostedDeposits(int limit) override { return inner_.FindMispostedDeposits(limit); }
+  Result<std::optional<BankStatement>> FindStatement(const std::string& b, const std::string& m,
+                                                     const std::string& s) override {
+    return inner_.FindStatement(b, m, s);
+  }
+  Result<std::vector<BankStatement>> QueryStatements(const std::string& b, int limit) override {
+    return inner_.QueryStatements(b, limit);
+  }
+  Result<std::vector<Event>> QueryEvents(const EventQuery& q) override { return inner_.QueryEvents(q); }
+  Result<std::optional<Event>> FindEvent(const std::string& id) override { return inner_.FindEvent(id); }
+  Result<std::vector<std::pair<Delivery, Event>>> QueryPendingDeliveries(std::int64_t after, int limit) override {
+    return inner_.QueryPendingDeliveries(after, limit);
+  }
+  Result<std::vector<Delivery>> FindDeliveries(const std::vector<std::int64_t>& seqs) override {
+    return inner_.FindDeliveries(seqs);
+  }
+  Result<std::optional<Transfer>> FindTransfer(const std::string& id) override { return inner_.FindTransfer(id); }
+  Result<std::vector<Transfer>> QueryTransfers(const TransferQuery& q) override { return inner_.QueryTransfers(q); }
+  Result<std::uint32_t> LastTransferSequence(const std::string& b, std::chrono::year_month_day d) override {
+    return inner_.LastTransferSequence(b, d);
+  }
+  Result<std::int64_t> CountDeposits() override { return inner_.CountDeposits(); }
+
+ private:
+  Store& inner_;
+};
+
+// Proves the engine's two threads answer nobody before a flush covering their batch has finished,
+// answer everybody (also what is still queued at Stop), and leave a consistent state, while
+// several threads submit at once: the engine commits the next batch while the last one flushes.
+TEST_F(EngineTest, AnswersComeOnlyAfterTheFlushThatCoversThem) {
+  engine_.reset();
+  CountingStore counting(*store_);
+  EngineOptions options;
+  options.relay.quarantine = std::chrono::hours(1);
+  SystemClock clock;
+  auto engine = std::make_unique<Engine>(counting, clock, options);
+  ASSERT_TRUE(engine->Recover());
+  constexpr int kThreads = 4, kPerThread = 150;
+  std::vector<std::string> numbers;
+  for (int i = 0; i < kThreads * kPerThread; ++i) numbers.push_back("2" + std::to_string(100000000 + i));
+  {
+    Submission load;
+    load.bearer = kAdminToken;
+    load.command = LoadNumbers{"shop", "004", "seoul", numbers};
+    load.reply = [](Result<Outcome> r, std::optional<RenderedResponse>) { EXPECT_TRUE(r); };
+    ASSERT_TRUE(engine->Submit(std::move(load)));
+    engine->Step();
+  }
+  engine->Start();
+
+  std::atomic<int> answered{0}, answered_early{0}, refused{0};
+  auto submit = [&](const std::string& bearer, Command command) {
+    // The batch of this command commits after now: its answer needs a flush that covers at least
+    // one more commit than has happened yet.
+    const int commits_before = counting.commits.load();
+    Submission s;
+    s.bearer = bearer;
+    s.command = std::move(command);
+    s.render = [](const Result<Outcome>& r) { return RenderedResponse{r ? 200 : 409, "", false}; };
+    s.reply = [&, commits_before](Result<Outcome> r, std::optional<RenderedResponse>) {
+      if (counting.commits_at_last_sync.load() <= commits_before) ++answered_early;
+      if (!r) ++refused;
+      ++answered;
+    };
+    return engine->Submit(std::move(s));
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        int n = t * kPerThread + i;
+        CreateAssignment c;
+        c.order_id = "pipe-" + std::to_string(n);
+        c.amount = Money(1000, Currency::Krw());
+        c.bank = "004";
+        c.expires_in_s = 3600;
+        EXPECT_TRUE(submit(merchant_, c));
+        EXPECT_TRUE(submit(bank_, DepositNotice{"pipe-tx-" + std::to_string(n), numbers[static_cast<std::size_t>(n)],
+                                                  Money(1000, Currency::Krw()), "payer", clock.Now()}));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  engine->Stop();  // what is queued is applied, flushed and answered
+  EXPECT_EQ(answered.load(), 2 * kThreads * kPerThread);
+  EXPECT_EQ(answered_early.load(), 0);
+  EXPECT_EQ(refused.load(), 0) << "every issue found a number, every notice was booked";
+  EXPECT_LT(counting.syncs_done.load(), counting.commits.load() + 1) << "a flush per commit at most";
+  auto sound = engine->relay().CheckInvariants();
+  EXPECT_TRUE(sound) << sound.error().detail;
 }
 
 // Proves a clean stop's snapshot brings back the same live state as the store would: counts,

@@ -1,5 +1,6 @@
-// The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a committed batch is
-// on disk before Commit returns. Numbered migrations run when the file is opened.
+// The embedded store: one SQLite file in WAL mode. A commit writes the batch to the log; Sync
+// flushes the log to the disk (synchronous=NORMAL plus an fdatasync of our own, which is what
+// synchronous=FULL does inside every commit). Numbered migrations run when the file is opened.
 #pragma once
 
 #include <memory>

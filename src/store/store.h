@@ -117,14 +117,21 @@ class Store {
 
   // The engine's stop snapshot is valid only while the store is exactly as it was when the
   // snapshot was written: the engine records a token here after writing one, and clears it before
-  // it changes anything again. Each is a durable transaction of its own, outside any batch.
+  // it changes anything again. Each is a durable transaction of its own, outside any batch
+  // (durable on return, no Sync needed).
   virtual Result<std::string> SnapshotToken() = 0;  // empty: none
   virtual Result<void> SetSnapshotToken(const std::string& token) = 0;
 
-  // A batch: Begin, writes and reads, then Commit (durable on return) or Rollback. Write methods
-  // record the first failure and Commit reports it; after a failed Commit the batch is rolled back.
+  // A batch: Begin, writes and reads, then Commit or Rollback. Write methods record the first
+  // failure and Commit reports it; after a failed Commit the batch is rolled back. A committed
+  // batch is visible and survives a crash of the process; it survives a power cut once a Sync
+  // that began after its Commit has returned. Nobody may hear of a batch before that.
   virtual void Begin() = 0;
   virtual Result<void> Commit() = 0;
+  // Makes every batch committed so far durable. Safe from one other thread while the writer
+  // goes on with later batches, which is how the engine overlaps one batch's flush with the next
+  // batch's work.
+  virtual Result<void> Sync() = 0;
   virtual void Rollback() = 0;
 
   // Inserts a bank or updates its protocol and signing secret.
