@@ -76,6 +76,9 @@ void AddFlags(CLI::App& app, Options& o) {
   app.add_option("--io-threads", o.io_threads, "varelayd I/O threads")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  app.add_option("--load-threads", o.load_threads,
+                 "event-loop threads the clients run on (every client is a coroutine)")
+      ->check(CLI::Range(1, 16))->capture_default_str();
   app.add_flag("--precheck", o.precheck, "also send the bank's pre-check in each cycle");
   app.add_flag("--json", o.json_output, "print exactly one JSON object");
   app.add_flag("--peers", o.peers,
@@ -147,7 +150,7 @@ Report Measure(const Options& o) {
   if (o.peers) {
     PeerFigures peers;
     peers.noop_clients = report.runs[report.best].clients;
-    peers.noop_requests_per_s = MeasureNoopCeiling(peers.noop_clients, o.duration_s);
+    peers.noop_requests_per_s = MeasureNoopCeiling(peers.noop_clients, o.load_threads, o.duration_s);
     peers.postgres_clients = o.peer_pg_clients;
     peers.postgres_cycles_per_s =
         RunPeer(std::filesystem::path(o.shared_dir) / "peer-postgres" / "run", o.duration_s,

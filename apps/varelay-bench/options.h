@@ -21,6 +21,7 @@ struct Options {
   int regions = 2;
   int numbers = 10'000;  // per (merchant, bank, region) pool
   int io_threads = 1;    // varelayd --io-threads
+  int load_threads = 1;  // event-loop threads the bench's clients run on
   bool precheck = false;
   bool json_output = false;
   bool peers = false;

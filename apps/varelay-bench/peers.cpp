@@ -7,31 +7,11 @@
 #include <stdexcept>
 #include <string>
 
-#include "client/http_client.h"
 #include "load.h"
 #include "loopback_server.h"
 
 namespace varelay::bench {
 namespace {
-
-// One client of the ceiling: the same HttpClient the cycle clients use, asking for nothing.
-class NoopClient {
- public:
-  explicit NoopClient(const std::string& url) {
-    auto http = client::HttpClient::Create(url);
-    if (!http) throw std::runtime_error("cannot use " + url + ": " + http.error().detail);
-    http_ = std::move(*http);
-  }
-  void Step(Clock::time_point) {
-    auto reply = http_->Send("GET", "/", "");
-    ++(reply && reply->status == 200 ? answered_ : errors_);
-  }
-  std::uint64_t answered() const { return answered_; }
-
- private:
-  std::unique_ptr<client::HttpClient> http_;
-  std::uint64_t answered_ = 0, errors_ = 0;
-};
 
 // The shell quoting of one argument.
 std::string Quoted(const std::string& text) {
@@ -82,14 +62,9 @@ std::optional<double> RunPeer(const std::filesystem::path& script, double durati
   return RunPeerOnce(command);
 }
 
-double MeasureNoopCeiling(int clients, double duration_s) {
+double MeasureNoopCeiling(int clients, int load_threads, double duration_s) {
   LoopbackServer server([](const ServerRequest&) { return 200; }, 1);
-  std::vector<NoopClient> pool;
-  for (int i = 0; i < clients; ++i) pool.emplace_back(server.url());
-  double elapsed_s = RunClients(pool, duration_s, 0);
-  std::uint64_t answered = 0;
-  for (const auto& c : pool) answered += c.answered();
-  return double(answered) / elapsed_s;
+  return MeasureRequestsPerSecond(server.url(), clients, load_threads, duration_s);
 }
 
 }  // namespace varelay::bench

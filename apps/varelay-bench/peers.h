@@ -12,8 +12,8 @@ namespace varelay::bench {
 // "peer_cycles_per_s N" line; nullopt (with the reason on stderr) when it printed none.
 std::optional<double> RunPeer(const std::filesystem::path& script, double duration_s, int clients);
 
-// Requests per second that `clients` HttpClients, each on its own thread, get from a one-thread
-// Beast server answering 200 with a two-byte body.
-double MeasureNoopCeiling(int clients, double duration_s);
+// Requests per second that `clients` clients of the cycle's kind (coroutines on `load_threads`
+// event-loop threads) get from a one-thread Beast server answering 200 with a two-byte body.
+double MeasureNoopCeiling(int clients, int load_threads, double duration_s);
 
 }  // namespace varelay::bench
