@@ -190,6 +190,63 @@ TEST_F(EngineTest, RecoveryRefusesAStoreThatBreaksAnInvariant) {
       << recovered.error().detail;
 }
 
+// Proves the start-up check of a large table (checked in two halves at once) adds up counts from
+// both halves and finds a broken number in either.
+TEST_F(EngineTest, TheChecksOfALargeTableCoverBothHalves) {
+  std::vector<std::string> seoul, busan;
+  for (int i = 0; i < 40'000; ++i) seoul.push_back(std::to_string(3'000'000'000LL + i));
+  for (int i = 0; i < 40'000; ++i) busan.push_back(std::to_string(9'000'000'000LL + i));  // sort last
+  Ok(LoadNumbers{"shop", "004", "seoul", seoul});
+  Ok(LoadNumbers{"shop", "004", "busan", busan});
+  CreateAssignment c;
+  c.amount = Money(1000, Currency::Krw());
+  c.bank = "004";
+  c.region = "busan";
+  c.expires_in_s = 3600;
+  std::vector<Assignment> issued;
+  for (int i = 0; i < 3; ++i) {
+    c.order_id = "large-" + std::to_string(i);
+    issued.push_back(std::get<AssignmentView>(Ok(c, merchant_)).assignment);
+  }
+  Deposit("tx-large", issued[0].number, 1000);  // one cooling, two assigned, all in the back half
+  Reopen();
+  auto pools = std::get<PoolList>(Ok(ListPools{})).items;
+  ASSERT_EQ(pools.size(), 2u);
+  for (const auto& p : pools) {
+    if (p.region == "busan") {
+      EXPECT_EQ(std::tie(p.assigned, p.cooling), std::make_tuple(2, 1));
+    }
+  }
+
+  for (const char* number : {"3000000100", "9000039999"}) {  // one in each half
+    engine_.reset();
+    store_.reset();
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "varelay.db").string().c_str(), &db), SQLITE_OK);
+    std::string break_it =
+        std::string("UPDATE numbers SET state = 1, assignment_id = 'asg_missing' WHERE number = '") + number + "'";
+    ASSERT_EQ(sqlite3_exec(db, break_it.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    auto store = OpenSqliteStore((dir_ / "varelay.db").string());
+    ASSERT_TRUE(store);
+    store_ = std::move(*store);
+    engine_ = std::make_unique<Engine>(*store_, clock_, EngineOptions{});
+    auto recovered = engine_->Recover();
+    ASSERT_FALSE(recovered) << number;
+    EXPECT_NE(recovered.error().detail.find("assigned number " + std::string(number)), std::string::npos)
+        << recovered.error().detail;
+    // Mend it for the next round.
+    engine_.reset();
+    store_.reset();
+    ASSERT_EQ(sqlite3_open((dir_ / "varelay.db").string().c_str(), &db), SQLITE_OK);
+    std::string mend =
+        std::string("UPDATE numbers SET state = 0, assignment_id = '' WHERE number = '") + number + "'";
+    ASSERT_EQ(sqlite3_exec(db, mend.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    Reopen();
+  }
+}
+
 TEST_F(EngineTest, FullPaymentMatchesAndCoolsTheNumber) {
   auto a = Issue("order-1", 15000);
   EXPECT_EQ(a.generation, 1);

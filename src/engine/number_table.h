@@ -91,7 +91,12 @@ class NumberTable {
   // Visits every slot, in the order they were added.
   template <typename Visit>
   void ForEach(Visit visit) const {
-    for (std::size_t i = 0; i < count_; ++i) visit(At(static_cast<std::uint32_t>(i)));
+    ForEachIn(0, count_, visit);
+  }
+  // Visits the slots added [first, last)-th; last <= size().
+  template <typename Visit>
+  void ForEachIn(std::size_t first, std::size_t last, Visit visit) const {
+    for (std::size_t i = first; i < last; ++i) visit(At(static_cast<std::uint32_t>(i)));
   }
 
  private:

@@ -545,10 +545,41 @@ void Relay::ReleaseToPool(NumberSlot& slot) {
 
 // ---- invariants -----------------------------------------------------------------------------
 
+Relay::NumberChecks Relay::CheckNumbers(std::size_t first, std::size_t last) const {
+  NumberChecks checks;
+  numbers_.ForEachIn(first, last, [&](const NumberSlot& slot) {
+    if (!checks.breach.empty()) return;
+    switch (slot.state) {
+      case NumberState::kFree:
+        ++checks.free_numbers;
+        break;
+      case NumberState::kAssigned: {
+        ++checks.assigned[slot.pool];
+        auto it = live_.find(slot.assignment_id.view());
+        if (it == live_.end() || it->second.status != AssignmentStatus::kOpen ||
+            it->second.number != slot.number.view() || it->second.generation != slot.generation) {
+          checks.breach = "assigned number " + slot.number.str() + " has no matching open assignment";
+        }
+        break;
+      }
+      case NumberState::kCooling: {
+        ++checks.cooling[slot.pool];
+        if (!slot.release_at) checks.breach = "a cooling number has no release time";
+        // A late deposit is attributed to this tombstone, so it must be at hand.
+        auto it = live_.find(slot.assignment_id.view());
+        if (it == live_.end() || it->second.status == AssignmentStatus::kOpen) {
+          checks.breach = "cooling number " + slot.number.str() + " has no closed assignment behind it";
+        }
+        break;
+      }
+    }
+  });
+  return checks;
+}
+
 Result<void> Relay::CheckInvariants() const {
   auto broken = [](std::string what) { return Fail(ErrorCode::kInternal, "invariant broken: " + what); };
   if (!touched_.empty()) return broken("a changed number was not written");
-  std::map<const Pool*, std::int64_t> assigned, cooling;
   // Every listed number is free and listed once, and as many are listed as are free: then every
   // free number is listed. Marks by slot index, not a set: this runs over millions at start-up.
   std::vector<bool> listed(numbers_.size());
@@ -562,36 +593,24 @@ Result<void> Relay::CheckInvariants() const {
       ++free_listed;
     }
   }
-  std::size_t free_numbers = 0;
-  std::string breach;  // the first number that breaks an invariant, described
-  numbers_.ForEach([&](const NumberSlot& slot) {
-    if (!breach.empty()) return;
-    switch (slot.state) {
-      case NumberState::kFree:
-        ++free_numbers;
-        break;
-      case NumberState::kAssigned: {
-        ++assigned[slot.pool];
-        auto it = live_.find(slot.assignment_id.view());
-        if (it == live_.end() || it->second.status != AssignmentStatus::kOpen ||
-            it->second.number != slot.number.view() || it->second.generation != slot.generation) {
-          breach = "assigned number " + slot.number.str() + " has no matching open assignment";
-        }
-        break;
-      }
-      case NumberState::kCooling: {
-        ++cooling[slot.pool];
-        if (!slot.release_at) breach = "a cooling number has no release time";
-        // A late deposit is attributed to this tombstone, so it must be at hand.
-        auto it = live_.find(slot.assignment_id.view());
-        if (it == live_.end() || it->second.status == AssignmentStatus::kOpen) {
-          breach = "cooling number " + slot.number.str() + " has no closed assignment behind it";
-        }
-        break;
-      }
-    }
-  });
+  // The per-number checks, over both halves of the table at once when it is large (start-up
+  // checks ten million numbers; commands in tests check a handful).
+  NumberChecks front, back;
+  const std::size_t count = numbers_.size();
+  if (count >= kParallelChecksFrom) {
+    std::thread helper([&] { back = CheckNumbers(count / 2, count); });
+    front = CheckNumbers(0, count / 2);
+    helper.join();
+  } else {
+    front = CheckNumbers(0, count);
+  }
+  const std::string& breach = front.breach.empty() ? back.breach : front.breach;
   if (!breach.empty()) return broken(breach);
+  const std::size_t free_numbers = front.free_numbers + back.free_numbers;
+  for (const auto& [pool, n] : back.assigned) front.assigned[pool] += n;
+  for (const auto& [pool, n] : back.cooling) front.cooling[pool] += n;
+  auto& assigned = front.assigned;
+  auto& cooling = front.cooling;
   if (free_numbers != free_listed) return broken("a free number is missing from its pool");
   for (const auto& [key, pool] : pools_) {
     if (pool->assigned != assigned[pool.get()] || pool->cooling != cooling[pool.get()]) {

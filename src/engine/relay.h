@@ -162,6 +162,16 @@ class Relay final : private LoadSink {
   static std::string PoolKey(std::string_view merchant, std::string_view bank,
                              std::string_view region);
 
+  // What the checks of numbers [first, last) found: counts, and the first breach described.
+  struct NumberChecks {
+    std::size_t free_numbers = 0;
+    std::map<const Pool*, std::int64_t> assigned, cooling;
+    std::string breach;
+  };
+  NumberChecks CheckNumbers(std::size_t first, std::size_t last) const;
+  // From this many numbers on, CheckInvariants checks the two halves of the table at once.
+  static constexpr std::size_t kParallelChecksFrom = 1 << 16;
+
   // Recovery: the snapshot's numbers and live assignments; any failure leaves them half read.
   Result<void> ReadSnapshot(const std::string& path, std::string_view token);
   // Drops whatever numbers, pools and live assignments a failed snapshot read left.
