@@ -303,7 +303,8 @@ int main(int argc, char** argv) {
   Flags flags;
   app.add_option("--listen", flags.listen, "HOST:PORT to serve HTTP on (port 0: any free port)")
       ->envname("VARELAY_LISTEN")->capture_default_str();
-  app.add_option("--data", flags.data, "folder for the embedded store (varelay.db) and admin.key")
+  app.add_option("--data", flags.data,
+                 "folder for the embedded store (varelay.db), the stop snapshot (varelay.snapshot) and admin.key")
       ->envname("VARELAY_DATA")->capture_default_str();
   app.add_option("--io-threads", flags.io_threads, "threads reading and writing sockets")
       ->envname("VARELAY_IO_THREADS")->check(CLI::Range(1, 64))->capture_default_str();
