@@ -444,7 +444,11 @@ class SqliteStore final : public Store {
       wal_path_ = path + "-wal";
       for (const char* pragma :
            {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=OFF",
-            "PRAGMA cache_size=-262144"}) {
+            // 16 MiB of page cache. SQLite walks its page cache's hash table at the end of every
+            // transaction, so a cache filled with the number table's pages (256 MiB, the old
+            // setting, at 10^7 numbers) cost the engine about a fifth of its time; the pages
+            // themselves stay in the operating system's cache anyway.
+            "PRAGMA cache_size=-16384"}) {
         if (auto r = Exec(pragma); !r) return r;
       }
       if (auto r = Migrate(); !r) return r;
