@@ -86,6 +86,26 @@ TEST_F(SqliteStoreTest, SnapshotTokenAndALoadWithoutNumbers) {
   EXPECT_EQ(store->SnapshotToken().value(), "");
 }
 
+// Proves Sync flushes the log a commit wrote (also when called again with nothing new), and that a
+// read-only store has nothing to flush.
+TEST_F(SqliteStoreTest, SyncFlushesWhatWasCommitted) {
+  auto store = Open();
+  for (int i = 0; i < 3; ++i) {
+    store->Begin();
+    store->PutNumber({"004", "1234567" + std::to_string(i), "shop", "seoul", NumberState::kFree, 0, "", {}});
+    ASSERT_TRUE(store->Commit());
+    auto synced = store->Sync();
+    ASSERT_TRUE(synced) << synced.error().detail;
+    EXPECT_TRUE(store->Sync());
+  }
+  auto read_only = OpenSqliteStore(path_, OpenMode::kReadOnly);
+  ASSERT_TRUE(read_only);
+  EXPECT_TRUE((*read_only)->Sync());
+  RecordingSink sink;
+  ASSERT_TRUE((*read_only)->Load(sink, LoadParts::kAll));
+  EXPECT_EQ(sink.numbers.size(), 3u);
+}
+
 Deposit SampleDeposit() {
   Deposit d;
   d.id = "dep_1";
