@@ -13,6 +13,7 @@
 #include <thread>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "engine/commands.h"
 #include "engine/number_table.h"
@@ -177,6 +178,8 @@ class Relay final : private LoadSink {
   // Drops whatever numbers, pools and live assignments a failed snapshot read left.
   void ForgetNumbers();
   void AddLiveAssignment(Assignment assignment);
+  // Moves the due times AddLiveAssignment gathered into the expiry queue.
+  void QueueLoadedExpiries();
   // The number index is built on a helper thread while the rest of the state is read.
   void StartIndexing();
   void FinishIndexing();
@@ -238,6 +241,7 @@ class Relay final : private LoadSink {
   Pool* loading_pool_ = nullptr;         // during Recover: the pool of the number loaded last
   std::int64_t loaded_live_numbers_ = 0;  // during Recover: assigned and cooling numbers seen
   std::thread indexing_;                  // during Recover: builds the number index
+  std::vector<std::pair<Instant, std::string>> loading_expiries_;  // during Recover: open ones' due times
   // Open assignments, and the tombstones of cooling numbers.
   std::unordered_map<std::string, Assignment, StringHash, std::equal_to<>> live_;
   std::multimap<Instant, std::string> expiries_;      // due_at -> open assignment id

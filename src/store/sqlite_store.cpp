@@ -9,7 +9,11 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <string_view>
 
 #include "store/sqlite_statement.h"
@@ -425,6 +429,128 @@ Transfer ReadTransfer(const Statement& s) {
   return t;
 }
 
+// Reads the assignments behind live numbers on a read connection and thread of its own while
+// the numbers are still being scanned, so a start from the store uses both cores: the scan hands
+// over ids in chunks, and Finish returns what was read.
+class LiveAssignmentReader {
+ public:
+  explicit LiveAssignmentReader(const std::string& path) : thread_([this, path] { Run(path); }) {}
+  ~LiveAssignmentReader() {
+    if (thread_.joinable()) (void)Finish();
+  }
+
+  void Add(std::string_view id) {
+    pending_.emplace_back(id);
+    if (pending_.size() >= kChunk) Hand();
+  }
+
+  // No more ids: waits for the last reads. The assignments in no particular order.
+  Result<std::vector<Assignment>> Finish() {
+    Hand();
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+    if (!error_.empty()) return Fail(ErrorCode::kInternal, error_);
+    return std::move(read_);
+  }
+
+ private:
+  static constexpr std::size_t kChunk = 8192;
+  static constexpr int kIdsPerQuery = 64;
+
+  void Hand() {
+    if (pending_.empty()) return;
+    {
+      std::lock_guard lock(mutex_);
+      chunks_.push_back(std::move(pending_));
+    }
+    pending_ = {};
+    wake_.notify_one();
+  }
+
+  void Run(const std::string& path) {
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+      error_ = "cannot open " + path + " to read live assignments: " + (db ? sqlite3_errmsg(db) : "out of memory");
+      sqlite3_close_v2(db);
+      Drain();
+      return;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    ReadAll(db);
+    sqlite3_close_v2(db);
+    Drain();
+  }
+
+  // Reads every chunk handed over until Finish; one read transaction, so one consistent view.
+  void ReadAll(sqlite3* db) {
+    if (sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      error_ = std::string("beginning the live assignment read: ") + sqlite3_errmsg(db);
+      return;
+    }
+    std::string sql = "SELECT " + std::string(kAssignmentColumns) + " FROM assignments WHERE id IN (?1";
+    for (int i = 2; i <= kIdsPerQuery; ++i) sql += ", ?" + std::to_string(i);
+    Statement find(db, sql + ")");
+    if (!find.ok()) {
+      error_ = std::string("preparing the live assignment query: ") + sqlite3_errmsg(db);
+      return;
+    }
+    for (;;) {
+      std::vector<std::string> chunk;
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [&] { return done_ || !chunks_.empty(); });
+        if (chunks_.empty()) break;
+        chunk = std::move(chunks_.front());
+        chunks_.pop_front();
+      }
+      // In id order within a chunk: ids sort by creation time, so the reads move forward through
+      // the table's pages.
+      std::sort(chunk.begin(), chunk.end());
+      for (std::size_t first = 0; first < chunk.size(); first += kIdsPerQuery) {
+        for (int i = 0; i < kIdsPerQuery; ++i) {
+          std::size_t n = first + static_cast<std::size_t>(i);
+          if (n < chunk.size()) {
+            find.Bind(i + 1, chunk[n]);
+          } else {
+            find.BindNull(i + 1);  // matches nothing
+          }
+        }
+        int rc;
+        while ((rc = find.Step()) == SQLITE_ROW) read_.push_back(ReadAssignment(find));
+        find.Reset();
+        if (rc != SQLITE_DONE) {
+          error_ = std::string("loading live assignments: ") + sqlite3_errmsg(db);
+          return;
+        }
+      }
+    }
+    find = Statement();
+    sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  }
+
+  // After a failure: takes the chunks still coming until Finish, so the scan never waits on it.
+  void Drain() {
+    std::unique_lock lock(mutex_);
+    wake_.wait(lock, [&] {
+      chunks_.clear();
+      return done_;
+    });
+  }
+
+  std::vector<std::string> pending_;  // the scan's side: ids not yet handed over
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::vector<std::string>> chunks_;
+  bool done_ = false;
+  std::vector<Assignment> read_;  // the reader's side until Finish
+  std::string error_;
+  std::thread thread_;  // last: starts once everything above exists
+};
+
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
@@ -436,6 +562,7 @@ class SqliteStore final : public Store {
   }
 
   Result<void> Prepare(OpenMode mode, const std::string& path, const SqliteOptions& options) {
+    db_path_ = path;
     if (mode == OpenMode::kReadWrite) {
       // WAL with synchronous=NORMAL: a commit writes its frames to the log and returns; Sync
       // flushes the log (what synchronous=FULL would do inside every commit), on whichever thread
@@ -692,6 +819,7 @@ class SqliteStore final : public Store {
   Statements statements_;
   std::string batch_error_;
   std::unique_ptr<WalCheckpointer> checkpointer_;  // read-write stores only
+  std::string db_path_;
   // Sync's own descriptor of the write-ahead log (never SQLite's), opened at the first Sync.
   std::string wal_path_;
   int wal_fd_ = -1;
@@ -821,7 +949,7 @@ Result<void> SqliteStore::PrepareStatements() {
 }
 
 Result<void> SqliteStore::LoadNumbers(LoadSink& sink) {
-  std::vector<std::string> live_ids;  // of assigned and cooling numbers
+  LiveAssignmentReader live(db_path_);  // assigned and cooling numbers' assignments, read meanwhile
   {
     Statement s(db_, "SELECT bank, number, merchant, region, state, generation, assignment_id, "
                      "release_at, event_seq FROM numbers");
@@ -837,37 +965,15 @@ Result<void> SqliteStore::LoadNumbers(LoadSink& sink) {
       n.assignment_id = s.View(6);
       n.release_at = OptionalInstant(s.OptionalInt(7));
       n.event_seq = s.Int(8);
-      if (n.state != NumberState::kFree) live_ids.emplace_back(n.assignment_id);
+      if (n.state != NumberState::kFree) live.Add(n.assignment_id);
       sink.OnNumber(n);
     }
     if (rc != SQLITE_DONE) return SqlError("loading numbers");
   }
   sink.OnNumbersLoaded();
-  {
-    // The assignments behind assigned and cooling numbers, read in id order: ids sort by creation
-    // time, so the reads walk the table's pages forward instead of jumping about.
-    // Many ids per statement: a statement's set-up is paid once per batch, not once per row.
-    std::sort(live_ids.begin(), live_ids.end());
-    constexpr int kIdsPerQuery = 64;
-    std::string sql = "SELECT " + std::string(kAssignmentColumns) + " FROM assignments WHERE id IN (?1";
-    for (int i = 2; i <= kIdsPerQuery; ++i) sql += ", ?" + std::to_string(i);
-    Statement find(db_, sql + ")");
-    if (!find.ok()) return SqlError("preparing the live assignment query");
-    for (std::size_t first = 0; first < live_ids.size(); first += kIdsPerQuery) {
-      for (int i = 0; i < kIdsPerQuery; ++i) {
-        std::size_t n = first + static_cast<std::size_t>(i);
-        if (n < live_ids.size()) {
-          find.Bind(i + 1, live_ids[n]);
-        } else {
-          find.BindNull(i + 1);  // matches nothing
-        }
-      }
-      int rc;
-      while ((rc = find.Step()) == SQLITE_ROW) sink.OnLiveAssignment(ReadAssignment(find));
-      find.Reset();
-      if (rc != SQLITE_DONE) return SqlError("loading live assignments");
-    }
-  }
+  auto assignments = live.Finish();
+  if (!assignments) return std::unexpected(assignments.error());
+  for (auto& a : *assignments) sink.OnLiveAssignment(std::move(a));
   return {};
 }
 

@@ -83,7 +83,8 @@ class LoadSink {
   virtual void OnNumber(const NumberRow& number) = 0;
   // The last number has been read (the live assignments are read next).
   virtual void OnNumbersLoaded() {}
-  // Assignments still tied to a number: open ones, and the tombstones of cooling numbers.
+  // Assignments still tied to a number: open ones, and the tombstones of cooling numbers. In no
+  // particular order.
   virtual void OnLiveAssignment(Assignment assignment) = 0;
   virtual void OnLedgerHead(std::int64_t seq, std::string hash) = 0;
   // Endpoints not deleted.
