@@ -113,6 +113,7 @@ json::object ConfigJson(const Options& o) {
           {"numbers_per_pool", o.numbers},
           {"pooled_numbers", o.PooledNumbers()},
           {"io_threads", o.io_threads},
+          {"load_threads", o.load_threads},
           {"precheck", o.precheck},
           {"peers", o.peers},
           {"restart", o.restart},
