@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <thread>
 #include <tuple>
@@ -69,6 +70,20 @@ class EngineTest : public ::testing::Test {
     recovery_ = *recovered;
   }
   std::string SnapshotPath() const { return (dir_ / "varelay.snapshot").string(); }
+  // A snapshot file with the header the store names (a real one is written first, for its
+  // token), and whatever `body` writes after it.
+  testing::AssertionResult WriteForgedSnapshot(const std::function<void(SnapshotWriter&)>& body) {
+    if (!engine_->WriteSnapshot()) return testing::AssertionFailure() << "no snapshot written";
+    auto token = store_->SnapshotToken();
+    auto w = SnapshotWriter::Create(SnapshotPath());
+    if (!token || !w) return testing::AssertionFailure() << "no token or file";
+    w->Bytes("varelay-stop-snapshot");
+    w->U64(1);
+    w->Bytes(*token);
+    body(*w);
+    if (!w->Finish()) return testing::AssertionFailure() << "not finished";
+    return testing::AssertionSuccess();
+  }
 
   struct Answer {
     Result<Outcome> result = Fail(ErrorCode::kInternal, "no reply");
@@ -689,33 +704,46 @@ TEST_F(EngineTest, ADamagedOrForeignSnapshotFallsBackToTheStore) {
 // assignment) is dropped for the store instead of served or stopping the start.
 TEST_F(EngineTest, ASnapshotThatBreaksAnInvariantFallsBackToTheStore) {
   auto a = Issue("order-1", 1000);
-  ASSERT_TRUE(engine_->WriteSnapshot());
-  auto token = store_->SnapshotToken();
-  ASSERT_TRUE(token);
-  {
-    auto w = SnapshotWriter::Create(SnapshotPath());
-    ASSERT_TRUE(w);
-    w->Bytes("varelay-stop-snapshot");
-    w->U64(1);
-    w->Bytes(*token);
-    w->U64(1);  // one pool
-    for (const char* text : {"shop", "004", "seoul"}) w->Bytes(text);
-    w->U64(1);  // one number, assigned to nothing
-    w->U64(0);
-    w->U64(static_cast<std::uint64_t>(NumberState::kAssigned));
-    w->Bytes("1000000009");
-    w->Bytes("asg_missing");
-    w->I64(1);
-    w->I64(0);
-    w->U64(0);
-    w->U64(0);  // the pool's free list
-    w->U64(0);  // no live assignments
-    ASSERT_TRUE(w->Finish());
-  }
+  ASSERT_TRUE(WriteForgedSnapshot([](SnapshotWriter& w) {
+    w.U64(1);  // one pool
+    for (const char* text : {"shop", "004", "seoul"}) w.Bytes(text);
+    w.U64(1);  // one number, assigned to nothing
+    w.U64(0);
+    w.U64(static_cast<std::uint64_t>(NumberState::kAssigned));
+    w.Bytes("1000000009");
+    w.Bytes("asg_missing");
+    w.I64(1);
+    w.I64(0);
+    w.U64(0);
+    w.U64(0);  // the pool's free list
+    w.U64(0);  // no live assignments
+  }));
   Reopen();
   EXPECT_FALSE(recovery_.from_snapshot);
   EXPECT_NE(recovery_.snapshot_skipped.find("invariant"), std::string::npos) << recovery_.snapshot_skipped;
   EXPECT_EQ(recovery_.numbers, 2);
+  EXPECT_EQ(Deposit("tx-1", a.number, 1000).deposit.outcome, DepositOutcome::kMatched);
+}
+
+// Proves a snapshot whose counts promise more records than its bytes could hold is refused before
+// anything is sized by them (a count of 2^40 would otherwise ask for terabytes), and the start
+// reads the store.
+TEST_F(EngineTest, ASnapshotCountBeyondItsBytesIsRefusedBeforeAnythingIsSized) {
+  auto a = Issue("order-1", 1000);
+  ASSERT_TRUE(WriteForgedSnapshot([](SnapshotWriter& w) { w.U64(std::uint64_t{1} << 40); }));
+  Reopen();
+  EXPECT_FALSE(recovery_.from_snapshot);
+  EXPECT_NE(recovery_.snapshot_skipped.find("pool count"), std::string::npos) << recovery_.snapshot_skipped;
+
+  ASSERT_TRUE(WriteForgedSnapshot([](SnapshotWriter& w) {
+    w.U64(0);  // no pools, no numbers, then twenty assignments in a hundred bytes
+    w.U64(0);
+    w.U64(20);
+    w.Bytes(std::string(100, 'x'));
+  }));
+  Reopen();
+  EXPECT_FALSE(recovery_.from_snapshot);
+  EXPECT_NE(recovery_.snapshot_skipped.find("assignment count"), std::string::npos) << recovery_.snapshot_skipped;
   EXPECT_EQ(Deposit("tx-1", a.number, 1000).deposit.outcome, DepositOutcome::kMatched);
 }
 

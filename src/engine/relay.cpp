@@ -94,7 +94,7 @@ Result<RecoveryReport> Relay::Recover(const std::string& snapshot_path) {
   auto loaded = store_.Load(*this, report.from_snapshot ? LoadParts::kAllButNumbers : LoadParts::kAll);
   FinishIndexing();
   if (!loaded) return std::unexpected(loaded.error());
-  QueueLoadedExpiries();
+  QueueLoadedTimers();
   if (!token.empty()) {
     // The state moves on from here: the store stops naming the snapshot before anything changes.
     if (auto cleared = store_.SetSnapshotToken(""); !cleared) return std::unexpected(cleared.error());
@@ -126,10 +126,10 @@ void Relay::ForgetNumbers() {
   pools_.clear();
   live_.clear();
   loading_expiries_.clear();
+  loading_releases_.clear();
   expiries_.clear();
   releases_.clear();
   loading_pool_ = nullptr;
-  loaded_live_numbers_ = 0;
 }
 
 void Relay::OnBank(Bank bank) { banks_.emplace(bank.code, std::move(bank)); }
@@ -164,19 +164,25 @@ void Relay::OnNumber(const NumberRow& number) {
   slot.assignment_id.Assign(number.assignment_id);
   slot.release_at = number.release_at;
   slot.event_seq = number.event_seq;
-  switch (slot.state) {
-    case NumberState::kFree: pool->free.push_back(&slot); break;
-    case NumberState::kAssigned: ++pool->assigned; break;
-    case NumberState::kCooling:
-      ++pool->cooling;
-      releases_.emplace(slot.release_at.value_or(Instant{}), &slot);
-      break;
+  if (slot.state == NumberState::kFree) pool->free.push_back(&slot);  // in number order
+  CountLoadedNumber(slot);
+}
+
+void Relay::CountLoadedNumber(NumberSlot& slot) {
+  if (slot.state == NumberState::kAssigned) ++slot.pool->assigned;
+  if (slot.state == NumberState::kCooling) {
+    ++slot.pool->cooling;
+    loading_releases_.emplace_back(slot.release_at.value_or(Instant{}), &slot);
   }
-  if (slot.state != NumberState::kFree) ++loaded_live_numbers_;
 }
 
 void Relay::OnLiveAssignment(Assignment assignment) {
-  if (live_.empty()) live_.reserve(static_cast<std::size_t>(loaded_live_numbers_));
+  if (live_.empty()) {
+    // One live assignment per assigned or cooling number, which the pools have counted by now.
+    std::int64_t live_numbers = 0;
+    for (const auto& [key, pool] : pools_) live_numbers += pool->assigned + pool->cooling;
+    live_.reserve(static_cast<std::size_t>(live_numbers));
+  }
   AddLiveAssignment(std::move(assignment));
 }
 
@@ -185,13 +191,16 @@ void Relay::AddLiveAssignment(Assignment assignment) {
   live_.emplace(assignment.id, std::move(assignment));
 }
 
-void Relay::QueueLoadedExpiries() {
+void Relay::QueueLoadedTimers() {
   // Sorted first, then each appended at the end: a million inserts into the middle of a tree, a
   // cache miss per level, took seconds.
-  std::sort(loading_expiries_.begin(), loading_expiries_.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  auto by_time = [](const auto& a, const auto& b) { return a.first < b.first; };
+  std::sort(loading_expiries_.begin(), loading_expiries_.end(), by_time);
   for (auto& [due, id] : loading_expiries_) expiries_.emplace_hint(expiries_.end(), due, std::move(id));
   loading_expiries_ = {};
+  std::sort(loading_releases_.begin(), loading_releases_.end(), by_time);
+  for (auto [at, slot] : loading_releases_) releases_.emplace_hint(releases_.end(), at, slot);
+  loading_releases_ = {};
 }
 
 void Relay::OnLedgerHead(std::int64_t seq, std::string hash) {

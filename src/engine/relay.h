@@ -178,8 +178,10 @@ class Relay final : private LoadSink {
   // Drops whatever numbers, pools and live assignments a failed snapshot read left.
   void ForgetNumbers();
   void AddLiveAssignment(Assignment assignment);
-  // Moves the due times AddLiveAssignment gathered into the expiry queue.
-  void QueueLoadedExpiries();
+  // Counts a loaded number in its pool and gathers its release time when it cools.
+  void CountLoadedNumber(NumberSlot& slot);
+  // Moves the due and release times gathered while loading into the timer queues, in order.
+  void QueueLoadedTimers();
   // The number index is built on a helper thread while the rest of the state is read.
   void StartIndexing();
   void FinishIndexing();
@@ -239,9 +241,10 @@ class Relay final : private LoadSink {
   NumberTable numbers_;
   std::vector<NumberSlot*> touched_;  // see Touch
   Pool* loading_pool_ = nullptr;         // during Recover: the pool of the number loaded last
-  std::int64_t loaded_live_numbers_ = 0;  // during Recover: assigned and cooling numbers seen
   std::thread indexing_;                  // during Recover: builds the number index
-  std::vector<std::pair<Instant, std::string>> loading_expiries_;  // during Recover: open ones' due times
+  // During Recover: open assignments' due times, cooling numbers' release times.
+  std::vector<std::pair<Instant, std::string>> loading_expiries_;
+  std::vector<std::pair<Instant, NumberSlot*>> loading_releases_;
   // Open assignments, and the tombstones of cooling numbers.
   std::unordered_map<std::string, Assignment, StringHash, std::equal_to<>> live_;
   std::multimap<Instant, std::string> expiries_;      // due_at -> open assignment id

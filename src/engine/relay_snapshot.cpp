@@ -18,7 +18,13 @@ constexpr std::string_view kMagic = "varelay-stop-snapshot";
 constexpr std::uint64_t kFormatVersion = 1;
 constexpr int kTokenChars = 32;
 constexpr std::size_t kMaxField = 64 * 1024;  // any stored text; a longer one means a bad file
-constexpr std::uint64_t kMaxEnum = 16;
+// The fewest bytes each record takes, so a count can be checked against the bytes left before
+// anything is sized by it: a pool is three lengths; a number a pool id, a state, a number of at
+// least one digit, an id length, two integers and a flag; an assignment eleven strings, a
+// three-letter currency and eleven integers and enums.
+constexpr std::uint64_t kMinPoolBytes = 3;
+constexpr std::uint64_t kMinNumberBytes = 8;
+constexpr std::uint64_t kMinAssignmentBytes = 11 + 4 + 11;
 
 void WriteInstant(SnapshotWriter& w, const std::optional<Instant>& t) {
   w.U64(t ? 1 : 0);
@@ -26,7 +32,9 @@ void WriteInstant(SnapshotWriter& w, const std::optional<Instant>& t) {
 }
 
 std::optional<Instant> ReadInstant(SnapshotReader& r) {
-  if (r.U64() == 0) return std::nullopt;
+  const std::uint64_t present = r.U64();
+  if (present > 1) r.MarkBad();
+  if (present != 1) return std::nullopt;
   return FromUnixMs(r.I64());
 }
 
@@ -160,7 +168,7 @@ Result<void> Relay::ReadSnapshot(const std::string& path, std::string_view token
   // Every count is checked against the bytes left, so a bad count cannot ask for memory the file
   // could not fill.
   const std::uint64_t pool_count = r.U64();
-  if (!r.ok() || pool_count > r.size()) return malformed("pool count");
+  if (!r.ok() || pool_count > r.remaining() / kMinPoolBytes) return malformed("pool count");
   std::vector<Pool*> pools;
   pools.reserve(pool_count);
   for (std::uint64_t i = 0; i < pool_count; ++i) {
@@ -173,7 +181,7 @@ Result<void> Relay::ReadSnapshot(const std::string& path, std::string_view token
     pools.push_back(owned.get());
   }
   const std::uint64_t number_count = r.U64();
-  if (!r.ok() || number_count > r.size() || number_count >= UINT32_MAX - 1) {
+  if (!r.ok() || number_count > r.remaining() / kMinNumberBytes || number_count >= UINT32_MAX - 1) {
     return malformed("number count");
   }
   for (std::uint64_t n = 0; n < number_count; ++n) {
@@ -192,11 +200,7 @@ Result<void> Relay::ReadSnapshot(const std::string& path, std::string_view token
     slot.assignment_id.Assign(assignment_id);
     slot.release_at = release_at;
     slot.event_seq = event_seq;
-    if (state == NumberState::kAssigned) ++pool.assigned;
-    if (state == NumberState::kCooling) {
-      ++pool.cooling;
-      releases_.emplace(release_at.value_or(Instant{}), &slot);
-    }
+    CountLoadedNumber(slot);  // free lists follow, in their order
   }
   // Indexed on a helper thread while the assignments are read (they need no look-up by number).
   StartIndexing();
@@ -210,7 +214,7 @@ Result<void> Relay::ReadSnapshot(const std::string& path, std::string_view token
     }
   }
   const std::uint64_t live_count = r.U64();
-  if (!r.ok() || live_count > r.size()) return malformed("assignment count");
+  if (!r.ok() || live_count > r.remaining() / kMinAssignmentBytes) return malformed("assignment count");
   live_.reserve(live_count);
   for (std::uint64_t i = 0; i < live_count; ++i) {
     auto assignment = ReadAssignment(r);

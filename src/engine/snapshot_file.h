@@ -72,7 +72,7 @@ class SnapshotReader {
   bool ok() const { return ok_; }
   void MarkBad() { ok_ = false; }  // a value read was out of range
   bool AtEnd() const { return at_ == end_; }
-  std::uint64_t size() const { return size_; }
+  std::uint64_t remaining() const { return static_cast<std::uint64_t>(end_ - at_); }  // before the checksum
 
  private:
   SnapshotReader(const char* data, std::uint64_t size);

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -568,7 +567,6 @@ class SqliteStore final : public Store {
       // flushes the log (what synchronous=FULL would do inside every commit), on whichever thread
       // the engine calls it from. Checkpoints still flush the log before copying it and the
       // database file after.
-      wal_path_ = path + "-wal";
       for (const char* pragma :
            {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=OFF",
             // 16 MiB of page cache. SQLite walks its page cache's hash table at the end of every
@@ -579,6 +577,14 @@ class SqliteStore final : public Store {
         if (auto r = Exec(pragma); !r) return r;
       }
       if (auto r = Migrate(); !r) return r;
+      // Sync's own descriptor of the log, opened once: SQLite keeps the log's file while this
+      // connection is open (restarting the log rewrites it from the front; only the last
+      // connection's close removes it), so every commit goes to this file.
+      const std::string wal_path = path + "-wal";
+      wal_fd_ = ::open(wal_path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (wal_fd_ < 0) {
+        return Fail(ErrorCode::kInternal, "cannot open the write-ahead log " + wal_path + ": " + std::strerror(errno));
+      }
       // Pages are copied from the log into the database file on another thread, off the
       // acknowledgement path (store/wal_checkpointer.h).
       WalCheckpointerOptions checkpoints;
@@ -820,9 +826,7 @@ class SqliteStore final : public Store {
   std::string batch_error_;
   std::unique_ptr<WalCheckpointer> checkpointer_;  // read-write stores only
   std::string db_path_;
-  // Sync's own descriptor of the write-ahead log (never SQLite's), opened at the first Sync.
-  std::string wal_path_;
-  int wal_fd_ = -1;
+  int wal_fd_ = -1;  // Sync's own descriptor of the write-ahead log (never SQLite's); -1 read-only
 };
 
 Result<void> SqliteStore::Migrate() {
@@ -1105,21 +1109,9 @@ Result<void> SqliteStore::Commit() {
 }
 
 Result<void> SqliteStore::Sync() {
-  if (wal_path_.empty()) return {};  // read-only: nothing to flush
-  // The log keeps its file while the database is open (a restart of the log rewrites it from the
-  // front); should it ever be another file, the new one is opened, so a flush always reaches the
-  // file the commits went to.
-  struct stat named {}, open {};
-  if (::stat(wal_path_.c_str(), &named) != 0) {
-    return Fail(ErrorCode::kInternal, "cannot find the write-ahead log " + wal_path_ + ": " + std::strerror(errno));
-  }
-  if (wal_fd_ >= 0 && (::fstat(wal_fd_, &open) != 0 || open.st_ino != named.st_ino || open.st_dev != named.st_dev)) {
-    ::close(wal_fd_);
-    wal_fd_ = -1;
-  }
-  if (wal_fd_ < 0) wal_fd_ = ::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (wal_fd_ < 0 || ::fdatasync(wal_fd_) != 0) {
-    return Fail(ErrorCode::kInternal, "cannot flush the write-ahead log " + wal_path_ + ": " + std::strerror(errno));
+  if (wal_fd_ < 0) return {};  // read-only: nothing to flush
+  if (::fdatasync(wal_fd_) != 0) {
+    return Fail(ErrorCode::kInternal, std::string("cannot flush the write-ahead log: ") + std::strerror(errno));
   }
   return {};
 }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <random>
@@ -104,6 +105,36 @@ TEST_F(SqliteStoreTest, SyncFlushesWhatWasCommitted) {
   RecordingSink sink;
   ASSERT_TRUE((*read_only)->Load(sink, LoadParts::kAll));
   EXPECT_EQ(sink.numbers.size(), 3u);
+}
+
+// Proves what Sync relies on: the write-ahead log keeps its file while the store is open, also
+// when other connections (a reader at start-up, an operator's sqlite3) open and close, so the
+// descriptor Sync opened once still names the file the commits go to.
+TEST_F(SqliteStoreTest, TheLogKeepsItsFileWhileTheStoreIsOpen) {
+  auto store = Open();
+  auto commit_one = [&](int i) {
+    store->Begin();
+    store->PutNumber({"004", "5550000" + std::to_string(i), "shop", "seoul", NumberState::kFree, 0, "", {}});
+    ASSERT_TRUE(store->Commit());
+    ASSERT_TRUE(store->Sync());
+  };
+  commit_one(0);
+  const auto log = path_ + "-wal";
+  struct stat before {};
+  ASSERT_EQ(::stat(log.c_str(), &before), 0);
+  for (int i = 1; i <= 3; ++i) {
+    sqlite3* other = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &other, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(other, "SELECT COUNT(*) FROM numbers", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(other);
+    RecordingSink sink;
+    ASSERT_TRUE(store->Load(sink, LoadParts::kAll));  // its reader opens and closes a connection too
+    commit_one(i);
+  }
+  struct stat after {};
+  ASSERT_EQ(::stat(log.c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+  EXPECT_EQ(after.st_dev, before.st_dev);
 }
 
 Deposit SampleDeposit() {
