@@ -94,7 +94,11 @@ struct HttpServer::Impl {
   Engine& engine;
   ServerOptions options;
   asio::io_context ioc;
-  tcp::acceptor acceptor{ioc};
+  // Accept and Drain are the only code that touches the acceptor, and both run on this strand:
+  // with two io threads, a close on one while the other started the next accept crashed the
+  // reactor (a SIGTERM just as a connection came in).
+  asio::strand<asio::io_context::executor_type> accept_strand = asio::make_strand(ioc);
+  tcp::acceptor acceptor{accept_strand};
   asio::signal_set signals{ioc, SIGTERM, SIGINT};
   std::atomic<std::size_t> connections{0};
   std::atomic<std::size_t> in_flight{0};
@@ -144,7 +148,8 @@ struct HttpServer::Impl {
 
   asio::awaitable<void> Accept() {
     for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(kUseTuple);
+      // Each connection gets the plain io_context executor, not the strand: sessions run in parallel.
+      auto [ec, socket] = co_await acceptor.async_accept(ioc, kUseTuple);
       if (ec) {
         if (!acceptor.is_open()) co_return;
         continue;  // e.g. too many open files: keep serving the connections we have
@@ -155,7 +160,7 @@ struct HttpServer::Impl {
         continue;
       }
       socket.set_option(tcp::no_delay(true));
-      asio::co_spawn(ioc, Session(std::move(socket)), asio::detached);
+      asio::co_spawn(ioc, Session(tcp::socket(std::move(socket))), asio::detached);
     }
   }
 
@@ -275,6 +280,7 @@ struct HttpServer::Impl {
   }
 
   // SIGTERM: stop accepting, let requests in flight finish, then stop the engine and the loop.
+  // Runs on the accept strand (see accept_strand).
   asio::awaitable<void> Drain() {
     draining = true;
     beast::error_code ignored;
@@ -302,9 +308,9 @@ Result<unsigned short> HttpServer::Listen() {
 
 void HttpServer::Run() {
   auto& impl = *impl_;
-  asio::co_spawn(impl.ioc, impl.Accept(), asio::detached);
+  asio::co_spawn(impl.accept_strand, impl.Accept(), asio::detached);
   impl.signals.async_wait([&impl](const beast::error_code& ec, int) {
-    if (!ec) asio::co_spawn(impl.ioc, impl.Drain(), asio::detached);
+    if (!ec) asio::co_spawn(impl.accept_strand, impl.Drain(), asio::detached);
   });
   std::vector<std::thread> threads;
   for (int i = 1; i < impl.options.io_threads; ++i) threads.emplace_back([&impl] { impl.ioc.run(); });
