@@ -112,6 +112,9 @@ void RelayProcess::Launch() {
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(fd, STDOUT_FILENO);
     ::dup2(fd, STDERR_FILENO);
+    // Nothing else of the bench's goes with it: its webhook receiver's listening socket, inherited,
+    // kept the receiver's port open in varelayd.
+    ::close_range(3, ~0U, 0);
     ::execl(options_.varelayd.c_str(), options_.varelayd.c_str(), "--listen", "127.0.0.1:0",
             "--data", data.c_str(), "--quarantine", "0", "--io-threads", threads.c_str(),
             "--webhook-allow-http", "127.0.0.1", "--webhook-allow-network", "127.0.0.0/8",
