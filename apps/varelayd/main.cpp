@@ -1,6 +1,7 @@
 // varelayd: the relay server. Wires the layers together; holds no logic of its own.
 #include <CLI/CLI.hpp>
 
+#include <malloc.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -299,6 +300,10 @@ int Serve(const Flags& flags) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Grow the heaps 64 MiB at a time instead of 128 KiB: a start from the store allocates a
+  // million live assignments on a reader thread, whose heap grew by one mprotect call per 128 KiB
+  // (a tenth of that thread's time). Address space only; pages count once touched.
+  mallopt(M_TOP_PAD, 64 << 20);
   CLI::App app{"varelayd: the varelay virtual-account relay server"};
   Flags flags;
   app.add_option("--listen", flags.listen, "HOST:PORT to serve HTTP on (port 0: any free port)")

@@ -177,12 +177,8 @@ void Relay::CountLoadedNumber(NumberSlot& slot) {
 }
 
 void Relay::OnLiveAssignment(Assignment assignment) {
-  if (live_.empty()) {
-    // One live assignment per assigned or cooling number, which the pools have counted by now.
-    std::int64_t live_numbers = 0;
-    for (const auto& [key, pool] : pools_) live_numbers += pool->assigned + pool->cooling;
-    live_.reserve(static_cast<std::size_t>(live_numbers));
-  }
+  // On the store's reader thread while the numbers are still coming in (LoadSink): touches only
+  // live_ and loading_expiries_, which nothing else touches until Load returns.
   AddLiveAssignment(std::move(assignment));
 }
 

@@ -430,10 +430,11 @@ Transfer ReadTransfer(const Statement& s) {
 
 // Reads the assignments behind live numbers on a read connection and thread of its own while
 // the numbers are still being scanned, so a start from the store uses both cores: the scan hands
-// over ids in chunks, and Finish returns what was read.
+// over ids in chunks, and this thread passes each assignment read to the sink itself (see
+// LoadSink::OnLiveAssignment). Finish waits for the last.
 class LiveAssignmentReader {
  public:
-  explicit LiveAssignmentReader(const std::string& path) : thread_([this, path] { Run(path); }) {}
+  LiveAssignmentReader(const std::string& path, LoadSink& sink) : sink_(sink), thread_([this, path] { Run(path); }) {}
   ~LiveAssignmentReader() {
     if (thread_.joinable()) (void)Finish();
   }
@@ -443,8 +444,8 @@ class LiveAssignmentReader {
     if (pending_.size() >= kChunk) Hand();
   }
 
-  // No more ids: waits for the last reads. The assignments in no particular order.
-  Result<std::vector<Assignment>> Finish() {
+  // No more ids: waits until the last assignment has reached the sink.
+  Result<void> Finish() {
     Hand();
     {
       std::lock_guard lock(mutex_);
@@ -453,7 +454,7 @@ class LiveAssignmentReader {
     wake_.notify_one();
     thread_.join();
     if (!error_.empty()) return Fail(ErrorCode::kInternal, error_);
-    return std::move(read_);
+    return {};
   }
 
  private:
@@ -519,7 +520,7 @@ class LiveAssignmentReader {
           }
         }
         int rc;
-        while ((rc = find.Step()) == SQLITE_ROW) read_.push_back(ReadAssignment(find));
+        while ((rc = find.Step()) == SQLITE_ROW) sink_.OnLiveAssignment(ReadAssignment(find));
         find.Reset();
         if (rc != SQLITE_DONE) {
           error_ = std::string("loading live assignments: ") + sqlite3_errmsg(db);
@@ -545,7 +546,7 @@ class LiveAssignmentReader {
   std::condition_variable wake_;
   std::deque<std::vector<std::string>> chunks_;
   bool done_ = false;
-  std::vector<Assignment> read_;  // the reader's side until Finish
+  LoadSink& sink_;  // OnLiveAssignment only, on this thread
   std::string error_;
   std::thread thread_;  // last: starts once everything above exists
 };
@@ -953,7 +954,7 @@ Result<void> SqliteStore::PrepareStatements() {
 }
 
 Result<void> SqliteStore::LoadNumbers(LoadSink& sink) {
-  LiveAssignmentReader live(db_path_);  // assigned and cooling numbers' assignments, read meanwhile
+  LiveAssignmentReader live(db_path_, sink);  // assigned and cooling numbers' assignments, read meanwhile
   {
     Statement s(db_, "SELECT bank, number, merchant, region, state, generation, assignment_id, "
                      "release_at, event_seq FROM numbers");
@@ -975,10 +976,7 @@ Result<void> SqliteStore::LoadNumbers(LoadSink& sink) {
     if (rc != SQLITE_DONE) return SqlError("loading numbers");
   }
   sink.OnNumbersLoaded();
-  auto assignments = live.Finish();
-  if (!assignments) return std::unexpected(assignments.error());
-  for (auto& a : *assignments) sink.OnLiveAssignment(std::move(a));
-  return {};
+  return live.Finish();
 }
 
 Result<std::string> SqliteStore::SnapshotToken() {

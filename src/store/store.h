@@ -84,7 +84,9 @@ class LoadSink {
   // The last number has been read (the live assignments are read next).
   virtual void OnNumbersLoaded() {}
   // Assignments still tied to a number: open ones, and the tombstones of cooling numbers. In no
-  // particular order.
+  // particular order, and possibly on a thread of the store's own while OnNumber is still being
+  // called: it must touch nothing the other callbacks touch. Every call has returned before the
+  // next callback after OnNumbersLoaded, and before Load returns.
   virtual void OnLiveAssignment(Assignment assignment) = 0;
   virtual void OnLedgerHead(std::int64_t seq, std::string hash) = 0;
   // Endpoints not deleted.
