@@ -148,7 +148,7 @@ struct HttpServer::Impl {
 
   asio::awaitable<void> Accept() {
     for (;;) {
-      // Each connection gets the plain io_context executor, not the strand: sessions run in parallel.
+      // A connection gets the io_context's executor, not the strand: sessions run in parallel.
       auto [ec, socket] = co_await acceptor.async_accept(ioc, kUseTuple);
       if (ec) {
         if (!acceptor.is_open()) co_return;

@@ -24,7 +24,8 @@ using tcp = asio::ip::tcp;
 // serialized or the reactor is handed a descriptor already torn down (a SIGSEGV about one stop in
 // a thousand before the fix). Many stops, each just after a connection, make that window likely.
 TEST(HttpServerTest, StopsCleanlyOnSigtermWhileAccepting) {
-  auto dir = std::filesystem::temp_directory_path() / ("varelay-http-" + std::to_string(std::random_device{}()));
+  auto dir = std::filesystem::temp_directory_path() /
+             ("varelay-http-" + std::to_string(std::random_device{}()));
   std::filesystem::create_directories(dir);
   {
     auto store = OpenSqliteStore((dir / "varelay.db").string());

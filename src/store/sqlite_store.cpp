@@ -434,7 +434,8 @@ Transfer ReadTransfer(const Statement& s) {
 // LoadSink::OnLiveAssignment). Finish waits for the last.
 class LiveAssignmentReader {
  public:
-  LiveAssignmentReader(const std::string& path, LoadSink& sink) : sink_(sink), thread_([this, path] { Run(path); }) {}
+  LiveAssignmentReader(const std::string& path, LoadSink& sink)
+      : sink_(sink), thread_([this, path] { Run(path); }) {}
   ~LiveAssignmentReader() {
     if (thread_.joinable()) (void)Finish();
   }
@@ -954,7 +955,8 @@ Result<void> SqliteStore::PrepareStatements() {
 }
 
 Result<void> SqliteStore::LoadNumbers(LoadSink& sink) {
-  LiveAssignmentReader live(db_path_, sink);  // assigned and cooling numbers' assignments, read meanwhile
+  // The assignments behind assigned and cooling numbers, read meanwhile.
+  LiveAssignmentReader live(db_path_, sink);
   {
     Statement s(db_, "SELECT bank, number, merchant, region, state, generation, assignment_id, "
                      "release_at, event_seq FROM numbers");
