@@ -151,7 +151,8 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateAssignment& c, Insta
   Touch(*slot);
   store_.PutAssignment(a);
   expiries_.emplace(a.due_at, a.id);
-  auto [it, inserted] = live_.insert_or_assign(a.id, a);
+  std::string id = a.id;
+  auto [it, inserted] = live_.insert_or_assign(std::move(id), std::move(a));
   Emit(EventType::kAssignmentCreated, *slot, &it->second, nullptr, now);
   return AssignmentView{it->second, true};
 }
