@@ -302,7 +302,8 @@ int Serve(const Flags& flags) {
 int main(int argc, char** argv) {
   // Grow the heaps 64 MiB at a time instead of 128 KiB: a start from the store allocates a
   // million live assignments on a reader thread, whose heap grew by one mprotect call per 128 KiB
-  // (a tenth of that thread's time). Address space only; pages count once touched.
+  // (a tenth of that thread's time). Address space only until touched; the price is that up to
+  // 64 MiB freed at the top of a heap stays with it for reuse instead of going back at once.
   mallopt(M_TOP_PAD, 64 << 20);
   CLI::App app{"varelayd: the varelay virtual-account relay server"};
   Flags flags;
