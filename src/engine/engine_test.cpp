@@ -725,6 +725,49 @@ TEST_F(EngineTest, ASnapshotThatBreaksAnInvariantFallsBackToTheStore) {
   EXPECT_EQ(Deposit("tx-1", a.number, 1000).deposit.outcome, DepositOutcome::kMatched);
 }
 
+// Proves the checks find an open assignment that no number is tied to (it would hold its order id
+// for ever and escape the one-open-assignment-per-order check): such a snapshot falls back to the
+// store, and the order is issued anew there.
+TEST_F(EngineTest, ASnapshotWithALiveAssignmentTiedToNoNumberFallsBackToTheStore) {
+  auto a = Issue("order-1", 1000);
+  ASSERT_TRUE(WriteForgedSnapshot([](SnapshotWriter& w) {
+    w.U64(1);  // one pool
+    for (const char* text : {"shop", "004", "seoul"}) w.Bytes(text);
+    w.U64(1);  // one number, free
+    w.U64(0);
+    w.U64(static_cast<std::uint64_t>(NumberState::kFree));
+    w.Bytes("1000000009");
+    w.Bytes("");
+    w.I64(0);
+    w.I64(0);
+    w.U64(0);
+    w.U64(1);  // the pool's free list: that number
+    w.U64(0);
+    w.U64(1);  // one live assignment, open, on a number the table does not hold
+    for (const char* text : {"asg_orphan", "shop", "order-9", "004", "seoul", "1000000008", "Demo Shop", "",
+                             "", "", "fp"}) {
+      w.Bytes(text);
+    }
+    w.I64(1);     // generation
+    w.I64(1000);  // amount
+    w.Bytes("KRW");
+    w.U64(static_cast<std::uint64_t>(AmountRuleKind::kExact));
+    w.I64(0);
+    w.I64(0);
+    w.U64(static_cast<std::uint64_t>(Overpayment::kRefuse));
+    w.I64(0);  // paid
+    w.U64(static_cast<std::uint64_t>(AssignmentStatus::kOpen));
+    w.I64(ToUnixMs(kStart));
+    w.I64(ToUnixMs(kStart + std::chrono::hours(1)));
+    w.U64(0);  // not closed
+  }));
+  Reopen();
+  EXPECT_FALSE(recovery_.from_snapshot);
+  EXPECT_NE(recovery_.snapshot_skipped.find("tied to no number"), std::string::npos) << recovery_.snapshot_skipped;
+  EXPECT_EQ(recovery_.live_assignments, 1);
+  EXPECT_EQ(Deposit("tx-1", a.number, 1000).deposit.outcome, DepositOutcome::kMatched);
+}
+
 // Proves a snapshot whose counts promise more records than its bytes could hold is refused before
 // anything is sized by them (a count of 2^40 would otherwise ask for terabytes), and the start
 // reads the store.

@@ -570,9 +570,18 @@ Relay::NumberChecks Relay::CheckNumbers(std::size_t first, std::size_t last) con
         ++checks.assigned[slot.pool];
         auto it = live_.find(slot.assignment_id.view());
         if (it == live_.end() || it->second.status != AssignmentStatus::kOpen ||
-            it->second.number != slot.number.view() || it->second.generation != slot.generation) {
+            it->second.bank != slot.pool->bank || it->second.number != slot.number.view() ||
+            it->second.generation != slot.generation) {
           checks.breach = "assigned number " + slot.number.str() + " has no matching open assignment";
+          break;
         }
+        const Assignment& a = it->second;
+        if (a.paid_minor < 0 || a.paid_minor > a.amount.minor()) checks.breach = "paid amount out of range";
+        ++checks.tied;
+        // Hashed here, while the assignment is in the cache (integers sort fast; a million strings
+        // with long common prefixes do not).
+        checks.open_orders.emplace_back(
+            std::hash<std::string_view>{}(a.merchant) * 31 + std::hash<std::string_view>{}(a.order_id), &a);
         break;
       }
       case NumberState::kCooling: {
@@ -580,9 +589,12 @@ Relay::NumberChecks Relay::CheckNumbers(std::size_t first, std::size_t last) con
         if (!slot.release_at) checks.breach = "a cooling number has no release time";
         // A late deposit is attributed to this tombstone, so it must be at hand.
         auto it = live_.find(slot.assignment_id.view());
-        if (it == live_.end() || it->second.status == AssignmentStatus::kOpen) {
+        if (it == live_.end() || it->second.status == AssignmentStatus::kOpen ||
+            it->second.bank != slot.pool->bank || it->second.number != slot.number.view()) {
           checks.breach = "cooling number " + slot.number.str() + " has no closed assignment behind it";
+          break;
         }
+        ++checks.tied;
         break;
       }
     }
@@ -630,17 +642,14 @@ Result<void> Relay::CheckInvariants() const {
       return broken("pool counters disagree with its numbers");
     }
   }
-  // One open assignment per (merchant, order id): sorted by a hash of the pair (integers sort fast;
-  // a million strings with long common prefixes do not), then pairs of equal hash compared.
-  std::vector<std::pair<std::uint64_t, const Assignment*>> open_orders;
-  open_orders.reserve(live_.size());
-  for (const auto& [id, a] : live_) {
-    if (a.status != AssignmentStatus::kOpen) continue;
-    const std::uint64_t hash =
-        std::hash<std::string_view>{}(a.merchant) * 31 + std::hash<std::string_view>{}(a.order_id);
-    open_orders.emplace_back(hash, &a);
-    if (a.paid_minor < 0 || a.paid_minor > a.amount.minor()) return broken("paid amount out of range");
-  }
+  // Each assigned or cooling number has its own live assignment (its bank and number match, and
+  // a number's bank and number are its alone); as many numbers as live assignments means none is
+  // tied to no number, so the open ones met on the way are all of them.
+  if (front.tied + back.tied != live_.size()) return broken("a live assignment is tied to no number");
+  // One open assignment per (merchant, order id): sorted by the pair's hash, then pairs of equal
+  // hash compared.
+  auto& open_orders = front.open_orders;
+  open_orders.insert(open_orders.end(), back.open_orders.begin(), back.open_orders.end());
   std::sort(open_orders.begin(), open_orders.end(),
             [](const auto& x, const auto& y) { return x.first < y.first; });
   for (std::size_t i = 0; i < open_orders.size(); ++i) {

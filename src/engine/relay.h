@@ -166,7 +166,11 @@ class Relay final : private LoadSink {
   // What the checks of numbers [first, last) found: counts, and the first breach described.
   struct NumberChecks {
     std::size_t free_numbers = 0;
+    std::size_t tied = 0;  // live assignments found behind assigned and cooling numbers
     std::map<const Pool*, std::int64_t> assigned, cooling;
+    // The open assignments met on the way, by a hash of (merchant, order id), for the check that
+    // no order has two.
+    std::vector<std::pair<std::uint64_t, const Assignment*>> open_orders;
     std::string breach;
   };
   NumberChecks CheckNumbers(std::size_t first, std::size_t last) const;
