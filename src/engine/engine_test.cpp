@@ -744,8 +744,8 @@ TEST_F(EngineTest, ASnapshotWithALiveAssignmentTiedToNoNumberFallsBackToTheStore
     w.U64(1);  // the pool's free list: that number
     w.U64(0);
     w.U64(1);  // one live assignment, open, on a number the table does not hold
-    for (const char* text : {"asg_orphan", "shop", "order-9", "004", "seoul", "1000000008", "Demo Shop", "",
-                             "", "", "fp"}) {
+    for (const char* text : {"asg_orphan", "shop", "order-9", "004", "seoul", "1000000008",
+                             "Demo Shop", "", "", "", "fp"}) {
       w.Bytes(text);
     }
     w.I64(1);     // generation
@@ -763,7 +763,8 @@ TEST_F(EngineTest, ASnapshotWithALiveAssignmentTiedToNoNumberFallsBackToTheStore
   }));
   Reopen();
   EXPECT_FALSE(recovery_.from_snapshot);
-  EXPECT_NE(recovery_.snapshot_skipped.find("tied to no number"), std::string::npos) << recovery_.snapshot_skipped;
+  EXPECT_NE(recovery_.snapshot_skipped.find("tied to no number"), std::string::npos)
+      << recovery_.snapshot_skipped;
   EXPECT_EQ(recovery_.live_assignments, 1);
   EXPECT_EQ(Deposit("tx-1", a.number, 1000).deposit.outcome, DepositOutcome::kMatched);
 }

@@ -576,12 +576,15 @@ Relay::NumberChecks Relay::CheckNumbers(std::size_t first, std::size_t last) con
           break;
         }
         const Assignment& a = it->second;
-        if (a.paid_minor < 0 || a.paid_minor > a.amount.minor()) checks.breach = "paid amount out of range";
+        if (a.paid_minor < 0 || a.paid_minor > a.amount.minor()) {
+          checks.breach = "paid amount out of range";
+        }
         ++checks.tied;
         // Hashed here, while the assignment is in the cache (integers sort fast; a million strings
         // with long common prefixes do not).
-        checks.open_orders.emplace_back(
-            std::hash<std::string_view>{}(a.merchant) * 31 + std::hash<std::string_view>{}(a.order_id), &a);
+        const std::uint64_t order_hash = std::hash<std::string_view>{}(a.merchant) * 31 +
+                                         std::hash<std::string_view>{}(a.order_id);
+        checks.open_orders.emplace_back(order_hash, &a);
         break;
       }
       case NumberState::kCooling: {
@@ -645,7 +648,9 @@ Result<void> Relay::CheckInvariants() const {
   // Each assigned or cooling number has its own live assignment (its bank and number match, and
   // a number's bank and number are its alone); as many numbers as live assignments means none is
   // tied to no number, so the open ones met on the way are all of them.
-  if (front.tied + back.tied != live_.size()) return broken("a live assignment is tied to no number");
+  if (front.tied + back.tied != live_.size()) {
+    return broken("a live assignment is tied to no number");
+  }
   // One open assignment per (merchant, order id): sorted by the pair's hash, then pairs of equal
   // hash compared.
   auto& open_orders = front.open_orders;
