@@ -13,6 +13,7 @@
 
 #include "engine/random.h"
 #include "engine/snapshot_file.h"
+#include "engine/snapshot_records.h"
 #include "store/sqlite_store.h"
 
 namespace varelay {
@@ -77,12 +78,27 @@ class EngineTest : public ::testing::Test {
     auto token = store_->SnapshotToken();
     auto w = SnapshotWriter::Create(SnapshotPath());
     if (!token || !w) return testing::AssertionFailure() << "no token or file";
-    w->Bytes("varelay-stop-snapshot");
-    w->U64(1);
-    w->Bytes(*token);
+    WriteSnapshotHeader(*w, *token);
     body(*w);
     if (!w->Finish()) return testing::AssertionFailure() << "not finished";
     return testing::AssertionSuccess();
+  }
+  // A forged body: the pool shop/004/seoul with one number (free numbers listed free), then
+  // `live` as the live assignments.
+  static std::function<void(SnapshotWriter&)> OneNumberSnapshot(NumberState state,
+                                                                std::string assignment_id,
+                                                                std::vector<Assignment> live) {
+    return [=](SnapshotWriter& w) {
+      w.U64(1);
+      for (const char* text : {"shop", "004", "seoul"}) w.Bytes(text);
+      w.U64(1);
+      const std::int64_t generation = state == NumberState::kFree ? 0 : 1;
+      WriteSnapshotNumber(w, 0, state, "1000000009", assignment_id, generation, 0, {});
+      w.U64(state == NumberState::kFree ? 1 : 0);  // the pool's free list
+      if (state == NumberState::kFree) w.U64(0);
+      w.U64(live.size());
+      for (const auto& a : live) WriteSnapshotAssignment(w, a);
+    };
   }
 
   struct Answer {
@@ -704,20 +720,8 @@ TEST_F(EngineTest, ADamagedOrForeignSnapshotFallsBackToTheStore) {
 // assignment) is dropped for the store instead of served or stopping the start.
 TEST_F(EngineTest, ASnapshotThatBreaksAnInvariantFallsBackToTheStore) {
   auto a = Issue("order-1", 1000);
-  ASSERT_TRUE(WriteForgedSnapshot([](SnapshotWriter& w) {
-    w.U64(1);  // one pool
-    for (const char* text : {"shop", "004", "seoul"}) w.Bytes(text);
-    w.U64(1);  // one number, assigned to nothing
-    w.U64(0);
-    w.U64(static_cast<std::uint64_t>(NumberState::kAssigned));
-    w.Bytes("1000000009");
-    w.Bytes("asg_missing");
-    w.I64(1);
-    w.I64(0);
-    w.U64(0);
-    w.U64(0);  // the pool's free list
-    w.U64(0);  // no live assignments
-  }));
+  // One number, assigned to an assignment the file does not hold.
+  ASSERT_TRUE(WriteForgedSnapshot(OneNumberSnapshot(NumberState::kAssigned, "asg_missing", {})));
   Reopen();
   EXPECT_FALSE(recovery_.from_snapshot);
   EXPECT_NE(recovery_.snapshot_skipped.find("invariant"), std::string::npos) << recovery_.snapshot_skipped;
@@ -730,37 +734,19 @@ TEST_F(EngineTest, ASnapshotThatBreaksAnInvariantFallsBackToTheStore) {
 // store, and the order is issued anew there.
 TEST_F(EngineTest, ASnapshotWithALiveAssignmentTiedToNoNumberFallsBackToTheStore) {
   auto a = Issue("order-1", 1000);
-  ASSERT_TRUE(WriteForgedSnapshot([](SnapshotWriter& w) {
-    w.U64(1);  // one pool
-    for (const char* text : {"shop", "004", "seoul"}) w.Bytes(text);
-    w.U64(1);  // one number, free
-    w.U64(0);
-    w.U64(static_cast<std::uint64_t>(NumberState::kFree));
-    w.Bytes("1000000009");
-    w.Bytes("");
-    w.I64(0);
-    w.I64(0);
-    w.U64(0);
-    w.U64(1);  // the pool's free list: that number
-    w.U64(0);
-    w.U64(1);  // one live assignment, open, on a number the table does not hold
-    for (const char* text : {"asg_orphan", "shop", "order-9", "004", "seoul", "1000000008",
-                             "Demo Shop", "", "", "", "fp"}) {
-      w.Bytes(text);
-    }
-    w.I64(1);     // generation
-    w.I64(1000);  // amount
-    w.Bytes("KRW");
-    w.U64(static_cast<std::uint64_t>(AmountRuleKind::kExact));
-    w.I64(0);
-    w.I64(0);
-    w.U64(static_cast<std::uint64_t>(Overpayment::kRefuse));
-    w.I64(0);  // paid
-    w.U64(static_cast<std::uint64_t>(AssignmentStatus::kOpen));
-    w.I64(ToUnixMs(kStart));
-    w.I64(ToUnixMs(kStart + std::chrono::hours(1)));
-    w.U64(0);  // not closed
-  }));
+  // One free number, and an open assignment on a number the table does not hold.
+  Assignment orphan;
+  orphan.id = "asg_orphan";
+  orphan.merchant = "shop";
+  orphan.order_id = "order-9";
+  orphan.bank = "004";
+  orphan.region = "seoul";
+  orphan.number = "1000000008";
+  orphan.generation = 1;
+  orphan.amount = Money(1000, Currency::Krw());
+  orphan.created_at = kStart;
+  orphan.due_at = kStart + std::chrono::hours(1);
+  ASSERT_TRUE(WriteForgedSnapshot(OneNumberSnapshot(NumberState::kFree, "", {orphan})));
   Reopen();
   EXPECT_FALSE(recovery_.from_snapshot);
   EXPECT_NE(recovery_.snapshot_skipped.find("tied to no number"), std::string::npos)

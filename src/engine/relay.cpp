@@ -177,13 +177,11 @@ void Relay::CountLoadedNumber(NumberSlot& slot) {
 }
 
 void Relay::OnLiveAssignment(Assignment assignment) {
-  // On the store's reader thread while the numbers are still coming in (LoadSink): touches only
-  // live_ and loading_expiries_, which nothing else touches until Load returns.
-  AddLiveAssignment(std::move(assignment));
-}
-
-void Relay::AddLiveAssignment(Assignment assignment) {
-  if (assignment.status == AssignmentStatus::kOpen) loading_expiries_.emplace_back(assignment.due_at, assignment.id);
+  // From the store, on its reader thread while the numbers are still coming in (LoadSink), or from
+  // the snapshot: touches only live_ and loading_expiries_, which nothing else touches meanwhile.
+  if (assignment.status == AssignmentStatus::kOpen) {
+    loading_expiries_.emplace_back(assignment.due_at, assignment.id);
+  }
   live_.emplace(assignment.id, std::move(assignment));
 }
 

@@ -181,7 +181,6 @@ class Relay final : private LoadSink {
   Result<void> ReadSnapshot(const std::string& path, std::string_view token);
   // Drops whatever numbers, pools and live assignments a failed snapshot read left.
   void ForgetNumbers();
-  void AddLiveAssignment(Assignment assignment);
   // Counts a loaded number in its pool and gathers its release time when it cools.
   void CountLoadedNumber(NumberSlot& slot);
   // Moves the due and release times gathered while loading into the timer queues, in order.

@@ -10,6 +10,7 @@
 #include "domain/assert.h"
 #include "engine/relay.h"
 #include "engine/snapshot_file.h"
+#include "engine/snapshot_records.h"
 
 namespace varelay {
 namespace {
@@ -48,7 +49,28 @@ Enum ReadEnum(SnapshotReader& r, Enum last) {
   return static_cast<Enum>(value);
 }
 
-void WriteAssignment(SnapshotWriter& w, const Assignment& a) {
+}  // namespace
+
+void WriteSnapshotHeader(SnapshotWriter& w, std::string_view token) {
+  w.Bytes(kMagic);
+  w.U64(kFormatVersion);
+  w.Bytes(token);
+}
+
+void WriteSnapshotNumber(SnapshotWriter& w, std::uint64_t pool_id, NumberState state,
+                         std::string_view number, std::string_view assignment_id,
+                         std::int64_t generation, std::int64_t event_seq,
+                         const std::optional<Instant>& release_at) {
+  w.U64(pool_id);
+  w.U64(static_cast<std::uint64_t>(state));
+  w.Bytes(number);
+  w.Bytes(assignment_id);
+  w.I64(generation);
+  w.I64(event_seq);
+  WriteInstant(w, release_at);
+}
+
+void WriteSnapshotAssignment(SnapshotWriter& w, const Assignment& a) {
   for (const std::string* text :
        {&a.id, &a.merchant, &a.order_id, &a.bank, &a.region, &a.number, &a.holder_name,
         &a.customer.name, &a.customer.phone, &a.customer.email, &a.request_fingerprint}) {
@@ -67,6 +89,8 @@ void WriteAssignment(SnapshotWriter& w, const Assignment& a) {
   w.I64(ToUnixMs(a.due_at));
   WriteInstant(w, a.closed_at);
 }
+
+namespace {
 
 // Fails the reader's run (ok() false) on anything malformed.
 std::optional<Assignment> ReadAssignment(SnapshotReader& r) {
@@ -101,9 +125,7 @@ Result<SnapshotFigures> Relay::WriteSnapshot(const std::string& path) {
   if (!writer) return std::unexpected(writer.error());
   SnapshotWriter& w = *writer;
   const std::string token = RandomSecret(kTokenChars);
-  w.Bytes(kMagic);
-  w.U64(kFormatVersion);
-  w.Bytes(token);
+  WriteSnapshotHeader(w, token);
 
   std::unordered_map<const Pool*, std::uint64_t> pool_ids;
   w.U64(pools_.size());
@@ -121,28 +143,17 @@ Result<SnapshotFigures> Relay::WriteSnapshot(const std::string& path) {
       last_pool = slot.pool;
       last_pool_id = pool_ids.at(slot.pool);
     }
-    w.U64(last_pool_id);
-    w.U64(static_cast<std::uint64_t>(slot.state));
-    w.Bytes(slot.number.view());
-    w.Bytes(slot.assignment_id.view());
-    w.I64(slot.generation);
-    w.I64(slot.event_seq);
-    WriteInstant(w, slot.release_at);
+    WriteSnapshotNumber(w, last_pool_id, slot.state, slot.number.view(), slot.assignment_id.view(),
+                        slot.generation, slot.event_seq, slot.release_at);
   });
   // Free lists in their order (first out first), by slot index.
   for (const auto& [key, pool] : pools_) {
     w.U64(pool->free.size());
     for (const NumberSlot* slot : pool->free) w.U64(slot->index);
   }
-  // In id order, which is creation order: due times then mostly come in order too, so the reader
-  // appends to its expiry queue instead of inserting all over it.
-  std::vector<const Assignment*> live;
-  live.reserve(live_.size());
-  for (const auto& [id, assignment] : live_) live.push_back(&assignment);
-  std::sort(live.begin(), live.end(),
-            [](const Assignment* a, const Assignment* b) { return a->id < b->id; });
-  w.U64(live.size());
-  for (const Assignment* assignment : live) WriteAssignment(w, *assignment);
+  // In the map's own order: the reader sorts the due times itself (QueueLoadedTimers).
+  w.U64(live_.size());
+  for (const auto& [id, assignment] : live_) WriteSnapshotAssignment(w, assignment);
 
   auto bytes = w.Finish();
   if (!bytes) return std::unexpected(bytes.error());
@@ -219,7 +230,7 @@ Result<void> Relay::ReadSnapshot(const std::string& path, std::string_view token
   for (std::uint64_t i = 0; i < live_count; ++i) {
     auto assignment = ReadAssignment(r);
     if (!assignment) return malformed("assignments");
-    AddLiveAssignment(std::move(*assignment));
+    OnLiveAssignment(std::move(*assignment));
   }
   if (!r.AtEnd()) return malformed("bytes after the end");
   return {};

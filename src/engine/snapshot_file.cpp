@@ -204,8 +204,9 @@ Result<SnapshotReader> SnapshotReader::Open(const std::string& path) {
 std::uint64_t SnapshotReader::U64() {
   std::uint64_t value = 0;
   for (int shift = 0; ok_; shift += 7) {
-    if (at_ == end_ || shift > 63) break;
+    if (at_ == end_) break;
     auto byte = static_cast<unsigned char>(*at_++);
+    if (shift == 63 && byte > 1) break;  // more than 64 bits
     value |= std::uint64_t{byte & 0x7fu} << shift;
     if ((byte & 0x80) == 0) return value;
   }

@@ -114,6 +114,22 @@ TEST_F(SnapshotFileTest, ALengthBeyondTheLimitOrTheDataFailsTheReader) {
   EXPECT_FALSE(again->ok());
 }
 
+// Proves an integer encoded with more than 64 bits of value fails the reader instead of being
+// read with its top bits cut off (the largest 64-bit value still reads, above).
+TEST_F(SnapshotFileTest, AnIntegerWiderThanSixtyFourBitsFailsTheReader) {
+  {
+    auto w = SnapshotWriter::Create(path_);
+    ASSERT_TRUE(w);
+    w->Bytes(std::string(9, '\xff') + '\x02');  // nine groups of seven ones, then bit 64
+    ASSERT_TRUE(w->Finish());
+  }
+  auto r = SnapshotReader::Open(path_);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->U64(), 10u);  // the length Bytes wrote; the ten bytes follow
+  EXPECT_EQ(r->U64(), 0u);
+  EXPECT_FALSE(r->ok());
+}
+
 TEST_F(SnapshotFileTest, AnUnfinishedWriterLeavesNoFile) {
   {
     auto w = SnapshotWriter::Create(path_);
