@@ -20,6 +20,7 @@
 #include "banks/transfer_executor.h"
 #include "domain/identifiers.h"
 #include "notify/dispatcher.h"
+#include "store/log_store.h"
 #include "store/sqlite_store.h"
 
 namespace {
@@ -32,6 +33,8 @@ struct Flags {
   std::size_t max_batch = 1024;
   int wal_checkpoint_pages = varelay::SqliteOptions{}.checkpoint_pages;
   bool stop_snapshot = true;
+  bool command_log = true;
+  std::int64_t log_gather_ms = varelay::LogStoreOptions{}.gather.count();
   std::size_t max_connections = 4096;
   bool print_routes = false;
   // Webhooks (docs/webhooks.md).
@@ -160,7 +163,16 @@ int Serve(const Flags& flags) {
   }
   SqliteOptions sqlite;
   sqlite.checkpoint_pages = flags.wal_checkpoint_pages;
-  auto store = OpenSqliteStore((data / "varelay.db").string(), OpenMode::kReadWrite, sqlite);
+  const std::string db_path = (data / "varelay.db").string();
+  Result<std::unique_ptr<Store>> store = std::unique_ptr<Store>();
+  if (flags.command_log) {
+    LogStoreOptions log;
+    log.dir = (data / "log").string();
+    log.gather = std::chrono::milliseconds(flags.log_gather_ms);
+    store = OpenLogStore(db_path, log, sqlite);
+  } else {
+    store = OpenSqliteStore(db_path, OpenMode::kReadWrite, sqlite);
+  }
   if (!store) {
     std::cerr << "varelayd: " << store.error().detail << "\n";
     return 1;
@@ -310,7 +322,8 @@ int main(int argc, char** argv) {
   app.add_option("--listen", flags.listen, "HOST:PORT to serve HTTP on (port 0: any free port)")
       ->envname("VARELAY_LISTEN")->capture_default_str();
   app.add_option("--data", flags.data,
-                 "folder for the embedded store (varelay.db), the stop snapshot (varelay.snapshot) and admin.key")
+                 "folder for the embedded store (varelay.db), its command log (log/), the stop snapshot "
+                 "(varelay.snapshot) and admin.key")
       ->envname("VARELAY_DATA")->capture_default_str();
   app.add_option("--io-threads", flags.io_threads, "threads reading and writing sockets")
       ->envname("VARELAY_IO_THREADS")->check(CLI::Range(1, 64))->capture_default_str();
@@ -324,6 +337,16 @@ int main(int argc, char** argv) {
                  "at a clean stop, write the numbers and live assignments to one file the next start reads "
                  "instead of the store (true or false)")
       ->envname("VARELAY_STOP_SNAPSHOT")->capture_default_str();
+  app.add_option("--command-log", flags.command_log,
+                 "acknowledge a batch once it is appended to the command log (data/log) and flushed, and "
+                 "write the store's tables behind it on a thread of their own; false: write the tables "
+                 "on the acknowledgement path (true or false)")
+      ->envname("VARELAY_COMMAND_LOG")->capture_default_str();
+  app.add_option("--log-gather-ms", flags.log_gather_ms,
+                 "with the command log, how long batches gather before they are written to the tables "
+                 "in one transaction when little waits (milliseconds)")
+      ->envname("VARELAY_LOG_GATHER_MS")->check(CLI::Range(std::int64_t{0}, std::int64_t{1000}))
+      ->capture_default_str();
   app.add_option("--wal-checkpoint-pages", flags.wal_checkpoint_pages,
                  "write-ahead log pages after which a checkpoint runs on its own thread")
       ->envname("VARELAY_WAL_CHECKPOINT_PAGES")->check(CLI::Range(8, 1000000))->capture_default_str();

@@ -121,6 +121,15 @@ std::string Metrics::Render(const EngineStats& engine, const Gauges& gauges,
          std::to_string(gauges.store.checkpoints_background) + "\n";
   out += "varelay_store_wal_checkpoints_total{by=\"writer\"} " + std::to_string(gauges.store.checkpoints_by_writer) +
          "\n";
+  out += "# HELP varelay_store_log_batches_applied_total Command-log batches written to the tables.\n";
+  out += "# TYPE varelay_store_log_batches_applied_total counter\n";
+  out += "varelay_store_log_batches_applied_total " + std::to_string(gauges.store.log_batches_applied) + "\n";
+  out += "# HELP varelay_store_log_apply_rounds_total Transactions the command log was applied in.\n";
+  out += "# TYPE varelay_store_log_apply_rounds_total counter\n";
+  out += "varelay_store_log_apply_rounds_total " + std::to_string(gauges.store.log_apply_rounds) + "\n";
+  out += "# HELP varelay_store_log_unapplied_bytes Command-log bytes acknowledged, not yet in the tables.\n";
+  out += "# TYPE varelay_store_log_unapplied_bytes gauge\n";
+  out += "varelay_store_log_unapplied_bytes " + std::to_string(gauges.store.log_unapplied_bytes) + "\n";
   if (webhooks) {
     out += "# HELP varelay_webhook_attempts_total Webhook delivery attempts by result.\n";
     out += "# TYPE varelay_webhook_attempts_total counter\n";

@@ -2,6 +2,8 @@
 
 #include "domain/assert.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -98,8 +100,14 @@ void Engine::HandOver(OutboxChanges outbox, std::vector<Transfer> transfers) {
 
 void Engine::Start() {
   HandOver(relay_->TakeOutbox(), relay_->TakeNewTransfers());  // recovered: durable already
-  syncer_ = std::thread([this] { SyncLoop(); });
-  thread_ = std::thread([this] { Loop(); });
+  syncer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "vr-syncer");
+    SyncLoop();
+  });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "vr-engine");
+    Loop();
+  });
 }
 
 void Engine::Stop() {

@@ -523,7 +523,9 @@ class CountingStore final : public Store {
   void FailPendingDeliveries(const std::string& id, const std::string& why) override {
     inner_.FailPendingDeliveries(id, why);
   }
-  int DeleteIdempotencyBefore(Instant cutoff, int limit) override { return inner_.DeleteIdempotencyBefore(cutoff, limit); }
+  void DeleteIdempotencyBefore(Instant cutoff, int limit) override {
+    inner_.DeleteIdempotencyBefore(cutoff, limit);
+  }
   Result<std::optional<IdempotencyRecord>> FindIdempotency(const std::string& c, const std::string& k) override {
     return inner_.FindIdempotency(c, k);
   }

@@ -1,5 +1,7 @@
 #include "notify/dispatcher.h"
 
+#include <pthread.h>
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -354,6 +356,7 @@ Dispatcher::~Dispatcher() { Stop(); }
 void Dispatcher::Start() {
   impl_->Arm();
   impl_->thread = std::thread([impl = impl_.get()] {
+    pthread_setname_np(pthread_self(), "vr-webhooks");
     auto guard = asio::make_work_guard(impl->io);
     impl->io.run();
   });

@@ -24,7 +24,7 @@ namespace {
 using sqlite::Statement;
 
 // Numbered migrations: index + 1 is the version. Never edit one that has shipped; append.
-constexpr std::array<std::string_view, 8> kMigrations = {R"sql(
+constexpr std::array<std::string_view, 9> kMigrations = {R"sql(
 CREATE TABLE banks (
   code TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
 CREATE TABLE merchants (
@@ -142,6 +142,11 @@ CREATE INDEX idempotency_by_age ON idempotency (created_at);
                                                           R"sql(
 -- The token of the snapshot the engine wrote at its last clean stop; cleared at every start.
 CREATE TABLE stop_snapshot (token TEXT NOT NULL);
+)sql",
+                                                          R"sql(
+-- The last command-log batch these tables hold (store/log_store.h); 0 when none was applied.
+CREATE TABLE log_position (lsn INTEGER NOT NULL);
+INSERT INTO log_position VALUES (0);
 )sql"};
 
 std::int64_t NumberStateCode(NumberState s) { return static_cast<std::int64_t>(s); }
@@ -611,6 +616,18 @@ class SqliteStore final : public Store {
   Result<void> LoadNumbers(LoadSink& sink);
   Result<std::string> SnapshotToken() override;
   Result<void> SetSnapshotToken(const std::string& token) override;
+  Result<std::uint64_t> LogPosition() override {
+    Statement s(db_, "SELECT lsn FROM log_position");
+    if (!s.ok()) return SqlError("preparing the log position query");
+    auto lsn = FindOne(s, [](const Statement& r) { return r.Int(0); }, "reading the log position");
+    if (!lsn) return std::unexpected(lsn.error());
+    return static_cast<std::uint64_t>(lsn->value_or(0));
+  }
+  void SetLogPosition(std::uint64_t lsn) override {
+    Statement s(db_, "UPDATE log_position SET lsn = ?1");
+    if (s.ok()) Write(s.Bind(1, static_cast<std::int64_t>(lsn)));
+    else if (batch_error_.empty()) batch_error_ = sqlite3_errmsg(db_);
+  }
   void Begin() override;
   Result<void> Commit() override;
   Result<void> Sync() override;
@@ -653,9 +670,8 @@ class SqliteStore final : public Store {
     Write(statements_.put_idempotency.Bind(1, r.caller).Bind(2, r.key).Bind(3, r.fingerprint)
               .Bind(4, std::int64_t{r.status}).Bind(5, r.body).Bind(6, ToUnixMs(r.created_at)));
   }
-  int DeleteIdempotencyBefore(Instant cutoff, int limit) override {
+  void DeleteIdempotencyBefore(Instant cutoff, int limit) override {
     Write(statements_.delete_idempotency.Bind(1, ToUnixMs(cutoff)).Bind(2, std::int64_t{limit}));
-    return sqlite3_changes(db_);
   }
 
   void PutWebhookEndpoint(const WebhookEndpoint& e) override {

@@ -99,43 +99,11 @@ class LoadSink {
   virtual void OnPendingTransfer(Transfer transfer) = 0;
 };
 
-enum class LoadParts { kAll, kAllButNumbers };
-
-// Figures a store keeps for /metrics.
-struct StoreStats {
-  std::uint64_t checkpoints_background = 0;  // write-ahead log checkpoints on the store's own thread
-  std::uint64_t checkpoints_by_writer = 0;   // ... and by the writer, finishing one or at the limit
-};
-
-class Store {
+// The writes a batch is made of, in the order the engine makes them. A store applies them to its
+// tables; the command log (store/log_records.h) records them to apply later.
+class StoreWrites {
  public:
-  virtual ~Store() = default;
-
-  // Safe from any thread.
-  virtual StoreStats Stats() const { return {}; }
-
-  // Reads the live state into `sink`: all of it, or all but the numbers and the assignments
-  // behind them (which a snapshot provides).
-  virtual Result<void> Load(LoadSink& sink, LoadParts parts) = 0;
-
-  // The engine's stop snapshot is valid only while the store is exactly as it was when the
-  // snapshot was written: the engine records a token here after writing one, and clears it before
-  // it changes anything again. Each is a durable transaction of its own, outside any batch
-  // (durable on return, no Sync needed).
-  virtual Result<std::string> SnapshotToken() = 0;  // empty: none
-  virtual Result<void> SetSnapshotToken(const std::string& token) = 0;
-
-  // A batch: Begin, writes and reads, then Commit or Rollback. Write methods record the first
-  // failure and Commit reports it; after a failed Commit the batch is rolled back. A committed
-  // batch is visible and survives a crash of the process; it survives a power cut once a Sync
-  // that began after its Commit has returned. Nobody may hear of a batch before that.
-  virtual void Begin() = 0;
-  virtual Result<void> Commit() = 0;
-  // Makes every batch committed so far durable. Safe from one other thread while the writer
-  // goes on with later batches, which is how the engine overlaps one batch's flush with the next
-  // batch's work.
-  virtual Result<void> Sync() = 0;
-  virtual void Rollback() = 0;
+  virtual ~StoreWrites() = default;
 
   // Inserts a bank or updates its protocol and signing secret.
   virtual void PutBank(const Bank& bank) = 0;
@@ -157,8 +125,54 @@ class Store {
   // Marks every pending delivery to the endpoint failed with `reason` (the endpoint was disabled
   // or deleted).
   virtual void FailPendingDeliveries(const std::string& endpoint_id, const std::string& reason) = 0;
-  // Deletes records created before `cutoff`, at most `limit` of them; returns how many went.
-  virtual int DeleteIdempotencyBefore(Instant cutoff, int limit) = 0;
+  // Deletes idempotency records created before `cutoff`, at most `limit` of them.
+  virtual void DeleteIdempotencyBefore(Instant cutoff, int limit) = 0;
+};
+
+enum class LoadParts { kAll, kAllButNumbers };
+
+// Figures a store keeps for /metrics.
+struct StoreStats {
+  std::uint64_t checkpoints_background = 0;  // write-ahead log checkpoints on the store's own thread
+  std::uint64_t checkpoints_by_writer = 0;   // ... and by the writer, finishing one or at the limit
+  // The command log (store/log_store.h); all 0 without one.
+  std::uint64_t log_batches_applied = 0;  // batches written to the tables since the start
+  std::uint64_t log_apply_rounds = 0;     // ... in this many transactions
+  std::uint64_t log_unapplied_bytes = 0;  // logged and acknowledged, not yet in the tables
+};
+
+class Store : public StoreWrites {
+ public:
+  // Safe from any thread.
+  virtual StoreStats Stats() const { return {}; }
+
+  // Reads the live state into `sink`: all of it, or all but the numbers and the assignments
+  // behind them (which a snapshot provides).
+  virtual Result<void> Load(LoadSink& sink, LoadParts parts) = 0;
+
+  // The engine's stop snapshot is valid only while the store is exactly as it was when the
+  // snapshot was written: the engine records a token here after writing one, and clears it before
+  // it changes anything again. Each is a durable transaction of its own, outside any batch
+  // (durable on return, no Sync needed).
+  virtual Result<std::string> SnapshotToken() = 0;  // empty: none
+  virtual Result<void> SetSnapshotToken(const std::string& token) = 0;
+
+  // The command log's position (store/log_store.h) up to which these tables hold every batch:
+  // read outside a batch, set inside the batch that applies it. A store no log writes to keeps 0.
+  virtual Result<std::uint64_t> LogPosition() { return 0; }
+  virtual void SetLogPosition(std::uint64_t /*lsn*/) {}
+
+  // A batch: Begin, writes and reads, then Commit or Rollback. Write methods record the first
+  // failure and Commit reports it; after a failed Commit the batch is rolled back. A committed
+  // batch is visible and survives a crash of the process; it survives a power cut once a Sync
+  // that began after its Commit has returned. Nobody may hear of a batch before that.
+  virtual void Begin() = 0;
+  virtual Result<void> Commit() = 0;
+  // Makes every batch committed so far durable. Safe from one other thread while the writer
+  // goes on with later batches, which is how the engine overlaps one batch's flush with the next
+  // batch's work.
+  virtual Result<void> Sync() = 0;
+  virtual void Rollback() = 0;
 
   virtual Result<std::optional<IdempotencyRecord>> FindIdempotency(const std::string& caller,
                                                                    const std::string& key) = 0;

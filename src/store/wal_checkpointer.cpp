@@ -1,5 +1,7 @@
 #include "store/wal_checkpointer.h"
 
+#include <pthread.h>
+
 #include <memory>
 
 namespace varelay {
@@ -22,7 +24,10 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(sqlite3* writer,
   }
   std::unique_ptr<WalCheckpointer> self(new WalCheckpointer(writer, own, options));
   sqlite3_wal_hook(writer, &WalCheckpointer::OnCommit, self.get());  // replaces wal_autocheckpoint
-  self->thread_ = std::thread([raw = self.get()] { raw->Loop(); });
+  self->thread_ = std::thread([raw = self.get()] {
+    pthread_setname_np(pthread_self(), "vr-checkpoint");
+    raw->Loop();
+  });
   return self;
 }
 

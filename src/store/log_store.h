@@ -1,0 +1,40 @@
+// The command-log store: SQLite's tables written behind an append-only log.
+//
+// A batch's writes are recorded as bytes (store/log_records.h) and appended to a log file at
+// Commit; Sync flushes that file, and only then does anyone hear of the batch. A thread of the
+// store's own applies the logged batches to the SQLite tables, all that have gathered in one
+// transaction, so the acknowledgement path writes one short sequential record per batch instead
+// of every row's B-tree pages. Look-ups see the batches not yet applied through in-memory
+// overlays of the rows they wrote; list queries wait until the tables hold every committed
+// batch. At open, the batches the tables lack are applied from the log before anything is read.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "store/sqlite_store.h"
+#include "store/store.h"
+
+namespace varelay {
+
+struct LogStoreOptions {
+  std::string dir;                            // the log's segment files (created when absent)
+  std::uint64_t segment_bytes = 16ULL << 20;  // a segment file's size, zeroed ahead of use
+  std::uint64_t max_unapplied_bytes = 128ULL << 20;  // a Commit waits while more is not applied
+  // While less than this waits to be applied, the applier gathers batches for up to
+  // `gather` before it starts a transaction (unless a reader waits for the tables).
+  std::uint64_t gather_bytes = 1ULL << 20;
+  std::chrono::milliseconds gather{10};
+  int apply_nice = 10;  // the applying thread's nice value
+};
+
+// Opens the SQLite database at `db_path` (created when absent, its schema brought up to date),
+// applies every batch in the log folder that its tables lack, starts a new log segment and the
+// applying thread. Fails with kInternal when the log is damaged anywhere but at its very end (a
+// batch cut short by a crash was never acknowledged and is dropped).
+Result<std::unique_ptr<Store>> OpenLogStore(const std::string& db_path, LogStoreOptions options,
+                                            SqliteOptions sqlite = {});
+
+}  // namespace varelay
