@@ -171,11 +171,31 @@ int Serve(const Flags& flags) {
     log.gather = std::chrono::milliseconds(flags.log_gather_ms);
     store = OpenLogStore(db_path, log, sqlite);
   } else {
+    // A command log left by an earlier run with it (a kill) holds acknowledged batches the tables
+    // lack: opening it applies them, and closing it removes it.
+    std::error_code ignored;
+    if (std::filesystem::exists(data / "log", ignored)) {
+      LogStoreOptions log;
+      log.dir = (data / "log").string();
+      auto caught_up = OpenLogStore(db_path, log, sqlite);
+      if (!caught_up) {
+        std::cerr << "varelayd: " << caught_up.error().detail << "\n";
+        return 1;
+      }
+      if (auto replayed = (*caught_up)->Stats().log_batches_replayed; replayed > 0) {
+        std::cout << "varelayd: applied " << replayed << " command-log batches the tables lacked"
+                  << std::endl;
+      }
+    }
     store = OpenSqliteStore(db_path, OpenMode::kReadWrite, sqlite);
   }
   if (!store) {
     std::cerr << "varelayd: " << store.error().detail << "\n";
     return 1;
+  }
+  if (auto replayed = (*store)->Stats().log_batches_replayed; replayed > 0) {
+    std::cout << "varelayd: applied " << replayed << " command-log batches the tables lacked"
+              << std::endl;
   }
   SystemClock clock;
   EngineOptions options;

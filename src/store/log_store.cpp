@@ -280,13 +280,14 @@ std::string Key(std::string_view a, std::string_view b) {
 class LogStore final : public Store {
  public:
   LogStore(std::unique_ptr<Store> tables, std::unique_ptr<Store> reader, LogStoreOptions options,
-           std::shared_ptr<Segment> current, std::uint64_t last_lsn)
+           std::shared_ptr<Segment> current, std::uint64_t last_lsn, std::uint64_t replayed)
       : tables_(std::move(tables)),
         reader_(std::move(reader)),
         options_(std::move(options)),
         last_lsn_(last_lsn),
         current_(std::move(current)),
-        applied_lsn_(last_lsn) {
+        applied_lsn_(last_lsn),
+        replayed_(replayed) {
     applier_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "vr-log-apply");
       // Below the threads that answer requests: on a busy machine a long transaction here
@@ -319,6 +320,7 @@ class LogStore final : public Store {
     stats.log_batches_applied = batches_applied_.load(std::memory_order_relaxed);
     stats.log_apply_rounds = apply_rounds_.load(std::memory_order_relaxed);
     stats.log_unapplied_bytes = unapplied_gauge_.load(std::memory_order_relaxed);
+    stats.log_batches_replayed = replayed_;
     return stats;
   }
 
@@ -696,21 +698,19 @@ class LogStore final : public Store {
   bool stopping_ = false;
   std::vector<std::shared_ptr<Segment>> old_segments_;  // full segments not yet deleted
   std::optional<Spare> spare_;                          // the next segment, zeroed
-  bool spare_wanted_ = true;
+  bool spare_wanted_ = true;                            // the applier is to prepare one
   // For Stats, from any thread.
-  std::atomic<std::uint64_t> batches_applied_{0}, apply_rounds_{0},
-      unapplied_gauge_{0};  // the applier is to prepare one
+  std::atomic<std::uint64_t> batches_applied_{0}, apply_rounds_{0}, unapplied_gauge_{0};
+  const std::uint64_t replayed_;  // batches applied from the log at open
   std::thread applier_;
 };
 
-// Applies the logged batches the tables lack, in transactions of kReplayTransactionBytes or so.
-// Returns the last batch the log holds (or the tables' position, when the log holds nothing
-// newer).
-Result<std::uint64_t> Replay(Store& tables,
+// Applies the logged batches after `position` (the tables' own), in transactions of
+// kReplayTransactionBytes or so. Returns the last batch the log holds (or `position`, when the log
+// holds nothing newer).
+Result<std::uint64_t> Replay(Store& tables, std::uint64_t position,
                              const std::vector<std::pair<std::uint64_t, std::string>>& segments) {
-  auto position = tables.LogPosition();
-  if (!position) return position;
-  std::uint64_t last = *position;
+  std::uint64_t last = position;
   std::uint64_t in_transaction = 0;
   auto commit = [&]() -> Result<void> {
     if (in_transaction == 0) return {};
@@ -770,7 +770,7 @@ Result<std::uint64_t> Replay(Store& tables,
     }
   }
   if (auto r = commit(); !r) return std::unexpected(r.error());
-  if (last != *position) {
+  if (last != position) {
     if (auto r = tables.Sync(); !r) return std::unexpected(r.error());
   }
   return last;
@@ -789,7 +789,9 @@ Result<std::unique_ptr<Store>> OpenLogStore(const std::string& db_path, LogStore
   if (!tables) return std::unexpected(tables.error());
   auto segments = ListSegments(options.dir);
   if (!segments) return std::unexpected(segments.error());
-  auto last = Replay(**tables, *segments);
+  auto position = (*tables)->LogPosition();
+  if (!position) return std::unexpected(position.error());
+  auto last = Replay(**tables, *position, *segments);
   if (!last) return std::unexpected(last.error());
   // Every batch the log held is in the tables, on the disk: a new log begins.
   for (const auto& [first, path] : *segments) {
@@ -803,8 +805,9 @@ Result<std::unique_ptr<Store>> OpenLogStore(const std::string& db_path, LogStore
   if (!current) return std::unexpected(current.error());
   auto reader = OpenSqliteStore(db_path, OpenMode::kReadOnly);
   if (!reader) return std::unexpected(reader.error());
-  return std::unique_ptr<Store>(std::make_unique<LogStore>(
-      std::move(*tables), std::move(*reader), std::move(options), std::move(*current), *last));
+  return std::unique_ptr<Store>(std::make_unique<LogStore>(std::move(*tables), std::move(*reader),
+                                                           std::move(options), std::move(*current),
+                                                           *last, *last - *position));
 }
 
 }  // namespace varelay

@@ -227,6 +227,7 @@ TEST_F(LogStoreTest, AcknowledgedBatchesSurviveAProcessThatDiesBeforeApplyingThe
   for (int i = 1; i <= 50; ++i)
     EXPECT_TRUE(tables->FindAssignment(MakeAssignment(i).id).value()) << i;
   EXPECT_EQ(tables->LogPosition().value(), 50u);
+  EXPECT_EQ(store->Stats().log_batches_replayed, 50u);
   ASSERT_EQ(Segments().size(), 1u);
   EXPECT_EQ(Segments()[0].filename(), "00000000000000000051.log");
   // Numbering goes on from there, and a second death is recovered the same way.

@@ -139,6 +139,7 @@ struct StoreStats {
   std::uint64_t log_batches_applied = 0;  // batches written to the tables since the start
   std::uint64_t log_apply_rounds = 0;     // ... in this many transactions
   std::uint64_t log_unapplied_bytes = 0;  // logged and acknowledged, not yet in the tables
+  std::uint64_t log_batches_replayed = 0;  // applied from the log at open (left by a crash)
 };
 
 class Store : public StoreWrites {

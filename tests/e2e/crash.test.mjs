@@ -1,4 +1,4 @@
-// Proves varelayd loses nothing it acknowledged and books nothing twice when SIGKILLed (or SIGTERMed) under concurrent issue+deposit traffic, also with write-ahead log checkpoints running all the time on their own thread, and that its state is consistent after restart (from the store after a kill, from the stop snapshot after a SIGTERM).
+// Proves varelayd loses nothing it acknowledged and books nothing twice when SIGKILLed (or SIGTERMed) under concurrent issue+deposit traffic, with acknowledged batches only in its command log, across a restart without the command log, on the path without it, also with write-ahead log checkpoints running all the time on their own thread, and that its state is consistent after restart (from the store after a kill, from the stop snapshot after a SIGTERM).
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -260,8 +260,15 @@ async function backgroundCheckpoints(relay) {
   return found ? Number(found[1]) : -1;
 }
 
-// `args`: extra varelayd flags for the first run.
-async function crashScenario(t, how, { args = [] } = {}) {
+// The command log's bytes acknowledged but not yet in the tables, from /metrics.
+async function unappliedLogBytes(relay) {
+  const metrics = await api(relay.url, null).get('/metrics');
+  const found = /^varelay_store_log_unapplied_bytes (\d+)$/m.exec(metrics.text);
+  return found ? Number(found[1]) : -1;
+}
+
+// `args`: extra varelayd flags for the first run; `restartArgs`: for the run after the signal.
+async function crashScenario(t, how, { args = [], restartArgs = [] } = {}) {
   const dataDir = makeTempDir();
   const relays = [];
   t.after(async () => {
@@ -273,8 +280,10 @@ async function crashScenario(t, how, { args = [] } = {}) {
   const seed = await seedDemo(relay, { perPool: PER_POOL, rivalPerPool: 0 });
 
   let checkpointsBeforeSignal = 0;
+  let unappliedBeforeSignal = 0;
   const traffic = await driveTraffic(relay, seed.keys, how, async () => {
     checkpointsBeforeSignal = await backgroundCheckpoints(relay);
+    unappliedBeforeSignal = await unappliedLogBytes(relay);
     if (how === 'kill') return relay.kill();
     relay.proc.kill('SIGTERM');
     return relay.exited;
@@ -299,12 +308,15 @@ async function crashScenario(t, how, { args = [] } = {}) {
     assert.match(relay.stdout(), /varelayd: stop snapshot of \d+ numbers and \d+ live assignments written/);
   }
 
-  const restarted = await startRelay({ dataDir });
+  const restarted = await startRelay({ dataDir, args: restartArgs });
   relays.push(restarted);
   // A clean stop leaves a snapshot the next start reads; after a kill the start reads the store.
   const source = how === 'kill' ? 'store' : 'stop snapshot';
   assert.match(restarted.stdout(), new RegExp(`recovered \\d+ numbers and \\d+ live assignments from the ${source} `));
-  console.log(`[crash:${how}] ${checkpointsBeforeSignal} background checkpoints before the signal`);
+  const replayed = /applied (\d+) command-log batches the tables lacked/.exec(restarted.stdout());
+  console.log(`[crash:${how}] ${checkpointsBeforeSignal} background checkpoints before the signal; `
+    + `${unappliedBeforeSignal} command-log bytes not in the tables shortly before it; `
+    + `${replayed ? replayed[1] : 0} batches applied from the log at the restart`);
   const started = Date.now();
   const summary = await verifyAfterRestart(restarted, seed.keys, attempts, PER_POOL);
   console.log(`[crash:${how}] after restart: ${summary.deposits} deposits, ${summary.assignments} assignments; `
@@ -312,11 +324,28 @@ async function crashScenario(t, how, { args = [] } = {}) {
     + `${summary.inFlightDeposits} unacknowledged deposits of which ${summary.inFlightDepositsLanded} had landed; `
     + `${summary.replayed} issue replays; verified in ${Date.now() - started} ms`);
   await restarted.stop();
-  return { checkpointsBeforeSignal };
+  return { checkpointsBeforeSignal, replayedAtRestart: replayed ? Number(replayed[1]) : 0 };
 }
 
 test('SIGKILL under concurrent traffic loses no acknowledged assignment or deposit, books nothing twice, and restarts consistent', async (t) => {
   await crashScenario(t, 'kill');
+});
+
+test('SIGKILL with up to a second of acknowledged batches only in the command log loses and doubles nothing: the restart applies them', async (t) => {
+  // The applier gathers for up to 1 s (or 1 MiB): the kill lands with batches the tables lack.
+  const { replayedAtRestart } = await crashScenario(t, 'kill', { args: ['--log-gather-ms', '1000'] });
+  assert.ok(replayedAtRestart > 0, `the restart applied batches from the log (${replayedAtRestart})`);
+});
+
+test('SIGKILL with the command log, restarted without it (--command-log false): the log is applied first, nothing lost or doubled', async (t) => {
+  const { replayedAtRestart } = await crashScenario(t, 'kill', {
+    args: ['--log-gather-ms', '1000'], restartArgs: ['--command-log', 'false'],
+  });
+  assert.ok(replayedAtRestart > 0, `the restart applied batches from the log (${replayedAtRestart})`);
+});
+
+test('SIGKILL on the path without the command log (--command-log false) loses and doubles nothing', async (t) => {
+  await crashScenario(t, 'kill', { args: ['--command-log', 'false'], restartArgs: ['--command-log', 'false'] });
 });
 
 test('SIGKILL while write-ahead log checkpoints run all the time on their own thread loses and doubles nothing', async (t) => {
