@@ -33,7 +33,7 @@ static_assert(std::endian::native == std::endian::little, "the log's integers ar
 // then the payload (a batch's records).
 constexpr std::uint32_t kMagic = 0x31474c56;  // "VLG1"
 constexpr std::size_t kHeaderBytes = 24;
-constexpr std::uint64_t kMaxPayload = 1ULL << 30;
+constexpr std::uint64_t kMaxPayload = 0xffffffffULL;  // what the length field holds
 // At open, logged batches are applied in transactions of about this many bytes.
 constexpr std::uint64_t kReplayTransactionBytes = 64ULL << 20;
 
@@ -344,6 +344,12 @@ class LogStore final : public Store {
 
   Result<void> Commit() override {
     if (batch_.empty()) return {};  // nothing written: nothing to log
+    if (const std::size_t size = batch_.bytes().size(); size > kMaxPayload) {
+      // Far beyond any batch the request limits allow (1,024 commands of at most 4 MiB each).
+      Rollback();
+      return Fail(ErrorCode::kInternal,
+                  "a batch of " + std::to_string(size) + " bytes is too large for the command log");
+    }
     const std::uint64_t lsn = last_lsn_ + 1;
     std::string frame;
     frame.reserve(kHeaderBytes + batch_.bytes().size());
@@ -738,7 +744,7 @@ Result<std::uint64_t> Replay(Store& tables, std::uint64_t position,
         std::memcpy(&length, rest.data() + 4, 4);
         std::memcpy(&lsn, rest.data() + 8, 8);
         std::memcpy(&checksum, rest.data() + 16, 8);
-        whole = magic == kMagic && length <= kMaxPayload && rest.size() - kHeaderBytes >= length &&
+        whole = magic == kMagic && rest.size() - kHeaderBytes >= length &&
                 FrameChecksum(lsn, rest.substr(kHeaderBytes, length)) == checksum;
       }
       if (!whole) {
