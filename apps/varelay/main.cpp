@@ -15,6 +15,7 @@
 #include "client/http_client.h"
 #include "domain/identifiers.h"
 #include "engine/ledger_audit.h"
+#include "store/log_store.h"
 #include "store/sqlite_store.h"
 
 namespace json = boost::json;
@@ -196,6 +197,19 @@ int VerifyLedger(const Connection& c, const std::string& data) {
     }
     ok = verdict->ok;
     summary = std::to_string(verdict->entries) + " entries, " + std::to_string(*deposits) + " deposits";
+    // The tables trail the server's command log: say so when it holds batches they lack.
+    auto position = (*store)->LogPosition();
+    auto logged = position ? varelay::CountLoggedBatches((std::filesystem::path(data) / "log").string(),
+                                                         *position)
+                           : varelay::Result<std::uint64_t>(std::unexpected(position.error()));
+    if (!logged) {
+      std::cerr << "varelay: note: cannot read the command log: " << logged.error().detail << "\n";
+    } else if (*logged > 0) {
+      std::cerr << "varelay: note: the command log holds " << *logged
+                << " acknowledged batches the tables do not hold yet (varelayd writes them within "
+                   "milliseconds while it runs, or at its next start); they are not in this "
+                   "verification\n";
+    }
     if (!ok) summary += "; first bad seq " + (verdict->first_bad_seq ? std::to_string(*verdict->first_bad_seq) : "-") +
                         ": " + verdict->reason;
   } else {

@@ -711,19 +711,16 @@ class LogStore final : public Store {
   std::thread applier_;
 };
 
-// Applies the logged batches after `position` (the tables' own), in transactions of
-// kReplayTransactionBytes or so. Returns the last batch the log holds (or `position`, when the log
-// holds nothing newer).
-Result<std::uint64_t> Replay(Store& tables, std::uint64_t position,
-                             const std::vector<std::pair<std::uint64_t, std::string>>& segments) {
+using SegmentList = std::vector<std::pair<std::uint64_t, std::string>>;
+
+// Calls `each(lsn, payload)` for every whole batch of the segments after `position`, in order.
+// Zeros end a segment (segments are zeroed before use). A batch cut short or failing its checksum
+// at the very end of the last segment was interrupted by a crash and never acknowledged: reading
+// stops there. The same anywhere else, or a gap in the batch numbers, is damage the relay must not
+// guess around: kInternal, naming the segment and the byte. So is a failure of `each`.
+template <typename Each>
+Result<void> ReadBatches(const SegmentList& segments, std::uint64_t position, Each each) {
   std::uint64_t last = position;
-  std::uint64_t in_transaction = 0;
-  auto commit = [&]() -> Result<void> {
-    if (in_transaction == 0) return {};
-    tables.SetLogPosition(last);
-    in_transaction = 0;
-    return tables.Commit();
-  };
   for (std::size_t i = 0; i < segments.size(); ++i) {
     const bool final_segment = i + 1 == segments.size();
     auto bytes = ReadFile(segments[i].second);
@@ -748,9 +745,6 @@ Result<std::uint64_t> Replay(Store& tables, std::uint64_t position,
                 FrameChecksum(lsn, rest.substr(kHeaderBytes, length)) == checksum;
       }
       if (!whole) {
-        // Zeros: the end of what the segment holds (segments are zeroed before use). A crash can
-        // cut the last batch short; it was never acknowledged. Anything else is damage the relay
-        // must not guess around.
         if (std::all_of(rest.begin(), rest.end(), [](char c) { return c == 0; })) break;
         if (final_segment) break;
         return damaged("a batch is cut short or fails its checksum");
@@ -759,21 +753,45 @@ Result<std::uint64_t> Replay(Store& tables, std::uint64_t position,
         if (lsn != last + 1) {
           return damaged("batch " + std::to_string(lsn) + " follows batch " + std::to_string(last));
         }
-        if (in_transaction == 0) tables.Begin();
-        if (auto r = ReplayLogBatch(rest.substr(kHeaderBytes, length), tables); !r) {
-          tables.Rollback();
-          return damaged("batch " + std::to_string(lsn) +
-                         " cannot be applied: " + r.error().detail);
+        if (auto r = each(lsn, rest.substr(kHeaderBytes, length)); !r) {
+          return damaged("batch " + std::to_string(lsn) + ": " + r.error().detail);
         }
         last = lsn;
-        in_transaction += length;
-        if (in_transaction >= kReplayTransactionBytes) {
-          if (auto r = commit(); !r) return std::unexpected(r.error());
-        }
       }
       rest.remove_prefix(kHeaderBytes + length);
       offset += kHeaderBytes + length;
     }
+  }
+  return {};
+}
+
+// Applies the logged batches after `position` (the tables' own), in transactions of
+// kReplayTransactionBytes or so. Returns the last batch the log holds (or `position`, when the log
+// holds nothing newer).
+Result<std::uint64_t> Replay(Store& tables, std::uint64_t position, const SegmentList& segments) {
+  std::uint64_t last = position;
+  std::uint64_t in_transaction = 0;
+  auto commit = [&]() -> Result<void> {
+    if (in_transaction == 0) return {};
+    tables.SetLogPosition(last);
+    in_transaction = 0;
+    return tables.Commit();
+  };
+  auto apply = [&](std::uint64_t lsn, std::string_view payload) -> Result<void> {
+    if (in_transaction == 0) tables.Begin();
+    if (auto r = ReplayLogBatch(payload, tables); !r) {
+      tables.Rollback();
+      in_transaction = 0;
+      return Fail(ErrorCode::kInternal, "cannot be applied: " + r.error().detail);
+    }
+    last = lsn;
+    in_transaction += payload.size();
+    return in_transaction >= kReplayTransactionBytes ? commit() : Result<void>{};
+  };
+  auto read = ReadBatches(segments, position, apply);
+  if (!read) {
+    if (in_transaction > 0) tables.Rollback();
+    return std::unexpected(read.error());
   }
   if (auto r = commit(); !r) return std::unexpected(r.error());
   if (last != position) {
@@ -814,6 +832,21 @@ Result<std::unique_ptr<Store>> OpenLogStore(const std::string& db_path, LogStore
   return std::unique_ptr<Store>(std::make_unique<LogStore>(std::move(*tables), std::move(*reader),
                                                            std::move(options), std::move(*current),
                                                            *last, *last - *position));
+}
+
+Result<std::uint64_t> CountLoggedBatches(const std::string& dir, std::uint64_t position) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) return 0;
+  auto segments = ListSegments(dir);
+  if (!segments) return std::unexpected(segments.error());
+  std::uint64_t count = 0;
+  auto read =
+      ReadBatches(*segments, position, [&](std::uint64_t, std::string_view) -> Result<void> {
+        ++count;
+        return {};
+      });
+  if (!read) return std::unexpected(read.error());
+  return count;
 }
 
 }  // namespace varelay

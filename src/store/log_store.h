@@ -37,4 +37,9 @@ struct LogStoreOptions {
 Result<std::unique_ptr<Store>> OpenLogStore(const std::string& db_path, LogStoreOptions options,
                                             SqliteOptions sqlite = {});
 
+// How many batches the log in `dir` holds after `position` (a store's LogPosition), read without
+// applying them: for tools that read the tables while the log may hold more. 0 when there is no
+// log folder.
+Result<std::uint64_t> CountLoggedBatches(const std::string& dir, std::uint64_t position);
+
 }  // namespace varelay

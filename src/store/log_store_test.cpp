@@ -222,12 +222,17 @@ TEST_F(LogStoreTest, ABatchSeesItsOwnWritesAndARollbackForgetsThem) {
 TEST_F(LogStoreTest, AcknowledgedBatchesSurviveAProcessThatDiesBeforeApplyingThem) {
   CommitInAChildThatDies(50, Lazy());
   EXPECT_FALSE(Tables()->FindAssignment(MakeAssignment(1).id).value());
+  // What a tool reading the tables can learn of the log without applying it.
+  EXPECT_EQ(CountLoggedBatches(options_.dir, 0).value(), 50u);
+  EXPECT_EQ(CountLoggedBatches(options_.dir, 45).value(), 5u);
+  EXPECT_EQ(CountLoggedBatches((dir_ / "none").string(), 0).value(), 0u);
   auto store = Open(Lazy());
   auto tables = Tables();
   for (int i = 1; i <= 50; ++i)
     EXPECT_TRUE(tables->FindAssignment(MakeAssignment(i).id).value()) << i;
   EXPECT_EQ(tables->LogPosition().value(), 50u);
   EXPECT_EQ(store->Stats().log_batches_replayed, 50u);
+  EXPECT_EQ(CountLoggedBatches(options_.dir, 50).value(), 0u);
   ASSERT_EQ(Segments().size(), 1u);
   EXPECT_EQ(Segments()[0].filename(), "00000000000000000051.log");
   // Numbering goes on from there, and a second death is recovered the same way.
@@ -269,6 +274,7 @@ TEST_F(LogStoreTest, ABatchCutShortAtTheEndIsDroppedDamageElsewhereIsRefused) {
     file.seekp(100);
     file.put('\x7f');
   }
+  EXPECT_FALSE(CountLoggedBatches(options_.dir, 39));  // the count reads as carefully
   auto refused = OpenLogStore(db_, small);
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().detail.find("is damaged at byte"), std::string::npos)

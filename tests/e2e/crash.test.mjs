@@ -2,13 +2,20 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 
 import {
-  ADMIN_KEY, BANKS, REGIONS, allDeposits, api, expectStatus, killAll, makeTempDir, nowRfc3339, poolMap,
+  ADMIN_KEY, BANKS, REGIONS, REPO_ROOT, allDeposits, api, expectStatus, killAll, makeTempDir, nowRfc3339, poolMap,
   removeDir, seedDemo, startRelay,
 } from './relay.mjs';
 
 after(killAll);
+
+function cliPath() {
+  return path.resolve(REPO_ROOT, process.env.VARELAY_CLI || 'build/release/apps/varelay/varelay');
+}
 
 const PER_POOL = 1000;        // numbers per (bank, region) pool of `shop`; enough never to run dry
 const WORKERS = 16;           // concurrent clients, each looping issue -> deposit
@@ -268,7 +275,7 @@ async function unappliedLogBytes(relay) {
 }
 
 // `args`: extra varelayd flags for the first run; `restartArgs`: for the run after the signal.
-async function crashScenario(t, how, { args = [], restartArgs = [] } = {}) {
+async function crashScenario(t, how, { args = [], restartArgs = [], beforeRestart } = {}) {
   const dataDir = makeTempDir();
   const relays = [];
   t.after(async () => {
@@ -308,6 +315,7 @@ async function crashScenario(t, how, { args = [], restartArgs = [] } = {}) {
     assert.match(relay.stdout(), /varelayd: stop snapshot of \d+ numbers and \d+ live assignments written/);
   }
 
+  if (beforeRestart) await beforeRestart(dataDir);
   const restarted = await startRelay({ dataDir, args: restartArgs });
   relays.push(restarted);
   // A clean stop leaves a snapshot the next start reads; after a kill the start reads the store.
@@ -333,8 +341,20 @@ test('SIGKILL under concurrent traffic loses no acknowledged assignment or depos
 
 test('SIGKILL with up to a second of acknowledged batches only in the command log loses and doubles nothing: the restart applies them', async (t) => {
   // The applier gathers for up to 1 s (or 1 MiB): the kill lands with batches the tables lack.
-  const { replayedAtRestart } = await crashScenario(t, 'kill', { args: ['--log-gather-ms', '1000'] });
+  let noted = -1;
+  const { replayedAtRestart } = await crashScenario(t, 'kill', {
+    args: ['--log-gather-ms', '1000'],
+    beforeRestart: async (dataDir) => {
+      // Offline, the CLI verifies the tables and says how many logged batches they lack.
+      const { stdout, stderr } = await promisify(execFile)(cliPath(), ['ledger', 'verify', '--data', dataDir]);
+      assert.match(stdout, /^ledger verified: \d+ entries, \d+ deposits/);
+      const found = /the command log holds (\d+) acknowledged batches the tables do not hold yet/.exec(stderr);
+      assert.ok(found, `the CLI notes the log's batches: ${stderr}`);
+      noted = Number(found[1]);
+    },
+  });
   assert.ok(replayedAtRestart > 0, `the restart applied batches from the log (${replayedAtRestart})`);
+  assert.equal(noted, replayedAtRestart, 'the CLI counted the batches the restart applied');
 });
 
 test('SIGKILL with the command log, restarted without it (--command-log false): the log is applied first, nothing lost or doubled', async (t) => {
