@@ -172,9 +172,12 @@ Result<std::shared_ptr<Segment>> StartSegment(const std::string& dir, std::uint6
   return segment;
 }
 
-// The log's segment files in order, by the batch each begins with.
-Result<std::vector<std::pair<std::uint64_t, std::string>>> ListSegments(const std::string& dir) {
-  std::vector<std::pair<std::uint64_t, std::string>> found;
+// The log's segment files, each with the batch it begins with.
+using SegmentList = std::vector<std::pair<std::uint64_t, std::string>>;
+
+// The log's segment files in order.
+Result<SegmentList> ListSegments(const std::string& dir) {
+  SegmentList found;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
@@ -710,8 +713,6 @@ class LogStore final : public Store {
   const std::uint64_t replayed_;  // batches applied from the log at open
   std::thread applier_;
 };
-
-using SegmentList = std::vector<std::pair<std::uint64_t, std::string>>;
 
 // Calls `each(lsn, payload)` for every whole batch of the segments after `position`, in order.
 // Zeros end a segment (segments are zeroed before use). A batch cut short or failing its checksum
