@@ -710,12 +710,14 @@ std::string Refusal(std::string_view bytes) {
 
 // ---- round trips ----------------------------------------------------------------------------
 
+// Proves every field of a PutBank write comes back exactly, and so do the defaults.
 TEST(LogRecordsTest, PutBankRoundTrips) {
   // Every field of a bank comes back exactly, set or at its default.
   ExpectRoundTrip(SampleBank(), &StoreWrites::PutBank, &RecordingWrites::banks);
   ExpectRoundTrip(Bank{}, &StoreWrites::PutBank, &RecordingWrites::banks);
 }
 
+// Proves every field of a InsertMerchant write comes back exactly, and so do the defaults.
 TEST(LogRecordsTest, InsertMerchantRoundTrips) {
   // Every field of an inserted merchant comes back exactly, set or at its default.
   ExpectRoundTrip(SampleMerchant(), &StoreWrites::InsertMerchant,
@@ -723,6 +725,7 @@ TEST(LogRecordsTest, InsertMerchantRoundTrips) {
   ExpectRoundTrip(Merchant{}, &StoreWrites::InsertMerchant, &RecordingWrites::inserted_merchants);
 }
 
+// Proves every field of a UpdateMerchant write comes back exactly, and so do the defaults.
 TEST(LogRecordsTest, UpdateMerchantRoundTrips) {
   // Every field of an updated merchant comes back exactly, and as an update, not an insert.
   ExpectRoundTrip(SampleMerchant(), &StoreWrites::UpdateMerchant,
@@ -730,36 +733,42 @@ TEST(LogRecordsTest, UpdateMerchantRoundTrips) {
   ExpectRoundTrip(Merchant{}, &StoreWrites::UpdateMerchant, &RecordingWrites::updated_merchants);
 }
 
+// Proves every field of a InsertContract write comes back exactly, and so do the defaults.
 TEST(LogRecordsTest, InsertContractRoundTrips) {
   // Every field of a contract comes back exactly, set or at its default.
   ExpectRoundTrip(SampleContract(), &StoreWrites::InsertContract, &RecordingWrites::contracts);
   ExpectRoundTrip(Contract{}, &StoreWrites::InsertContract, &RecordingWrites::contracts);
 }
 
+// Proves every field of a PutApiKey write comes back exactly, and so do the defaults.
 TEST(LogRecordsTest, PutApiKeyRoundTrips) {
   // Every field of an API key comes back exactly, revoked or not.
   ExpectRoundTrip(SampleApiKey(), &StoreWrites::PutApiKey, &RecordingWrites::api_keys);
   ExpectRoundTrip(ApiKey{}, &StoreWrites::PutApiKey, &RecordingWrites::api_keys);
 }
 
+// Proves every field of a PutNumber write comes back exactly, and so do the defaults.
 TEST(LogRecordsTest, PutNumberRoundTrips) {
   // Every field of a number comes back exactly, int64 extremes included.
   ExpectRoundTrip(SampleNumber(), &StoreWrites::PutNumber, &RecordingWrites::numbers);
   ExpectRoundTrip(NumberRecord{}, &StoreWrites::PutNumber, &RecordingWrites::numbers);
 }
 
+// Proves every field of a PutAssignment write comes back exactly, and so do the defaults.
 TEST(LogRecordsTest, PutAssignmentRoundTrips) {
   // Every field of an assignment comes back exactly: money, rule and customer included.
   ExpectRoundTrip(SampleAssignment(), &StoreWrites::PutAssignment, &RecordingWrites::assignments);
   ExpectRoundTrip(Assignment{}, &StoreWrites::PutAssignment, &RecordingWrites::assignments);
 }
 
+// Proves every field of a PutDeposit write comes back exactly, and so do the defaults.
 TEST(LogRecordsTest, PutDepositRoundTrips) {
   // Every field of a deposit comes back exactly, cancelled or not.
   ExpectRoundTrip(SampleDeposit(), &StoreWrites::PutDeposit, &RecordingWrites::deposits);
   ExpectRoundTrip(Deposit{}, &StoreWrites::PutDeposit, &RecordingWrites::deposits);
 }
 
+// Proves every field of a AppendLedgerEntry write comes back exactly, and so do the defaults.
 TEST(LogRecordsTest, AppendLedgerEntryRoundTrips) {
   // Every field of a ledger entry comes back exactly, its lines in order.
   ExpectRoundTrip(SampleLedgerEntry(), &StoreWrites::AppendLedgerEntry,
@@ -767,30 +776,35 @@ TEST(LogRecordsTest, AppendLedgerEntryRoundTrips) {
   ExpectRoundTrip(LedgerEntry{}, &StoreWrites::AppendLedgerEntry, &RecordingWrites::ledger_entries);
 }
 
+// Proves every field of a PutIdempotency write comes back exactly, and so do the defaults.
 TEST(LogRecordsTest, PutIdempotencyRoundTrips) {
   // Every field of an idempotency record comes back exactly, NUL bytes in the body included.
   ExpectRoundTrip(SampleIdempotency(), &StoreWrites::PutIdempotency, &RecordingWrites::idempotency);
   ExpectRoundTrip(IdempotencyRecord{}, &StoreWrites::PutIdempotency, &RecordingWrites::idempotency);
 }
 
+// Proves every field of a PutWebhookEndpoint write comes back exactly, and so do the defaults.
 TEST(LogRecordsTest, PutWebhookEndpointRoundTrips) {
   // Every field of an endpoint comes back exactly, its event types in order.
   ExpectRoundTrip(SampleEndpoint(), &StoreWrites::PutWebhookEndpoint, &RecordingWrites::endpoints);
   ExpectRoundTrip(WebhookEndpoint{}, &StoreWrites::PutWebhookEndpoint, &RecordingWrites::endpoints);
 }
 
+// Proves every field of a AppendEvent write comes back exactly, and so do the defaults.
 TEST(LogRecordsTest, AppendEventRoundTrips) {
   // Every field of an event comes back exactly, a payload longer than 127 bytes included.
   ExpectRoundTrip(SampleEvent(), &StoreWrites::AppendEvent, &RecordingWrites::events);
   ExpectRoundTrip(Event{}, &StoreWrites::AppendEvent, &RecordingWrites::events);
 }
 
+// Proves every field of a PutDelivery write comes back exactly, and so do the defaults.
 TEST(LogRecordsTest, PutDeliveryRoundTrips) {
   // Every field of a delivery comes back exactly, int extremes included.
   ExpectRoundTrip(SampleDelivery(), &StoreWrites::PutDelivery, &RecordingWrites::deliveries);
   ExpectRoundTrip(Delivery{}, &StoreWrites::PutDelivery, &RecordingWrites::deliveries);
 }
 
+// Proves every field of a PutStatement write comes back exactly, and so do the defaults.
 TEST(LogRecordsTest, PutStatementRoundTrips) {
   // Every field of a statement and its message's XML come back exactly.
   for (const auto& [statement, xml] :
@@ -804,12 +818,14 @@ TEST(LogRecordsTest, PutStatementRoundTrips) {
   }
 }
 
+// Proves every field of a PutTransfer write comes back exactly, and so do the defaults.
 TEST(LogRecordsTest, PutTransferRoundTrips) {
   // Every field of a transfer comes back exactly, its request date included.
   ExpectRoundTrip(SampleTransfer(), &StoreWrites::PutTransfer, &RecordingWrites::transfers);
   ExpectRoundTrip(Transfer{}, &StoreWrites::PutTransfer, &RecordingWrites::transfers);
 }
 
+// Proves every field of a FailPendingDeliveries write comes back exactly, and so do the defaults.
 TEST(LogRecordsTest, FailPendingDeliveriesRoundTrips) {
   // The endpoint and the reason come back exactly, empty or not.
   LogBatchEncoder encoder;
@@ -823,6 +839,7 @@ TEST(LogRecordsTest, FailPendingDeliveriesRoundTrips) {
   EXPECT_EQ(got.failed_pending[1].second, "");
 }
 
+// Proves every field of a DeleteIdempotencyBefore write comes back exactly, and so do the defaults.
 TEST(LogRecordsTest, DeleteIdempotencyBeforeRoundTrips) {
   // The cutoff and the limit come back exactly, at their extremes too.
   LogBatchEncoder encoder;
@@ -842,6 +859,7 @@ TEST(LogRecordsTest, DeleteIdempotencyBeforeRoundTrips) {
   EXPECT_EQ(got.idempotency_deletes[3].second, 0);
 }
 
+// Proves every value of every enum the records carry comes back as itself.
 TEST(LogRecordsTest, EveryEnumeratorRoundTrips) {
   // Each value of each enum a record carries comes back as itself, the last ones included.
   LogBatchEncoder encoder;
@@ -928,6 +946,7 @@ TEST(LogRecordsTest, EveryEnumeratorRoundTrips) {
   EXPECT_EQ(got.transfers[2].status, TransferStatus::kRefused);
 }
 
+// Proves a transfer's date comes back field by field, invalid and extreme dates included.
 TEST(LogRecordsTest, DatesComeBackFieldByFieldEvenWhenNotValid) {
   // A request date comes back as stored, whether or not it is a real day (the default is 0/0/0).
   LogBatchEncoder encoder;
@@ -949,6 +968,7 @@ TEST(LogRecordsTest, DatesComeBackFieldByFieldEvenWhenNotValid) {
 
 // ---- batches --------------------------------------------------------------------------------
 
+// Proves a batch of many records replays in call order and encodes again to the same bytes.
 TEST(LogRecordsTest, ABatchReplaysInOrderAndReencodesToTheSameBytes) {
   // Records come back in call order with their values, and the calls replayed encode to the very
   // bytes they were read from.
@@ -978,12 +998,14 @@ TEST(LogRecordsTest, ABatchReplaysInOrderAndReencodesToTheSameBytes) {
   EXPECT_EQ(direct.bytes(), encoder.bytes());
 }
 
+// Proves an empty batch is valid and calls nothing.
 TEST(LogRecordsTest, AnEmptyBatchReplaysToNothing) {
   // No bytes is a batch of no records.
   RecordingWrites got = Replayed("");
   EXPECT_TRUE(got.calls.empty());
 }
 
+// Proves empty(), records() and clear() follow the batch, and clear() keeps the buffer.
 TEST(LogRecordsTest, EmptyRecordsAndClearTrackTheBatch) {
   // The encoder counts its records, and clear() forgets them but keeps the buffer.
   LogBatchEncoder encoder;
@@ -1012,6 +1034,8 @@ TEST(LogRecordsTest, EmptyRecordsAndClearTrackTheBatch) {
 
 // ---- damage ---------------------------------------------------------------------------------
 
+// Proves a batch cut anywhere inside a record is refused (the log's frame catches a cut between
+// records).
 TEST(LogRecordsTest, EveryTruncationIsRefusedOrEndsOnARecordBoundary) {
   // Cut inside a record, a batch is refused and only the whole records before the cut reach the
   // target; cut between records, it is the shorter batch (framing batches is the log's job).
@@ -1045,6 +1069,7 @@ TEST(LogRecordsTest, EveryTruncationIsRefusedOrEndsOnARecordBoundary) {
   }
 }
 
+// Proves a record with a tag no write has is refused.
 TEST(LogRecordsTest, UnknownTagsAreRefused) {
   // 0, the first value past the last tag, and 255 name no record, first or after a good one.
   for (int tag : {0, static_cast<int>(LogRecordTag::kDeleteIdempotencyBefore) + 1, 255}) {
@@ -1063,6 +1088,7 @@ TEST(LogRecordsTest, UnknownTagsAreRefused) {
   EXPECT_EQ(got.calls, std::vector<std::string>{"PutBank"});  // the caller rolls back
 }
 
+// Proves a stray byte after the last record is refused.
 TEST(LogRecordsTest, ATrailingByteAfterARecordIsRefused) {
   // A stray byte after the last record is a record cut short or an unknown one, never ignored.
   LogBatchEncoder encoder;
@@ -1073,6 +1099,7 @@ TEST(LogRecordsTest, ATrailingByteAfterARecordIsRefused) {
   }
 }
 
+// Proves an enum, bool, presence byte or int out of range is refused with its field and offset.
 TEST(LogRecordsTest, ValuesOutOfRangeAreRefusedNamingTheFieldAndOffset) {
   // An enum past its last value, a bool or presence byte other than 0 or 1, an unknown currency,
   // an int or 32-bit value or date too wide: each is refused with the field and where it starts.
@@ -1134,6 +1161,7 @@ TEST(LogRecordsTest, ValuesOutOfRangeAreRefusedNamingTheFieldAndOffset) {
   EXPECT_NE(detail.find("request_sequence at byte 18"), std::string::npos) << detail;
 }
 
+// Proves a length or count larger than the bytes left is refused before anything is allocated.
 TEST(LogRecordsTest, LengthsAndCountsBeyondTheBytesLeftAreRefused) {
   // A string or vector claiming more than is left is refused before anything is allocated.
   LogBatchEncoder bank;
@@ -1160,6 +1188,7 @@ TEST(LogRecordsTest, LengthsAndCountsBeyondTheBytesLeftAreRefused) {
   EXPECT_NE(detail.find("lines at byte 9: a count of 3"), std::string::npos) << detail;
 }
 
+// Proves an integer over 64 bits, over 10 bytes or longer than needed is refused.
 TEST(LogRecordsTest, Leb128OverSixtyFourBitsOrLongerThanNeededIsRefused) {
   // Ten bytes carry 64 bits and no more; a value has one encoding, its shortest.
   auto limit = [](std::string cutoff) { return Bytes({17}) + cutoff + Bytes({0}); };
@@ -1201,6 +1230,7 @@ bool ExpectCanonicalOrRefused(const std::string& input) {
   return replayed.has_value();
 }
 
+// Proves random bytes never crash the reader, and whatever it accepts encodes back the same.
 TEST(LogRecordsTest, RandomBytesNeverCrashAndWhatIsAcceptedIsCanonical) {
   // Ten thousand random buffers (half starting with a real tag, to get past the first byte) are
   // each refused cleanly or accepted as the exact encoding of what they decode to.
@@ -1215,6 +1245,8 @@ TEST(LogRecordsTest, RandomBytesNeverCrashAndWhatIsAcceptedIsCanonical) {
   }
 }
 
+// Proves damaged copies of a real batch never crash the reader, and whatever it accepts encodes
+// back the same.
 TEST(LogRecordsTest, DamagedBatchesNeverCrashAndWhatIsAcceptedIsCanonical) {
   // Ten thousand copies of a real batch with bytes changed, inserted or removed are each refused
   // cleanly or accepted as the exact encoding of what they decode to.

@@ -315,6 +315,7 @@ TEST_F(LogStoreTest, ACommitWaitsWhileTooMuchIsUnapplied) {
   }
 }
 
+// Proves a log folder that cannot be created fails the open with a clear error.
 TEST_F(LogStoreTest, AnUnwritableLogFolderFailsTheOpen) {
   std::ofstream(dir_ / "file") << "x";
   LogStoreOptions bad = options_;
