@@ -146,6 +146,35 @@ bool WriteSecretFile(const std::filesystem::path& path, const std::string& secre
   return static_cast<bool>(out);
 }
 
+// The store varelayd runs on: the command log in front of the SQLite tables, or with
+// --command-log false the tables alone, once any log an earlier run left (a kill) is applied: its
+// batches were acknowledged.
+varelay::Result<std::unique_ptr<varelay::Store>> OpenStore(const Flags& flags,
+                                                          const std::filesystem::path& data) {
+  using namespace varelay;
+  SqliteOptions sqlite;
+  sqlite.checkpoint_pages = flags.wal_checkpoint_pages;
+  const std::string db_path = (data / "varelay.db").string();
+  LogStoreOptions log;
+  log.dir = (data / "log").string();
+  log.gather = std::chrono::milliseconds(flags.log_gather_ms);
+  std::error_code ignored;
+  const bool log_left = std::filesystem::exists(log.dir, ignored) &&
+                        !std::filesystem::is_empty(log.dir, ignored);
+  if (!flags.command_log && !log_left) {
+    return OpenSqliteStore(db_path, OpenMode::kReadWrite, sqlite);
+  }
+  auto logged = OpenLogStore(db_path, log, sqlite);
+  if (!logged) return logged;
+  if (auto replayed = (*logged)->Stats().log_batches_replayed; replayed > 0) {
+    std::cout << "varelayd: applied " << replayed << " command-log batches the tables lacked"
+              << std::endl;
+  }
+  if (flags.command_log) return logged;
+  logged->reset();  // everything applied; closing it removes the log
+  return OpenSqliteStore(db_path, OpenMode::kReadWrite, sqlite);
+}
+
 int Serve(const Flags& flags) {
   using namespace varelay;
   auto colon = flags.listen.rfind(':');
@@ -161,41 +190,10 @@ int Serve(const Flags& flags) {
     std::cerr << "varelayd: cannot create data folder " << data << ": " << ec.message() << "\n";
     return 1;
   }
-  SqliteOptions sqlite;
-  sqlite.checkpoint_pages = flags.wal_checkpoint_pages;
-  const std::string db_path = (data / "varelay.db").string();
-  Result<std::unique_ptr<Store>> store = std::unique_ptr<Store>();
-  if (flags.command_log) {
-    LogStoreOptions log;
-    log.dir = (data / "log").string();
-    log.gather = std::chrono::milliseconds(flags.log_gather_ms);
-    store = OpenLogStore(db_path, log, sqlite);
-  } else {
-    // A command log left by an earlier run with it (a kill) holds acknowledged batches the tables
-    // lack: opening it applies them, and closing it removes it.
-    std::error_code ignored;
-    if (std::filesystem::exists(data / "log", ignored)) {
-      LogStoreOptions log;
-      log.dir = (data / "log").string();
-      auto caught_up = OpenLogStore(db_path, log, sqlite);
-      if (!caught_up) {
-        std::cerr << "varelayd: " << caught_up.error().detail << "\n";
-        return 1;
-      }
-      if (auto replayed = (*caught_up)->Stats().log_batches_replayed; replayed > 0) {
-        std::cout << "varelayd: applied " << replayed << " command-log batches the tables lacked"
-                  << std::endl;
-      }
-    }
-    store = OpenSqliteStore(db_path, OpenMode::kReadWrite, sqlite);
-  }
+  auto store = OpenStore(flags, data);
   if (!store) {
     std::cerr << "varelayd: " << store.error().detail << "\n";
     return 1;
-  }
-  if (auto replayed = (*store)->Stats().log_batches_replayed; replayed > 0) {
-    std::cout << "varelayd: applied " << replayed << " command-log batches the tables lacked"
-              << std::endl;
   }
   SystemClock clock;
   EngineOptions options;
