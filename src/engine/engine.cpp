@@ -51,6 +51,16 @@ void Observe(std::array<std::atomic<std::uint64_t>, N + 1>& buckets, const std::
   buckets[i].fetch_add(1, std::memory_order_relaxed);
 }
 
+// Commands answered from whole tables of the store (see Store::CommittedPosition): list pages,
+// an event with its deliveries, the dispatcher's reload. None writes anything. (The ledger audit
+// is not one: it compares the tables with the relay's head, so it runs first in a batch, below.)
+bool ReadsTables(const Command& command) {
+  return std::holds_alternative<FindDeposits>(command) || std::holds_alternative<FindLedgerEntries>(command) ||
+         std::holds_alternative<ListStatements>(command) || std::holds_alternative<ListEvents>(command) ||
+         std::holds_alternative<GetEvent>(command) || std::holds_alternative<ListTransfers>(command) ||
+         std::holds_alternative<LoadPendingDeliveries>(command);
+}
+
 // The longest the engine thread sleeps without a timer due, so a clock moved by hand is noticed.
 constexpr auto kMaxIdle = std::chrono::milliseconds(200);
 
@@ -100,6 +110,13 @@ void Engine::HandOver(OutboxChanges outbox, std::vector<Transfer> transfers) {
 
 void Engine::Start() {
   HandOver(relay_->TakeOutbox(), relay_->TakeNewTransfers());  // recovered: durable already
+  store_.SetAppliedListener([this] {
+    {
+      std::lock_guard lock(mutex_);
+      applied_moved_ = true;
+    }
+    wake_.notify_one();
+  });
   syncer_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "vr-syncer");
     SyncLoop();
@@ -117,6 +134,7 @@ void Engine::Stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  store_.SetAppliedListener({});  // the store outlives the engine
   // Everything applied is committed; the syncer flushes and answers the rest, then ends.
   {
     std::lock_guard lock(sync_mutex_);
@@ -152,8 +170,13 @@ void Engine::Loop() {
         auto until = std::chrono::duration_cast<std::chrono::milliseconds>(*next - clock_.Now());
         idle = std::clamp(until, std::chrono::milliseconds(0), kMaxIdle);
       }
-      wake_.wait_for(lock, idle, [&] { return stopping_ || !queue_.empty(); });
-      if (stopping_ && queue_.empty()) return;
+      // Queries put aside wait for the store's applier; at a stop they are still answered.
+      const bool deferred = !deferred_.empty();
+      wake_.wait_for(lock, idle, [&] {
+        return (stopping_ && !deferred) || !queue_.empty() || (deferred && applied_moved_);
+      });
+      if (stopping_ && queue_.empty() && !deferred) return;
+      applied_moved_ = false;
     }
     {
       // At most kMaxUnsynced committed batches wait for the flush in progress; meanwhile new
@@ -195,12 +218,24 @@ std::size_t Engine::Step() {
 }
 
 Engine::Committed Engine::ApplyBatch() {
+  // Queries put aside whose tables have caught up go first (their floors are in order).
+  std::vector<Deferred> resumed;
+  if (!deferred_.empty()) {
+    const std::uint64_t applied = store_.AppliedPosition();
+    while (!deferred_.empty() && deferred_.front().floor <= applied) {
+      resumed.push_back(std::move(deferred_.front()));
+      deferred_.pop_front();
+    }
+  }
   std::vector<Submission> batch;
   {
     std::lock_guard lock(mutex_);
     std::size_t n = std::min(queue_.size(), options_.max_batch);
-    batch.reserve(n);
+    batch.reserve(n + resumed.size());
     for (std::size_t i = 0; i < n; ++i) {
+      // The ledger audit compares the tables with the relay's head, so nothing of this batch may
+      // come before it: it starts a batch of its own.
+      if (i > 0 && std::holds_alternative<VerifyLedger>(queue_.front().command)) break;
       batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
@@ -210,16 +245,24 @@ Engine::Committed Engine::ApplyBatch() {
   store_.Begin();
   relay_->RunTimers(now);
   Committed committed;
-  committed.results.reserve(batch.size());
-  committed.rendered.resize(batch.size());
-  std::vector<std::string> batch_keys;  // Idempotency-Keys first seen in this batch
-  for (std::size_t i = 0; i < batch.size(); ++i) {
+  committed.results.reserve(resumed.size() + batch.size());
+  committed.rendered.resize(resumed.size());
+  for (Deferred& d : resumed) {
     committed.results.emplace_back(Fail(ErrorCode::kInternal, "not applied"));
-    ApplyOne(batch[i], batch_keys, committed.results.back(), committed.rendered[i], now);
+    ApplyDeferred(d, committed.results.back(), now);
+    committed.batch.push_back(std::move(d.submission));
+  }
+  std::vector<std::string> batch_keys;  // Idempotency-Keys first seen in this batch
+  for (Submission& submission : batch) {
+    Result<Outcome> result = Fail(ErrorCode::kInternal, "not applied");
+    std::optional<RenderedResponse> rendered;
+    if (!ApplyOne(submission, batch_keys, result, rendered, now)) continue;  // put aside
+    committed.results.push_back(std::move(result));
+    committed.rendered.push_back(std::move(rendered));
+    committed.batch.push_back(std::move(submission));
   }
   committed.commit_started = std::chrono::steady_clock::now();
   if (auto r = store_.Commit(); !r) CommitFailed(r.error());
-  committed.batch = std::move(batch);
   committed.outbox = relay_->TakeOutbox();
   committed.transfers = relay_->TakeNewTransfers();
   return committed;
@@ -242,61 +285,79 @@ void Engine::Release(Committed& committed) {
   HandOver(std::move(committed.outbox), std::move(committed.transfers));
 }
 
-void Engine::ApplyOne(Submission& s, std::vector<std::string>& batch_keys, Result<Outcome>& result,
-                      std::optional<RenderedResponse>& rendered, Instant now) {
-  Caller caller;
+Result<Caller> Engine::Identify(const Submission& s, Instant now) {
   if (s.internal && s.internal_caller) {
-    if (auto known = relay_->CheckCaller(*s.internal_caller); !known) {
-      result = std::unexpected(known.error());
-      return;
-    }
-    caller = *s.internal_caller;
-  } else if (s.internal) {
-    caller.key_id = kInternalCaller;
-  } else {
-    auto authenticated = relay_->Authenticate(s.bearer);
-    if (!authenticated) {
-      result = std::unexpected(authenticated.error());
-      return;
-    }
-    caller = std::move(*authenticated);
-    if (auto signed_ok = relay_->CheckSignature(caller, s.signature, now); !signed_ok) {
-      result = std::unexpected(signed_ok.error());
-      return;
-    }
+    if (auto known = relay_->CheckCaller(*s.internal_caller); !known) return std::unexpected(known.error());
+    return *s.internal_caller;
   }
+  if (s.internal) {
+    Caller caller;
+    caller.key_id = kInternalCaller;
+    return caller;
+  }
+  auto authenticated = relay_->Authenticate(s.bearer);
+  if (!authenticated) return std::unexpected(authenticated.error());
+  if (auto signed_ok = relay_->CheckSignature(*authenticated, s.signature, now); !signed_ok) {
+    return std::unexpected(signed_ok.error());
+  }
+  return authenticated;
+}
+
+void Engine::ApplyDeferred(Deferred& d, Result<Outcome>& result, Instant now) {
+  store_.SetReadFloor(d.floor);
+  result = relay_->Apply(d.caller, d.submission.command, now);
+  store_.SetReadFloor(0);
+}
+
+bool Engine::ApplyOne(Submission& s, std::vector<std::string>& batch_keys, Result<Outcome>& result,
+                      std::optional<RenderedResponse>& rendered, Instant now) {
+  auto identified = Identify(s, now);
+  if (!identified) {
+    result = std::unexpected(identified.error());
+    return true;
+  }
+  Caller& caller = *identified;
   if (!s.idempotency) {
+    if (ReadsTables(s.command)) {
+      const std::uint64_t committed = store_.CommittedPosition();
+      if (store_.AppliedPosition() < committed) {
+        deferred_.push_back(Deferred{std::move(s), std::move(caller), committed});
+        store_.HurryApply();
+        return false;
+      }
+    }
     result = relay_->Apply(caller, s.command, now);
-    return;
+    return true;
   }
   const auto& idem = *s.idempotency;
   const std::string owner = IdempotencyScope(caller);
   std::string scope = owner + '\n' + idem.key;
   if (std::find(batch_keys.begin(), batch_keys.end(), scope) != batch_keys.end()) {
     result = Fail(ErrorCode::kIdempotencyInFlight, "a request with this Idempotency-Key is still in flight");
-    return;
+    return true;
   }
   auto stored = store_.FindIdempotency(owner, idem.key);
   if (!stored) {
     result = std::unexpected(stored.error());
-    return;
+    return true;
   }
   if (*stored) {
     if ((*stored)->fingerprint != idem.fingerprint) {
       result = Fail(ErrorCode::kIdempotencyKeyReused, "this Idempotency-Key was used with a different request");
-      return;
+      return true;
     }
     result = Fail(ErrorCode::kInternal, "replayed");  // the stored response stands in for it
     rendered = RenderedResponse{(*stored)->status, std::move((*stored)->body), true};
-    return;
+    return true;
   }
   result = relay_->Apply(caller, s.command, now);
-  if (!result && !IsFinalRefusal(result.error())) return;
+  if (!result && !IsFinalRefusal(result.error())) return true;
   // Not an answer yet: the API layer asks the bank and comes back with the same key.
-  if (result && std::holds_alternative<NeedsBankNumber>(*result)) return;
+  if (result && std::holds_alternative<NeedsBankNumber>(*result)) return true;
   rendered = s.render(result);
   store_.PutIdempotency({owner, idem.key, idem.fingerprint, rendered->status, rendered->body, now});
   batch_keys.push_back(std::move(scope));
+  return true;
 }
 
 void Engine::CommitFailed(const Error& error) {

@@ -100,8 +100,20 @@ class Engine {
   Committed ApplyBatch();
   // After the flush: the batch's answers, webhooks and transfers, and its figures.
   void Release(Committed& committed);
-  void ApplyOne(Submission& submission, std::vector<std::string>& batch_keys,
+  // Returns false when the submission is a query put aside until the tables catch up (deferred_).
+  bool ApplyOne(Submission& submission, std::vector<std::string>& batch_keys,
                 Result<Outcome>& result, std::optional<RenderedResponse>& rendered, Instant now);
+  // The caller a submission acts as: its key (and signature) checked, or the relay's own.
+  Result<Caller> Identify(const Submission& submission, Instant now);
+  // A query answered from the tables once they hold every batch committed before it came: put
+  // aside, so the engine goes on with other work meanwhile instead of waiting on the store.
+  struct Deferred {
+    Submission submission;
+    Caller caller;
+    std::uint64_t floor = 0;  // the store's CommittedPosition when it came
+  };
+  // Runs a query put aside: as ApplyOne, for the caller identified when it came.
+  void ApplyDeferred(Deferred& deferred, Result<Outcome>& result, Instant now);
   [[noreturn]] void CommitFailed(const Error& error);
 
   Store& store_;
@@ -114,6 +126,10 @@ class Engine {
   std::condition_variable wake_;
   std::deque<Submission> queue_;
   bool stopping_ = false;
+  bool applied_moved_ = false;  // the store's AppliedPosition moved since the last batch began
+  // Engine thread only: queries waiting for the tables, floors in order. Bounded by the queue
+  // they came from, and each waits one round of the store's applier at most.
+  std::deque<Deferred> deferred_;
   std::thread thread_;
   OutboxListener* listener_ = nullptr;
   TransferListener* transfer_listener_ = nullptr;

@@ -14,6 +14,7 @@
 #include "engine/random.h"
 #include "engine/snapshot_file.h"
 #include "engine/snapshot_records.h"
+#include "store/log_store.h"
 #include "store/sqlite_store.h"
 
 namespace varelay {
@@ -71,6 +72,22 @@ class EngineTest : public ::testing::Test {
     recovery_ = *recovered;
   }
   std::string SnapshotPath() const { return (dir_ / "varelay.snapshot").string(); }
+  // Reopens on the same tables behind a command log whose applier runs only when asked to.
+  void ReopenOnALazyCommandLog() {
+    engine_.reset();
+    store_.reset();
+    LogStoreOptions log;
+    log.dir = (dir_ / "log").string();
+    log.gather = 1h;
+    log.gather_bytes = ~0ULL;
+    auto store = OpenLogStore((dir_ / "varelay.db").string(), log);
+    ASSERT_TRUE(store) << store.error().detail;
+    store_ = std::move(*store);
+    EngineOptions options;
+    options.relay.quarantine = std::chrono::hours(1);
+    engine_ = std::make_unique<Engine>(*store_, clock_, options);
+    ASSERT_TRUE(engine_->Recover());
+  }
   // A snapshot file with the header the store names (a real one is written first, for its
   // token), and whatever `body` writes after it.
   testing::AssertionResult WriteForgedSnapshot(const std::function<void(SnapshotWriter&)>& body) {
@@ -1055,6 +1072,92 @@ TEST_F(EngineTest, UnsettledTransfersAreCappedPerMerchant) {
   auto page = std::get<TransferPage>(Ok(pending, merchant_));
   EXPECT_EQ(page.items.size(), 500u);
   EXPECT_EQ(page.items.front().request_sequence, 10'000u) << "newest first; the refused one took no number";
+}
+
+// Proves a list query that would have to wait for the tables (a store writing them behind its
+// command log) is put aside instead of holding the engine: the write queued behind it is answered
+// in the same batch, and the query is answered, with everything committed before it, once the
+// tables have caught up.
+TEST_F(EngineTest, AQueryWaitingForTheTablesDoesNotHoldTheWritesBehindIt) {
+  ReopenOnALazyCommandLog();
+  const Assignment paid = Issue("order-1", 15'000);
+  Deposit("tx-1", paid.number, 15'000);
+  const std::uint64_t floor = store_->CommittedPosition();
+  ASSERT_LT(store_->AppliedPosition(), floor);  // the deposit is not in the tables yet
+
+  Answer listed, issued;
+  ASSERT_TRUE(engine_->Submit(Make(merchant_, FindDeposits{}, listed)));
+  CreateAssignment c;
+  c.order_id = "order-2";
+  c.amount = Money(20'000, Currency::Krw());
+  c.bank = "004";
+  c.expires_in_s = 3600;
+  ASSERT_TRUE(engine_->Submit(Make(merchant_, c, issued)));
+  engine_->Step();
+  ASSERT_TRUE(issued.result) << issued.result.error().detail;
+  EXPECT_EQ(std::get<AssignmentView>(*issued.result).assignment.order_id, "order-2");
+  ASSERT_FALSE(listed.result);
+  EXPECT_EQ(listed.result.error().detail, "no reply");  // put aside, not answered
+
+  // Putting it aside asked the store's applier to hurry; once it has, the next batch answers it.
+  for (int i = 0; i < 1000 && store_->AppliedPosition() < floor; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_GE(store_->AppliedPosition(), floor);
+  engine_->Step();
+  ASSERT_TRUE(listed.result) << listed.result.error().detail;
+  const auto& page = std::get<DepositPage>(*listed.result);
+  ASSERT_EQ(page.items.size(), 1u);
+  EXPECT_EQ(page.items[0].transaction_id, "tx-1");
+}
+
+// Proves, with the engine's own threads, that queries put aside for the tables are all answered
+// while writes go on, including those still aside when the engine stops.
+TEST_F(EngineTest, QueriesPutAsideAreAnsweredWhileWritesGoOn) {
+  ReopenOnALazyCommandLog();
+  engine_->Start();
+  constexpr int kEach = 200;
+  std::atomic<int> written{0}, listed{0}, failed{0};
+  auto submit = [&](Command command, std::atomic<int>& count) {
+    Submission s;
+    s.bearer = kAdminToken;
+    s.command = std::move(command);
+    s.reply = [&count, &failed](Result<Outcome> r, std::optional<RenderedResponse>) {
+      if (!r) ++failed;
+      ++count;
+    };
+    while (!engine_->Submit(std::move(s))) std::this_thread::sleep_for(1ms);
+  };
+  std::thread writer([&] {
+    for (int i = 0; i < kEach; ++i) submit(CreateMerchant{"m" + std::to_string(i), "Shop"}, written);
+  });
+  std::thread reader([&] {
+    for (int i = 0; i < kEach; ++i) submit(FindDeposits{}, listed);
+  });
+  writer.join();
+  reader.join();
+  engine_->Stop();  // answers what is still put aside before it returns
+  EXPECT_EQ(written.load(), kEach);
+  EXPECT_EQ(listed.load(), kEach);
+  EXPECT_EQ(failed.load(), 0);
+}
+
+// Proves the ledger audit starts a batch of its own: queued right behind a deposit, it still
+// compares the tables with the relay's head as of the same batches, with the tables written
+// behind a command log (which a batch's own rows do not reach before it commits).
+TEST_F(EngineTest, TheLedgerAuditStartsABatchOfItsOwn) {
+  ReopenOnALazyCommandLog();
+  const Assignment a = Issue("order-1", 15'000);
+  Answer deposited, verified;
+  ASSERT_TRUE(engine_->Submit(
+      Make(bank_, DepositNotice{"tx-1", a.number, Money(15'000, Currency::Krw()), "홍길동", clock_.Now()}, deposited)));
+  ASSERT_TRUE(engine_->Submit(Make(kAdminToken, VerifyLedger{}, verified)));
+  engine_->Step();
+  ASSERT_TRUE(deposited.result) << deposited.result.error().detail;
+  EXPECT_FALSE(verified.result);  // not in the deposit's batch
+  engine_->Step();
+  ASSERT_TRUE(verified.result) << verified.result.error().detail;
+  const auto& verdict = std::get<LedgerVerdict>(*verified.result);
+  EXPECT_TRUE(verdict.ok) << verdict.reason;
+  EXPECT_GT(verdict.entries, 0);
 }
 
 // Proves record ids sort by the time they were made (so inserts append to their B-trees), keep the

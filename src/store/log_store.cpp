@@ -371,8 +371,15 @@ class LogStore final : public Store {
       std::unique_lock lock(mutex_);
       unapplied_bytes_ += frame.size();
       unapplied_gauge_.store(unapplied_bytes_, std::memory_order_relaxed);
+      const bool first_of_round = queue_.empty();
       queue_.push_back(Logged{lsn, std::move(frame)});
-      work_.notify_one();
+      // The applier sleeps until a round's first batch, then gathers until the round is due: it
+      // needs waking for that first batch or a full round, not for every batch (a wake-up per
+      // batch cost a context switch each, most of them at light load).
+      if (first_of_round || unapplied_bytes_ >= options_.gather_bytes ||
+          unapplied_bytes_ > options_.max_unapplied_bytes) {
+        work_.notify_one();
+      }
       // The applier bounds how far the tables may fall behind, and with it the overlays' memory.
       applied_.wait(lock, [&] { return unapplied_bytes_ <= options_.max_unapplied_bytes; });
     }
@@ -503,6 +510,24 @@ class LogStore final : public Store {
 
   // ---- queries: once the tables hold every committed batch (not the rows of the batch asking) --
 
+  std::uint64_t CommittedPosition() override { return last_lsn_; }
+  std::uint64_t AppliedPosition() override {
+    std::lock_guard lock(mutex_);
+    return applied_lsn_;
+  }
+  void SetReadFloor(std::uint64_t lsn) override { read_floor_ = lsn; }
+  void HurryApply() override {
+    {
+      std::lock_guard lock(mutex_);
+      hurry_to_ = std::max(hurry_to_, last_lsn_);
+    }
+    work_.notify_one();
+  }
+  void SetAppliedListener(std::function<void()> listener) override {
+    std::lock_guard lock(listener_mutex_);  // so no call is under way once this returns
+    applied_listener_ = std::move(listener);
+  }
+
   Result<std::vector<Deposit>> QueryDeposits(const DepositQuery& query) override {
     WaitApplied();
     return reader_->QueryDeposits(query);
@@ -600,13 +625,14 @@ class LogStore final : public Store {
     return {};
   }
 
-  // Returns once the tables hold every batch committed so far.
+  // Returns once the tables hold every batch committed so far (or up to the read floor).
   void WaitApplied() {
+    const std::uint64_t wanted = read_floor_ > 0 ? std::min(read_floor_, last_lsn_) : last_lsn_;
     std::unique_lock lock(mutex_);
-    if (applied_lsn_ >= last_lsn_) return;
+    if (applied_lsn_ >= wanted) return;
     ++waiting_readers_;
     work_.notify_one();
-    applied_.wait(lock, [&] { return applied_lsn_ >= last_lsn_; });
+    applied_.wait(lock, [&] { return applied_lsn_ >= wanted; });
     --waiting_readers_;
   }
 
@@ -628,10 +654,11 @@ class LogStore final : public Store {
         continue;
       }
       if (queue_.empty()) return;  // stopping, and everything applied
-      if (!stopping_ && waiting_readers_ == 0 && unapplied_bytes_ < options_.gather_bytes) {
+      auto in_a_hurry = [&] { return waiting_readers_ > 0 || hurry_to_ > applied_lsn_; };
+      if (!stopping_ && !in_a_hurry() && unapplied_bytes_ < options_.gather_bytes) {
         // Light load: let a few batches gather, so they share the tables' pages in one transaction.
         work_.wait_for(lock, options_.gather, [&] {
-          return stopping_ || waiting_readers_ > 0 || unapplied_bytes_ >= options_.gather_bytes ||
+          return stopping_ || in_a_hurry() || unapplied_bytes_ >= options_.gather_bytes ||
                  unapplied_bytes_ > options_.max_unapplied_bytes;
         });
       }
@@ -672,6 +699,12 @@ class LogStore final : public Store {
         return true;
       });
       applied_.notify_all();
+      lock.unlock();  // the listener takes its owner's lock: never while holding this one
+      {
+        std::lock_guard listening(listener_mutex_);
+        if (applied_listener_) applied_listener_();
+      }
+      lock.lock();
     }
   }
 
@@ -682,6 +715,7 @@ class LogStore final : public Store {
   // The engine thread's.
   LogBatchEncoder batch_;
   std::uint64_t last_lsn_;  // the last batch committed (written to the log)
+  std::uint64_t read_floor_ = 0;  // SetReadFloor
 
   std::mutex segment_mutex_;  // current_ as Sync reads it
   std::shared_ptr<Segment> current_;
@@ -697,6 +731,8 @@ class LogStore final : public Store {
   Overlay<BankStatement> statements_;
 
   std::mutex tables_mutex_;
+  std::mutex listener_mutex_;  // held while the listener is called
+  std::function<void()> applied_listener_;
   std::mutex mutex_;                 // everything below
   std::condition_variable work_;     // the applier waits for batches
   std::condition_variable applied_;  // committers and readers wait for the applier
@@ -704,6 +740,7 @@ class LogStore final : public Store {
   std::uint64_t unapplied_bytes_ = 0;
   std::uint64_t applied_lsn_;
   int waiting_readers_ = 0;
+  std::uint64_t hurry_to_ = 0;  // HurryApply: the tables are wanted up to here without gathering
   bool stopping_ = false;
   std::vector<std::shared_ptr<Segment>> old_segments_;  // full segments not yet deleted
   std::optional<Spare> spare_;                          // the next segment, zeroed

@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -188,6 +190,61 @@ TEST_F(LogStoreTest, LookUpsSeeBatchesTheTablesDoNotHoldYet) {
   // And the look-ups still find the rows, now in the tables.
   EXPECT_EQ(store->FindDepositByCancellation("004", "cancel-1").value()->id, d.id);
   EXPECT_EQ(store->FindIdempotency("merchant/shop", "key-1").value()->status, 201);
+}
+
+// Proves the engine's way of not waiting for the applier: the positions say whether the tables
+// have caught up, HurryApply applies without gathering and the listener hears it, and a query
+// with a read floor waits only for the batches up to that floor.
+TEST_F(LogStoreTest, AReadFloorAndHurryApplyLetTheWriterWaitElsewhere) {
+  auto store = Open(Lazy());
+  std::mutex mutex;
+  std::condition_variable heard;
+  int rounds = 0;
+  store->SetAppliedListener([&] {
+    std::lock_guard lock(mutex);
+    ++rounds;
+    heard.notify_all();
+  });
+  DepositQuery q;
+  q.merchant = "shop";
+
+  store->Begin();
+  store->PutDeposit(MakeDeposit(1));
+  ASSERT_TRUE(store->Commit());
+  EXPECT_EQ(store->CommittedPosition(), 1u);
+  EXPECT_EQ(store->AppliedPosition(), 0u);  // gathering for an hour
+
+  store->HurryApply();
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(heard.wait_for(lock, 10s, [&] { return rounds > 0; }));
+  }
+  EXPECT_EQ(store->AppliedPosition(), 1u);
+  EXPECT_EQ(Tables()->LogPosition().value(), 1u);
+
+  store->Begin();
+  store->PutDeposit(MakeDeposit(2));
+  ASSERT_TRUE(store->Commit());
+  EXPECT_EQ(store->CommittedPosition(), 2u);
+  store->SetReadFloor(1);  // the tables hold batch 1: no waiting for batch 2
+  auto rows = store->QueryDeposits(q);
+  ASSERT_TRUE(rows);
+  EXPECT_EQ(rows->size(), 1u);
+  EXPECT_EQ(store->AppliedPosition(), 1u);
+  store->SetReadFloor(0);  // the default again: every committed batch
+  rows = store->QueryDeposits(q);
+  ASSERT_TRUE(rows);
+  EXPECT_EQ(rows->size(), 2u);
+  EXPECT_EQ(store->AppliedPosition(), 2u);
+
+  store->SetAppliedListener({});  // once this returns the old listener is never called again
+  const int heard_before = rounds;
+  store->Begin();
+  store->PutDeposit(MakeDeposit(3));
+  ASSERT_TRUE(store->Commit());
+  store->HurryApply();
+  EXPECT_EQ(store->QueryDeposits(q)->size(), 3u);
+  EXPECT_EQ(rounds, heard_before);
 }
 
 // Proves a batch reads its own writes before its commit, a later write of a row wins, and a

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -162,6 +163,24 @@ class Store : public StoreWrites {
   // read outside a batch, set inside the batch that applies it. A store no log writes to keeps 0.
   virtual Result<std::uint64_t> LogPosition() { return 0; }
   virtual void SetLogPosition(std::uint64_t /*lsn*/) {}
+
+  // Queries that read whole tables (the Query* methods, ReadLedger, FindMispostedDeposits,
+  // FindDeliveries, CountDeposits) answer once the tables hold every batch committed before
+  // them. A store that writes its tables behind a command log makes them wait for that; these let
+  // the one writer wait elsewhere instead, doing other work meanwhile. For the writer's thread.
+  // - CommittedPosition: the last batch committed; AppliedPosition: the tables hold every batch
+  //   up to it. A store that writes its tables at commit keeps both 0 (nothing to wait for).
+  // - SetReadFloor(n), n > 0: the queries that follow need only the batches up to n, not every
+  //   one committed since; 0 restores the default.
+  // - HurryApply (below) asks the store not to keep a waiting query long.
+  // - SetAppliedListener: called (from another thread; must not block) whenever AppliedPosition
+  //   moves; once it returns, the one it replaced is not running and will not be called.
+  virtual std::uint64_t CommittedPosition() { return 0; }
+  virtual std::uint64_t AppliedPosition() { return 0; }
+  virtual void SetReadFloor(std::uint64_t /*lsn*/) {}
+  virtual void SetAppliedListener(std::function<void()> /*listener*/) {}
+  // A query waits for the tables: apply what is committed now rather than gather more first.
+  virtual void HurryApply() {}
 
   // A batch: Begin, writes and reads, then Commit or Rollback. Write methods record the first
   // failure and Commit reports it; after a failed Commit the batch is rolled back. A committed
