@@ -35,6 +35,7 @@ struct Flags {
   bool stop_snapshot = true;
   bool command_log = true;
   std::int64_t log_gather_ms = varelay::LogStoreOptions{}.gather.count();
+  std::int64_t log_idle_below_mib = static_cast<std::int64_t>(varelay::LogStoreOptions{}.idle_below_bytes >> 20);
   std::size_t max_connections = 4096;
   bool print_routes = false;
   // Webhooks (docs/webhooks.md).
@@ -158,6 +159,7 @@ varelay::Result<std::unique_ptr<varelay::Store>> OpenStore(const Flags& flags,
   LogStoreOptions log;
   log.dir = (data / "log").string();
   log.gather = std::chrono::milliseconds(flags.log_gather_ms);
+  log.idle_below_bytes = static_cast<std::uint64_t>(flags.log_idle_below_mib) << 20;
   std::error_code ignored;
   const bool log_left = std::filesystem::exists(log.dir, ignored) &&
                         !std::filesystem::is_empty(log.dir, ignored);
@@ -364,6 +366,12 @@ int main(int argc, char** argv) {
                  "with the command log, how long batches gather before they are written to the tables "
                  "in one transaction when little waits (milliseconds)")
       ->envname("VARELAY_LOG_GATHER_MS")->check(CLI::Range(std::int64_t{0}, std::int64_t{1000}))
+      ->capture_default_str();
+  app.add_option("--log-idle-below-mib", flags.log_idle_below_mib,
+                 "with the command log, the thread writing the tables runs only on an otherwise idle core "
+                 "(SCHED_IDLE) while they are less than this far behind, and as an ordinary thread at "
+                 "nice 10 past it; 0: never idle (MiB)")
+      ->envname("VARELAY_LOG_IDLE_BELOW_MIB")->check(CLI::Range(std::int64_t{0}, std::int64_t{64}))
       ->capture_default_str();
   app.add_option("--wal-checkpoint-pages", flags.wal_checkpoint_pages,
                  "write-ahead log pages after which a checkpoint runs on its own thread")

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -280,6 +281,12 @@ std::string Key(std::string_view a, std::string_view b) {
   std::abort();
 }
 
+// Puts thread `tid` (0: the calling one) under SCHED_IDLE or back to SCHED_OTHER.
+bool SetIdle(pid_t tid, bool idle) {
+  sched_param none{};
+  return ::sched_setscheduler(tid, idle ? SCHED_IDLE : SCHED_OTHER, &none) == 0;
+}
+
 class LogStore final : public Store {
  public:
   LogStore(std::unique_ptr<Store> tables, std::unique_ptr<Store> reader, LogStoreOptions options,
@@ -290,12 +297,18 @@ class LogStore final : public Store {
         last_lsn_(last_lsn),
         current_(std::move(current)),
         applied_lsn_(last_lsn),
-        replayed_(replayed) {
+        replayed_(replayed),
+        can_idle_(options_.idle_below_bytes > 0 && CanLeaveIdle(options_.apply_nice)) {
     applier_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "vr-log-apply");
       // Below the threads that answer requests: on a busy machine a long transaction here
       // would otherwise hold a core they wait for (Linux sets a thread's nice value by its id).
       (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), options_.apply_nice);
+      {
+        std::lock_guard lock(mutex_);
+        applier_tid_ = ::gettid();
+        applier_idle_ = can_idle_ && SetIdle(0, true);
+      }
       ApplyLoop();
     });
   }
@@ -304,6 +317,7 @@ class LogStore final : public Store {
     {
       std::lock_guard lock(mutex_);
       stopping_ = true;
+      RaiseApplier();  // what is left is applied now, however busy the machine
     }
     work_.notify_all();
     applier_.join();
@@ -371,6 +385,7 @@ class LogStore final : public Store {
       std::unique_lock lock(mutex_);
       unapplied_bytes_ += frame.size();
       unapplied_gauge_.store(unapplied_bytes_, std::memory_order_relaxed);
+      if (unapplied_bytes_ >= options_.idle_below_bytes) RaiseApplier();
       const bool first_of_round = queue_.empty();
       queue_.push_back(Logged{lsn, std::move(frame)});
       // The applier sleeps until a round's first batch, then gathers until the round is due: it
@@ -630,10 +645,16 @@ class LogStore final : public Store {
     const std::uint64_t wanted = read_floor_ > 0 ? std::min(read_floor_, last_lsn_) : last_lsn_;
     std::unique_lock lock(mutex_);
     if (applied_lsn_ >= wanted) return;
+    RaiseApplier();  // this thread waits for it
     ++waiting_readers_;
     work_.notify_one();
     applied_.wait(lock, [&] { return applied_lsn_ >= wanted; });
     --waiting_readers_;
+  }
+
+  // The applier, if idle, becomes an ordinary thread (under mutex_).
+  void RaiseApplier() {
+    if (applier_idle_ && SetIdle(applier_tid_, false)) applier_idle_ = false;
   }
 
   void ApplyLoop() {
@@ -691,6 +712,10 @@ class LogStore final : public Store {
       unapplied_bytes_ -= bytes;
       unapplied_gauge_.store(unapplied_bytes_, std::memory_order_relaxed);
       batches_applied_.fetch_add(round.size(), std::memory_order_relaxed);
+      if (can_idle_ && !applier_idle_ && !stopping_ && waiting_readers_ == 0 &&
+          unapplied_bytes_ < options_.idle_below_bytes / 4) {
+        applier_idle_ = SetIdle(0, true);
+      }
       apply_rounds_.fetch_add(1, std::memory_order_relaxed);
       // A full segment goes once the tables hold its batches on the disk (flushed above).
       std::erase_if(old_segments_, [&](const std::shared_ptr<Segment>& segment) {
@@ -741,6 +766,8 @@ class LogStore final : public Store {
   std::uint64_t applied_lsn_;
   int waiting_readers_ = 0;
   std::uint64_t hurry_to_ = 0;  // HurryApply: the tables are wanted up to here without gathering
+  pid_t applier_tid_ = 0;
+  bool applier_idle_ = false;  // under SCHED_IDLE (LogStoreOptions::idle_below_bytes)
   bool stopping_ = false;
   std::vector<std::shared_ptr<Segment>> old_segments_;  // full segments not yet deleted
   std::optional<Spare> spare_;                          // the next segment, zeroed
@@ -748,6 +775,7 @@ class LogStore final : public Store {
   // For Stats, from any thread.
   std::atomic<std::uint64_t> batches_applied_{0}, apply_rounds_{0}, unapplied_gauge_{0};
   const std::uint64_t replayed_;  // batches applied from the log at open
+  const bool can_idle_;           // the applier may go idle (LogStoreOptions::idle_below_bytes)
   std::thread applier_;
 };
 
@@ -847,6 +875,7 @@ Result<std::unique_ptr<Store>> OpenLogStore(const std::string& db_path, LogStore
   if (ec)
     return Fail(ErrorCode::kInternal,
                 "cannot create the command log folder " + options.dir + ": " + ec.message());
+  sqlite.idle_checkpoints = true;  // the applier is the writer they fall back on
   auto tables = OpenSqliteStore(db_path, OpenMode::kReadWrite, sqlite);
   if (!tables) return std::unexpected(tables.error());
   auto segments = ListSegments(options.dir);
@@ -870,6 +899,16 @@ Result<std::unique_ptr<Store>> OpenLogStore(const std::string& db_path, LogStore
   return std::unique_ptr<Store>(std::make_unique<LogStore>(std::move(*tables), std::move(*reader),
                                                            std::move(options), std::move(*current),
                                                            *last, *last - *position));
+}
+
+bool CanLeaveIdle(int nice) {
+  bool can = false;
+  std::thread probe([&] {
+    if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice) != 0) return;
+    can = SetIdle(0, true) && SetIdle(0, false);
+  });
+  probe.join();
+  return can;
 }
 
 Result<std::uint64_t> CountLoggedBatches(const std::string& dir, std::uint64_t position) {

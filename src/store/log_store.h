@@ -27,8 +27,17 @@ struct LogStoreOptions {
   // `gather` before it starts a transaction (unless a reader waits for the tables).
   std::uint64_t gather_bytes = 1ULL << 20;
   std::chrono::milliseconds gather{10};
-  int apply_nice = 10;  // the applying thread's nice value
+  int apply_nice = 10;  // the applying thread's nice value while it runs as an ordinary thread
+  // While the tables are less than this behind, the applier runs under SCHED_IDLE: only on a core
+  // no thread answering a request wants. Once a commit finds them this far behind it becomes an
+  // ordinary thread (at `apply_nice`) until they are within a quarter of it. 0: never idle; nor
+  // where the process could not make it ordinary again (CanLeaveIdle).
+  std::uint64_t idle_below_bytes = 8ULL << 20;
 };
+
+// Whether a thread of this process at nice `nice` may leave SCHED_IDLE again (root, or
+// CAP_SYS_NICE, or a high enough RLIMIT_NICE). Found by trying, on a thread of its own.
+bool CanLeaveIdle(int nice);
 
 // Opens the SQLite database at `db_path` (created when absent, its schema brought up to date),
 // applies every batch in the log folder that its tables lack, starts a new log segment and the

@@ -1,6 +1,7 @@
 #include "store/log_store.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -245,6 +246,47 @@ TEST_F(LogStoreTest, AReadFloorAndHurryApplyLetTheWriterWaitElsewhere) {
   store->HurryApply();
   EXPECT_EQ(store->QueryDeposits(q)->size(), 3u);
   EXPECT_EQ(rounds, heard_before);
+}
+
+// The scheduling policy of this process's thread named `name` (-1: none).
+int PolicyOfThread(const std::string& name) {
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string line;
+    std::getline(comm, line);
+    if (line == name) return ::sched_getscheduler(std::stoi(task.path().filename().string()));
+  }
+  return -1;
+}
+
+// Proves the applier runs idle while the tables keep up, becomes an ordinary thread once a commit
+// finds them `idle_below_bytes` behind or a reader waits for it, and goes idle again after.
+TEST_F(LogStoreTest, TheApplierIsIdleUntilTheTablesFallBehind) {
+  if (!CanLeaveIdle(options_.apply_nice)) GTEST_SKIP() << "this process may not leave SCHED_IDLE";
+  LogStoreOptions options = Lazy();
+  options.idle_below_bytes = 4096;
+  auto store = Open(options);
+  auto policy = [] { return PolicyOfThread("vr-log-apply"); };
+  for (int i = 0; i < 500 && policy() != SCHED_IDLE; ++i) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(policy(), SCHED_IDLE);
+  EXPECT_EQ(PolicyOfThread("vr-checkpoint"), SCHED_IDLE);  // always, behind a log
+
+  int i = 0;
+  while (store->Stats().log_unapplied_bytes < 4096) {
+    store->Begin();
+    store->PutAssignment(MakeAssignment(++i));
+    ASSERT_TRUE(store->Commit());
+  }
+  EXPECT_EQ(policy(), SCHED_OTHER);  // raised by the commit that crossed the line
+
+  DepositQuery q;
+  EXPECT_TRUE(store->QueryDeposits(q));  // waits for a round: afterwards nothing is behind
+  store->Begin();
+  store->PutAssignment(MakeAssignment(++i));
+  ASSERT_TRUE(store->Commit());
+  store->HurryApply();  // a round with no reader waiting ends idle
+  for (int n = 0; n < 1000 && policy() != SCHED_IDLE; ++n) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(policy(), SCHED_IDLE);
 }
 
 // Proves a batch reads its own writes before its commit, a later write of a row wins, and a

@@ -596,6 +596,7 @@ class SqliteStore final : public Store {
       // acknowledgement path (store/wal_checkpointer.h).
       WalCheckpointerOptions checkpoints;
       checkpoints.wake_pages = options.checkpoint_pages;
+      checkpoints.idle = options.idle_checkpoints;
       checkpoints.hard_pages = std::max(checkpoints.hard_pages, 16 * options.checkpoint_pages);
       auto checkpointer = WalCheckpointer::Start(db_, path, checkpoints);
       if (!checkpointer) return std::unexpected(checkpointer.error());

@@ -16,6 +16,10 @@ struct SqliteOptions {
   // Write-ahead log pages after which a checkpoint runs on the store's own thread
   // (store/wal_checkpointer.h).
   int checkpoint_pages = 4096;
+  // The checkpoint thread runs only on a core nothing else wants (SCHED_IDLE). For a store
+  // written behind a command log: should it fall behind, the writer it leaves the work to is the
+  // log's applier, not a thread anyone waits for.
+  bool idle_checkpoints = false;
 };
 
 // Opens (creating when kReadWrite and absent) the database file at `path` and brings its schema

@@ -1,6 +1,7 @@
 #include "store/wal_checkpointer.h"
 
 #include <pthread.h>
+#include <sched.h>
 
 #include <memory>
 
@@ -26,6 +27,10 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(sqlite3* writer,
   sqlite3_wal_hook(writer, &WalCheckpointer::OnCommit, self.get());  // replaces wal_autocheckpoint
   self->thread_ = std::thread([raw = self.get()] {
     pthread_setname_np(pthread_self(), "vr-checkpoint");
+    if (raw->options_.idle) {
+      sched_param none{};
+      (void)::sched_setscheduler(0, SCHED_IDLE, &none);  // this thread; never needs undoing
+    }
     raw->Loop();
   });
   return self;

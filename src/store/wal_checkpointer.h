@@ -31,6 +31,7 @@ namespace varelay {
 struct WalCheckpointerOptions {
   int wake_pages = 4096;   // log pages after a commit that wake the background thread
   int hard_pages = 65536;  // log pages after a commit at which the writer checkpoints itself
+  bool idle = false;       // the thread runs under SCHED_IDLE (see SqliteOptions::idle_checkpoints)
 };
 
 class WalCheckpointer {
