@@ -1,6 +1,7 @@
 #include "store/log_records.h"
 
 #include <chrono>
+#include <concepts>
 #include <limits>
 #include <optional>
 #include <type_traits>
@@ -300,439 +301,320 @@ class ByteReader {
   std::string error_;  // empty while every read succeeded
 };
 
-// ---- records: each struct's writer and reader side by side, fields in declaration order ------
+// ---- records: each struct's fields once, in declaration order, for both directions ------------
 
-void Put(ByteWriter& w, const Bank& b) {
-  w.Bytes(b.code);
-  w.Bytes(b.name);
-  w.Time(b.created_at);
-  w.Enum(b.protocol);
-  w.Bytes(b.signing_secret);
-  w.Bytes(b.endpoint);
-}
-Bank ReadBank(ByteReader& r) {
-  Bank b;
-  b.code = r.Str("code");
-  b.name = r.Str("name");
-  b.created_at = r.Time("created_at");
-  b.protocol = r.Enum<BankProtocol>("protocol");
-  b.signing_secret = r.Str("signing_secret");
-  b.endpoint = r.Str("endpoint");
-  return b;
-}
+// `Fields(value, f)` calls `f(name, field)` for each field of a record in the order the log
+// keeps them, on a const value when writing and a mutable one when reading, so the two cannot
+// disagree. The name is what a refusal names.
+template <typename T, typename U>
+concept Is = std::same_as<std::remove_const_t<T>, U>;
 
-void Put(ByteWriter& w, const Merchant& m) {
-  w.Bytes(m.id);
-  w.Bytes(m.name);
-  w.Bool(m.active);
-  w.Time(m.created_at);
+// A ledger line lives only inside an entry's `lines`, hence the names.
+template <Is<LedgerLine> T, typename F>
+void Fields(T& l, F&& f) {
+  f("lines.account", l.account);
+  f("lines.debit_minor", l.debit_minor);
+  f("lines.credit_minor", l.credit_minor);
 }
-Merchant ReadMerchant(ByteReader& r) {
-  Merchant m;
-  m.id = r.Str("id");
-  m.name = r.Str("name");
-  m.active = r.Bool("active");
-  m.created_at = r.Time("created_at");
-  return m;
-}
+constexpr std::size_t kMinLineBytes = 3;  // an empty account and two one-byte amounts
 
-void Put(ByteWriter& w, const Contract& c) {
-  w.Bytes(c.merchant);
-  w.Bytes(c.bank);
-  w.Bytes(c.mother_account);
-  w.Bytes(c.holder_name);
-  w.Time(c.created_at);
-  w.Enum(c.issuance);
-  w.Bytes(c.realtime_url);
-  w.I64(c.realtime_timeout_ms);
-  w.Bool(c.fallback_to_pool);
-}
-Contract ReadContract(ByteReader& r) {
-  Contract c;
-  c.merchant = r.Str("merchant");
-  c.bank = r.Str("bank");
-  c.mother_account = r.Str("mother_account");
-  c.holder_name = r.Str("holder_name");
-  c.created_at = r.Time("created_at");
-  c.issuance = r.Enum<Issuance>("issuance");
-  c.realtime_url = r.Str("realtime_url");
-  c.realtime_timeout_ms = r.I64("realtime_timeout_ms");
-  c.fallback_to_pool = r.Bool("fallback_to_pool");
-  return c;
-}
-
-void Put(ByteWriter& w, const ApiKey& k) {
-  w.Bytes(k.id);
-  w.Bytes(k.secret_hash);
-  w.Enum(k.role);
-  w.Bytes(k.merchant);
-  w.Bytes(k.bank);
-  w.Bytes(k.label);
-  w.Time(k.created_at);
-  w.OptionalTime(k.revoked_at);
-}
-ApiKey ReadApiKey(ByteReader& r) {
-  ApiKey k;
-  k.id = r.Str("id");
-  k.secret_hash = r.Str("secret_hash");
-  k.role = r.Enum<Role>("role");
-  k.merchant = r.Str("merchant");
-  k.bank = r.Str("bank");
-  k.label = r.Str("label");
-  k.created_at = r.Time("created_at");
-  k.revoked_at = r.OptionalTime("revoked_at");
-  return k;
-}
-
-void Put(ByteWriter& w, const NumberRecord& n) {
-  w.Bytes(n.bank);
-  w.Bytes(n.number);
-  w.Bytes(n.merchant);
-  w.Bytes(n.region);
-  w.Enum(n.state);
-  w.I64(n.generation);
-  w.Bytes(n.assignment_id);
-  w.OptionalTime(n.release_at);
-  w.I64(n.event_seq);
-}
-NumberRecord ReadNumber(ByteReader& r) {
-  NumberRecord n;
-  n.bank = r.Str("bank");
-  n.number = r.Str("number");
-  n.merchant = r.Str("merchant");
-  n.region = r.Str("region");
-  n.state = r.Enum<NumberState>("state");
-  n.generation = r.I64("generation");
-  n.assignment_id = r.Str("assignment_id");
-  n.release_at = r.OptionalTime("release_at");
-  n.event_seq = r.I64("event_seq");
-  return n;
-}
-
-void Put(ByteWriter& w, const Assignment& a) {
-  w.Bytes(a.id);
-  w.Bytes(a.merchant);
-  w.Bytes(a.order_id);
-  w.Bytes(a.bank);
-  w.Bytes(a.region);
-  w.Bytes(a.number);
-  w.I64(a.generation);
-  w.Bytes(a.holder_name);
-  w.Amount(a.amount);
-  w.Enum(a.rule.kind);
-  w.I64(a.rule.min_minor);
-  w.I64(a.rule.max_minor);
-  w.Enum(a.rule.overpayment);
-  w.I64(a.paid_minor);
-  w.Enum(a.status);
-  w.Bytes(a.customer.name);
-  w.Bytes(a.customer.phone);
-  w.Bytes(a.customer.email);
-  w.Time(a.created_at);
-  w.Time(a.due_at);
-  w.OptionalTime(a.closed_at);
-  w.Bytes(a.request_fingerprint);
-}
-Assignment ReadAssignment(ByteReader& r) {
-  Assignment a;
-  a.id = r.Str("id");
-  a.merchant = r.Str("merchant");
-  a.order_id = r.Str("order_id");
-  a.bank = r.Str("bank");
-  a.region = r.Str("region");
-  a.number = r.Str("number");
-  a.generation = r.I64("generation");
-  a.holder_name = r.Str("holder_name");
-  a.amount = r.Amount("amount");
-  a.rule.kind = r.Enum<AmountRuleKind>("rule.kind");
-  a.rule.min_minor = r.I64("rule.min_minor");
-  a.rule.max_minor = r.I64("rule.max_minor");
-  a.rule.overpayment = r.Enum<Overpayment>("rule.overpayment");
-  a.paid_minor = r.I64("paid_minor");
-  a.status = r.Enum<AssignmentStatus>("status");
-  a.customer.name = r.Str("customer.name");
-  a.customer.phone = r.Str("customer.phone");
-  a.customer.email = r.Str("customer.email");
-  a.created_at = r.Time("created_at");
-  a.due_at = r.Time("due_at");
-  a.closed_at = r.OptionalTime("closed_at");
-  a.request_fingerprint = r.Str("request_fingerprint");
-  return a;
-}
-
-void Put(ByteWriter& w, const Deposit& d) {
-  w.Bytes(d.id);
-  w.Bytes(d.bank);
-  w.Bytes(d.transaction_id);
-  w.Bytes(d.number);
-  w.I64(d.generation);
-  w.Bytes(d.assignment_id);
-  w.Bytes(d.order_id);
-  w.Bytes(d.merchant);
-  w.Amount(d.amount);
-  w.Bytes(d.payer_name);
-  w.Time(d.deposited_at);
-  w.Time(d.received_at);
-  w.Enum(d.outcome);
-  w.I64(d.to_merchant_minor);
-  w.I64(d.parked_minor);
-  w.Enum(d.status);
-  w.OptionalTime(d.cancelled_at);
-  w.Bytes(d.cancel_transaction_id);
-  w.Bytes(d.notice_fingerprint);
-}
-Deposit ReadDeposit(ByteReader& r) {
-  Deposit d;
-  d.id = r.Str("id");
-  d.bank = r.Str("bank");
-  d.transaction_id = r.Str("transaction_id");
-  d.number = r.Str("number");
-  d.generation = r.I64("generation");
-  d.assignment_id = r.Str("assignment_id");
-  d.order_id = r.Str("order_id");
-  d.merchant = r.Str("merchant");
-  d.amount = r.Amount("amount");
-  d.payer_name = r.Str("payer_name");
-  d.deposited_at = r.Time("deposited_at");
-  d.received_at = r.Time("received_at");
-  d.outcome = r.Enum<DepositOutcome>("outcome");
-  d.to_merchant_minor = r.I64("to_merchant_minor");
-  d.parked_minor = r.I64("parked_minor");
-  d.status = r.Enum<DepositStatus>("status");
-  d.cancelled_at = r.OptionalTime("cancelled_at");
-  d.cancel_transaction_id = r.Str("cancel_transaction_id");
-  d.notice_fingerprint = r.Str("notice_fingerprint");
-  return d;
-}
-
-void Put(ByteWriter& w, const LedgerEntry& e) {
-  w.I64(e.seq);
-  w.Time(e.at);
-  w.Enum(e.kind);
-  w.Bytes(e.deposit_id);
-  w.CurrencyCode(e.currency);
-  w.U64(e.lines.size());
-  for (const auto& line : e.lines) {
-    w.Bytes(line.account);
-    w.I64(line.debit_minor);
-    w.I64(line.credit_minor);
+// Writes each field as its type is written.
+struct Encode {
+  ByteWriter& w;
+  void operator()(std::string_view, const std::string& v) const { w.Bytes(v); }
+  void operator()(std::string_view, bool v) const { w.Bool(v); }
+  void operator()(std::string_view, int v) const { w.I64(v); }
+  void operator()(std::string_view, std::int64_t v) const { w.I64(v); }
+  void operator()(std::string_view, std::uint32_t v) const { w.U64(v); }
+  void operator()(std::string_view, Instant v) const { w.Time(v); }
+  void operator()(std::string_view, const std::optional<Instant>& v) const { w.OptionalTime(v); }
+  template <std::integral N>
+  void operator()(std::string_view, const std::optional<N>& v) const {
+    w.Optional(v, [this](N n) { w.I64(n); });
   }
-  w.Bytes(e.prev_hash);
-  w.Bytes(e.hash);
-}
-LedgerEntry ReadLedgerEntry(ByteReader& r) {
-  constexpr std::size_t kMinLineBytes = 3;  // an empty account and two one-byte amounts
-  LedgerEntry e;
-  e.seq = r.I64("seq");
-  e.at = r.Time("at");
-  e.kind = r.Enum<EntryKind>("kind");
-  e.deposit_id = r.Str("deposit_id");
-  e.currency = r.CurrencyCode("currency");
-  std::size_t count = r.Count("lines", kMinLineBytes);
-  e.lines.reserve(count);
-  for (std::size_t i = 0; i < count && r.ok(); ++i) {
-    LedgerLine line;
-    line.account = r.Str("lines.account");
-    line.debit_minor = r.I64("lines.debit_minor");
-    line.credit_minor = r.I64("lines.credit_minor");
-    e.lines.push_back(std::move(line));
+  template <typename E>
+    requires std::is_enum_v<E>
+  void operator()(std::string_view, E v) const { w.Enum(v); }
+  void operator()(std::string_view, const Money& v) const { w.Amount(v); }
+  void operator()(std::string_view, Currency v) const { w.CurrencyCode(v); }
+  void operator()(std::string_view, std::chrono::year_month_day v) const { w.Date(v); }
+  template <typename E>
+    requires std::is_enum_v<E>
+  void operator()(std::string_view, const std::vector<E>& v) const {
+    w.U64(v.size());
+    for (E e : v) w.Enum(e);
   }
-  e.prev_hash = r.Str("prev_hash");
-  e.hash = r.Str("hash");
-  return e;
-}
-
-void Put(ByteWriter& w, const IdempotencyRecord& i) {
-  w.Bytes(i.caller);
-  w.Bytes(i.key);
-  w.Bytes(i.fingerprint);
-  w.I64(i.status);
-  w.Bytes(i.body);
-  w.Time(i.created_at);
-}
-IdempotencyRecord ReadIdempotency(ByteReader& r) {
-  IdempotencyRecord i;
-  i.caller = r.Str("caller");
-  i.key = r.Str("key");
-  i.fingerprint = r.Str("fingerprint");
-  i.status = r.Int("status");
-  i.body = r.Str("body");
-  i.created_at = r.Time("created_at");
-  return i;
-}
-
-void Put(ByteWriter& w, const WebhookEndpoint& e) {
-  w.Bytes(e.id);
-  w.Bytes(e.merchant);
-  w.Bytes(e.url);
-  w.U64(e.event_types.size());
-  for (EventType type : e.event_types) w.Enum(type);
-  w.Bool(e.enabled);
-  w.Bytes(e.disabled_reason);
-  w.Bytes(e.description);
-  w.Bytes(e.secret);
-  w.Bytes(e.previous_secret);
-  w.OptionalTime(e.previous_secret_expires_at);
-  w.Time(e.created_at);
-  w.OptionalTime(e.deleted_at);
-}
-WebhookEndpoint ReadEndpoint(ByteReader& r) {
-  WebhookEndpoint e;
-  e.id = r.Str("id");
-  e.merchant = r.Str("merchant");
-  e.url = r.Str("url");
-  std::size_t count = r.Count("event_types", 1);
-  e.event_types.reserve(count);
-  for (std::size_t i = 0; i < count && r.ok(); ++i) {
-    e.event_types.push_back(r.Enum<EventType>("event_types"));
+  void operator()(std::string_view, const std::vector<LedgerLine>& lines) const {
+    w.U64(lines.size());
+    for (const LedgerLine& line : lines) Fields(line, *this);
   }
-  e.enabled = r.Bool("enabled");
-  e.disabled_reason = r.Str("disabled_reason");
-  e.description = r.Str("description");
-  e.secret = r.Str("secret");
-  e.previous_secret = r.Str("previous_secret");
-  e.previous_secret_expires_at = r.OptionalTime("previous_secret_expires_at");
-  e.created_at = r.Time("created_at");
-  e.deleted_at = r.OptionalTime("deleted_at");
-  return e;
+};
+
+// Reads each field as its type is read; the first refusal sticks (ByteReader).
+struct Decode {
+  ByteReader& r;
+  void operator()(std::string_view n, std::string& v) const { v = r.Str(n); }
+  void operator()(std::string_view n, bool& v) const { v = r.Bool(n); }
+  void operator()(std::string_view n, int& v) const { v = r.Int(n); }
+  void operator()(std::string_view n, std::int64_t& v) const { v = r.I64(n); }
+  void operator()(std::string_view n, std::uint32_t& v) const { v = r.U32(n); }
+  void operator()(std::string_view n, Instant& v) const { v = r.Time(n); }
+  void operator()(std::string_view n, std::optional<Instant>& v) const { v = r.OptionalTime(n); }
+  template <std::integral N>
+  void operator()(std::string_view n, std::optional<N>& v) const {
+    if (!r.Bool(n)) return;
+    N value{};
+    (*this)(n, value);
+    v = value;
+  }
+  template <typename E>
+    requires std::is_enum_v<E>
+  void operator()(std::string_view n, E& v) const { v = r.Enum<E>(n); }
+  void operator()(std::string_view n, Money& v) const { v = r.Amount(n); }
+  void operator()(std::string_view n, Currency& v) const { v = r.CurrencyCode(n); }
+  void operator()(std::string_view n, std::chrono::year_month_day& v) const { v = r.Date(n); }
+  template <typename E>
+    requires std::is_enum_v<E>
+  void operator()(std::string_view n, std::vector<E>& v) const {
+    const std::size_t count = r.Count(n, 1);
+    v.reserve(count);
+    for (std::size_t i = 0; i < count && r.ok(); ++i) v.push_back(r.Enum<E>(n));
+  }
+  void operator()(std::string_view n, std::vector<LedgerLine>& lines) const {
+    const std::size_t count = r.Count(n, kMinLineBytes);
+    lines.reserve(count);
+    for (std::size_t i = 0; i < count && r.ok(); ++i) {
+      LedgerLine line;
+      Fields(line, *this);
+      lines.push_back(std::move(line));
+    }
+  }
+};
+
+template <Is<Bank> T, typename F>
+void Fields(T& b, F&& f) {
+  f("code", b.code);
+  f("name", b.name);
+  f("created_at", b.created_at);
+  f("protocol", b.protocol);
+  f("signing_secret", b.signing_secret);
+  f("endpoint", b.endpoint);
 }
 
-void Put(ByteWriter& w, const Event& e) {
-  w.I64(e.seq);
-  w.Bytes(e.id);
-  w.Bytes(e.merchant);
-  w.Enum(e.type);
-  w.Bytes(e.bank);
-  w.Bytes(e.number);
-  w.I64(e.sequence);
-  w.I64(e.generation);
-  w.Bytes(e.assignment_id);
-  w.Bytes(e.order_id);
-  w.Time(e.created_at);
-  w.Bytes(e.payload);
-}
-Event ReadEvent(ByteReader& r) {
-  Event e;
-  e.seq = r.I64("seq");
-  e.id = r.Str("id");
-  e.merchant = r.Str("merchant");
-  e.type = r.Enum<EventType>("type");
-  e.bank = r.Str("bank");
-  e.number = r.Str("number");
-  e.sequence = r.I64("sequence");
-  e.generation = r.I64("generation");
-  e.assignment_id = r.Str("assignment_id");
-  e.order_id = r.Str("order_id");
-  e.created_at = r.Time("created_at");
-  e.payload = r.Str("payload");
-  return e;
+template <Is<Merchant> T, typename F>
+void Fields(T& m, F&& f) {
+  f("id", m.id);
+  f("name", m.name);
+  f("active", m.active);
+  f("created_at", m.created_at);
 }
 
-void Put(ByteWriter& w, const Delivery& d) {
-  w.I64(d.event_seq);
-  w.Bytes(d.endpoint_id);
-  w.Bytes(d.merchant);
-  w.Enum(d.status);
-  w.I64(d.attempts);
-  w.OptionalTime(d.last_attempt_at);
-  w.OptionalTime(d.next_attempt_at);
-  w.Optional(d.last_status, [&w](int status) { w.I64(status); });
-  w.Bytes(d.last_error);
-  w.OptionalTime(d.delivered_at);
-}
-Delivery ReadDelivery(ByteReader& r) {
-  Delivery d;
-  d.event_seq = r.I64("event_seq");
-  d.endpoint_id = r.Str("endpoint_id");
-  d.merchant = r.Str("merchant");
-  d.status = r.Enum<DeliveryStatus>("status");
-  d.attempts = r.Int("attempts");
-  d.last_attempt_at = r.OptionalTime("last_attempt_at");
-  d.next_attempt_at = r.OptionalTime("next_attempt_at");
-  if (r.Bool("last_status")) d.last_status = r.Int("last_status");
-  d.last_error = r.Str("last_error");
-  d.delivered_at = r.OptionalTime("delivered_at");
-  return d;
+template <Is<Contract> T, typename F>
+void Fields(T& c, F&& f) {
+  f("merchant", c.merchant);
+  f("bank", c.bank);
+  f("mother_account", c.mother_account);
+  f("holder_name", c.holder_name);
+  f("created_at", c.created_at);
+  f("issuance", c.issuance);
+  f("realtime_url", c.realtime_url);
+  f("realtime_timeout_ms", c.realtime_timeout_ms);
+  f("fallback_to_pool", c.fallback_to_pool);
 }
 
-void Put(ByteWriter& w, const BankStatement& s) {
-  w.Bytes(s.bank);
-  w.Bytes(s.message_id);
-  w.Bytes(s.statement_id);
-  w.Bytes(s.account);
-  w.Bytes(s.currency);  // as the bank wrote it: not necessarily a currency the relay knows
-  w.Optional(s.opening_minor, [&w](std::int64_t v) { w.I64(v); });
-  w.Optional(s.closing_minor, [&w](std::int64_t v) { w.I64(v); });
-  w.I64(s.entries);
-  w.I64(s.credits_minor);
-  w.I64(s.debits_minor);
-  w.Bytes(s.created);
-  w.Time(s.received_at);
-}
-BankStatement ReadStatement(ByteReader& r) {
-  BankStatement s;
-  s.bank = r.Str("bank");
-  s.message_id = r.Str("message_id");
-  s.statement_id = r.Str("statement_id");
-  s.account = r.Str("account");
-  s.currency = r.Str("currency");
-  if (r.Bool("opening_minor")) s.opening_minor = r.I64("opening_minor");
-  if (r.Bool("closing_minor")) s.closing_minor = r.I64("closing_minor");
-  s.entries = r.I64("entries");
-  s.credits_minor = r.I64("credits_minor");
-  s.debits_minor = r.I64("debits_minor");
-  s.created = r.Str("created");
-  s.received_at = r.Time("received_at");
-  return s;
+template <Is<ApiKey> T, typename F>
+void Fields(T& k, F&& f) {
+  f("id", k.id);
+  f("secret_hash", k.secret_hash);
+  f("role", k.role);
+  f("merchant", k.merchant);
+  f("bank", k.bank);
+  f("label", k.label);
+  f("created_at", k.created_at);
+  f("revoked_at", k.revoked_at);
 }
 
-void Put(ByteWriter& w, const Transfer& t) {
-  w.Bytes(t.id);
-  w.Bytes(t.merchant);
-  w.Bytes(t.bank);
-  w.Bytes(t.debit_account);
-  w.Amount(t.amount);
-  w.Bytes(t.recipient_bank);
-  w.Bytes(t.recipient_account);
-  w.Bytes(t.recipient_name);
-  w.Bytes(t.memo);
-  w.Enum(t.status);
-  w.Date(t.request_date);
-  w.U64(t.request_sequence);
-  w.I64(t.attempts);
-  w.Bool(t.in_doubt);
-  w.Bytes(t.response_code);
-  w.Bytes(t.last_error);
-  w.Bytes(t.bank_reference);
-  w.Time(t.created_at);
-  w.Time(t.updated_at);
-  w.Time(t.next_attempt_at);
-  w.OptionalTime(t.finished_at);
+template <Is<NumberRecord> T, typename F>
+void Fields(T& n, F&& f) {
+  f("bank", n.bank);
+  f("number", n.number);
+  f("merchant", n.merchant);
+  f("region", n.region);
+  f("state", n.state);
+  f("generation", n.generation);
+  f("assignment_id", n.assignment_id);
+  f("release_at", n.release_at);
+  f("event_seq", n.event_seq);
 }
-Transfer ReadTransfer(ByteReader& r) {
-  Transfer t;
-  t.id = r.Str("id");
-  t.merchant = r.Str("merchant");
-  t.bank = r.Str("bank");
-  t.debit_account = r.Str("debit_account");
-  t.amount = r.Amount("amount");
-  t.recipient_bank = r.Str("recipient_bank");
-  t.recipient_account = r.Str("recipient_account");
-  t.recipient_name = r.Str("recipient_name");
-  t.memo = r.Str("memo");
-  t.status = r.Enum<TransferStatus>("status");
-  t.request_date = r.Date("request_date");
-  t.request_sequence = r.U32("request_sequence");
-  t.attempts = r.Int("attempts");
-  t.in_doubt = r.Bool("in_doubt");
-  t.response_code = r.Str("response_code");
-  t.last_error = r.Str("last_error");
-  t.bank_reference = r.Str("bank_reference");
-  t.created_at = r.Time("created_at");
-  t.updated_at = r.Time("updated_at");
-  t.next_attempt_at = r.Time("next_attempt_at");
-  t.finished_at = r.OptionalTime("finished_at");
-  return t;
+
+template <Is<Assignment> T, typename F>
+void Fields(T& a, F&& f) {
+  f("id", a.id);
+  f("merchant", a.merchant);
+  f("order_id", a.order_id);
+  f("bank", a.bank);
+  f("region", a.region);
+  f("number", a.number);
+  f("generation", a.generation);
+  f("holder_name", a.holder_name);
+  f("amount", a.amount);
+  f("rule.kind", a.rule.kind);
+  f("rule.min_minor", a.rule.min_minor);
+  f("rule.max_minor", a.rule.max_minor);
+  f("rule.overpayment", a.rule.overpayment);
+  f("paid_minor", a.paid_minor);
+  f("status", a.status);
+  f("customer.name", a.customer.name);
+  f("customer.phone", a.customer.phone);
+  f("customer.email", a.customer.email);
+  f("created_at", a.created_at);
+  f("due_at", a.due_at);
+  f("closed_at", a.closed_at);
+  f("request_fingerprint", a.request_fingerprint);
+}
+
+template <Is<Deposit> T, typename F>
+void Fields(T& d, F&& f) {
+  f("id", d.id);
+  f("bank", d.bank);
+  f("transaction_id", d.transaction_id);
+  f("number", d.number);
+  f("generation", d.generation);
+  f("assignment_id", d.assignment_id);
+  f("order_id", d.order_id);
+  f("merchant", d.merchant);
+  f("amount", d.amount);
+  f("payer_name", d.payer_name);
+  f("deposited_at", d.deposited_at);
+  f("received_at", d.received_at);
+  f("outcome", d.outcome);
+  f("to_merchant_minor", d.to_merchant_minor);
+  f("parked_minor", d.parked_minor);
+  f("status", d.status);
+  f("cancelled_at", d.cancelled_at);
+  f("cancel_transaction_id", d.cancel_transaction_id);
+  f("notice_fingerprint", d.notice_fingerprint);
+}
+
+template <Is<LedgerEntry> T, typename F>
+void Fields(T& e, F&& f) {
+  f("seq", e.seq);
+  f("at", e.at);
+  f("kind", e.kind);
+  f("deposit_id", e.deposit_id);
+  f("currency", e.currency);
+  f("lines", e.lines);
+  f("prev_hash", e.prev_hash);
+  f("hash", e.hash);
+}
+
+template <Is<IdempotencyRecord> T, typename F>
+void Fields(T& i, F&& f) {
+  f("caller", i.caller);
+  f("key", i.key);
+  f("fingerprint", i.fingerprint);
+  f("status", i.status);
+  f("body", i.body);
+  f("created_at", i.created_at);
+}
+
+template <Is<WebhookEndpoint> T, typename F>
+void Fields(T& e, F&& f) {
+  f("id", e.id);
+  f("merchant", e.merchant);
+  f("url", e.url);
+  f("event_types", e.event_types);
+  f("enabled", e.enabled);
+  f("disabled_reason", e.disabled_reason);
+  f("description", e.description);
+  f("secret", e.secret);
+  f("previous_secret", e.previous_secret);
+  f("previous_secret_expires_at", e.previous_secret_expires_at);
+  f("created_at", e.created_at);
+  f("deleted_at", e.deleted_at);
+}
+
+template <Is<Event> T, typename F>
+void Fields(T& e, F&& f) {
+  f("seq", e.seq);
+  f("id", e.id);
+  f("merchant", e.merchant);
+  f("type", e.type);
+  f("bank", e.bank);
+  f("number", e.number);
+  f("sequence", e.sequence);
+  f("generation", e.generation);
+  f("assignment_id", e.assignment_id);
+  f("order_id", e.order_id);
+  f("created_at", e.created_at);
+  f("payload", e.payload);
+}
+
+template <Is<Delivery> T, typename F>
+void Fields(T& d, F&& f) {
+  f("event_seq", d.event_seq);
+  f("endpoint_id", d.endpoint_id);
+  f("merchant", d.merchant);
+  f("status", d.status);
+  f("attempts", d.attempts);
+  f("last_attempt_at", d.last_attempt_at);
+  f("next_attempt_at", d.next_attempt_at);
+  f("last_status", d.last_status);
+  f("last_error", d.last_error);
+  f("delivered_at", d.delivered_at);
+}
+
+template <Is<BankStatement> T, typename F>
+void Fields(T& s, F&& f) {
+  f("bank", s.bank);
+  f("message_id", s.message_id);
+  f("statement_id", s.statement_id);
+  f("account", s.account);
+  f("currency", s.currency);
+  f("opening_minor", s.opening_minor);
+  f("closing_minor", s.closing_minor);
+  f("entries", s.entries);
+  f("credits_minor", s.credits_minor);
+  f("debits_minor", s.debits_minor);
+  f("created", s.created);
+  f("received_at", s.received_at);
+}
+
+template <Is<Transfer> T, typename F>
+void Fields(T& t, F&& f) {
+  f("id", t.id);
+  f("merchant", t.merchant);
+  f("bank", t.bank);
+  f("debit_account", t.debit_account);
+  f("amount", t.amount);
+  f("recipient_bank", t.recipient_bank);
+  f("recipient_account", t.recipient_account);
+  f("recipient_name", t.recipient_name);
+  f("memo", t.memo);
+  f("status", t.status);
+  f("request_date", t.request_date);
+  f("request_sequence", t.request_sequence);
+  f("attempts", t.attempts);
+  f("in_doubt", t.in_doubt);
+  f("response_code", t.response_code);
+  f("last_error", t.last_error);
+  f("bank_reference", t.bank_reference);
+  f("created_at", t.created_at);
+  f("updated_at", t.updated_at);
+  f("next_attempt_at", t.next_attempt_at);
+  f("finished_at", t.finished_at);
+}
+
+template <typename T>
+void Put(ByteWriter& w, const T& value) {
+  Fields(value, Encode{w});
+}
+
+template <typename T>
+T Read(ByteReader& r) {
+  T value;
+  Fields(value, Decode{r});
+  return value;
 }
 
 // ---- replay ---------------------------------------------------------------------------------
@@ -746,7 +628,7 @@ void Deliver(ByteReader& r, T (*read)(ByteReader&), StoreWrites& target,
 }
 
 void ReplayStatement(ByteReader& r, StoreWrites& target) {
-  BankStatement statement = ReadStatement(r);
+  BankStatement statement = Read<BankStatement>(r);
   std::string xml = r.Str("xml");
   if (r.ok()) target.PutStatement(statement, xml);
 }
@@ -768,35 +650,35 @@ void ReplayRecord(ByteReader& r, LogRecordTag tag, StoreWrites& target) {
   using W = StoreWrites;
   switch (tag) {
     case LogRecordTag::kPutBank:
-      return Deliver(r, ReadBank, target, &W::PutBank);
+      return Deliver(r, Read<Bank>, target, &W::PutBank);
     case LogRecordTag::kInsertMerchant:
-      return Deliver(r, ReadMerchant, target, &W::InsertMerchant);
+      return Deliver(r, Read<Merchant>, target, &W::InsertMerchant);
     case LogRecordTag::kUpdateMerchant:
-      return Deliver(r, ReadMerchant, target, &W::UpdateMerchant);
+      return Deliver(r, Read<Merchant>, target, &W::UpdateMerchant);
     case LogRecordTag::kInsertContract:
-      return Deliver(r, ReadContract, target, &W::InsertContract);
+      return Deliver(r, Read<Contract>, target, &W::InsertContract);
     case LogRecordTag::kPutApiKey:
-      return Deliver(r, ReadApiKey, target, &W::PutApiKey);
+      return Deliver(r, Read<ApiKey>, target, &W::PutApiKey);
     case LogRecordTag::kPutNumber:
-      return Deliver(r, ReadNumber, target, &W::PutNumber);
+      return Deliver(r, Read<NumberRecord>, target, &W::PutNumber);
     case LogRecordTag::kPutAssignment:
-      return Deliver(r, ReadAssignment, target, &W::PutAssignment);
+      return Deliver(r, Read<Assignment>, target, &W::PutAssignment);
     case LogRecordTag::kPutDeposit:
-      return Deliver(r, ReadDeposit, target, &W::PutDeposit);
+      return Deliver(r, Read<Deposit>, target, &W::PutDeposit);
     case LogRecordTag::kAppendLedgerEntry:
-      return Deliver(r, ReadLedgerEntry, target, &W::AppendLedgerEntry);
+      return Deliver(r, Read<LedgerEntry>, target, &W::AppendLedgerEntry);
     case LogRecordTag::kPutIdempotency:
-      return Deliver(r, ReadIdempotency, target, &W::PutIdempotency);
+      return Deliver(r, Read<IdempotencyRecord>, target, &W::PutIdempotency);
     case LogRecordTag::kPutWebhookEndpoint:
-      return Deliver(r, ReadEndpoint, target, &W::PutWebhookEndpoint);
+      return Deliver(r, Read<WebhookEndpoint>, target, &W::PutWebhookEndpoint);
     case LogRecordTag::kAppendEvent:
-      return Deliver(r, ReadEvent, target, &W::AppendEvent);
+      return Deliver(r, Read<Event>, target, &W::AppendEvent);
     case LogRecordTag::kPutDelivery:
-      return Deliver(r, ReadDelivery, target, &W::PutDelivery);
+      return Deliver(r, Read<Delivery>, target, &W::PutDelivery);
     case LogRecordTag::kPutStatement:
       return ReplayStatement(r, target);
     case LogRecordTag::kPutTransfer:
-      return Deliver(r, ReadTransfer, target, &W::PutTransfer);
+      return Deliver(r, Read<Transfer>, target, &W::PutTransfer);
     case LogRecordTag::kFailPendingDeliveries:
       return ReplayFailPending(r, target);
     case LogRecordTag::kDeleteIdempotencyBefore:
