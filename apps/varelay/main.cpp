@@ -15,6 +15,7 @@
 #include "client/http_client.h"
 #include "domain/identifiers.h"
 #include "engine/ledger_audit.h"
+#include "store/log_records.h"
 #include "store/log_store.h"
 #include "store/sqlite_store.h"
 
@@ -225,6 +226,43 @@ int VerifyLedger(const Connection& c, const std::string& data) {
   return ok ? 0 : 1;
 }
 
+// Prints, one JSON object a line, each batch varelayd acknowledged that the tables of `data` do
+// not hold yet (its command log after their position): what a start would apply. For an operator
+// looking at a log a start refused, or at what a crash left. Reads only; secrets are redacted.
+int ShowLog(const std::string& data, std::uint64_t limit) {
+  auto path = (std::filesystem::path(data) / "varelay.db").string();
+  auto store = varelay::OpenSqliteStore(path, varelay::OpenMode::kReadOnly);
+  if (!store) {
+    std::cerr << "varelay: " << store.error().detail << "\n";
+    return 2;
+  }
+  auto position = (*store)->LogPosition();
+  if (!position) {
+    std::cerr << "varelay: " << position.error().detail << "\n";
+    return 2;
+  }
+  std::uint64_t batches = 0;
+  auto read = varelay::ForEachLoggedBatch(
+      (std::filesystem::path(data) / "log").string(), *position,
+      [&](std::uint64_t batch, std::string_view records) -> varelay::Result<void> {
+        if (++batches > limit) return {};
+        auto described = varelay::DescribeLogBatch(records);
+        if (!described) return std::unexpected(described.error());
+        std::printf("{\"batch\":%llu,\"records\":%s}\n", static_cast<unsigned long long>(batch),
+                    described->c_str());
+        return {};
+      });
+  if (!read) {
+    std::cerr << "varelay: " << read.error().detail << "\n";
+    return 2;
+  }
+  std::cerr << "varelay: the command log holds " << batches << " batches after the tables' position "
+            << *position;
+  if (batches > limit) std::cerr << " (the first " << limit << " shown)";
+  std::cerr << "\n";
+  return 0;
+}
+
 // ---- demo -----------------------------------------------------------------------------------
 
 // Sets up the demo: two banks, one merchant with contracts at both, pools in two regions, and
@@ -357,6 +395,15 @@ int main(int argc, char** argv) {
                                                   "every deposit is posted exactly once");
   verify->add_option("--data", data, "check this data folder's database directly, without a server");
 
+  auto* log = app.add_subcommand("log", "the command log of a data folder");
+  log->require_subcommand(1);
+  std::string log_data;
+  std::uint64_t log_limit = 1000;
+  auto* log_show = log->add_subcommand("show", "print the acknowledged batches the tables do not hold yet, one JSON "
+                                               "object a line (secrets redacted); reads only");
+  log_show->add_option("--data", log_data, "varelayd's data folder")->required();
+  log_show->add_option("--limit", log_limit, "print at most this many batches")->capture_default_str();
+
   std::string out = "demo.env";
   int per_pool = 1000;
   auto* demo = app.add_subcommand("demo-seed", "set up the demo merchant, banks, pools and keys");
@@ -377,6 +424,7 @@ int main(int argc, char** argv) {
   if (pool_load->parsed()) return LoadPool(c, load);
   if (app.got_subcommand("pools")) return ListPools(c);
   if (verify->parsed()) return VerifyLedger(c, data);
+  if (log_show->parsed()) return ShowLog(log_data, log_limit);
   if (demo->parsed()) return SeedDemo(c, out, per_pool);
   return 2;
 }

@@ -1,6 +1,7 @@
 #include "store/log_records.h"
 
 #include <chrono>
+#include <cstdio>
 #include <concepts>
 #include <limits>
 #include <optional>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "domain/assert.h"
+#include "domain/json_writer.h"
 
 namespace varelay {
 namespace {
@@ -617,6 +619,113 @@ T Read(ByteReader& r) {
   return value;
 }
 
+// Writes each field as a JSON member (DescribeLogBatch).
+struct Describe {
+  JsonWriter& j;
+  std::string_view strip = {};  // a prefix the names lose inside a nested object
+
+  JsonWriter& Name(std::string_view n) const {
+    if (!strip.empty() && n.starts_with(strip)) n.remove_prefix(strip.size());
+    return j.Key(n);
+  }
+  void operator()(std::string_view n, const std::string& v) const {
+    const bool secret = n == "secret" || n == "previous_secret" || n == "signing_secret" || n == "secret_hash";
+    Name(n).String(secret && !v.empty() ? "[redacted]" : v);
+  }
+  void operator()(std::string_view n, bool v) const { Name(n).Bool(v); }
+  void operator()(std::string_view n, std::int64_t v) const { Name(n).Int(v); }
+  void operator()(std::string_view n, int v) const { Name(n).Int(v); }
+  void operator()(std::string_view n, std::uint32_t v) const { Name(n).Int(v); }
+  void operator()(std::string_view n, Instant v) const { Name(n).String(FormatRfc3339(v)); }
+  template <typename T>
+  void operator()(std::string_view n, const std::optional<T>& v) const {
+    if (v) {
+      (*this)(n, *v);
+    } else {
+      Name(n).Null();
+    }
+  }
+  template <typename E>
+    requires std::is_enum_v<E>
+  void operator()(std::string_view n, E v) const { Name(n).Int(static_cast<std::int64_t>(CodeOf(v))); }
+  void operator()(std::string_view n, const Money& v) const {
+    Name(n).BeginObject().Key("minor").Int(v.minor()).Key("currency").String(v.currency().code()).EndObject();
+  }
+  void operator()(std::string_view n, Currency v) const { Name(n).String(v.code()); }
+  void operator()(std::string_view n, std::chrono::year_month_day v) const {
+    char text[32];
+    std::snprintf(text, sizeof text, "%04d-%02u-%02u", static_cast<int>(v.year()),
+                  static_cast<unsigned>(v.month()), static_cast<unsigned>(v.day()));
+    Name(n).String(text);
+  }
+  template <typename E>
+    requires std::is_enum_v<E>
+  void operator()(std::string_view n, const std::vector<E>& v) const {
+    Name(n).BeginArray();
+    for (E e : v) j.Int(static_cast<std::int64_t>(CodeOf(e)));
+    j.EndArray();
+  }
+  void operator()(std::string_view n, const std::vector<LedgerLine>& lines) const {
+    Name(n).BeginArray();
+    for (const LedgerLine& line : lines) {
+      j.BeginObject();
+      Fields(line, Describe{j, "lines."});
+      j.EndObject();
+    }
+    j.EndArray();
+  }
+};
+
+// Receives a replayed batch and writes it as JSON (DescribeLogBatch).
+class BatchDescriber final : public StoreWrites {
+ public:
+  BatchDescriber() { j_.BeginArray(); }
+  std::string Finish() {
+    j_.EndArray();
+    return j_.Take();
+  }
+
+  void PutBank(const Bank& v) override { Record("PutBank", v); }
+  void InsertMerchant(const Merchant& v) override { Record("InsertMerchant", v); }
+  void UpdateMerchant(const Merchant& v) override { Record("UpdateMerchant", v); }
+  void InsertContract(const Contract& v) override { Record("InsertContract", v); }
+  void PutApiKey(const ApiKey& v) override { Record("PutApiKey", v); }
+  void PutNumber(const NumberRecord& v) override { Record("PutNumber", v); }
+  void PutAssignment(const Assignment& v) override { Record("PutAssignment", v); }
+  void PutDeposit(const Deposit& v) override { Record("PutDeposit", v); }
+  void AppendLedgerEntry(const LedgerEntry& v) override { Record("AppendLedgerEntry", v); }
+  void PutIdempotency(const IdempotencyRecord& v) override { Record("PutIdempotency", v); }
+  void PutWebhookEndpoint(const WebhookEndpoint& v) override { Record("PutWebhookEndpoint", v); }
+  void AppendEvent(const Event& v) override { Record("AppendEvent", v); }
+  void PutDelivery(const Delivery& v) override { Record("PutDelivery", v); }
+  void PutStatement(const BankStatement& v, const std::string& xml) override {
+    Start("PutStatement");
+    Fields(v, Describe{j_});
+    j_.Key("xml_bytes").Int(static_cast<std::int64_t>(xml.size()));
+    j_.EndObject();
+  }
+  void PutTransfer(const Transfer& v) override { Record("PutTransfer", v); }
+  void FailPendingDeliveries(const std::string& endpoint_id, const std::string& reason) override {
+    Start("FailPendingDeliveries");
+    j_.Key("endpoint_id").String(endpoint_id).Key("reason").String(reason).EndObject();
+  }
+  void DeleteIdempotencyBefore(Instant cutoff, int limit) override {
+    Start("DeleteIdempotencyBefore");
+    j_.Key("cutoff").String(FormatRfc3339(cutoff)).Key("limit").Int(limit).EndObject();
+  }
+
+ private:
+  void Start(std::string_view record) { j_.BeginObject().Key("record").String(record); }
+  template <typename T>
+  void Record(std::string_view record, const T& value) {
+    Start(record);
+    Fields(value, Describe{j_});
+    j_.EndObject();
+  }
+
+  JsonWriter j_;
+};
+
 // ---- replay ---------------------------------------------------------------------------------
 
 // Reads a whole value and hands it to `target` only when all of it was read.
@@ -687,6 +796,12 @@ void ReplayRecord(ByteReader& r, LogRecordTag tag, StoreWrites& target) {
 }
 
 }  // namespace
+
+Result<std::string> DescribeLogBatch(std::string_view bytes) {
+  BatchDescriber describer;
+  if (auto r = ReplayLogBatch(bytes, describer); !r) return std::unexpected(r.error());
+  return describer.Finish();
+}
 
 // ---- encoder --------------------------------------------------------------------------------
 

@@ -91,4 +91,11 @@ class LogBatchEncoder final : public StoreWrites {
 // every length and count is checked against the bytes left before anything is allocated.
 Result<void> ReplayLogBatch(std::string_view bytes, StoreWrites& target);
 
+// One batch (LogBatchEncoder::bytes()) as one line of JSON, for people: an array of records in
+// order, each an object with its write's name under "record" and every field under its name
+// (instants as RFC 3339, money as minor units and currency, enums as their codes). Secrets
+// (signing secrets, webhook secrets, key hashes) are written as "[redacted]" and a statement's
+// XML only by its length. Fails as ReplayLogBatch does.
+Result<std::string> DescribeLogBatch(std::string_view bytes);
+
 }  // namespace varelay

@@ -1010,6 +1010,36 @@ TEST(LogRecordsTest, TheEncodingOfEveryKindIsPinned) {
   EXPECT_EQ(fnv, 0xb479f1b1e34e44a3ULL);
 }
 
+// Proves a batch describes itself as JSON for people: every record in order under its write's
+// name, secrets redacted, a statement's XML only by its length; a malformed batch is refused.
+TEST(LogRecordsTest, ABatchDescribesItselfWithoutItsSecrets) {
+  LogBatchEncoder encoder;
+  WriteEveryKind(encoder);
+  auto described = DescribeLogBatch(encoder.bytes());
+  ASSERT_TRUE(described) << described.error().detail;
+  const std::string& text = *described;
+  EXPECT_EQ(text.front(), '[');
+  EXPECT_EQ(text.back(), ']');
+  std::size_t at = 0;
+  for (const std::string& call : kEveryKindCalls) {  // in call order
+    at = text.find("{\"record\":\"" + call + "\"", at);
+    ASSERT_NE(at, std::string::npos) << call;
+    ++at;
+  }
+  EXPECT_NE(text.find("\"order_id\":\"" + SampleAssignment().order_id + "\""), std::string::npos);
+  EXPECT_NE(text.find("\"lines\":[{\"account\":"), std::string::npos);
+  EXPECT_NE(text.find("\"xml_bytes\":" + std::to_string(std::string(kStatementXml).size())), std::string::npos);
+  for (const std::string& secret : {SampleBank().signing_secret, SampleApiKey().secret_hash,
+                                    SampleEndpoint().secret, SampleEndpoint().previous_secret,
+                                    std::string(kStatementXml)}) {
+    EXPECT_EQ(text.find(secret), std::string::npos) << secret;
+  }
+  EXPECT_NE(text.find("[redacted]"), std::string::npos);
+
+  EXPECT_FALSE(DescribeLogBatch(std::string(1, '\x7f')));  // an unknown tag
+  EXPECT_EQ(DescribeLogBatch("").value(), "[]");
+}
+
 // Proves an empty batch is valid and calls nothing.
 TEST(LogRecordsTest, AnEmptyBatchReplaysToNothing) {
   // No bytes is a batch of no records.

@@ -911,17 +911,22 @@ bool CanLeaveIdle(int nice) {
   return can;
 }
 
-Result<std::uint64_t> CountLoggedBatches(const std::string& dir, std::uint64_t position) {
+Result<void> ForEachLoggedBatch(
+    const std::string& dir, std::uint64_t position,
+    const std::function<Result<void>(std::uint64_t batch, std::string_view records)>& each) {
   std::error_code ec;
-  if (!std::filesystem::exists(dir, ec)) return 0;
+  if (!std::filesystem::exists(dir, ec)) return {};
   auto segments = ListSegments(dir);
   if (!segments) return std::unexpected(segments.error());
+  return ReadBatches(*segments, position, each);
+}
+
+Result<std::uint64_t> CountLoggedBatches(const std::string& dir, std::uint64_t position) {
   std::uint64_t count = 0;
-  auto read =
-      ReadBatches(*segments, position, [&](std::uint64_t, std::string_view) -> Result<void> {
-        ++count;
-        return {};
-      });
+  auto read = ForEachLoggedBatch(dir, position, [&](std::uint64_t, std::string_view) -> Result<void> {
+    ++count;
+    return {};
+  });
   if (!read) return std::unexpected(read.error());
   return count;
 }

@@ -12,7 +12,9 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "store/sqlite_store.h"
 #include "store/store.h"
@@ -50,5 +52,12 @@ Result<std::unique_ptr<Store>> OpenLogStore(const std::string& db_path, LogStore
 // applying them: for tools that read the tables while the log may hold more. 0 when there is no
 // log folder.
 Result<std::uint64_t> CountLoggedBatches(const std::string& dir, std::uint64_t position);
+
+// Hands `each` the number and the records (log_records.h) of every batch the log in `dir` holds
+// after `position`, in order, without applying them; stops at the first failure `each` returns.
+// Nothing when there is no log folder. Fails as the replay at open would on a damaged log.
+Result<void> ForEachLoggedBatch(
+    const std::string& dir, std::uint64_t position,
+    const std::function<Result<void>(std::uint64_t batch, std::string_view records)>& each);
 
 }  // namespace varelay

@@ -351,6 +351,15 @@ test('SIGKILL with up to a second of acknowledged batches only in the command lo
       const found = /the command log holds (\d+) acknowledged batches the tables do not hold yet/.exec(stderr);
       assert.ok(found, `the CLI notes the log's batches: ${stderr}`);
       noted = Number(found[1]);
+      // And shows them, one JSON object a line, numbered on from the tables, secrets redacted.
+      const shown = await promisify(execFile)(cliPath(), ['log', 'show', '--data', dataDir, '--limit', '100000'],
+        { maxBuffer: 512 * 1024 * 1024 });
+      const batches = shown.stdout.trim().split('\n').filter((line) => line).map((line) => JSON.parse(line));
+      assert.equal(batches.length, noted, 'log show prints every batch the tables lack');
+      for (let i = 1; i < batches.length; i++) assert.equal(batches[i].batch, batches[i - 1].batch + 1);
+      const records = batches.flatMap((b) => b.records.map((r) => r.record));
+      assert.ok(records.includes('PutAssignment') && records.includes('PutDeposit'), `records: ${[...new Set(records)]}`);
+      assert.match(shown.stderr, new RegExp(`the command log holds ${noted} batches after the tables' position \\d+`));
     },
   });
   assert.ok(replayedAtRestart > 0, `the restart applied batches from the log (${replayedAtRestart})`);
