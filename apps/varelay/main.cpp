@@ -256,8 +256,8 @@ int ShowLog(const std::string& data, std::uint64_t limit) {
     std::cerr << "varelay: " << read.error().detail << "\n";
     return 2;
   }
-  std::cerr << "varelay: the command log holds " << batches << " batches after the tables' position "
-            << *position;
+  std::cerr << "varelay: the command log holds " << batches
+            << " batches after the tables' position " << *position;
   if (batches > limit) std::cerr << " (the first " << limit << " shown)";
   std::cerr << "\n";
   return 0;
@@ -399,10 +399,13 @@ int main(int argc, char** argv) {
   log->require_subcommand(1);
   std::string log_data;
   std::uint64_t log_limit = 1000;
-  auto* log_show = log->add_subcommand("show", "print the acknowledged batches the tables do not hold yet, one JSON "
-                                               "object a line (secrets redacted); reads only");
+  auto* log_show =
+      log->add_subcommand("show",
+                          "print the acknowledged batches the tables do not hold yet, one JSON "
+                          "object a line (secrets redacted); reads only");
   log_show->add_option("--data", log_data, "varelayd's data folder")->required();
-  log_show->add_option("--limit", log_limit, "print at most this many batches")->capture_default_str();
+  log_show->add_option("--limit", log_limit, "print at most this many batches")
+      ->capture_default_str();
 
   std::string out = "demo.env";
   int per_pool = 1000;

@@ -35,7 +35,8 @@ struct Flags {
   bool stop_snapshot = true;
   bool command_log = true;
   std::int64_t log_gather_ms = varelay::LogStoreOptions{}.gather.count();
-  std::int64_t log_idle_below_mib = static_cast<std::int64_t>(varelay::LogStoreOptions{}.idle_below_bytes >> 20);
+  std::int64_t log_idle_below_mib =
+      static_cast<std::int64_t>(varelay::LogStoreOptions{}.idle_below_bytes >> 20);
   std::size_t max_connections = 4096;
   bool print_routes = false;
   // Webhooks (docs/webhooks.md).
@@ -367,11 +368,13 @@ int main(int argc, char** argv) {
                  "in one transaction when little waits (milliseconds)")
       ->envname("VARELAY_LOG_GATHER_MS")->check(CLI::Range(std::int64_t{0}, std::int64_t{1000}))
       ->capture_default_str();
-  app.add_option("--log-idle-below-mib", flags.log_idle_below_mib,
-                 "with the command log, the thread writing the tables runs only on an otherwise idle core "
-                 "(SCHED_IDLE) while they are less than this far behind, and as an ordinary thread at "
-                 "nice 10 past it; 0: never idle (MiB)")
-      ->envname("VARELAY_LOG_IDLE_BELOW_MIB")->check(CLI::Range(std::int64_t{0}, std::int64_t{64}))
+  app.add_option(
+         "--log-idle-below-mib", flags.log_idle_below_mib,
+         "with the command log, the thread writing the tables runs only on an otherwise idle core "
+         "(SCHED_IDLE) while they are less than this far behind, and as an ordinary thread at "
+         "nice 10 past it; 0: never idle (MiB)")
+      ->envname("VARELAY_LOG_IDLE_BELOW_MIB")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{64}))
       ->capture_default_str();
   app.add_option("--wal-checkpoint-pages", flags.wal_checkpoint_pages,
                  "write-ahead log pages after which a checkpoint runs on its own thread")

@@ -55,9 +55,11 @@ void Observe(std::array<std::atomic<std::uint64_t>, N + 1>& buckets, const std::
 // an event with its deliveries, the dispatcher's reload. None writes anything. (The ledger audit
 // is not one: it compares the tables with the relay's head, so it runs first in a batch, below.)
 bool ReadsTables(const Command& command) {
-  return std::holds_alternative<FindDeposits>(command) || std::holds_alternative<FindLedgerEntries>(command) ||
-         std::holds_alternative<ListStatements>(command) || std::holds_alternative<ListEvents>(command) ||
-         std::holds_alternative<GetEvent>(command) || std::holds_alternative<ListTransfers>(command) ||
+  return std::holds_alternative<FindDeposits>(command) ||
+         std::holds_alternative<FindLedgerEntries>(command) ||
+         std::holds_alternative<ListStatements>(command) ||
+         std::holds_alternative<ListEvents>(command) || std::holds_alternative<GetEvent>(command) ||
+         std::holds_alternative<ListTransfers>(command) ||
          std::holds_alternative<LoadPendingDeliveries>(command);
 }
 
@@ -287,7 +289,8 @@ void Engine::Release(Committed& committed) {
 
 Result<Caller> Engine::Identify(const Submission& s, Instant now) {
   if (s.internal && s.internal_caller) {
-    if (auto known = relay_->CheckCaller(*s.internal_caller); !known) return std::unexpected(known.error());
+    if (auto known = relay_->CheckCaller(*s.internal_caller); !known)
+      return std::unexpected(known.error());
     return *s.internal_caller;
   }
   if (s.internal) {

@@ -1100,7 +1100,8 @@ TEST_F(EngineTest, AQueryWaitingForTheTablesDoesNotHoldTheWritesBehindIt) {
   EXPECT_EQ(listed.result.error().detail, "no reply");  // put aside, not answered
 
   // Putting it aside asked the store's applier to hurry; once it has, the next batch answers it.
-  for (int i = 0; i < 1000 && store_->AppliedPosition() < floor; ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 1000 && store_->AppliedPosition() < floor; ++i)
+    std::this_thread::sleep_for(10ms);
   ASSERT_GE(store_->AppliedPosition(), floor);
   engine_->Step();
   ASSERT_TRUE(listed.result) << listed.result.error().detail;
@@ -1127,7 +1128,8 @@ TEST_F(EngineTest, QueriesPutAsideAreAnsweredWhileWritesGoOn) {
     EXPECT_TRUE(engine_->Submit(std::move(s)));  // far below the queue's capacity
   };
   std::thread writer([&] {
-    for (int i = 0; i < kEach; ++i) submit(CreateMerchant{"m" + std::to_string(i), "Shop"}, written);
+    for (int i = 0; i < kEach; ++i)
+      submit(CreateMerchant{"m" + std::to_string(i), "Shop"}, written);
   });
   std::thread reader([&] {
     for (int i = 0; i < kEach; ++i) submit(FindDeposits{}, listed);
@@ -1148,7 +1150,9 @@ TEST_F(EngineTest, TheLedgerAuditStartsABatchOfItsOwn) {
   const Assignment a = Issue("order-1", 15'000);
   Answer deposited, verified;
   ASSERT_TRUE(engine_->Submit(
-      Make(bank_, DepositNotice{"tx-1", a.number, Money(15'000, Currency::Krw()), "홍길동", clock_.Now()}, deposited)));
+      Make(bank_,
+           DepositNotice{"tx-1", a.number, Money(15'000, Currency::Krw()), "홍길동", clock_.Now()},
+           deposited)));
   ASSERT_TRUE(engine_->Submit(Make(kAdminToken, VerifyLedger{}, verified)));
   engine_->Step();
   ASSERT_TRUE(deposited.result) << deposited.result.error().detail;

@@ -1,8 +1,8 @@
 #include "store/log_records.h"
 
 #include <chrono>
-#include <cstdio>
 #include <concepts>
+#include <cstdio>
 #include <limits>
 #include <optional>
 #include <type_traits>
@@ -335,13 +335,13 @@ struct Encode {
     w.Optional(v, [this](N n) { w.I64(n); });
   }
   template <typename E>
-    requires std::is_enum_v<E>
+  requires std::is_enum_v<E>
   void operator()(std::string_view, E v) const { w.Enum(v); }
   void operator()(std::string_view, const Money& v) const { w.Amount(v); }
   void operator()(std::string_view, Currency v) const { w.CurrencyCode(v); }
   void operator()(std::string_view, std::chrono::year_month_day v) const { w.Date(v); }
   template <typename E>
-    requires std::is_enum_v<E>
+  requires std::is_enum_v<E>
   void operator()(std::string_view, const std::vector<E>& v) const {
     w.U64(v.size());
     for (E e : v) w.Enum(e);
@@ -370,13 +370,13 @@ struct Decode {
     v = value;
   }
   template <typename E>
-    requires std::is_enum_v<E>
+  requires std::is_enum_v<E>
   void operator()(std::string_view n, E& v) const { v = r.Enum<E>(n); }
   void operator()(std::string_view n, Money& v) const { v = r.Amount(n); }
   void operator()(std::string_view n, Currency& v) const { v = r.CurrencyCode(n); }
   void operator()(std::string_view n, std::chrono::year_month_day& v) const { v = r.Date(n); }
   template <typename E>
-    requires std::is_enum_v<E>
+  requires std::is_enum_v<E>
   void operator()(std::string_view n, std::vector<E>& v) const {
     const std::size_t count = r.Count(n, 1);
     v.reserve(count);
@@ -629,7 +629,8 @@ struct Describe {
     return j.Key(n);
   }
   void operator()(std::string_view n, const std::string& v) const {
-    const bool secret = n == "secret" || n == "previous_secret" || n == "signing_secret" || n == "secret_hash";
+    const bool secret =
+        n == "secret" || n == "previous_secret" || n == "signing_secret" || n == "secret_hash";
     Name(n).String(secret && !v.empty() ? "[redacted]" : v);
   }
   void operator()(std::string_view n, bool v) const { Name(n).Bool(v); }
@@ -646,10 +647,18 @@ struct Describe {
     }
   }
   template <typename E>
-    requires std::is_enum_v<E>
-  void operator()(std::string_view n, E v) const { Name(n).Int(static_cast<std::int64_t>(CodeOf(v))); }
+  requires std::is_enum_v<E>
+  void operator()(std::string_view n, E v) const {
+    Name(n).Int(static_cast<std::int64_t>(CodeOf(v)));
+  }
   void operator()(std::string_view n, const Money& v) const {
-    Name(n).BeginObject().Key("minor").Int(v.minor()).Key("currency").String(v.currency().code()).EndObject();
+    Name(n)
+        .BeginObject()
+        .Key("minor")
+        .Int(v.minor())
+        .Key("currency")
+        .String(v.currency().code())
+        .EndObject();
   }
   void operator()(std::string_view n, Currency v) const { Name(n).String(v.code()); }
   void operator()(std::string_view n, std::chrono::year_month_day v) const {
@@ -659,7 +668,7 @@ struct Describe {
     Name(n).String(text);
   }
   template <typename E>
-    requires std::is_enum_v<E>
+  requires std::is_enum_v<E>
   void operator()(std::string_view n, const std::vector<E>& v) const {
     Name(n).BeginArray();
     for (E e : v) j.Int(static_cast<std::int64_t>(CodeOf(e)));

@@ -1028,10 +1028,11 @@ TEST(LogRecordsTest, ABatchDescribesItselfWithoutItsSecrets) {
   }
   EXPECT_NE(text.find("\"order_id\":\"" + SampleAssignment().order_id + "\""), std::string::npos);
   EXPECT_NE(text.find("\"lines\":[{\"account\":"), std::string::npos);
-  EXPECT_NE(text.find("\"xml_bytes\":" + std::to_string(std::string(kStatementXml).size())), std::string::npos);
-  for (const std::string& secret : {SampleBank().signing_secret, SampleApiKey().secret_hash,
-                                    SampleEndpoint().secret, SampleEndpoint().previous_secret,
-                                    std::string(kStatementXml)}) {
+  EXPECT_NE(text.find("\"xml_bytes\":" + std::to_string(std::string(kStatementXml).size())),
+            std::string::npos);
+  for (const std::string& secret :
+       {SampleBank().signing_secret, SampleApiKey().secret_hash, SampleEndpoint().secret,
+        SampleEndpoint().previous_secret, std::string(kStatementXml)}) {
     EXPECT_EQ(text.find(secret), std::string::npos) << secret;
   }
   EXPECT_NE(text.find("[redacted]"), std::string::npos);

@@ -923,10 +923,11 @@ Result<void> ForEachLoggedBatch(
 
 Result<std::uint64_t> CountLoggedBatches(const std::string& dir, std::uint64_t position) {
   std::uint64_t count = 0;
-  auto read = ForEachLoggedBatch(dir, position, [&](std::uint64_t, std::string_view) -> Result<void> {
-    ++count;
-    return {};
-  });
+  auto read =
+      ForEachLoggedBatch(dir, position, [&](std::uint64_t, std::string_view) -> Result<void> {
+        ++count;
+        return {};
+      });
   if (!read) return std::unexpected(read.error());
   return count;
 }
