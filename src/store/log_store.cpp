@@ -535,6 +535,7 @@ class LogStore final : public Store {
     {
       std::lock_guard lock(mutex_);
       hurry_to_ = std::max(hurry_to_, last_lsn_);
+      RaiseApplier();  // a query waits for this round (it goes idle again after)
     }
     work_.notify_one();
   }
