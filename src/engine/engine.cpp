@@ -112,10 +112,10 @@ void Engine::HandOver(OutboxChanges outbox, std::vector<Transfer> transfers) {
 
 void Engine::Start() {
   HandOver(relay_->TakeOutbox(), relay_->TakeNewTransfers());  // recovered: durable already
-  store_.SetAppliedListener([this] {
+  store_.SetAppliedListener([this](std::uint64_t applied) {
     {
       std::lock_guard lock(mutex_);
-      applied_moved_ = true;
+      applied_seen_ = applied;
     }
     wake_.notify_one();
   });
@@ -172,13 +172,14 @@ void Engine::Loop() {
         auto until = std::chrono::duration_cast<std::chrono::milliseconds>(*next - clock_.Now());
         idle = std::clamp(until, std::chrono::milliseconds(0), kMaxIdle);
       }
-      // Queries put aside wait for the store's applier; at a stop they are still answered.
+      // Queries put aside wait until the tables reach the first one's floor (not merely move:
+      // a batch for nothing would still be flushed); at a stop they are still answered.
       const bool deferred = !deferred_.empty();
       wake_.wait_for(lock, idle, [&] {
-        return (stopping_ && !deferred) || !queue_.empty() || (deferred && applied_moved_);
+        return (stopping_ && !deferred) || !queue_.empty() ||
+               (deferred && applied_seen_ >= deferred_.front().floor);
       });
       if (stopping_ && queue_.empty() && !deferred) return;
-      applied_moved_ = false;
     }
     {
       // At most kMaxUnsynced committed batches wait for the flush in progress; meanwhile new

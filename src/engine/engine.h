@@ -126,9 +126,10 @@ class Engine {
   std::condition_variable wake_;
   std::deque<Submission> queue_;
   bool stopping_ = false;
-  bool applied_moved_ = false;  // the store's AppliedPosition moved since the last batch began
-  // Engine thread only: queries waiting for the tables, floors in order. Bounded by the queue
-  // they came from, and each waits one round of the store's applier at most.
+  std::uint64_t applied_seen_ = 0;  // the store's AppliedPosition, as its listener last said
+  // Engine thread only: queries waiting for the tables, floors in order. Each waits one round of
+  // the store's applier; how many there are is bounded by the requests in flight (the HTTP
+  // server's connection limit), not by queue_capacity.
   std::deque<Deferred> deferred_;
   std::thread thread_;
   OutboxListener* listener_ = nullptr;

@@ -539,7 +539,7 @@ class LogStore final : public Store {
     }
     work_.notify_one();
   }
-  void SetAppliedListener(std::function<void()> listener) override {
+  void SetAppliedListener(std::function<void(std::uint64_t applied)> listener) override {
     std::lock_guard lock(listener_mutex_);  // so no call is under way once this returns
     applied_listener_ = std::move(listener);
   }
@@ -725,10 +725,11 @@ class LogStore final : public Store {
         return true;
       });
       applied_.notify_all();
+      const std::uint64_t applied = applied_lsn_;
       lock.unlock();  // the listener takes its owner's lock: never while holding this one
       {
         std::lock_guard listening(listener_mutex_);
-        if (applied_listener_) applied_listener_();
+        if (applied_listener_) applied_listener_(applied);
       }
       lock.lock();
     }
@@ -758,7 +759,7 @@ class LogStore final : public Store {
 
   std::mutex tables_mutex_;
   std::mutex listener_mutex_;  // held while the listener is called
-  std::function<void()> applied_listener_;
+  std::function<void(std::uint64_t)> applied_listener_;
   std::mutex mutex_;                 // everything below
   std::condition_variable work_;     // the applier waits for batches
   std::condition_variable applied_;  // committers and readers wait for the applier

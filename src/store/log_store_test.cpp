@@ -201,9 +201,11 @@ TEST_F(LogStoreTest, AReadFloorAndHurryApplyLetTheWriterWaitElsewhere) {
   std::mutex mutex;
   std::condition_variable heard;
   int rounds = 0;
-  store->SetAppliedListener([&] {
+  std::uint64_t heard_applied = 0;
+  store->SetAppliedListener([&](std::uint64_t applied) {
     std::lock_guard lock(mutex);
     ++rounds;
+    heard_applied = applied;
     heard.notify_all();
   });
   DepositQuery q;
@@ -219,6 +221,7 @@ TEST_F(LogStoreTest, AReadFloorAndHurryApplyLetTheWriterWaitElsewhere) {
   {
     std::unique_lock lock(mutex);
     ASSERT_TRUE(heard.wait_for(lock, 10s, [&] { return rounds > 0; }));
+    EXPECT_EQ(heard_applied, 1u);  // the position the round reached
   }
   EXPECT_EQ(store->AppliedPosition(), 1u);
   EXPECT_EQ(Tables()->LogPosition().value(), 1u);

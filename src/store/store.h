@@ -173,12 +173,13 @@ class Store : public StoreWrites {
   // - SetReadFloor(n), n > 0: the queries that follow need only the batches up to n, not every
   //   one committed since; 0 restores the default.
   // - HurryApply (below) asks the store not to keep a waiting query long.
-  // - SetAppliedListener: called (from another thread; must not block) whenever AppliedPosition
-  //   moves; once it returns, the one it replaced is not running and will not be called.
+  // - SetAppliedListener: called with the new AppliedPosition (from another thread; must not
+  //   block) whenever it moves; once it returns, the one it replaced is not running and will not
+  //   be called.
   virtual std::uint64_t CommittedPosition() { return 0; }
   virtual std::uint64_t AppliedPosition() { return 0; }
   virtual void SetReadFloor(std::uint64_t /*lsn*/) {}
-  virtual void SetAppliedListener(std::function<void()> /*listener*/) {}
+  virtual void SetAppliedListener(std::function<void(std::uint64_t applied)> /*listener*/) {}
   // A query waits for the tables: apply what is committed now rather than gather more first.
   virtual void HurryApply() {}
 
