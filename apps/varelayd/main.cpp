@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +17,7 @@
 #include "api/service.h"
 #include "engine/engine.h"
 #include "engine/random.h"
+#include "engine/snapshot_file.h"
 #include "banks/telegram_listener.h"
 #include "banks/transfer_executor.h"
 #include "domain/identifiers.h"
@@ -33,6 +35,8 @@ struct Flags {
   std::size_t max_batch = 1024;
   int wal_checkpoint_pages = varelay::SqliteOptions{}.checkpoint_pages;
   bool stop_snapshot = true;
+  double running_snapshot_mib =
+      static_cast<double>(varelay::EngineOptions{}.running_snapshot_bytes) / (1 << 20);
   bool command_log = true;
   std::int64_t log_gather_ms = varelay::LogStoreOptions{}.gather.count();
   std::int64_t log_idle_below_mib =
@@ -148,6 +152,12 @@ bool WriteSecretFile(const std::filesystem::path& path, const std::string& secre
   return static_cast<bool>(out);
 }
 
+// Running snapshots need the command log after them.
+bool RunningSnapshots(const Flags& flags) { return flags.command_log && flags.running_snapshot_mib > 0; }
+std::uint64_t RunningSnapshotBytes(const Flags& flags) {
+  return static_cast<std::uint64_t>(flags.running_snapshot_mib * (1 << 20));
+}
+
 // The store varelayd runs on: the command log in front of the SQLite tables, or with
 // --command-log false the tables alone, once any log an earlier run left (a kill) is applied: its
 // batches were acknowledged.
@@ -161,6 +171,9 @@ varelay::Result<std::unique_ptr<varelay::Store>> OpenStore(const Flags& flags,
   log.dir = (data / "log").string();
   log.gather = std::chrono::milliseconds(flags.log_gather_ms);
   log.idle_below_bytes = static_cast<std::uint64_t>(flags.log_idle_below_mib) << 20;
+  log.keep_for_snapshot = RunningSnapshots(flags);
+  // Room for a few snapshots' worth of log, should writing them fall behind.
+  log.max_kept_bytes = std::max(log.max_kept_bytes, 4 * RunningSnapshotBytes(flags));
   std::error_code ignored;
   const bool log_left = std::filesystem::exists(log.dir, ignored) &&
                         !std::filesystem::is_empty(log.dir, ignored);
@@ -203,6 +216,15 @@ int Serve(const Flags& flags) {
   options.relay.quarantine = std::chrono::seconds(flags.quarantine_s);
   options.max_batch = flags.max_batch;
   if (flags.stop_snapshot) options.snapshot_path = (data / "varelay.snapshot").string();
+  const std::string running_snapshot = (data / "varelay.running-snapshot").string();
+  if (RunningSnapshots(flags)) {
+    options.running_snapshot_path = running_snapshot;
+    options.running_snapshot_bytes = RunningSnapshotBytes(flags);
+  } else if (auto removed = RemoveSnapshotFile(running_snapshot); !removed) {
+    // One left from a run that wrote them would not match the log a later run with them keeps.
+    std::cerr << "varelayd: " << removed.error().detail << "\n";
+    return 1;
+  }
   Engine engine(**store, clock, options);
   auto recovery_started = std::chrono::steady_clock::now();
   auto recovered = engine.Recover();
@@ -213,9 +235,16 @@ int Serve(const Flags& flags) {
   if (!recovered->snapshot_skipped.empty()) {
     std::cout << "varelayd: the stop snapshot was not used: " << recovered->snapshot_skipped << "\n";
   }
+  if (!recovered->running_snapshot_skipped.empty()) {
+    std::cout << "varelayd: the running snapshot was not used: " << recovered->running_snapshot_skipped << "\n";
+  }
+  std::string source = recovered->from_snapshot ? "the stop snapshot" : "the store";
+  if (recovered->from_running_snapshot) {
+    source = "the running snapshot at batch " + std::to_string(recovered->running_snapshot_position) + " and " +
+             std::to_string(recovered->replayed_batches) + " log batches after it";
+  }
   std::cout << "varelayd: recovered " << recovered->numbers << " numbers and " << recovered->live_assignments
-            << " live assignments from the " << (recovered->from_snapshot ? "stop snapshot" : "store") << " in "
-            << SecondsSince(recovery_started) << " s" << std::endl;
+            << " live assignments from " << source << " in " << SecondsSince(recovery_started) << " s" << std::endl;
   bool generated = false;
   std::string token = AdminToken(generated);
   if (token.size() < 24) {
@@ -358,6 +387,14 @@ int main(int argc, char** argv) {
                  "at a clean stop, write the numbers and live assignments to one file the next start reads "
                  "instead of the store (true or false)")
       ->envname("VARELAY_STOP_SNAPSHOT")->capture_default_str();
+  app.add_option("--running-snapshot-mib", flags.running_snapshot_mib,
+                 "with the command log, a copy of the process writes the numbers and live assignments to "
+                 "one file each time the log has grown by this much (and soon after a start that read none), "
+                 "and the log since is kept, so a start after a crash reads that file and the log after it "
+                 "instead of the store; 0: off (MiB)")
+      ->envname("VARELAY_RUNNING_SNAPSHOT_MIB")
+      ->check(CLI::Range(0.0, 1048576.0))
+      ->capture_default_str();
   app.add_option("--command-log", flags.command_log,
                  "acknowledge a batch once it is appended to the command log (data/log) and flushed, and "
                  "write the store's tables behind it on a thread of their own; false: write the tables "

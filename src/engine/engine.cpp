@@ -1,12 +1,21 @@
 #include "engine/engine.h"
 
 #include "domain/assert.h"
+#include "engine/snapshot_file.h"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 namespace varelay {
 namespace {
@@ -74,20 +83,32 @@ Engine::Engine(Store& store, const Clock& clock, EngineOptions options)
 Engine::~Engine() { Stop(); }
 
 Result<RecoveryReport> Engine::Recover() {
-  auto report = relay_->Recover(options_.snapshot_path);
+  auto report = relay_->Recover(options_.snapshot_path, options_.running_snapshot_path);
   if (!report) return report;
   auto sound = relay_->CheckInvariants();
-  if (!sound && report->from_snapshot) {
+  if (!sound && (report->from_snapshot || report->from_running_snapshot)) {
     // The snapshot passed its checksum but not the checks: start again from the store alone (the
-    // store no longer names the snapshot).
+    // store no longer names a stop snapshot; a running one is removed).
     std::string reason = "its state breaks an invariant (" + sound.error().detail + ")";
+    const bool running = report->from_running_snapshot;
     relay_.emplace(store_, options_.relay);
-    report = relay_->Recover({});
+    report = relay_->Recover({}, {});
     if (!report) return report;
-    report->snapshot_skipped = std::move(reason);
+    (running ? report->running_snapshot_skipped : report->snapshot_skipped) = std::move(reason);
+    if (!options_.running_snapshot_path.empty()) {
+      if (auto removed = RemoveSnapshotFile(options_.running_snapshot_path); !removed) {
+        return std::unexpected(removed.error());
+      }
+    }
     sound = relay_->CheckInvariants();
   }
   if (!sound) return std::unexpected(sound.error());
+  // The log the store keeps: from the running snapshot read on; without one, nothing until the
+  // next is written, which is then due.
+  store_.KeepLogAfter(report->from_running_snapshot ? report->running_snapshot_position
+                                                    : store_.CommittedPosition());
+  snapshot_due_ = !report->from_running_snapshot;
+  logged_at_snapshot_ = store_.LoggedBytes();
   return report;
 }
 
@@ -136,6 +157,9 @@ void Engine::Stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // A running snapshot still being written is given up (a stop writes its own): its copy of the
+  // process ended with the engine thread (PR_SET_PDEATHSIG).
+  if (snapshot_reaper_.joinable()) snapshot_reaper_.join();
   store_.SetAppliedListener({});  // the store outlives the engine
   // Everything applied is committed; the syncer flushes and answers the rest, then ends.
   {
@@ -193,7 +217,109 @@ void Engine::Loop() {
       unsynced_.push_back(std::move(committed));
     }
     sync_wake_.notify_one();
+    MaybeStartRunningSnapshot();
   }
+}
+
+void Engine::MaybeStartRunningSnapshot() {
+  if (options_.running_snapshot_path.empty() || !store_.KeepsLog()) return;
+  if (snapshot_reaper_.joinable()) {  // one at a time
+    if (!snapshot_done_.load(std::memory_order_acquire)) return;
+    snapshot_reaper_.join();
+  }
+  const std::uint64_t logged = store_.LoggedBytes();
+  const bool due = snapshot_due_ ? logged > logged_at_snapshot_
+                                 : logged - logged_at_snapshot_ >= options_.running_snapshot_bytes;
+  if (!due) return;
+  // Whatever happens now, the next try waits for as much log again: a failure is not retried at
+  // every batch.
+  snapshot_due_ = false;
+  logged_at_snapshot_ = logged;
+  const std::uint64_t position = store_.CommittedPosition();
+  const auto started = std::chrono::steady_clock::now();
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) {
+    std::fprintf(stderr, "varelayd: no running snapshot (cannot make a pipe: %s)\n", std::strerror(errno));
+    stats_.running_snapshot_failures.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  // The copy shares every page with this process until one of them writes it: the state as it
+  // stands between two batches, written out while this thread goes on with the next.
+  const pid_t parent = ::getpid();
+  const pid_t child = ::fork();
+  if (child == 0) WriteRunningSnapshotAndExit(report[1], parent, position);
+  ::close(report[1]);
+  stats_.engine_paused_us_total.fetch_add(
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::steady_clock::now() - started)
+                                     .count()),
+      std::memory_order_relaxed);
+  if (child < 0) {
+    std::fprintf(stderr, "varelayd: no running snapshot (cannot fork: %s)\n", std::strerror(errno));
+    ::close(report[0]);
+    stats_.running_snapshot_failures.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  snapshot_done_.store(false, std::memory_order_relaxed);
+  snapshot_reaper_ = std::thread([this, child, fd = report[0], position, started] {
+    pthread_setname_np(pthread_self(), "vr-snapshot");
+    ReapRunningSnapshot(child, fd, position, started);
+  });
+}
+
+void Engine::WriteRunningSnapshotAndExit(int report_fd, pid_t parent, std::uint64_t position) {
+  // Only this thread lives on in the copy, and any lock another thread held stays held: it
+  // touches nothing but the relay's state and its own file (no store, no stdio), and ends with
+  // _exit, running no destructor. The engine thread gone (a kill), it goes too.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(2);
+  // The listening socket, the connections and the store's files stay the parent's alone, so a
+  // restart can bind the port while this copy still writes.
+  if (report_fd > 3) ::close_range(3, static_cast<unsigned>(report_fd) - 1, 0);
+  ::close_range(static_cast<unsigned>(report_fd) + 1, ~0U, 0);
+  (void)::setpriority(PRIO_PROCESS, 0, 19);
+  auto written = relay_->WriteRunningSnapshot(options_.running_snapshot_path, position);
+  std::string said = written ? std::to_string(written->numbers) + " numbers and " +
+                                   std::to_string(written->live_assignments) + " live assignments, " +
+                                   std::to_string(written->bytes) + " bytes"
+                             : written.error().detail;
+  (void)!::write(report_fd, said.data(), said.size());
+  ::_exit(written ? 0 : 1);
+}
+
+void Engine::ReapRunningSnapshot(pid_t child, int report_fd, std::uint64_t position,
+                                 std::chrono::steady_clock::time_point started) {
+  std::string said;
+  char buffer[512];
+  for (;;) {
+    const ssize_t n = ::read(report_fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    said.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(report_fd);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    store_.KeepLogAfter(position);  // a start needs only the batches after it now
+    stats_.running_snapshots.fetch_add(1, std::memory_order_relaxed);
+    stats_.running_snapshot_position.store(position, std::memory_order_relaxed);
+    std::fprintf(stdout, "varelayd: running snapshot at batch %llu written (%s) in %.2f s\n",
+                 static_cast<unsigned long long>(position), said.c_str(), seconds);
+    std::fflush(stdout);
+  } else {
+    stats_.running_snapshot_failures.fetch_add(1, std::memory_order_relaxed);
+    if (!IsStopping()) {
+      std::string why = !said.empty()           ? said
+                        : WIFSIGNALED(status) ? "ended by signal " + std::to_string(WTERMSIG(status))
+                                                : "exited with " + std::to_string(WEXITSTATUS(status));
+      std::fprintf(stderr, "varelayd: the running snapshot at batch %llu was not written: %s\n",
+                   static_cast<unsigned long long>(position), why.c_str());
+    }
+  }
+  snapshot_done_.store(true, std::memory_order_release);
 }
 
 void Engine::SyncLoop() {

@@ -6,13 +6,17 @@
 // disk flushes the last one, and nobody hears of a change before it is durable.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -27,6 +31,12 @@ struct EngineOptions {
   std::size_t max_batch = 1024;        // commands per durable commit
   std::size_t queue_capacity = 65536;  // beyond this, Submit refuses (the API answers 503)
   std::string snapshot_path;           // the stop snapshot's file; empty: none
+  // The running snapshot's file (Relay::WriteRunningSnapshot); empty: none. Over a store that
+  // KeepsLog, a copy of the process (fork) writes one between batches once the log has grown by
+  // `running_snapshot_bytes` since the last, and at the first batch after a start that read none,
+  // while the engine goes on. A start after a kill then reads it and the log after it.
+  std::string running_snapshot_path;
+  std::uint64_t running_snapshot_bytes = 256ULL << 20;
 };
 
 // Figures the engine keeps for /metrics. Updated by the engine thread, read by anyone.
@@ -39,6 +49,10 @@ struct EngineStats {
   std::atomic<std::uint64_t> commit_us_total{0};
   std::array<std::atomic<std::uint64_t>, 9> batch_size_buckets{};
   std::atomic<std::uint64_t> queue_depth{0};
+  std::atomic<std::uint64_t> running_snapshots{0};          // written
+  std::atomic<std::uint64_t> running_snapshot_failures{0};  // begun and not written
+  std::atomic<std::uint64_t> running_snapshot_position{0};  // the last one written is at this batch
+  std::atomic<std::uint64_t> engine_paused_us_total{0};     // the engine's pause to begin them (fork)
 };
 
 class Engine {
@@ -115,6 +129,13 @@ class Engine {
   // Runs a query put aside: as ApplyOne, for the caller identified when it came.
   void ApplyDeferred(Deferred& deferred, Result<Outcome>& result, Instant now);
   [[noreturn]] void CommitFailed(const Error& error);
+  // Between batches, on the engine thread: begins a running snapshot when one is due.
+  void MaybeStartRunningSnapshot();
+  // In the forked copy: writes the running snapshot at `position`, reports on `report_fd`, exits.
+  [[noreturn]] void WriteRunningSnapshotAndExit(int report_fd, pid_t parent, std::uint64_t position);
+  // Waits for the copy, then lets the store drop the log before `position` (reaper thread).
+  void ReapRunningSnapshot(pid_t child, int report_fd, std::uint64_t position,
+                           std::chrono::steady_clock::time_point started);
 
   Store& store_;
   const Clock& clock_;
@@ -136,6 +157,12 @@ class Engine {
   TransferListener* transfer_listener_ = nullptr;
   // Hands both listeners what a durable batch (or the recovery) produced.
   void HandOver(OutboxChanges outbox, std::vector<Transfer> transfers);
+
+  // The running snapshot: the engine thread's, but for snapshot_done_ (set by the reaper).
+  bool snapshot_due_ = false;         // no usable one since the start: take one at the next batch
+  std::uint64_t logged_at_snapshot_ = 0;  // the store's LoggedBytes when the last one began
+  std::atomic<bool> snapshot_done_{false};
+  std::thread snapshot_reaper_;
 
   std::mutex sync_mutex_;
   std::condition_variable sync_wake_;  // a batch to flush, or stopping

@@ -9,6 +9,7 @@
 #include "domain/digest.h"
 #include "domain/identifiers.h"
 #include "engine/ledger_audit.h"
+#include "engine/snapshot_file.h"
 
 namespace varelay {
 
@@ -74,7 +75,8 @@ Relay::~Relay() {
   if (indexing_.joinable()) indexing_.join();
 }
 
-Result<RecoveryReport> Relay::Recover(const std::string& snapshot_path) {
+Result<RecoveryReport> Relay::Recover(const std::string& snapshot_path,
+                                      const std::string& running_snapshot_path) {
   RecoveryReport report;
   // Read (and cleared below) whether or not snapshots are on now: a token left from when they
   // were must not vouch for its file after this start has changed the state.
@@ -91,7 +93,18 @@ Result<RecoveryReport> Relay::Recover(const std::string& snapshot_path) {
       ForgetNumbers();
     }
   }
-  auto loaded = store_.Load(*this, report.from_snapshot ? LoadParts::kAllButNumbers : LoadParts::kAll);
+  std::error_code ec;
+  if (!report.from_snapshot && !running_snapshot_path.empty() &&
+      std::filesystem::exists(running_snapshot_path, ec)) {
+    if (auto read = ReadRunningSnapshot(running_snapshot_path, report); read) {
+      report.from_running_snapshot = true;
+    } else {
+      report.running_snapshot_skipped = read.error().detail;
+      ForgetNumbers();
+    }
+  }
+  const bool numbers_read = report.from_snapshot || report.from_running_snapshot;
+  auto loaded = store_.Load(*this, numbers_read ? LoadParts::kAllButNumbers : LoadParts::kAll);
   FinishIndexing();
   if (!loaded) return std::unexpected(loaded.error());
   QueueLoadedTimers();
@@ -102,6 +115,11 @@ Result<RecoveryReport> Relay::Recover(const std::string& snapshot_path) {
   if (!snapshot_path.empty()) {
     std::error_code ignored;  // unnamed by the store, a leftover file is never read
     std::filesystem::remove(snapshot_path, ignored);
+  }
+  if (!report.from_running_snapshot && !running_snapshot_path.empty()) {
+    if (auto removed = RemoveSnapshotFile(running_snapshot_path); !removed) {
+      return std::unexpected(removed.error());
+    }
   }
   report.numbers = static_cast<std::int64_t>(numbers_.size());
   report.live_assignments = static_cast<std::int64_t>(live_.size());
@@ -115,9 +133,10 @@ void Relay::StartIndexing() {
 void Relay::FinishIndexing() {
   if (indexing_.joinable()) {
     indexing_.join();
-  } else {
+  } else if (!indexed_) {
     numbers_.BuildIndex();  // numbers are added unindexed while recovering
   }
+  indexed_ = true;
 }
 
 void Relay::ForgetNumbers() {
@@ -130,6 +149,7 @@ void Relay::ForgetNumbers() {
   expiries_.clear();
   releases_.clear();
   loading_pool_ = nullptr;
+  indexed_ = false;
 }
 
 void Relay::OnBank(Bank bank) { banks_.emplace(bank.code, std::move(bank)); }

@@ -18,6 +18,7 @@
 #include "engine/commands.h"
 #include "engine/number_table.h"
 #include "engine/random.h"
+#include "engine/snapshot_file.h"
 #include "store/store.h"
 
 namespace varelay {
@@ -32,8 +33,15 @@ struct RelayOptions {
 
 // How a start found its state.
 struct RecoveryReport {
-  bool from_snapshot = false;
+  bool from_snapshot = false;  // the stop snapshot
   std::string snapshot_skipped;  // why a snapshot the store named was not used; empty otherwise
+  // The running snapshot (Relay::WriteRunningSnapshot): whether the numbers came from it and the
+  // log after it, at which batch it was taken and how many batches were replayed over it; or why
+  // a running snapshot on the disk was not used.
+  bool from_running_snapshot = false;
+  std::uint64_t running_snapshot_position = 0;
+  std::uint64_t replayed_batches = 0;
+  std::string running_snapshot_skipped;
   std::int64_t numbers = 0;
   std::int64_t live_assignments = 0;  // open ones, and the tombstones of cooling numbers
 };
@@ -49,14 +57,21 @@ class Relay final : private LoadSink {
   Relay(Store& store, RelayOptions options);
   ~Relay() override;
 
-  // Rebuilds the live state, once, before anything else. With a `snapshot_path`, the numbers and
-  // live assignments come from the stop snapshot there when the store names it; else, or when it
-  // cannot be read, from the store. Either way the store stops naming it (so a snapshot is read at
-  // most once, and never after a change).
-  Result<RecoveryReport> Recover(const std::string& snapshot_path);
+  // Rebuilds the live state, once, before anything else. The numbers and live assignments come
+  // from the first of these that can be read whole: the stop snapshot at `snapshot_path` when
+  // the store names it (the store then stops naming it, so it is read at most once, and never
+  // after a change); the running snapshot at `running_snapshot_path` with the store's log after
+  // it replayed over it; the store's tables. A running snapshot not used is removed before
+  // anything changes (the batches it was taken at might otherwise be written again, differently).
+  Result<RecoveryReport> Recover(const std::string& snapshot_path,
+                                 const std::string& running_snapshot_path = {});
   // Writes the numbers and live assignments to `path` and has the store name the file. Between
   // commands only; anything applied afterwards must come after a new Recover.
   Result<SnapshotFigures> WriteSnapshot(const std::string& path);
+  // Writes the numbers and live assignments to `path` as a running snapshot taken at log batch
+  // `position` (the store's CommittedPosition). Between batches only; changes nothing, and
+  // touches no store, so a forked copy of the process may call it.
+  Result<SnapshotFigures> WriteRunningSnapshot(const std::string& path, std::uint64_t position) const;
 
   // Resolves a presented API key; kUnauthorized when unknown or revoked.
   Result<Caller> Authenticate(std::string_view bearer) const;
@@ -179,6 +194,13 @@ class Relay final : private LoadSink {
 
   // Recovery: the snapshot's numbers and live assignments; any failure leaves them half read.
   Result<void> ReadSnapshot(const std::string& path, std::string_view token);
+  // The same from a running snapshot and the log after it; fills the report's running fields.
+  Result<void> ReadRunningSnapshot(const std::string& path, RecoveryReport& report);
+  // What both kinds of snapshot hold after their headers.
+  void WriteSnapshotBody(SnapshotWriter& w) const;
+  Result<void> ReadSnapshotBody(SnapshotReader& r, const std::string& path);
+  // Replays the log's number and assignment writes over a running snapshot (relay_snapshot.cpp).
+  class LogReplay;
   // Drops whatever numbers, pools and live assignments a failed snapshot read left.
   void ForgetNumbers();
   // Counts a loaded number in its pool and gathers its release time when it cools.
@@ -245,6 +267,7 @@ class Relay final : private LoadSink {
   std::vector<NumberSlot*> touched_;  // see Touch
   Pool* loading_pool_ = nullptr;         // during Recover: the pool of the number loaded last
   std::thread indexing_;                  // during Recover: builds the number index
+  bool indexed_ = false;                  // during Recover: the index is built
   // During Recover: open assignments' due times, cooling numbers' release times.
   std::vector<std::pair<Instant, std::string>> loading_expiries_;
   std::vector<std::pair<Instant, NumberSlot*>> loading_releases_;

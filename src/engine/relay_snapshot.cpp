@@ -5,6 +5,7 @@
 // one (first start, crash, any doubt) the start reads the store, as it always could.
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "domain/assert.h"
@@ -16,6 +17,7 @@ namespace varelay {
 namespace {
 
 constexpr std::string_view kMagic = "varelay-stop-snapshot";
+constexpr std::string_view kRunningMagic = "varelay-running-snapshot";
 constexpr std::uint64_t kFormatVersion = 1;
 constexpr int kTokenChars = 32;
 constexpr std::size_t kMaxField = 64 * 1024;  // any stored text; a longer one means a bad file
@@ -26,6 +28,10 @@ constexpr std::size_t kMaxField = 64 * 1024;  // any stored text; a longer one m
 constexpr std::uint64_t kMinPoolBytes = 3;
 constexpr std::uint64_t kMinNumberBytes = 8;
 constexpr std::uint64_t kMinAssignmentBytes = 11 + 4 + 11;
+
+std::unexpected<Error> Malformed(const std::string& path, std::string_view where) {
+  return Fail(ErrorCode::kInvalidField, path + " is malformed (" + std::string(where) + ")");
+}
 
 void WriteInstant(SnapshotWriter& w, const std::optional<Instant>& t) {
   w.U64(t ? 1 : 0);
@@ -126,7 +132,32 @@ Result<SnapshotFigures> Relay::WriteSnapshot(const std::string& path) {
   SnapshotWriter& w = *writer;
   const std::string token = RandomSecret(kTokenChars);
   WriteSnapshotHeader(w, token);
+  WriteSnapshotBody(w);
+  auto bytes = w.Finish();
+  if (!bytes) return std::unexpected(bytes.error());
+  // Only now does the store vouch for the file: a stop cut short before this leaves no token.
+  if (auto r = store_.SetSnapshotToken(token); !r) return std::unexpected(r.error());
+  return SnapshotFigures{static_cast<std::int64_t>(numbers_.size()),
+                         static_cast<std::int64_t>(live_.size()), *bytes};
+}
 
+Result<SnapshotFigures> Relay::WriteRunningSnapshot(const std::string& path,
+                                                    std::uint64_t position) const {
+  VARELAY_INVARIANT(touched_.empty(), "a snapshot is written between batches");
+  auto writer = SnapshotWriter::Create(path);
+  if (!writer) return std::unexpected(writer.error());
+  SnapshotWriter& w = *writer;
+  w.Bytes(kRunningMagic);
+  w.U64(kFormatVersion);
+  w.U64(position);
+  WriteSnapshotBody(w);
+  auto bytes = w.Finish();
+  if (!bytes) return std::unexpected(bytes.error());
+  return SnapshotFigures{static_cast<std::int64_t>(numbers_.size()),
+                         static_cast<std::int64_t>(live_.size()), *bytes};
+}
+
+void Relay::WriteSnapshotBody(SnapshotWriter& w) const {
   std::unordered_map<const Pool*, std::uint64_t> pool_ids;
   w.U64(pools_.size());
   for (const auto& [key, pool] : pools_) {
@@ -154,46 +185,40 @@ Result<SnapshotFigures> Relay::WriteSnapshot(const std::string& path) {
   // In the map's own order: the reader sorts the due times itself (QueueLoadedTimers).
   w.U64(live_.size());
   for (const auto& [id, assignment] : live_) WriteSnapshotAssignment(w, assignment);
-
-  auto bytes = w.Finish();
-  if (!bytes) return std::unexpected(bytes.error());
-  // Only now does the store vouch for the file: a stop cut short before this leaves no token.
-  if (auto r = store_.SetSnapshotToken(token); !r) return std::unexpected(r.error());
-  return SnapshotFigures{static_cast<std::int64_t>(numbers_.size()),
-                         static_cast<std::int64_t>(live_.size()), *bytes};
 }
 
 Result<void> Relay::ReadSnapshot(const std::string& path, std::string_view token) {
   auto opened = SnapshotReader::Open(path);
   if (!opened) return std::unexpected(opened.error());
   SnapshotReader& r = *opened;
-  auto malformed = [&](std::string_view where) {
-    return Fail(ErrorCode::kInvalidField, path + " is malformed (" + std::string(where) + ")");
-  };
   if (r.Bytes(kMagic.size()) != kMagic || r.U64() != kFormatVersion) {
-    return malformed("not a snapshot of this format");
+    return Malformed(path, "not a snapshot of this format");
   }
   if (r.Bytes(kTokenChars) != token) {
     return Fail(ErrorCode::kInvalidField, path + " is not the snapshot the store names");
   }
+  return ReadSnapshotBody(r, path);
+}
+
+Result<void> Relay::ReadSnapshotBody(SnapshotReader& r, const std::string& path) {
   // Every count is checked against the bytes left, so a bad count cannot ask for memory the file
   // could not fill.
   const std::uint64_t pool_count = r.U64();
-  if (!r.ok() || pool_count > r.remaining() / kMinPoolBytes) return malformed("pool count");
+  if (!r.ok() || pool_count > r.remaining() / kMinPoolBytes) return Malformed(path, "pool count");
   std::vector<Pool*> pools;
   pools.reserve(pool_count);
   for (std::uint64_t i = 0; i < pool_count; ++i) {
     std::string merchant(r.Bytes(kMaxField)), bank(r.Bytes(kMaxField)), region(r.Bytes(kMaxField));
-    if (!r.ok()) return malformed("pools");
+    if (!r.ok()) return Malformed(path, "pools");
     auto& owned = pools_[PoolKey(merchant, bank, region)];
-    if (owned) return malformed("a pool twice");
+    if (owned) return Malformed(path, "a pool twice");
     owned = std::make_unique<Pool>(
         Pool{std::move(merchant), std::move(bank), std::move(region), {}, 0, 0});
     pools.push_back(owned.get());
   }
   const std::uint64_t number_count = r.U64();
   if (!r.ok() || number_count > r.remaining() / kMinNumberBytes || number_count >= UINT32_MAX - 1) {
-    return malformed("number count");
+    return Malformed(path, "number count");
   }
   for (std::uint64_t n = 0; n < number_count; ++n) {
     const std::uint64_t pool_id = r.U64();
@@ -203,7 +228,7 @@ Result<void> Relay::ReadSnapshot(const std::string& path, std::string_view token
     const std::int64_t generation = r.I64();
     const std::int64_t event_seq = r.I64();
     const auto release_at = ReadInstant(r);
-    if (!r.ok() || pool_id >= pools.size() || number.empty()) return malformed("numbers");
+    if (!r.ok() || pool_id >= pools.size() || number.empty()) return Malformed(path, "numbers");
     Pool& pool = *pools[pool_id];
     NumberSlot& slot = numbers_.AddUnindexed(pool, number);
     slot.state = state;
@@ -217,22 +242,165 @@ Result<void> Relay::ReadSnapshot(const std::string& path, std::string_view token
   StartIndexing();
   for (Pool* pool : pools) {
     const std::uint64_t free_count = r.U64();
-    if (!r.ok() || free_count > number_count) return malformed("free list");
+    if (!r.ok() || free_count > number_count) return Malformed(path, "free list");
     for (std::uint64_t i = 0; i < free_count; ++i) {
       const std::uint64_t index = r.U64();
-      if (!r.ok() || index >= number_count) return malformed("free list");
+      if (!r.ok() || index >= number_count) return Malformed(path, "free list");
       pool->free.push_back(&numbers_.At(static_cast<std::uint32_t>(index)));
     }
   }
   const std::uint64_t live_count = r.U64();
-  if (!r.ok() || live_count > r.remaining() / kMinAssignmentBytes) return malformed("assignment count");
+  if (!r.ok() || live_count > r.remaining() / kMinAssignmentBytes) return Malformed(path, "assignment count");
   live_.reserve(live_count);
   for (std::uint64_t i = 0; i < live_count; ++i) {
     auto assignment = ReadAssignment(r);
-    if (!assignment) return malformed("assignments");
+    if (!assignment) return Malformed(path, "assignments");
     OnLiveAssignment(std::move(*assignment));
   }
-  if (!r.AtEnd()) return malformed("bytes after the end");
+  if (!r.AtEnd()) return Malformed(path, "bytes after the end");
+  return {};
+}
+
+// The log's writes of numbers and assignments, replayed over a running snapshot's. Every other
+// write is in the tables already (the store applied its log to them when it opened), and is read
+// from there. A number's row is what it was when its command ended; an assignment's, likewise.
+class Relay::LogReplay final : public StoreWrites {
+ public:
+  explicit LogReplay(Relay& relay) : relay_(relay) {}
+
+  void PutNumber(const NumberRecord& n) override {
+    if (!error_.empty()) return;
+    if (!NumberTable::CanHold(n.number) || !decltype(NumberSlot::assignment_id)::Fits(n.assignment_id)) {
+      error_ = "the log holds a number that fits no slot (" + n.bank + "/" + n.number + ")";
+      return;
+    }
+    auto& owned = relay_.pools_[PoolKey(n.merchant, n.bank, n.region)];
+    if (!owned) owned = std::make_unique<Pool>(Pool{n.merchant, n.bank, n.region, {}, 0, 0});
+    NumberSlot* slot = relay_.numbers_.Find(n.bank, n.number);
+    if (!slot) {
+      slot = &relay_.numbers_.Add(*owned, n.number);
+      changes_.push_back(Change{slot, nullptr, NumberState::kFree});
+      slot->touched = true;
+    } else if (!slot->touched) {
+      changes_.push_back(Change{slot, slot->pool, slot->state});
+      slot->touched = true;
+    }
+    if (slot->assignment_id.view() != n.assignment_id && !slot->assignment_id.view().empty()) {
+      maybe_dead_.emplace_back(slot->assignment_id.view());  // the number moved on from it
+    }
+    slot->pool = owned.get();
+    slot->state = n.state;
+    slot->generation = n.generation;
+    slot->assignment_id.Assign(n.assignment_id);
+    slot->release_at = n.release_at;
+    slot->event_seq = n.event_seq;
+    if (n.state == NumberState::kFree) last_freed_[slot] = ++writes_;
+  }
+
+  void PutAssignment(const Assignment& a) override {
+    relay_.live_.insert_or_assign(a.id, a);
+    maybe_dead_.push_back(a.id);
+  }
+
+  // What the snapshot's reading counted and listed is brought up to date with the changed numbers.
+  Result<void> Finish() {
+    if (!error_.empty()) return Fail(ErrorCode::kInvalidField, error_);
+    // Counts and release times: each changed number taken out as it was, put back as it is.
+    std::unordered_set<Pool*> pools;
+    for (const Change& c : changes_) {
+      if (c.pool) {
+        if (c.state == NumberState::kAssigned) --c.pool->assigned;
+        if (c.state == NumberState::kCooling) --c.pool->cooling;
+        pools.insert(c.pool);
+      }
+      pools.insert(c.slot->pool);
+    }
+    std::erase_if(relay_.loading_releases_, [](const auto& release) { return release.second->touched; });
+    for (const Change& c : changes_) relay_.CountLoadedNumber(*c.slot);
+    // Free lists: a number the log did not change keeps its place; a changed one that ends free
+    // goes to the back of its pool, in the order it was last freed, as the engine had put it.
+    for (Pool* pool : pools) {
+      std::erase_if(pool->free, [](const NumberSlot* slot) { return slot->touched; });
+    }
+    std::vector<std::pair<std::uint64_t, NumberSlot*>> freed;
+    for (auto [slot, write] : last_freed_) {
+      if (slot->state == NumberState::kFree) freed.emplace_back(write, slot);
+    }
+    std::sort(freed.begin(), freed.end());
+    for (auto [write, slot] : freed) slot->pool->free.push_back(slot);
+    for (const Change& c : changes_) c.slot->touched = false;
+    // Live assignments: one the log wrote, or whose number moved on, stays only while its number
+    // is still tied to it (open, or the tombstone of a cooling number).
+    for (const std::string& id : maybe_dead_) {
+      auto it = relay_.live_.find(id);
+      if (it == relay_.live_.end()) continue;
+      const NumberSlot* slot = relay_.numbers_.Find(it->second.bank, it->second.number);
+      if (!slot || slot->state == NumberState::kFree || slot->assignment_id.view() != id) {
+        relay_.live_.erase(it);
+      }
+    }
+    // Due times, gathered anew: an open assignment of the snapshot's may have closed since.
+    relay_.loading_expiries_.clear();
+    for (const auto& [id, a] : relay_.live_) {
+      if (a.status == AssignmentStatus::kOpen) relay_.loading_expiries_.emplace_back(a.due_at, id);
+    }
+    return {};
+  }
+
+  void PutBank(const Bank&) override {}
+  void InsertMerchant(const Merchant&) override {}
+  void UpdateMerchant(const Merchant&) override {}
+  void InsertContract(const Contract&) override {}
+  void PutApiKey(const ApiKey&) override {}
+  void PutDeposit(const Deposit&) override {}
+  void AppendLedgerEntry(const LedgerEntry&) override {}
+  void PutIdempotency(const IdempotencyRecord&) override {}
+  void PutWebhookEndpoint(const WebhookEndpoint&) override {}
+  void AppendEvent(const Event&) override {}
+  void PutDelivery(const Delivery&) override {}
+  void PutStatement(const BankStatement&, const std::string&) override {}
+  void PutTransfer(const Transfer&) override {}
+  void FailPendingDeliveries(const std::string&, const std::string&) override {}
+  void DeleteIdempotencyBefore(Instant, int) override {}
+
+ private:
+  // A number as the snapshot had it, before the log first changed it (no pool: the log added it).
+  struct Change {
+    NumberSlot* slot;
+    Pool* pool;
+    NumberState state;
+  };
+
+  Relay& relay_;
+  std::vector<Change> changes_;  // one per changed number (NumberSlot::touched marks them)
+  std::unordered_map<NumberSlot*, std::uint64_t> last_freed_;  // -> the write that freed it last
+  std::uint64_t writes_ = 0;
+  std::vector<std::string> maybe_dead_;  // assignments that may no longer be live
+  std::string error_;                    // the first write that could not be replayed
+};
+
+
+Result<void> Relay::ReadRunningSnapshot(const std::string& path, RecoveryReport& report) {
+  auto opened = SnapshotReader::Open(path);
+  if (!opened) return std::unexpected(opened.error());
+  SnapshotReader& r = *opened;
+  if (r.Bytes(kRunningMagic.size()) != kRunningMagic || r.U64() != kFormatVersion) {
+    return Malformed(path, "not a running snapshot of this format");
+  }
+  const std::uint64_t position = r.U64();
+  if (!r.ok()) return Malformed(path, "position");
+  if (auto body = ReadSnapshotBody(r, path); !body) return body;
+  FinishIndexing();  // the replay finds numbers by their key
+  LogReplay replay(*this);
+  auto replayed = store_.ReplayLogAfter(position, replay);
+  if (!replayed) {
+    return Fail(replayed.error().code, "taken at batch " + std::to_string(position) +
+                                           ", it cannot be brought up to date: " +
+                                           replayed.error().detail);
+  }
+  if (auto finished = replay.Finish(); !finished) return finished;
+  report.running_snapshot_position = position;
+  report.replayed_batches = *replayed;
   return {};
 }
 

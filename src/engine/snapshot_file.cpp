@@ -21,6 +21,19 @@ std::string Errno(std::string_view what, const std::string& path) {
   return std::string(what) + " " + path + ": " + std::strerror(errno);
 }
 
+// Flushes the folder `path` is in, so that a name created or removed there is durable.
+Result<void> SyncFolderOf(const std::string& path) {
+  auto folder = std::filesystem::path(path).parent_path();
+  int dir = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0 || ::fsync(dir) != 0) {
+    auto error = Errno("cannot flush the folder of", path);
+    if (dir >= 0) ::close(dir);
+    return Fail(ErrorCode::kInternal, error);
+  }
+  ::close(dir);
+  return {};
+}
+
 void PutLittleEndian(std::string& to, std::uint64_t value) {
   for (int i = 0; i < 8; ++i) to.push_back(static_cast<char>(value >> (8 * i)));
 }
@@ -144,15 +157,16 @@ Result<std::uint64_t> SnapshotWriter::Finish() {
     ::unlink(temporary.c_str());
     return Fail(ErrorCode::kInternal, error);
   }
-  auto folder = std::filesystem::path(path_).parent_path();
-  int dir = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0 || ::fsync(dir) != 0) {
-    auto error = Errno("cannot flush the folder of", path_);
-    if (dir >= 0) ::close(dir);
-    return Fail(ErrorCode::kInternal, error);
-  }
-  ::close(dir);
+  if (auto r = SyncFolderOf(path_); !r) return std::unexpected(r.error());
   return written_;
+}
+
+Result<void> RemoveSnapshotFile(const std::string& path) {
+  if (::unlink(path.c_str()) != 0) {
+    if (errno == ENOENT) return {};
+    return Fail(ErrorCode::kInternal, Errno("cannot remove", path));
+  }
+  return SyncFolderOf(path);
 }
 
 // ---- reader ---------------------------------------------------------------------------------

@@ -55,6 +55,10 @@ class SnapshotWriter {
   std::string error_;  // the first write that failed
 };
 
+// Removes the snapshot at `path` (nothing there is fine) and flushes its folder, so the file
+// cannot come back after a power cut.
+Result<void> RemoveSnapshotFile(const std::string& path);
+
 class SnapshotReader {
  public:
   // Maps `path` and checks its checksum. kNotFound when there is no such file.

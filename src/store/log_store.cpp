@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -139,6 +140,27 @@ Result<int> ZeroFile(const std::string& path, std::uint64_t bytes) {
     return error;
   }
   return fd;
+}
+
+// Writes zeros over `path` from `offset` to its end, and flushes it.
+Result<void> ZeroTail(const std::string& path, std::uint64_t offset) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return SystemError("cannot open " + path);
+  Result<void> result;
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) {
+    result = SystemError("cannot read the size of " + path);
+  } else {
+    const std::string zeros(std::size_t{1} << 20, '\0');
+    const auto size = static_cast<std::uint64_t>(info.st_size);
+    for (std::uint64_t at = offset; result && at < size; at += zeros.size()) {
+      result = WriteAt(fd, std::string_view(zeros).substr(0, std::min<std::uint64_t>(zeros.size(), size - at)),
+                       at, path);
+    }
+    if (result && ::fdatasync(fd) != 0) result = SystemError("cannot flush " + path);
+  }
+  ::close(fd);
+  return result;
 }
 
 // A zeroed file waiting to become the next segment, under a name of its own.
@@ -287,16 +309,85 @@ bool SetIdle(pid_t tid, bool idle) {
   return ::sched_setscheduler(tid, idle ? SCHED_IDLE : SCHED_OTHER, &none) == 0;
 }
 
+// Calls `each(lsn, payload)` for every whole batch of the segments after `position`, in order.
+// Zeros end a segment (segments are zeroed before use). A batch cut short or failing its checksum
+// at the very end of the last segment was interrupted by a crash and never acknowledged: reading
+// stops there. The same anywhere else, or a gap in the batch numbers, is damage the relay must not
+// guess around: kInternal, naming the segment and the byte. So is a failure of `each`.
+// `tail`, when given, learns where the whole batches of the last segment end and whether anything
+// but zeros follows them there.
+struct LogTail {
+  std::uint64_t end = 0;
+  bool torn = false;
+};
+
+template <typename Each>
+Result<void> ReadBatches(const SegmentList& segments, std::uint64_t position, Each each,
+                         LogTail* tail = nullptr) {
+  std::uint64_t last = position;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    const bool final_segment = i + 1 == segments.size();
+    // Every batch of a segment whose successor begins by position + 1 is one already had.
+    if (!final_segment && segments[i + 1].first <= position + 1) continue;
+    auto bytes = ReadFile(segments[i].second);
+    if (!bytes) return std::unexpected(bytes.error());
+    std::string_view rest = *bytes;
+    std::uint64_t offset = 0;
+    auto damaged = [&](const std::string& why) {
+      return Fail(ErrorCode::kInternal, "the command log segment " + segments[i].second +
+                                            " is damaged at byte " + std::to_string(offset) + ": " +
+                                            why);
+    };
+    while (!rest.empty()) {
+      std::uint32_t magic = 0, length = 0;
+      std::uint64_t lsn = 0, checksum = 0;
+      bool whole = rest.size() >= kHeaderBytes;
+      if (whole) {
+        std::memcpy(&magic, rest.data(), 4);
+        std::memcpy(&length, rest.data() + 4, 4);
+        std::memcpy(&lsn, rest.data() + 8, 8);
+        std::memcpy(&checksum, rest.data() + 16, 8);
+        whole = magic == kMagic && rest.size() - kHeaderBytes >= length &&
+                FrameChecksum(lsn, rest.substr(kHeaderBytes, length)) == checksum;
+      }
+      if (!whole) {
+        if (std::all_of(rest.begin(), rest.end(), [](char c) { return c == 0; })) break;
+        if (final_segment) {
+          if (tail) tail->torn = true;
+          break;
+        }
+        return damaged("a batch is cut short or fails its checksum");
+      }
+      if (lsn > last) {
+        if (lsn != last + 1) {
+          return damaged("batch " + std::to_string(lsn) + " follows batch " + std::to_string(last));
+        }
+        if (auto r = each(lsn, rest.substr(kHeaderBytes, length)); !r) {
+          return damaged("batch " + std::to_string(lsn) + ": " + r.error().detail);
+        }
+        last = lsn;
+      }
+      rest.remove_prefix(kHeaderBytes + length);
+      offset += kHeaderBytes + length;
+    }
+    if (final_segment && tail) tail->end = offset;
+  }
+  return {};
+}
+
 class LogStore final : public Store {
  public:
   LogStore(std::unique_ptr<Store> tables, std::unique_ptr<Store> reader, LogStoreOptions options,
-           std::shared_ptr<Segment> current, std::uint64_t last_lsn, std::uint64_t replayed)
+           std::shared_ptr<Segment> current, std::vector<std::shared_ptr<Segment>> kept,
+           std::uint64_t last_lsn, std::uint64_t replayed)
       : tables_(std::move(tables)),
         reader_(std::move(reader)),
         options_(std::move(options)),
         last_lsn_(last_lsn),
         current_(std::move(current)),
         applied_lsn_(last_lsn),
+        keep_after_(options_.keep_for_snapshot ? 0 : UINT64_MAX),
+        old_segments_(std::move(kept)),
         replayed_(replayed),
         can_idle_(options_.idle_below_bytes > 0 && CanLeaveIdle(options_.apply_nice)) {
     applier_ = std::thread([this] {
@@ -325,11 +416,50 @@ class LogStore final : public Store {
       ::close(spare_->fd);
       ::unlink(spare_->path.c_str());
     }
-    // Every committed batch is in the tables; once they are on the disk the log is not needed.
+    // Every committed batch is in the tables; once they are on the disk the log is not needed,
+    // but for what a running snapshot may need.
     if (applied_lsn_ == last_lsn_ && tables_->Sync()) {
       old_segments_.push_back(current_);
-      for (const auto& segment : old_segments_) ::unlink(segment->path.c_str());
+      std::lock_guard lock(mutex_);
+      DeleteUnneededSegments();
     }
+  }
+
+  bool KeepsLog() const override { return options_.keep_for_snapshot; }
+
+  void KeepLogAfter(std::uint64_t position) override {
+    std::lock_guard lock(mutex_);
+    keep_after_ = position;
+    DeleteUnneededSegments();
+  }
+
+  std::uint64_t LoggedBytes() const override { return logged_bytes_; }
+
+  Result<std::uint64_t> ReplayLogAfter(std::uint64_t position, StoreWrites& target) override {
+    const std::uint64_t last = last_lsn_;
+    const std::string wanted = "batches " + std::to_string(position + 1) + " to " + std::to_string(last);
+    if (position > last) {
+      return Fail(ErrorCode::kNotFound, "it is at batch " + std::to_string(position) +
+                                            ", past the log's last batch " + std::to_string(last));
+    }
+    if (position == last) return 0;
+    auto segments = ListSegments(options_.dir);
+    if (!segments) return std::unexpected(segments.error());
+    if (segments->empty() || segments->front().first > position + 1) {
+      return Fail(ErrorCode::kNotFound, "the log no longer holds " + wanted);
+    }
+    std::uint64_t replayed_to = position;
+    auto read = ReadBatches(*segments, position, [&](std::uint64_t lsn, std::string_view payload) {
+      if (auto r = ReplayLogBatch(payload, target); !r) return r;
+      replayed_to = lsn;
+      return Result<void>{};
+    });
+    if (!read) return std::unexpected(read.error());
+    if (replayed_to != last) {
+      return Fail(ErrorCode::kNotFound, "the log holds batches only up to " +
+                                            std::to_string(replayed_to) + " of " + wanted);
+    }
+    return last - position;
   }
 
   StoreStats Stats() const override {
@@ -377,6 +507,7 @@ class LogStore final : public Store {
       return r;
     }
     last_lsn_ = lsn;
+    logged_bytes_ += frame.size();
     {
       std::lock_guard lock(overlay_mutex_);
       ForEachOverlay([&](auto& overlay) { overlay.CommitStaged(lsn); });
@@ -653,6 +784,23 @@ class LogStore final : public Store {
     --waiting_readers_;
   }
 
+  // A full segment goes once the tables hold its batches on the disk (the applier flushes them
+  // after each round) and no running snapshot needs them, or, should the segments kept for one
+  // come to more than max_kept_bytes, the oldest of them go all the same (the next start then
+  // reads the tables). Under mutex_.
+  void DeleteUnneededSegments() {
+    std::size_t kept = old_segments_.size();
+    std::erase_if(old_segments_, [&](const std::shared_ptr<Segment>& segment) {
+      if (segment->last_lsn > applied_lsn_) return false;
+      if (segment->last_lsn > keep_after_ && kept * options_.segment_bytes <= options_.max_kept_bytes) {
+        return false;
+      }
+      ::unlink(segment->path.c_str());
+      --kept;
+      return true;
+    });
+  }
+
   // The applier, if idle, becomes an ordinary thread (under mutex_).
   void RaiseApplier() {
     if (applier_idle_ && SetIdle(applier_tid_, false)) applier_idle_ = false;
@@ -718,12 +866,7 @@ class LogStore final : public Store {
         applier_idle_ = SetIdle(0, true);
       }
       apply_rounds_.fetch_add(1, std::memory_order_relaxed);
-      // A full segment goes once the tables hold its batches on the disk (flushed above).
-      std::erase_if(old_segments_, [&](const std::shared_ptr<Segment>& segment) {
-        if (segment->last_lsn > applied_lsn_) return false;
-        ::unlink(segment->path.c_str());
-        return true;
-      });
+      DeleteUnneededSegments();
       applied_.notify_all();
       const std::uint64_t applied = applied_lsn_;
       lock.unlock();  // the listener takes its owner's lock: never while holding this one
@@ -743,6 +886,7 @@ class LogStore final : public Store {
   LogBatchEncoder batch_;
   std::uint64_t last_lsn_;  // the last batch committed (written to the log)
   std::uint64_t read_floor_ = 0;  // SetReadFloor
+  std::uint64_t logged_bytes_ = 0;  // LoggedBytes
 
   std::mutex segment_mutex_;  // current_ as Sync reads it
   std::shared_ptr<Segment> current_;
@@ -771,7 +915,8 @@ class LogStore final : public Store {
   pid_t applier_tid_ = 0;
   bool applier_idle_ = false;  // under SCHED_IDLE (LogStoreOptions::idle_below_bytes)
   bool stopping_ = false;
-  std::vector<std::shared_ptr<Segment>> old_segments_;  // full segments not yet deleted
+  std::uint64_t keep_after_;  // KeepLogAfter (UINT64_MAX: nothing is kept for a snapshot)
+  std::vector<std::shared_ptr<Segment>> old_segments_;  // full segments not yet deleted, in order
   std::optional<Spare> spare_;                          // the next segment, zeroed
   bool spare_wanted_ = true;                            // the applier is to prepare one
   // For Stats, from any thread.
@@ -781,62 +926,11 @@ class LogStore final : public Store {
   std::thread applier_;
 };
 
-// Calls `each(lsn, payload)` for every whole batch of the segments after `position`, in order.
-// Zeros end a segment (segments are zeroed before use). A batch cut short or failing its checksum
-// at the very end of the last segment was interrupted by a crash and never acknowledged: reading
-// stops there. The same anywhere else, or a gap in the batch numbers, is damage the relay must not
-// guess around: kInternal, naming the segment and the byte. So is a failure of `each`.
-template <typename Each>
-Result<void> ReadBatches(const SegmentList& segments, std::uint64_t position, Each each) {
-  std::uint64_t last = position;
-  for (std::size_t i = 0; i < segments.size(); ++i) {
-    const bool final_segment = i + 1 == segments.size();
-    auto bytes = ReadFile(segments[i].second);
-    if (!bytes) return std::unexpected(bytes.error());
-    std::string_view rest = *bytes;
-    std::uint64_t offset = 0;
-    auto damaged = [&](const std::string& why) {
-      return Fail(ErrorCode::kInternal, "the command log segment " + segments[i].second +
-                                            " is damaged at byte " + std::to_string(offset) + ": " +
-                                            why);
-    };
-    while (!rest.empty()) {
-      std::uint32_t magic = 0, length = 0;
-      std::uint64_t lsn = 0, checksum = 0;
-      bool whole = rest.size() >= kHeaderBytes;
-      if (whole) {
-        std::memcpy(&magic, rest.data(), 4);
-        std::memcpy(&length, rest.data() + 4, 4);
-        std::memcpy(&lsn, rest.data() + 8, 8);
-        std::memcpy(&checksum, rest.data() + 16, 8);
-        whole = magic == kMagic && rest.size() - kHeaderBytes >= length &&
-                FrameChecksum(lsn, rest.substr(kHeaderBytes, length)) == checksum;
-      }
-      if (!whole) {
-        if (std::all_of(rest.begin(), rest.end(), [](char c) { return c == 0; })) break;
-        if (final_segment) break;
-        return damaged("a batch is cut short or fails its checksum");
-      }
-      if (lsn > last) {
-        if (lsn != last + 1) {
-          return damaged("batch " + std::to_string(lsn) + " follows batch " + std::to_string(last));
-        }
-        if (auto r = each(lsn, rest.substr(kHeaderBytes, length)); !r) {
-          return damaged("batch " + std::to_string(lsn) + ": " + r.error().detail);
-        }
-        last = lsn;
-      }
-      rest.remove_prefix(kHeaderBytes + length);
-      offset += kHeaderBytes + length;
-    }
-  }
-  return {};
-}
-
 // Applies the logged batches after `position` (the tables' own), in transactions of
 // kReplayTransactionBytes or so. Returns the last batch the log holds (or `position`, when the log
 // holds nothing newer).
-Result<std::uint64_t> Replay(Store& tables, std::uint64_t position, const SegmentList& segments) {
+Result<std::uint64_t> Replay(Store& tables, std::uint64_t position, const SegmentList& segments,
+                             LogTail& tail) {
   std::uint64_t last = position;
   std::uint64_t in_transaction = 0;
   auto commit = [&]() -> Result<void> {
@@ -856,7 +950,7 @@ Result<std::uint64_t> Replay(Store& tables, std::uint64_t position, const Segmen
     in_transaction += payload.size();
     return in_transaction >= kReplayTransactionBytes ? commit() : Result<void>{};
   };
-  auto read = ReadBatches(segments, position, apply);
+  auto read = ReadBatches(segments, position, apply, &tail);
   if (!read) {
     if (in_transaction > 0) tables.Rollback();
     return std::unexpected(read.error());
@@ -884,12 +978,29 @@ Result<std::unique_ptr<Store>> OpenLogStore(const std::string& db_path, LogStore
   if (!segments) return std::unexpected(segments.error());
   auto position = (*tables)->LogPosition();
   if (!position) return std::unexpected(position.error());
-  auto last = Replay(**tables, *position, *segments);
+  LogTail tail;
+  auto last = Replay(**tables, *position, *segments, tail);
   if (!last) return std::unexpected(last.error());
-  // Every batch the log held is in the tables, on the disk: a new log begins.
-  for (const auto& [first, path] : *segments) {
-    if (::unlink(path.c_str()) != 0)
+  // Every batch the log held is in the tables, on the disk: a new log begins, in a segment of its
+  // own. The old segments go, unless a running snapshot may need their batches (KeepsLog): those
+  // are kept, and deleted as the applier deletes full segments.
+  std::vector<std::shared_ptr<Segment>> kept;
+  for (std::size_t i = 0; i < segments->size(); ++i) {
+    const auto& [first, path] = (*segments)[i];
+    const bool holds_a_batch = first <= *last;
+    if (options.keep_for_snapshot && holds_a_batch) {
+      const bool final_segment = i + 1 == segments->size();
+      auto segment = std::make_shared<Segment>(path, -1, first);
+      segment->last_lsn = final_segment ? *last : (*segments)[i + 1].first - 1;
+      if (final_segment && tail.torn) {
+        // What a crash left after the last whole batch was never acknowledged. Zeroed, so that
+        // this segment, no longer the last, still reads to its end.
+        if (auto r = ZeroTail(path, tail.end); !r) return std::unexpected(r.error());
+      }
+      kept.push_back(std::move(segment));
+    } else if (::unlink(path.c_str()) != 0) {
       return SystemError("cannot remove the applied command log segment " + path);
+    }
   }
   for (const auto& entry : std::filesystem::directory_iterator(options.dir, ec)) {
     if (entry.path().extension() == ".tmp") std::filesystem::remove(entry.path(), ec);  // a spare
@@ -898,9 +1009,9 @@ Result<std::unique_ptr<Store>> OpenLogStore(const std::string& db_path, LogStore
   if (!current) return std::unexpected(current.error());
   auto reader = OpenSqliteStore(db_path, OpenMode::kReadOnly);
   if (!reader) return std::unexpected(reader.error());
-  return std::unique_ptr<Store>(std::make_unique<LogStore>(std::move(*tables), std::move(*reader),
-                                                           std::move(options), std::move(*current),
-                                                           *last, *last - *position));
+  return std::unique_ptr<Store>(std::make_unique<LogStore>(
+      std::move(*tables), std::move(*reader), std::move(options), std::move(*current),
+      std::move(kept), *last, *last - *position));
 }
 
 bool CanLeaveIdle(int nice) {

@@ -35,6 +35,11 @@ struct LogStoreOptions {
   // ordinary thread (at `apply_nice`) until they are within a quarter of it. 0: never idle; nor
   // where the process could not make it ordinary again (CanLeaveIdle).
   std::uint64_t idle_below_bytes = 8ULL << 20;
+  // Keep the batches a running snapshot needs (Store::KeepsLog): segments are deleted only up to
+  // the position KeepLogAfter names, and kept through a stop and the next open, up to
+  // `max_kept_bytes` of them (then the oldest go all the same).
+  bool keep_for_snapshot = false;
+  std::uint64_t max_kept_bytes = 1ULL << 30;
 };
 
 // Whether a thread of this process at nice `nice` may leave SCHED_IDLE again (root, or
@@ -42,8 +47,8 @@ struct LogStoreOptions {
 bool CanLeaveIdle(int nice);
 
 // Opens the SQLite database at `db_path` (created when absent, its schema brought up to date),
-// applies every batch in the log folder that its tables lack, starts a new log segment and the
-// applying thread. Fails with kInternal when the log is damaged anywhere but at its very end (a
+// applies every batch in the log folder that its tables lack, starts a new log segment (the old
+// ones are deleted, or with keep_for_snapshot kept) and the applying thread. Fails with kInternal when the log is damaged anywhere but at its very end (a
 // batch cut short by a crash was never acknowledged and is dropped).
 Result<std::unique_ptr<Store>> OpenLogStore(const std::string& db_path, LogStoreOptions options,
                                             SqliteOptions sqlite = {});

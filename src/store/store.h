@@ -183,6 +183,23 @@ class Store : public StoreWrites {
   // A query waits for the tables: apply what is committed now rather than gather more first.
   virtual void HurryApply() {}
 
+  // The log kept for a running snapshot (the engine's copy of its numbers and live assignments
+  // at a batch, written while it runs): a store that KeepsLog keeps every batch after the
+  // position KeepLogAfter last named (none named yet: every batch), so a start can read the
+  // snapshot and replay the log after it instead of reading every number from the tables. A
+  // store may drop batches it was asked to keep once it keeps too much; ReplayLogAfter then says
+  // so, and the start reads the tables. For the writer's thread, but KeepLogAfter (any thread).
+  virtual bool KeepsLog() const { return false; }
+  virtual void KeepLogAfter(std::uint64_t /*position*/) {}
+  // Bytes written to the log since the store opened (what a running snapshot saves replaying).
+  virtual std::uint64_t LoggedBytes() const { return 0; }
+  // Hands `target` the writes of every logged batch after `position`, in order, up to the last
+  // committed one, and returns how many batches that was. Before the first Commit only. Fails
+  // (changing nothing in the store) when the log does not hold every one of those batches.
+  virtual Result<std::uint64_t> ReplayLogAfter(std::uint64_t /*position*/, StoreWrites& /*target*/) {
+    return Fail(ErrorCode::kNotFound, "this store keeps no command log");
+  }
+
   // A batch: Begin, writes and reads, then Commit or Rollback. Write methods record the first
   // failure and Commit reports it; after a failed Commit the batch is rolled back. A committed
   // batch is visible and survives a crash of the process; it survives a power cut once a Sync

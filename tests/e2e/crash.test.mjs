@@ -1,4 +1,4 @@
-// Proves varelayd loses nothing it acknowledged and books nothing twice when SIGKILLed (or SIGTERMed) under concurrent issue+deposit traffic, with acknowledged batches only in its command log, across a restart without the command log, on the path without it, also with write-ahead log checkpoints running all the time on their own thread, and that its state is consistent after restart (from the store after a kill, from the stop snapshot after a SIGTERM).
+// Proves varelayd loses nothing it acknowledged and books nothing twice when SIGKILLed (or SIGTERMed) under concurrent issue+deposit traffic, with acknowledged batches only in its command log, across a restart without the command log, on the path without it, with running snapshots written during the traffic and with them off, also with write-ahead log checkpoints running all the time on their own thread, and that its state is consistent after restart (from the running snapshot and the log after it, or the store, after a kill; from the stop snapshot after a SIGTERM).
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -275,7 +275,9 @@ async function unappliedLogBytes(relay) {
 }
 
 // `args`: extra varelayd flags for the first run; `restartArgs`: for the run after the signal.
-async function crashScenario(t, how, { args = [], restartArgs = [], beforeRestart } = {}) {
+// `source`: where the restart is to say its numbers came from (a pattern); by default the running
+// snapshot and the log after it after a kill, the stop snapshot after a SIGTERM.
+async function crashScenario(t, how, { args = [], restartArgs = [], beforeRestart, source } = {}) {
   const dataDir = makeTempDir();
   const relays = [];
   t.after(async () => {
@@ -318,9 +320,12 @@ async function crashScenario(t, how, { args = [], restartArgs = [], beforeRestar
   if (beforeRestart) await beforeRestart(dataDir);
   const restarted = await startRelay({ dataDir, args: restartArgs });
   relays.push(restarted);
-  // A clean stop leaves a snapshot the next start reads; after a kill the start reads the store.
-  const source = how === 'kill' ? 'store' : 'stop snapshot';
-  assert.match(restarted.stdout(), new RegExp(`recovered \\d+ numbers and \\d+ live assignments from the ${source} `));
+  // A clean stop leaves a snapshot the next start reads; after a kill the start reads the running
+  // snapshot and replays the log after it.
+  source ??= how === 'kill' ? 'the running snapshot at batch \\d+ and \\d+ log batches after it' : 'the stop snapshot';
+  const recovered = new RegExp(`recovered \\d+ numbers and \\d+ live assignments from ${source} `).exec(restarted.stdout());
+  assert.ok(recovered, `the restart says where its state came from: ${restarted.stdout()}`);
+  const running = /from the running snapshot at batch (\d+) and (\d+) log batches after it/.exec(restarted.stdout());
   const replayed = /applied (\d+) command-log batches the tables lacked/.exec(restarted.stdout());
   console.log(`[crash:${how}] ${checkpointsBeforeSignal} background checkpoints before the signal; `
     + `${unappliedBeforeSignal} command-log bytes not in the tables shortly before it; `
@@ -332,7 +337,13 @@ async function crashScenario(t, how, { args = [], restartArgs = [], beforeRestar
     + `${summary.inFlightDeposits} unacknowledged deposits of which ${summary.inFlightDepositsLanded} had landed; `
     + `${summary.replayed} issue replays; verified in ${Date.now() - started} ms`);
   await restarted.stop();
-  return { checkpointsBeforeSignal, replayedAtRestart: replayed ? Number(replayed[1]) : 0 };
+  return {
+    checkpointsBeforeSignal,
+    replayedAtRestart: replayed ? Number(replayed[1]) : 0,
+    runningSnapshotAt: running ? Number(running[1]) : null,
+    logBatchesOverIt: running ? Number(running[2]) : null,
+    firstRunOutput: relay.stdout(),
+  };
 }
 
 test('SIGKILL under concurrent traffic loses no acknowledged assignment or deposit, books nothing twice, and restarts consistent', async (t) => {
@@ -368,13 +379,34 @@ test('SIGKILL with up to a second of acknowledged batches only in the command lo
 
 test('SIGKILL with the command log, restarted without it (--command-log false): the log is applied first, nothing lost or doubled', async (t) => {
   const { replayedAtRestart } = await crashScenario(t, 'kill', {
-    args: ['--log-gather-ms', '1000'], restartArgs: ['--command-log', 'false'],
+    args: ['--log-gather-ms', '1000'], restartArgs: ['--command-log', 'false'], source: 'the store',
   });
   assert.ok(replayedAtRestart > 0, `the restart applied batches from the log (${replayedAtRestart})`);
 });
 
 test('SIGKILL on the path without the command log (--command-log false) loses and doubles nothing', async (t) => {
-  await crashScenario(t, 'kill', { args: ['--command-log', 'false'], restartArgs: ['--command-log', 'false'] });
+  await crashScenario(t, 'kill', {
+    args: ['--command-log', 'false'], restartArgs: ['--command-log', 'false'], source: 'the store',
+  });
+});
+
+test('SIGKILL with running snapshots written during the traffic: the restart reads the latest and replays the log after it, nothing lost or doubled', async (t) => {
+  // One every 256 KiB of log: several are written (each by a copy of the process) while the
+  // traffic runs, and the kill may land while one is being written.
+  const { runningSnapshotAt, logBatchesOverIt, firstRunOutput } = await crashScenario(t, 'kill', {
+    args: ['--running-snapshot-mib', '0.25'],
+  });
+  const written = [...firstRunOutput.matchAll(/running snapshot at batch (\d+) written \((\d+) numbers/g)]
+    .map((m) => Number(m[1]));
+  console.log(`[crash:kill] running snapshots written at batches ${written.join(', ')}; the restart read the one at `
+    + `batch ${runningSnapshotAt} and replayed ${logBatchesOverIt} batches over it`);
+  assert.ok(written.length >= 2, `snapshots were written during the traffic: ${written}`);
+  assert.ok(written.includes(runningSnapshotAt), 'the restart read one that was written');
+  assert.ok(runningSnapshotAt >= Math.max(...written), 'the latest one written');
+});
+
+test('SIGKILL with running snapshots off (--running-snapshot-mib 0): the restart reads the store, nothing lost or doubled', async (t) => {
+  await crashScenario(t, 'kill', { args: ['--running-snapshot-mib', '0'], source: 'the store' });
 });
 
 test('SIGKILL while write-ahead log checkpoints run all the time on their own thread loses and doubles nothing', async (t) => {
