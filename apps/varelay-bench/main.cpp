@@ -100,6 +100,10 @@ void AddFlags(CLI::App& app, Options& o) {
       ->check(CLI::Range(0, 100'000'000))
       ->needs(restart)
       ->capture_default_str();
+  app.add_flag("--restart-kill", o.restart_kill,
+               "with --restart: stop varelayd with SIGKILL instead (the start then reads the running "
+               "snapshot and the log after it)")
+      ->needs(restart);
   app.add_flag("--keep-data", o.keep_data,
                "leave varelayd's data folder behind (for a timed start or a look inside); its path "
                "goes to stderr");
@@ -141,9 +145,11 @@ Report Measure(const Options& o) {
     if (o.restart) {
       RestartFigures restart;
       restart.open_assignments = IssueOpenAssignments(rig, o.open_assignments);
-      restart.stop_ms = relay.Stop();
+      restart.killed = o.restart_kill;
+      restart.stop_ms = o.restart_kill ? relay.Kill() : relay.Stop();
       restart.ready_ms = relay.Restart();
       restart.rss_kib = ReadUsage(relay.pid()).rss_kib;
+      restart.recovered_from = relay.RecoveredFrom();
       report.restart = restart;
     }
   }  // varelayd stops here: the ceiling and the peers get the machine to themselves

@@ -28,6 +28,7 @@ struct Options {
   int peer_pg_clients = 16;
   int peer_redis_clients = 32;
   bool restart = false;
+  bool restart_kill = false;  // with restart: SIGKILL instead of SIGTERM
   int open_assignments = 0;  // issued and left unpaid before the restart
   bool keep_data = false;    // leave varelayd's data folder behind (its path goes to stderr)
 

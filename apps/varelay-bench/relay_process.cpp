@@ -156,6 +156,27 @@ double RelayProcess::Stop() {
   return MillisSince(started);
 }
 
+double RelayProcess::Kill() {
+  if (pid_ <= 0) return 0;
+  auto started = Clock::now();
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return MillisSince(started);
+}
+
+std::string RelayProcess::RecoveredFrom() const {
+  std::ifstream log(data_ / ("varelayd-" + std::to_string(starts_) + ".log"));
+  const std::string said = "live assignments from ";
+  for (std::string line; std::getline(log, line);) {
+    if (!line.starts_with("varelayd: recovered ")) continue;
+    auto from = line.find(said);
+    if (from != std::string::npos) return line.substr(from + said.size());
+  }
+  return {};
+}
+
 double RelayProcess::Restart() {
   Stop();
   auto started = Clock::now();

@@ -38,6 +38,11 @@ class RelayProcess {
 
   // SIGTERM, then waits for the exit. Milliseconds until it exited.
   double Stop();
+  // SIGKILL, as a crash would, then waits for the exit. Milliseconds until it exited.
+  double Kill();
+  // What the last start said its state came from ("the store", "the stop snapshot", ...), from
+  // its log; empty when it said nothing.
+  std::string RecoveredFrom() const;
   // Starts varelayd again on the same folder (a new port). Milliseconds from fork until /healthz
   // answered 200: recovery included, since varelayd listens only once it has recovered.
   double Restart();

@@ -216,6 +216,8 @@ json::object ToJson(const Report& r) {
   if (r.half_peak) o["half_peak"] = RunJson(*r.half_peak, r.options.precheck);
   if (r.restart) {
     o["restart"] = {{"open_assignments", r.restart->open_assignments},
+                    {"signal", r.restart->killed ? "SIGKILL" : "SIGTERM"},
+                    {"recovered_from", r.restart->recovered_from},
                     {"stop_ms", Rounded(r.restart->stop_ms, 1)},
                     {"ready_ms", Rounded(r.restart->ready_ms, 1)},
                     {"rss_mib", Mib(r.restart->rss_kib)},
@@ -257,12 +259,12 @@ void PrintText(const Report& r) {
       Mib(m.seeded_rss_kib), m.BytesPerNumber(m.seeded_rss_kib));
   if (r.restart) {
     std::printf(
-        "restart: stopped in %.0f ms, ready in %.0f ms (%lld numbers, %lld open assignments); RSS "
+        "restart: %s in %.0f ms, ready in %.0f ms (%lld numbers, %lld open assignments); RSS "
         "%.1f MiB: "
-        "%.0f bytes per number\n",
-        r.restart->stop_ms, r.restart->ready_ms, static_cast<long long>(m.pooled_numbers),
-        static_cast<long long>(r.restart->open_assignments), Mib(r.restart->rss_kib),
-        m.BytesPerNumber(r.restart->rss_kib));
+        "%.0f bytes per number\n  state from %s\n",
+        r.restart->killed ? "killed" : "stopped", r.restart->stop_ms, r.restart->ready_ms,
+        static_cast<long long>(m.pooled_numbers), static_cast<long long>(r.restart->open_assignments),
+        Mib(r.restart->rss_kib), m.BytesPerNumber(r.restart->rss_kib), r.restart->recovered_from.c_str());
   }
   if (r.peers) PrintPeers(*r.peers, best);
 }

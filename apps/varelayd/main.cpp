@@ -65,9 +65,14 @@ struct Flags {
   std::int64_t transfer_retry_max_s = 300;
 };
 
+// "1.2": seconds to a tenth.
+std::string Seconds(double seconds) {
+  auto tenths = static_cast<long long>(seconds * 10);
+  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10);
+}
+
 std::string SecondsSince(std::chrono::steady_clock::time_point start) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
-  return std::to_string(ms / 1000) + "." + std::to_string(ms % 1000 / 100);
+  return Seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
 std::vector<std::string> SplitList(const std::string& text) {
@@ -241,7 +246,8 @@ int Serve(const Flags& flags) {
   std::string source = recovered->from_snapshot ? "the stop snapshot" : "the store";
   if (recovered->from_running_snapshot) {
     source = "the running snapshot at batch " + std::to_string(recovered->running_snapshot_position) + " and " +
-             std::to_string(recovered->replayed_batches) + " log batches after it";
+             std::to_string(recovered->replayed_batches) + " log batches after it (replayed in " +
+             Seconds(recovered->replay_seconds) + " s)";
   }
   std::cout << "varelayd: recovered " << recovered->numbers << " numbers and " << recovered->live_assignments
             << " live assignments from " << source << " in " << SecondsSince(recovery_started) << " s" << std::endl;

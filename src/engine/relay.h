@@ -41,6 +41,7 @@ struct RecoveryReport {
   bool from_running_snapshot = false;
   std::uint64_t running_snapshot_position = 0;
   std::uint64_t replayed_batches = 0;
+  double replay_seconds = 0;  // reading the log after it and bringing the state up to date
   std::string running_snapshot_skipped;
   std::int64_t numbers = 0;
   std::int64_t live_assignments = 0;  // open ones, and the tombstones of cooling numbers

@@ -4,6 +4,7 @@
 // again, so a snapshot is only ever read against the state it was taken from. Without a valid
 // one (first start, crash, any doubt) the start reads the store, as it always could.
 #include <algorithm>
+#include <chrono>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -391,6 +392,7 @@ Result<void> Relay::ReadRunningSnapshot(const std::string& path, RecoveryReport&
   if (!r.ok()) return Malformed(path, "position");
   if (auto body = ReadSnapshotBody(r, path); !body) return body;
   FinishIndexing();  // the replay finds numbers by their key
+  const auto replay_started = std::chrono::steady_clock::now();
   LogReplay replay(*this);
   auto replayed = store_.ReplayLogAfter(position, replay);
   if (!replayed) {
@@ -401,6 +403,8 @@ Result<void> Relay::ReadRunningSnapshot(const std::string& path, RecoveryReport&
   if (auto finished = replay.Finish(); !finished) return finished;
   report.running_snapshot_position = position;
   report.replayed_batches = *replayed;
+  report.replay_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - replay_started).count();
   return {};
 }
 
