@@ -58,6 +58,7 @@ struct NumberSlot {
   InlineString<31> assignment_id;
   NumberState state = NumberState::kFree;
   bool touched = false;     // changed by the command being applied; its row not yet written
+  bool freed = false;       // ... and went back to its pool's free list (Relay::MarkFreed)
   std::uint32_t index = 0;  // the order it was added in: 0, 1, 2...
 
   const std::string& bank() const { return pool->bank; }

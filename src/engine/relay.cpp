@@ -295,12 +295,27 @@ void Relay::Touch(NumberSlot& slot) {
   touched_.push_back(&slot);
 }
 
+void Relay::MarkFreed(NumberSlot& slot) {
+  Touch(slot);
+  slot.freed = true;
+  freed_.push_back(&slot);
+}
+
 void Relay::WriteTouchedNumbers() {
+  // The numbers that went back to a pool come last, in the order they went (not the order they
+  // were first touched: an expiry touches its number before the timer run frees one that cooled
+  // earlier): a start that replays the log over a running snapshot puts each number it sees go
+  // free at the back of its pool, in the order it sees them.
   for (NumberSlot* slot : touched_) {
-    store_.PutNumber(slot->Record());
-    slot->touched = false;
+    if (!slot->freed) store_.PutNumber(slot->Record());
   }
+  for (NumberSlot* slot : freed_) {
+    store_.PutNumber(slot->Record());
+    slot->freed = false;
+  }
+  for (NumberSlot* slot : touched_) slot->touched = false;
   touched_.clear();
+  freed_.clear();
 }
 
 // ---- set-up ---------------------------------------------------------------------------------
@@ -462,7 +477,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const LoadNumbers& c, Instant) {
   if (!pool) pool = std::make_unique<Pool>(Pool{c.merchant, c.bank, c.region, {}, 0, 0});
   for (auto number : accepted) {
     NumberSlot& slot = numbers_.Add(*pool, number);
-    Touch(slot);
+    MarkFreed(slot);
     pool->free.push_back(&slot);
   }
   report.loaded = static_cast<std::int64_t>(accepted.size());
@@ -570,7 +585,7 @@ void Relay::ReleaseToPool(NumberSlot& slot) {
   live_.erase(live_.find(slot.assignment_id.view()));  // the tombstone is no longer needed
   slot.state = NumberState::kFree;
   slot.release_at.reset();
-  Touch(slot);
+  MarkFreed(slot);
   slot.pool->free.push_back(&slot);
 }
 

@@ -216,6 +216,9 @@ class Relay final : private LoadSink {
   // however many times the command changed it (an issue changes it, then its event bumps the
   // sequence; a payment starts the quarantine, then its event does the same).
   void Touch(NumberSlot& slot);
+  // Touches a number that has just gone back to its pool's free list (its row is written after
+  // the others', in the order they went).
+  void MarkFreed(NumberSlot& slot);
   void WriteTouchedNumbers();
   NumberSlot* FindSlot(std::string_view bank, std::string_view number) {
     return numbers_.Find(bank, number);
@@ -266,6 +269,7 @@ class Relay final : private LoadSink {
   std::map<std::string, std::unique_ptr<Pool>> pools_;                 // by PoolKey
   NumberTable numbers_;
   std::vector<NumberSlot*> touched_;  // see Touch
+  std::vector<NumberSlot*> freed_;    // see MarkFreed
   Pool* loading_pool_ = nullptr;         // during Recover: the pool of the number loaded last
   std::thread indexing_;                  // during Recover: builds the number index
   bool indexed_ = false;                  // during Recover: the index is built

@@ -278,6 +278,9 @@ class Relay::LogReplay final : public StoreWrites {
     auto& owned = relay_.pools_[PoolKey(n.merchant, n.bank, n.region)];
     if (!owned) owned = std::make_unique<Pool>(Pool{n.merchant, n.bank, n.region, {}, 0, 0});
     NumberSlot* slot = relay_.numbers_.Find(n.bank, n.number);
+    // Gone free now (new, or from assigned or cooling): the engine put it at the back of its pool.
+    // A free number written again (an event about it) stayed where it was.
+    const bool freed = n.state == NumberState::kFree && !(slot && slot->state == NumberState::kFree);
     if (!slot) {
       slot = &relay_.numbers_.Add(*owned, n.number);
       changes_.push_back(Change{slot, nullptr, NumberState::kFree});
@@ -295,7 +298,7 @@ class Relay::LogReplay final : public StoreWrites {
     slot->assignment_id.Assign(n.assignment_id);
     slot->release_at = n.release_at;
     slot->event_seq = n.event_seq;
-    if (n.state == NumberState::kFree) last_freed_[slot] = ++writes_;
+    if (freed) last_freed_[slot] = ++writes_;
   }
 
   void PutAssignment(const Assignment& a) override {
@@ -318,10 +321,13 @@ class Relay::LogReplay final : public StoreWrites {
     }
     std::erase_if(relay_.loading_releases_, [](const auto& release) { return release.second->touched; });
     for (const Change& c : changes_) relay_.CountLoadedNumber(*c.slot);
-    // Free lists: a number the log did not change keeps its place; a changed one that ends free
-    // goes to the back of its pool, in the order it was last freed, as the engine had put it.
+    // Free lists: a number the log did not free keeps its place; one it freed that is still free
+    // goes to the back of its pool, in the order it was last freed, as the engine had put it (the
+    // engine writes the numbers a command frees last, in the order it freed them).
     for (Pool* pool : pools) {
-      std::erase_if(pool->free, [](const NumberSlot* slot) { return slot->touched; });
+      std::erase_if(pool->free, [&](NumberSlot* slot) {
+        return slot->touched && (slot->state != NumberState::kFree || last_freed_.contains(slot));
+      });
     }
     std::vector<std::pair<std::uint64_t, NumberSlot*>> freed;
     for (auto [slot, write] : last_freed_) {

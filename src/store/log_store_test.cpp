@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -426,6 +427,307 @@ TEST_F(LogStoreTest, AnUnwritableLogFolderFailsTheOpen) {
   ASSERT_FALSE(store);
   EXPECT_NE(store.error().detail.find("command log folder"), std::string::npos)
       << store.error().detail;
+}
+
+// ---- the log kept for a running snapshot ------------------------------------------------------
+
+// What a replay of the log hands over: the ids of the assignments and deposits written, in order.
+class RecordingWrites final : public StoreWrites {
+ public:
+  std::vector<std::string> assignments;
+  std::vector<std::string> deposits;
+
+  void PutAssignment(const Assignment& a) override { assignments.push_back(a.id); }
+  void PutDeposit(const Deposit& d) override { deposits.push_back(d.id); }
+  void PutBank(const Bank&) override {}
+  void InsertMerchant(const Merchant&) override {}
+  void UpdateMerchant(const Merchant&) override {}
+  void InsertContract(const Contract&) override {}
+  void PutApiKey(const ApiKey&) override {}
+  void PutNumber(const NumberRecord&) override {}
+  void AppendLedgerEntry(const LedgerEntry&) override {}
+  void PutIdempotency(const IdempotencyRecord&) override {}
+  void PutWebhookEndpoint(const WebhookEndpoint&) override {}
+  void AppendEvent(const Event&) override {}
+  void PutDelivery(const Delivery&) override {}
+  void PutStatement(const BankStatement&, const std::string&) override {}
+  void PutTransfer(const Transfer&) override {}
+  void FailPendingDeliveries(const std::string&, const std::string&) override {}
+  void DeleteIdempotencyBefore(Instant, int) override {}
+};
+
+// The ids of assignments `first` to `last`, as MakeAssignment names them.
+std::vector<std::string> AssignmentIds(int first, int last) {
+  std::vector<std::string> ids;
+  for (int i = first; i <= last; ++i) ids.push_back(MakeAssignment(i).id);
+  return ids;
+}
+
+// Commits assignments `first` to `last`, one batch each.
+void CommitAssignments(Store& store, int first, int last) {
+  for (int i = first; i <= last; ++i) {
+    store.Begin();
+    store.PutAssignment(MakeAssignment(i));
+    ASSERT_TRUE(store.Commit());
+  }
+}
+
+// The batch a segment file begins with, from its name.
+std::uint64_t FirstBatchOf(const std::filesystem::path& segment) {
+  return std::stoull(segment.filename().string().substr(0, 20));
+}
+
+// Where the whole frames at the start of a segment file end (a frame: magic "VLG1", payload
+// length, batch number, checksum, then the payload).
+std::size_t WholeFramesEnd(const std::string& bytes) {
+  std::size_t at = 0;
+  while (at + 24 <= bytes.size() && bytes.compare(at, 4, "VLG1") == 0) {
+    std::uint32_t length = 0;
+    std::memcpy(&length, bytes.data() + at + 4, 4);
+    at += 24 + length;
+  }
+  return at;
+}
+
+std::string ReadWhole(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+}
+
+LogStoreOptions Keeping(LogStoreOptions options) {
+  options.keep_for_snapshot = true;
+  return options;
+}
+
+// Proves a store that keeps its log for a running snapshot keeps every batch through a clean
+// close and the next opens, and hands a replay the writes of each batch after a position, in
+// order, with their count.
+TEST_F(LogStoreTest, AKeptLogReplaysEveryBatchAfterAPositionAcrossCloses) {
+  {
+    auto store = Open(Keeping(Lazy()));
+    EXPECT_TRUE(store->KeepsLog());
+    CommitAssignments(*store, 1, 20);
+  }  // a clean close: the tables hold everything, the log stays
+  EXPECT_EQ(Tables()->LogPosition().value(), 20u);
+  ASSERT_FALSE(Segments().empty());
+  {
+    auto store = Open(Keeping(Lazy()));
+    EXPECT_EQ(store->Stats().log_batches_replayed, 0u) << "nothing was missing from the tables";
+    RecordingWrites all;
+    EXPECT_EQ(store->ReplayLogAfter(0, all).value(), 20u);
+    EXPECT_EQ(all.assignments, AssignmentIds(1, 20));
+    RecordingWrites tail;
+    EXPECT_EQ(store->ReplayLogAfter(15, tail).value(), 5u);
+    EXPECT_EQ(tail.assignments, AssignmentIds(16, 20));
+    RecordingWrites none;
+    EXPECT_EQ(store->ReplayLogAfter(20, none).value(), 0u) << "a snapshot at the last batch";
+    EXPECT_TRUE(none.assignments.empty());
+    CommitAssignments(*store, 21, 25);
+    Deposit d = MakeDeposit(25);
+    store->Begin();
+    store->PutDeposit(d);
+    ASSERT_TRUE(store->Commit());
+  }
+  auto store = Open(Keeping(Lazy()));
+  RecordingWrites all;
+  EXPECT_EQ(store->ReplayLogAfter(0, all).value(), 26u) << "kept through a second close and open";
+  EXPECT_EQ(all.assignments, AssignmentIds(1, 25));
+  EXPECT_EQ(all.deposits, std::vector<std::string>{MakeDeposit(25).id});
+}
+
+// Proves KeepLogAfter lets the applier delete the full segments whose batches are all at or
+// before the position it names (once applied), so a replay from an earlier position is refused
+// as not found, while one from that position still gets every batch after it.
+TEST_F(LogStoreTest, KeepLogAfterLetsTheSegmentsUpToItGo) {
+  LogStoreOptions small = Keeping(options_);
+  small.segment_bytes = 2048;  // about ten batches each
+  small.gather = 0ms;
+  {
+    auto store = Open(small);
+    CommitAssignments(*store, 1, 200);
+    ASSERT_TRUE(store->Sync());
+    ASSERT_TRUE(store->CountDeposits());  // waits for the applier
+    EXPECT_EQ(FirstBatchOf(Segments().front()), 1u) << "nothing is let go before KeepLogAfter";
+    const std::size_t all = Segments().size();
+    ASSERT_GE(all, 10u);
+    store->KeepLogAfter(100);
+    EXPECT_LT(Segments().size(), all);
+  }
+  const std::uint64_t first = FirstBatchOf(Segments().front());
+  EXPECT_GT(first, 1u);
+  EXPECT_LE(first, 101u) << "batch 101 on is kept";
+  auto store = Open(small);
+  RecordingWrites refused;
+  auto gone = store->ReplayLogAfter(first - 2, refused);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(gone.error().detail.find("no longer holds"), std::string::npos) << gone.error().detail;
+  EXPECT_FALSE(store->ReplayLogAfter(0, refused));
+  EXPECT_TRUE(refused.assignments.empty()) << "a refused replay hands over nothing";
+  RecordingWrites from_first;
+  EXPECT_EQ(store->ReplayLogAfter(first - 1, from_first).value(), 200u - (first - 1));
+  RecordingWrites after;
+  EXPECT_EQ(store->ReplayLogAfter(100, after).value(), 100u);
+  EXPECT_EQ(after.assignments, AssignmentIds(101, 200));
+}
+
+// Proves a store that does not keep its log deletes it at a clean close and at an open after a
+// crash (once the tables hold it), so no replay can reach back before the open; and that a store
+// without a command log has none to replay.
+TEST_F(LogStoreTest, WithoutKeepingTheLogIsGoneAfterAnOpen) {
+  {
+    auto store = Open(Lazy());
+    EXPECT_FALSE(store->KeepsLog());
+    CommitAssignments(*store, 1, 10);
+  }
+  EXPECT_TRUE(Segments().empty());
+  {
+    auto store = Open(Lazy());
+    RecordingWrites writes;
+    auto replayed = store->ReplayLogAfter(0, writes);
+    ASSERT_FALSE(replayed);
+    EXPECT_EQ(replayed.error().code, ErrorCode::kNotFound);
+    EXPECT_EQ(store->ReplayLogAfter(10, writes).value(), 0u) << "nothing after the last batch";
+  }
+  CommitInAChildThatDies(5, Lazy());  // batches 11 to 15, left in the log by a crash
+  {
+    auto store = Open(Lazy());
+    EXPECT_EQ(store->Stats().log_batches_replayed, 5u);
+    RecordingWrites writes;
+    EXPECT_FALSE(store->ReplayLogAfter(10, writes)) << "applied at the open and deleted";
+  }
+  CommitInAChildThatDies(5, Keeping(Lazy()));  // batches 16 to 20, kept this time
+  {
+    auto store = Open(Keeping(Lazy()));
+    RecordingWrites writes;
+    EXPECT_EQ(store->ReplayLogAfter(15, writes).value(), 5u);
+    EXPECT_EQ(writes.assignments, AssignmentIds(1, 5));  // the child rewrites assignments 1 to 5
+  }
+  RecordingWrites writes;
+  auto none = Tables()->ReplayLogAfter(0, writes);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, ErrorCode::kNotFound);
+}
+
+// Proves a replay from a position past the log's last batch (a snapshot of batches a power cut
+// took back) is refused as not found, and hands over nothing.
+TEST_F(LogStoreTest, AReplayFromPastTheLogsLastBatchIsRefused) {
+  {
+    auto store = Open(Keeping(Lazy()));
+    CommitAssignments(*store, 1, 5);
+  }
+  auto store = Open(Keeping(Lazy()));
+  RecordingWrites writes;
+  for (std::uint64_t position : {6u, 100u}) {
+    auto replayed = store->ReplayLogAfter(position, writes);
+    ASSERT_FALSE(replayed) << position;
+    EXPECT_EQ(replayed.error().code, ErrorCode::kNotFound);
+    EXPECT_NE(replayed.error().detail.find("past the log's last batch 5"), std::string::npos)
+        << replayed.error().detail;
+  }
+  EXPECT_TRUE(writes.assignments.empty());
+}
+
+// Proves what a crash leaves after the last whole batch of a kept segment (a frame cut short,
+// never acknowledged) is dropped and zeroed at the next open, so that the segment, no longer the
+// last once more batches follow, still reads to its end: the open after that succeeds and a
+// replay gets every acknowledged batch.
+TEST_F(LogStoreTest, ATornTailOfAKeptSegmentIsZeroedSoItStillReadsWhenNotLast) {
+  CommitInAChildThatDies(10, Keeping(Lazy()));
+  ASSERT_EQ(Segments().size(), 1u);
+  const std::filesystem::path torn = Segments().front();
+  const std::size_t end = WholeFramesEnd(ReadWhole(torn));
+  ASSERT_GT(end, 0u);
+  {
+    // Batch 11 was being written when the process died: its header and part of its payload.
+    std::string frame = "VLG1";
+    const std::uint32_t length = 400;
+    const std::uint64_t lsn = 11, checksum = 0x0123456789abcdefULL;
+    frame.append(reinterpret_cast<const char*>(&length), 4);
+    frame.append(reinterpret_cast<const char*>(&lsn), 8);
+    frame.append(reinterpret_cast<const char*>(&checksum), 8);
+    frame.append(100, '\x5a');
+    std::fstream file(torn, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(static_cast<std::streamoff>(end));
+    file.write(frame.data(), static_cast<std::streamsize>(frame.size()));
+  }
+  {
+    auto store = Open(Keeping(Lazy()));
+    EXPECT_EQ(Tables()->LogPosition().value(), 10u);
+    EXPECT_EQ(store->CommittedPosition(), 10u) << "the torn batch was never acknowledged";
+    const std::string after = ReadWhole(torn);
+    EXPECT_EQ(after.find_first_not_of('\0', end), std::string::npos) << "zeroed from the tear on";
+    RecordingWrites writes;
+    EXPECT_EQ(store->ReplayLogAfter(0, writes).value(), 10u);
+    CommitAssignments(*store, 11, 15);  // in a segment of their own, after the torn one
+  }
+  ASSERT_EQ(Segments().size(), 2u);
+  auto reopened = OpenLogStore(db_, Keeping(Lazy()));
+  ASSERT_TRUE(reopened) << reopened.error().detail;
+  EXPECT_EQ(CountLoggedBatches(options_.dir, 0).value(), 15u);
+  RecordingWrites writes;
+  EXPECT_EQ((*reopened)->ReplayLogAfter(0, writes).value(), 15u);
+  EXPECT_EQ(writes.assignments, AssignmentIds(1, 15));
+  RecordingWrites tail;
+  EXPECT_EQ((*reopened)->ReplayLogAfter(8, tail).value(), 7u);
+  EXPECT_EQ(tail.assignments, AssignmentIds(9, 15));
+}
+
+// Proves the segments kept for a running snapshot never come to more than max_kept_bytes once
+// applied, even when KeepLogAfter never moves from the start: the oldest go, and a replay from
+// before them is then refused.
+TEST_F(LogStoreTest, KeptSegmentsStayWithinMaxKeptBytes) {
+  LogStoreOptions small = Keeping(options_);
+  small.segment_bytes = 2048;
+  small.gather = 0ms;
+  small.max_kept_bytes = 4 * 2048;
+  {
+    auto store = Open(small);
+    std::size_t most = 0;
+    for (int round = 0; round < 15; ++round) {
+      CommitAssignments(*store, round * 20 + 1, round * 20 + 20);
+      ASSERT_TRUE(store->CountDeposits());  // waits for the applier's round
+      most = std::max(most, Segments().size());
+      EXPECT_LE(Segments().size(), 5u) << "four kept, and the current one";
+    }
+    EXPECT_EQ(most, 5u) << "as many as the bound allows are kept";
+  }
+  EXPECT_LE(Segments().size(), 5u);
+  const std::uint64_t first = FirstBatchOf(Segments().front());
+  EXPECT_GT(first, 1u);
+  auto store = Open(small);
+  RecordingWrites writes;
+  EXPECT_FALSE(store->ReplayLogAfter(0, writes));
+  EXPECT_EQ(store->ReplayLogAfter(first - 1, writes).value(), 300u - (first - 1));
+}
+
+// Proves LoggedBytes counts the bytes each logged batch added since the store opened: a batch
+// adds its frame, an empty batch or a rolled-back one adds nothing, and an open starts at zero.
+TEST_F(LogStoreTest, LoggedBytesGrowWithEachLoggedBatch) {
+  {
+    auto store = Open(Keeping(Lazy()));
+    EXPECT_EQ(store->LoggedBytes(), 0u);
+    CommitAssignments(*store, 1, 1);
+    const std::uint64_t one = store->LoggedBytes();
+    EXPECT_GT(one, 24u) << "a header and a record";
+    CommitAssignments(*store, 2, 2);
+    const std::uint64_t two = store->LoggedBytes();
+    EXPECT_GT(two, one);
+    store->Begin();
+    ASSERT_TRUE(store->Commit());  // nothing written: nothing logged
+    store->Begin();
+    store->PutAssignment(MakeAssignment(3));
+    store->Rollback();
+    EXPECT_EQ(store->LoggedBytes(), two);
+    store->Begin();
+    store->PutDeposit(MakeDeposit(1));
+    store->PutAssignment(MakeAssignment(1));
+    ASSERT_TRUE(store->Commit());
+    EXPECT_GT(store->LoggedBytes() - two, one) << "a batch of two records is larger";
+  }
+  auto store = Open(Keeping(Lazy()));
+  EXPECT_EQ(store->LoggedBytes(), 0u);
+  EXPECT_EQ(Tables()->LoggedBytes(), 0u) << "no command log";
 }
 
 }  // namespace
