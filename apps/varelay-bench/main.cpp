@@ -100,9 +100,10 @@ void AddFlags(CLI::App& app, Options& o) {
       ->check(CLI::Range(0, 100'000'000))
       ->needs(restart)
       ->capture_default_str();
-  app.add_flag("--restart-kill", o.restart_kill,
-               "with --restart: stop varelayd with SIGKILL instead (the start then reads the running "
-               "snapshot and the log after it)")
+  app.add_flag(
+         "--restart-kill", o.restart_kill,
+         "with --restart: stop varelayd with SIGKILL instead (the start then reads the running "
+         "snapshot and the log after it)")
       ->needs(restart);
   app.add_flag("--keep-data", o.keep_data,
                "leave varelayd's data folder behind (for a timed start or a look inside); its path "

@@ -263,8 +263,9 @@ void PrintText(const Report& r) {
         "%.1f MiB: "
         "%.0f bytes per number\n  state from %s\n",
         r.restart->killed ? "killed" : "stopped", r.restart->stop_ms, r.restart->ready_ms,
-        static_cast<long long>(m.pooled_numbers), static_cast<long long>(r.restart->open_assignments),
-        Mib(r.restart->rss_kib), m.BytesPerNumber(r.restart->rss_kib), r.restart->recovered_from.c_str());
+        static_cast<long long>(m.pooled_numbers),
+        static_cast<long long>(r.restart->open_assignments), Mib(r.restart->rss_kib),
+        m.BytesPerNumber(r.restart->rss_kib), r.restart->recovered_from.c_str());
   }
   if (r.peers) PrintPeers(*r.peers, best);
 }

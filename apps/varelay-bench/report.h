@@ -58,9 +58,9 @@ struct MemoryFigures {
 
 struct RestartFigures {
   std::int64_t open_assignments = 0;
-  bool killed = false;       // SIGKILL, not SIGTERM
+  bool killed = false;         // SIGKILL, not SIGTERM
   std::string recovered_from;  // what varelayd said its state came from
-  double stop_ms = 0;        // SIGTERM (or SIGKILL) until exit
+  double stop_ms = 0;          // SIGTERM (or SIGKILL) until exit
   double ready_ms = 0;       // start until /healthz answered
   std::int64_t rss_kib = 0;  // right after the restart
 };

@@ -158,7 +158,9 @@ bool WriteSecretFile(const std::filesystem::path& path, const std::string& secre
 }
 
 // Running snapshots need the command log after them.
-bool RunningSnapshots(const Flags& flags) { return flags.command_log && flags.running_snapshot_mib > 0; }
+bool RunningSnapshots(const Flags& flags) {
+  return flags.command_log && flags.running_snapshot_mib > 0;
+}
 std::uint64_t RunningSnapshotBytes(const Flags& flags) {
   return static_cast<std::uint64_t>(flags.running_snapshot_mib * (1 << 20));
 }
@@ -241,16 +243,19 @@ int Serve(const Flags& flags) {
     std::cout << "varelayd: the stop snapshot was not used: " << recovered->snapshot_skipped << "\n";
   }
   if (!recovered->running_snapshot_skipped.empty()) {
-    std::cout << "varelayd: the running snapshot was not used: " << recovered->running_snapshot_skipped << "\n";
+    std::cout << "varelayd: the running snapshot was not used: "
+              << recovered->running_snapshot_skipped << "\n";
   }
   std::string source = recovered->from_snapshot ? "the stop snapshot" : "the store";
   if (recovered->from_running_snapshot) {
-    source = "the running snapshot at batch " + std::to_string(recovered->running_snapshot_position) + " and " +
+    source = "the running snapshot at batch " +
+             std::to_string(recovered->running_snapshot_position) + " and " +
              std::to_string(recovered->replayed_batches) + " log batches after it (replayed in " +
              Seconds(recovered->replay_seconds) + " s)";
   }
-  std::cout << "varelayd: recovered " << recovered->numbers << " numbers and " << recovered->live_assignments
-            << " live assignments from " << source << " in " << SecondsSince(recovery_started) << " s" << std::endl;
+  std::cout << "varelayd: recovered " << recovered->numbers << " numbers and "
+            << recovered->live_assignments << " live assignments from " << source << " in "
+            << SecondsSince(recovery_started) << " s" << std::endl;
   bool generated = false;
   std::string token = AdminToken(generated);
   if (token.size() < 24) {
@@ -393,11 +398,12 @@ int main(int argc, char** argv) {
                  "at a clean stop, write the numbers and live assignments to one file the next start reads "
                  "instead of the store (true or false)")
       ->envname("VARELAY_STOP_SNAPSHOT")->capture_default_str();
-  app.add_option("--running-snapshot-mib", flags.running_snapshot_mib,
-                 "with the command log, a copy of the process writes the numbers and live assignments to "
-                 "one file each time the log has grown by this much (and soon after a start that read none), "
-                 "and the log since is kept, so a start after a crash reads that file and the log after it "
-                 "instead of the store; 0: off (MiB)")
+  app.add_option(
+         "--running-snapshot-mib", flags.running_snapshot_mib,
+         "with the command log, a copy of the process writes the numbers and live assignments to "
+         "one file each time the log has grown by this much (and soon after a start that read "
+         "none), and the log since is kept, so a start after a crash reads that file and the log "
+         "after it instead of the store; 0: off (MiB)")
       ->envname("VARELAY_RUNNING_SNAPSHOT_MIB")
       ->check(CLI::Range(0.0, 1048576.0))
       ->capture_default_str();

@@ -117,15 +117,22 @@ std::string Metrics::Render(const EngineStats& engine, const Gauges& gauges,
   out += "varelay_engine_queue_depth " + std::to_string(engine.queue_depth.load()) + "\n";
   out += "# HELP varelay_running_snapshots_total Running snapshots begun, by outcome.\n";
   out += "# TYPE varelay_running_snapshots_total counter\n";
-  out += "varelay_running_snapshots_total{outcome=\"written\"} " + std::to_string(engine.running_snapshots.load()) + "\n";
+  out += "varelay_running_snapshots_total{outcome=\"written\"} " +
+         std::to_string(engine.running_snapshots.load()) + "\n";
   out += "varelay_running_snapshots_total{outcome=\"failed\"} " +
          std::to_string(engine.running_snapshot_failures.load()) + "\n";
-  out += "# HELP varelay_running_snapshot_batch The command-log batch the last running snapshot written was taken at.\n";
+  out +=
+      "# HELP varelay_running_snapshot_batch The command-log batch the last running snapshot "
+      "written was taken at.\n";
   out += "# TYPE varelay_running_snapshot_batch gauge\n";
-  out += "varelay_running_snapshot_batch " + std::to_string(engine.running_snapshot_position.load()) + "\n";
-  out += "# HELP varelay_running_snapshot_pause_seconds_total The engine's time copying the process (fork) to begin them.\n";
+  out += "varelay_running_snapshot_batch " +
+         std::to_string(engine.running_snapshot_position.load()) + "\n";
+  out +=
+      "# HELP varelay_running_snapshot_pause_seconds_total The engine's time copying the process "
+      "(fork) to begin them.\n";
   out += "# TYPE varelay_running_snapshot_pause_seconds_total counter\n";
-  out += "varelay_running_snapshot_pause_seconds_total " + Number(engine.engine_paused_us_total.load() / 1e6) + "\n";
+  out += "varelay_running_snapshot_pause_seconds_total " +
+         Number(engine.engine_paused_us_total.load() / 1e6) + "\n";
   out += "# HELP varelay_store_wal_checkpoints_total Write-ahead log checkpoints, by who ran them.\n";
   out += "# TYPE varelay_store_wal_checkpoints_total counter\n";
   out += "varelay_store_wal_checkpoints_total{by=\"background\"} " +

@@ -1,8 +1,5 @@
 #include "engine/engine.h"
 
-#include "domain/assert.h"
-#include "engine/snapshot_file.h"
-
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -16,6 +13,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+#include "domain/assert.h"
+#include "engine/snapshot_file.h"
 
 namespace varelay {
 namespace {
@@ -239,7 +239,8 @@ void Engine::MaybeStartRunningSnapshot() {
   const auto started = std::chrono::steady_clock::now();
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) {
-    std::fprintf(stderr, "varelayd: no running snapshot (cannot make a pipe: %s)\n", std::strerror(errno));
+    std::fprintf(stderr, "varelayd: no running snapshot (cannot make a pipe: %s)\n",
+                 std::strerror(errno));
     stats_.running_snapshot_failures.fetch_add(1, std::memory_order_relaxed);
     return;
   }
@@ -280,8 +281,8 @@ void Engine::WriteRunningSnapshotAndExit(int report_fd, pid_t parent, std::uint6
   (void)::setpriority(PRIO_PROCESS, 0, 19);
   auto written = relay_->WriteRunningSnapshot(options_.running_snapshot_path, position);
   std::string said = written ? std::to_string(written->numbers) + " numbers and " +
-                                   std::to_string(written->live_assignments) + " live assignments, " +
-                                   std::to_string(written->bytes) + " bytes"
+                                   std::to_string(written->live_assignments) +
+                                   " live assignments, " + std::to_string(written->bytes) + " bytes"
                              : written.error().detail;
   (void)!::write(report_fd, said.data(), said.size());
   ::_exit(written ? 0 : 1);
@@ -301,7 +302,8 @@ void Engine::ReapRunningSnapshot(pid_t child, int report_fd, std::uint64_t posit
   int status = 0;
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
     store_.KeepLogAfter(position);  // a start needs only the batches after it now
     stats_.running_snapshots.fetch_add(1, std::memory_order_relaxed);
@@ -312,9 +314,10 @@ void Engine::ReapRunningSnapshot(pid_t child, int report_fd, std::uint64_t posit
   } else {
     stats_.running_snapshot_failures.fetch_add(1, std::memory_order_relaxed);
     if (!IsStopping()) {
-      std::string why = !said.empty()           ? said
-                        : WIFSIGNALED(status) ? "ended by signal " + std::to_string(WTERMSIG(status))
-                                                : "exited with " + std::to_string(WEXITSTATUS(status));
+      std::string why = !said.empty() ? said
+                        : WIFSIGNALED(status)
+                            ? "ended by signal " + std::to_string(WTERMSIG(status))
+                            : "exited with " + std::to_string(WEXITSTATUS(status));
       std::fprintf(stderr, "varelayd: the running snapshot at batch %llu was not written: %s\n",
                    static_cast<unsigned long long>(position), why.c_str());
     }

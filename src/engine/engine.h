@@ -52,7 +52,7 @@ struct EngineStats {
   std::atomic<std::uint64_t> running_snapshots{0};          // written
   std::atomic<std::uint64_t> running_snapshot_failures{0};  // begun and not written
   std::atomic<std::uint64_t> running_snapshot_position{0};  // the last one written is at this batch
-  std::atomic<std::uint64_t> engine_paused_us_total{0};     // the engine's pause to begin them (fork)
+  std::atomic<std::uint64_t> engine_paused_us_total{0};  // the engine's pause to begin them (fork)
 };
 
 class Engine {
@@ -132,7 +132,8 @@ class Engine {
   // Between batches, on the engine thread: begins a running snapshot when one is due.
   void MaybeStartRunningSnapshot();
   // In the forked copy: writes the running snapshot at `position`, reports on `report_fd`, exits.
-  [[noreturn]] void WriteRunningSnapshotAndExit(int report_fd, pid_t parent, std::uint64_t position);
+  [[noreturn]] void WriteRunningSnapshotAndExit(int report_fd, pid_t parent,
+                                                std::uint64_t position);
   // Waits for the copy, then lets the store drop the log before `position` (reaper thread).
   void ReapRunningSnapshot(pid_t child, int report_fd, std::uint64_t position,
                            std::chrono::steady_clock::time_point started);
@@ -159,7 +160,7 @@ class Engine {
   void HandOver(OutboxChanges outbox, std::vector<Transfer> transfers);
 
   // The running snapshot: the engine thread's, but for snapshot_done_ (set by the reaper).
-  bool snapshot_due_ = false;         // no usable one since the start: take one at the next batch
+  bool snapshot_due_ = false;  // no usable one since the start: take one at the next batch
   std::uint64_t logged_at_snapshot_ = 0;  // the store's LoggedBytes when the last one began
   std::atomic<bool> snapshot_done_{false};
   std::thread snapshot_reaper_;

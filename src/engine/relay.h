@@ -33,7 +33,7 @@ struct RelayOptions {
 
 // How a start found its state.
 struct RecoveryReport {
-  bool from_snapshot = false;  // the stop snapshot
+  bool from_snapshot = false;    // the stop snapshot
   std::string snapshot_skipped;  // why a snapshot the store named was not used; empty otherwise
   // The running snapshot (Relay::WriteRunningSnapshot): whether the numbers came from it and the
   // log after it, at which batch it was taken and how many batches were replayed over it; or why
@@ -72,7 +72,8 @@ class Relay final : private LoadSink {
   // Writes the numbers and live assignments to `path` as a running snapshot taken at log batch
   // `position` (the store's CommittedPosition). Between batches only; changes nothing, and
   // touches no store, so a forked copy of the process may call it.
-  Result<SnapshotFigures> WriteRunningSnapshot(const std::string& path, std::uint64_t position) const;
+  Result<SnapshotFigures> WriteRunningSnapshot(const std::string& path,
+                                               std::uint64_t position) const;
 
   // Resolves a presented API key; kUnauthorized when unknown or revoked.
   Result<Caller> Authenticate(std::string_view bearer) const;

@@ -251,7 +251,8 @@ Result<void> Relay::ReadSnapshotBody(SnapshotReader& r, const std::string& path)
     }
   }
   const std::uint64_t live_count = r.U64();
-  if (!r.ok() || live_count > r.remaining() / kMinAssignmentBytes) return Malformed(path, "assignment count");
+  if (!r.ok() || live_count > r.remaining() / kMinAssignmentBytes)
+    return Malformed(path, "assignment count");
   live_.reserve(live_count);
   for (std::uint64_t i = 0; i < live_count; ++i) {
     auto assignment = ReadAssignment(r);
@@ -271,7 +272,8 @@ class Relay::LogReplay final : public StoreWrites {
 
   void PutNumber(const NumberRecord& n) override {
     if (!error_.empty()) return;
-    if (!NumberTable::CanHold(n.number) || !decltype(NumberSlot::assignment_id)::Fits(n.assignment_id)) {
+    if (!NumberTable::CanHold(n.number) ||
+        !decltype(NumberSlot::assignment_id)::Fits(n.assignment_id)) {
       error_ = "the log holds a number that fits no slot (" + n.bank + "/" + n.number + ")";
       return;
     }
@@ -280,7 +282,8 @@ class Relay::LogReplay final : public StoreWrites {
     NumberSlot* slot = relay_.numbers_.Find(n.bank, n.number);
     // Gone free now (new, or from assigned or cooling): the engine put it at the back of its pool.
     // A free number written again (an event about it) stayed where it was.
-    const bool freed = n.state == NumberState::kFree && !(slot && slot->state == NumberState::kFree);
+    const bool freed =
+        n.state == NumberState::kFree && !(slot && slot->state == NumberState::kFree);
     if (!slot) {
       slot = &relay_.numbers_.Add(*owned, n.number);
       changes_.push_back(Change{slot, nullptr, NumberState::kFree});
@@ -319,7 +322,8 @@ class Relay::LogReplay final : public StoreWrites {
       }
       pools.insert(c.slot->pool);
     }
-    std::erase_if(relay_.loading_releases_, [](const auto& release) { return release.second->touched; });
+    std::erase_if(relay_.loading_releases_,
+                  [](const auto& release) { return release.second->touched; });
     for (const Change& c : changes_) relay_.CountLoadedNumber(*c.slot);
     // Free lists: a number the log did not free keeps its place; one it freed that is still free
     // goes to the back of its pool, in the order it was last freed, as the engine had put it (the
@@ -386,7 +390,6 @@ class Relay::LogReplay final : public StoreWrites {
   std::string error_;                    // the first write that could not be replayed
 };
 
-
 Result<void> Relay::ReadRunningSnapshot(const std::string& path, RecoveryReport& report) {
   auto opened = SnapshotReader::Open(path);
   if (!opened) return std::unexpected(opened.error());
@@ -402,9 +405,9 @@ Result<void> Relay::ReadRunningSnapshot(const std::string& path, RecoveryReport&
   LogReplay replay(*this);
   auto replayed = store_.ReplayLogAfter(position, replay);
   if (!replayed) {
-    return Fail(replayed.error().code, "taken at batch " + std::to_string(position) +
-                                           ", it cannot be brought up to date: " +
-                                           replayed.error().detail);
+    return Fail(replayed.error().code,
+                "taken at batch " + std::to_string(position) +
+                    ", it cannot be brought up to date: " + replayed.error().detail);
   }
   if (auto finished = replay.Finish(); !finished) return finished;
   report.running_snapshot_position = position;

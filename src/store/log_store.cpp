@@ -154,8 +154,9 @@ Result<void> ZeroTail(const std::string& path, std::uint64_t offset) {
     const std::string zeros(std::size_t{1} << 20, '\0');
     const auto size = static_cast<std::uint64_t>(info.st_size);
     for (std::uint64_t at = offset; result && at < size; at += zeros.size()) {
-      result = WriteAt(fd, std::string_view(zeros).substr(0, std::min<std::uint64_t>(zeros.size(), size - at)),
-                       at, path);
+      result = WriteAt(
+          fd, std::string_view(zeros).substr(0, std::min<std::uint64_t>(zeros.size(), size - at)),
+          at, path);
     }
     if (result && ::fdatasync(fd) != 0) result = SystemError("cannot flush " + path);
   }
@@ -437,7 +438,8 @@ class LogStore final : public Store {
 
   Result<std::uint64_t> ReplayLogAfter(std::uint64_t position, StoreWrites& target) override {
     const std::uint64_t last = last_lsn_;
-    const std::string wanted = "batches " + std::to_string(position + 1) + " to " + std::to_string(last);
+    const std::string wanted =
+        "batches " + std::to_string(position + 1) + " to " + std::to_string(last);
     if (position > last) {
       return Fail(ErrorCode::kNotFound, "it is at batch " + std::to_string(position) +
                                             ", past the log's last batch " + std::to_string(last));
@@ -792,7 +794,8 @@ class LogStore final : public Store {
     std::size_t kept = old_segments_.size();
     std::erase_if(old_segments_, [&](const std::shared_ptr<Segment>& segment) {
       if (segment->last_lsn > applied_lsn_) return false;
-      if (segment->last_lsn > keep_after_ && kept * options_.segment_bytes <= options_.max_kept_bytes) {
+      if (segment->last_lsn > keep_after_ &&
+          kept * options_.segment_bytes <= options_.max_kept_bytes) {
         return false;
       }
       ::unlink(segment->path.c_str());
@@ -1009,9 +1012,9 @@ Result<std::unique_ptr<Store>> OpenLogStore(const std::string& db_path, LogStore
   if (!current) return std::unexpected(current.error());
   auto reader = OpenSqliteStore(db_path, OpenMode::kReadOnly);
   if (!reader) return std::unexpected(reader.error());
-  return std::unique_ptr<Store>(std::make_unique<LogStore>(
-      std::move(*tables), std::move(*reader), std::move(options), std::move(*current),
-      std::move(kept), *last, *last - *position));
+  return std::unique_ptr<Store>(
+      std::make_unique<LogStore>(std::move(*tables), std::move(*reader), std::move(options),
+                                 std::move(*current), std::move(kept), *last, *last - *position));
 }
 
 bool CanLeaveIdle(int nice) {

@@ -48,8 +48,9 @@ bool CanLeaveIdle(int nice);
 
 // Opens the SQLite database at `db_path` (created when absent, its schema brought up to date),
 // applies every batch in the log folder that its tables lack, starts a new log segment (the old
-// ones are deleted, or with keep_for_snapshot kept) and the applying thread. Fails with kInternal when the log is damaged anywhere but at its very end (a
-// batch cut short by a crash was never acknowledged and is dropped).
+// ones are deleted, or with keep_for_snapshot kept) and the applying thread. Fails with kInternal
+// when the log is damaged anywhere but at its very end (a batch cut short by a crash was never
+// acknowledged and is dropped).
 Result<std::unique_ptr<Store>> OpenLogStore(const std::string& db_path, LogStoreOptions options,
                                             SqliteOptions sqlite = {});
 
