@@ -401,9 +401,9 @@ int main(int argc, char** argv) {
   app.add_option(
          "--running-snapshot-mib", flags.running_snapshot_mib,
          "with the command log, a copy of the process writes the numbers and live assignments to "
-         "one file each time the log has grown by this much (and soon after a start that read "
-         "none), and the log since is kept, so a start after a crash reads that file and the log "
-         "after it instead of the store; 0: off (MiB)")
+         "one file each time the log has grown by this much (and soon after each start), and the "
+         "log since is kept, so a start after a crash reads that file and the log after it "
+         "instead of the store; 0: off (MiB)")
       ->envname("VARELAY_RUNNING_SNAPSHOT_MIB")
       ->check(CLI::Range(0.0, 1048576.0))
       ->capture_default_str();

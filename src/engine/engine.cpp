@@ -104,10 +104,11 @@ Result<RecoveryReport> Engine::Recover() {
   }
   if (!sound) return std::unexpected(sound.error());
   // The log the store keeps: from the running snapshot read on; without one, nothing until the
-  // next is written, which is then due.
+  // next is written. That one is due at the first batch either way: a start that replayed much
+  // of the log would otherwise let the next start replay that much and a whole interval more.
   store_.KeepLogAfter(report->from_running_snapshot ? report->running_snapshot_position
                                                     : store_.CommittedPosition());
-  snapshot_due_ = !report->from_running_snapshot;
+  snapshot_due_ = true;
   logged_at_snapshot_ = store_.LoggedBytes();
   return report;
 }
@@ -274,6 +275,11 @@ void Engine::WriteRunningSnapshotAndExit(int report_fd, pid_t parent, std::uint6
   // _exit, running no destructor. The engine thread gone (a kill), it goes too.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ::_exit(2);
+  // A stop signal sent to the whole group ends it at once, not through varelayd's own handlers.
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) ::signal(sig, SIG_DFL);
+  sigset_t none;
+  ::sigemptyset(&none);
+  ::pthread_sigmask(SIG_SETMASK, &none, nullptr);
   // The listening socket, the connections and the store's files stay the parent's alone, so a
   // restart can bind the port while this copy still writes.
   if (report_fd > 3) ::close_range(3, static_cast<unsigned>(report_fd) - 1, 0);

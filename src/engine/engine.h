@@ -33,8 +33,8 @@ struct EngineOptions {
   std::string snapshot_path;           // the stop snapshot's file; empty: none
   // The running snapshot's file (Relay::WriteRunningSnapshot); empty: none. Over a store that
   // KeepsLog, a copy of the process (fork) writes one between batches once the log has grown by
-  // `running_snapshot_bytes` since the last, and at the first batch after a start that read none,
-  // while the engine goes on. A start after a kill then reads it and the log after it.
+  // `running_snapshot_bytes` since the last, and at the first batch after a start, while the
+  // engine goes on. A start after a kill then reads it and the log after it.
   std::string running_snapshot_path;
   std::uint64_t running_snapshot_bytes = 256ULL << 20;
 };
@@ -160,7 +160,7 @@ class Engine {
   void HandOver(OutboxChanges outbox, std::vector<Transfer> transfers);
 
   // The running snapshot: the engine thread's, but for snapshot_done_ (set by the reaper).
-  bool snapshot_due_ = false;  // no usable one since the start: take one at the next batch
+  bool snapshot_due_ = false;  // none taken since the start: take one at the next batch
   std::uint64_t logged_at_snapshot_ = 0;  // the store's LoggedBytes when the last one began
   std::atomic<bool> snapshot_done_{false};
   std::thread snapshot_reaper_;

@@ -106,10 +106,12 @@ struct Segment {
       : path(std::move(file)), fd(descriptor), last_lsn(first_lsn - 1) {}
   Segment(const Segment&) = delete;
   Segment& operator=(const Segment&) = delete;
-  ~Segment() { ::close(fd); }
+  ~Segment() {
+    if (fd >= 0) ::close(fd);
+  }
 
   std::string path;
-  int fd;
+  int fd;                  // -1 for a segment kept from before the open (never written again)
   std::uint64_t last_lsn;  // the engine thread's while it is the current segment
   std::uint64_t bytes = 0;
 };
