@@ -178,6 +178,26 @@ class EngineTest : public ::testing::Test {
     return std::get<AssignmentView>(Ok(OrderIn(region, order, expires_in_s, rule), merchant_))
         .assignment;
   }
+  // Kills the engine after a running snapshot was taken at some point and the log written since,
+  // then drains `region` twice: once as a start from that snapshot and the log after it leaves it,
+  // and once as the engine had it at the kill (from a copy of the disk with a snapshot taken just
+  // before the kill, so that nothing is replayed).
+  std::pair<std::vector<std::string>, std::vector<std::string>> FreeOrderReplayedAndAtTheKill(
+      const std::string& region) {
+    TakeRunningSnapshot((dir_ / "at-kill.running-snapshot").string());
+    Crash();
+    CopyDataTo(dir_ / "twin");
+    ReopenKeepingTheLog();
+    EXPECT_TRUE(recovery_.from_running_snapshot) << recovery_.running_snapshot_skipped;
+    EXPECT_GT(recovery_.replayed_batches, 0u);
+    std::vector<std::string> replayed = DrainRegion(region);
+    EngineOptions at_kill = RunningSnapshotOptions();
+    at_kill.running_snapshot_path = (dir_ / "twin" / "at-kill.running-snapshot").string();
+    ReopenKeepingTheLog(dir_ / "twin", at_kill);
+    EXPECT_TRUE(recovery_.from_running_snapshot) << recovery_.running_snapshot_skipped;
+    EXPECT_EQ(recovery_.replayed_batches, 0u);
+    return {std::move(replayed), DrainRegion(region)};
+  }
   // Issues in `region` until it runs dry: the numbers its free list held, in their order.
   std::vector<std::string> DrainRegion(const std::string& region) {
     std::vector<std::string> taken;
@@ -1512,20 +1532,7 @@ TEST_F(EngineTest, AFreeNumberThatOnlyGotAnEventKeepsItsPlaceThroughARunningSnap
   TakeRunningSnapshot(RunningSnapshotPath());
   // Parked; the number's event count moves on; it stays first in its pool's free list.
   EXPECT_EQ(Deposit("tx-1", "1000000001", 500).deposit.outcome, DepositOutcome::kNotAssigned);
-  TakeRunningSnapshot((dir_ / "at-kill.running-snapshot").string());
-  Crash();
-  CopyDataTo(dir_ / "twin");
-
-  ReopenKeepingTheLog();
-  ASSERT_TRUE(recovery_.from_running_snapshot) << recovery_.running_snapshot_skipped;
-  ASSERT_EQ(recovery_.replayed_batches, 1u);
-  const std::vector<std::string> replayed = DrainRegion("seoul");
-  EngineOptions at_kill = RunningSnapshotOptions();
-  at_kill.running_snapshot_path = (dir_ / "twin" / "at-kill.running-snapshot").string();
-  ReopenKeepingTheLog(dir_ / "twin", at_kill);
-  ASSERT_TRUE(recovery_.from_running_snapshot) << recovery_.running_snapshot_skipped;
-  ASSERT_EQ(recovery_.replayed_batches, 0u);
-  const std::vector<std::string> engine_had = DrainRegion("seoul");
+  const auto [replayed, engine_had] = FreeOrderReplayedAndAtTheKill("seoul");
   EXPECT_EQ(engine_had, (std::vector<std::string>{"1000000001", "1000000002", "1000000003"}));
   EXPECT_EQ(replayed, engine_had);
 }
@@ -1546,19 +1553,7 @@ TEST_F(EngineTest, NumbersReleasedInOneTimerRunKeepTheirOrderThroughARunningSnap
   // One timer run: order-2 expires (cooling until kStart + 1 h 30 min), then 1000000001 and
   // 1000000002 go back to the pool, in the order they cooled.
   engine_->Step();
-  TakeRunningSnapshot((dir_ / "at-kill.running-snapshot").string());
-  Crash();
-  CopyDataTo(dir_ / "twin");
-
-  ReopenKeepingTheLog();
-  ASSERT_TRUE(recovery_.from_running_snapshot) << recovery_.running_snapshot_skipped;
-  const std::vector<std::string> replayed = DrainRegion("seoul");
-  EngineOptions at_kill = RunningSnapshotOptions();
-  at_kill.running_snapshot_path = (dir_ / "twin" / "at-kill.running-snapshot").string();
-  ReopenKeepingTheLog(dir_ / "twin", at_kill);
-  ASSERT_TRUE(recovery_.from_running_snapshot) << recovery_.running_snapshot_skipped;
-  ASSERT_EQ(recovery_.replayed_batches, 0u);
-  const std::vector<std::string> engine_had = DrainRegion("seoul");
+  const auto [replayed, engine_had] = FreeOrderReplayedAndAtTheKill("seoul");
   EXPECT_EQ(engine_had, (std::vector<std::string>{"1000000003", "1000000001", "1000000002"}));
   EXPECT_EQ(replayed, engine_had);
 }

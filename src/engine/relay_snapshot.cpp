@@ -266,7 +266,7 @@ Result<void> Relay::ReadSnapshotBody(SnapshotReader& r, const std::string& path)
 // The log's writes of numbers and assignments, replayed over a running snapshot's. Every other
 // write is in the tables already (the store applied its log to them when it opened), and is read
 // from there. A number's row is what it was when its command ended; an assignment's, likewise.
-class Relay::LogReplay final : public StoreWrites {
+class Relay::LogReplay final : public IgnoredWrites {
  public:
   explicit LogReplay(Relay& relay) : relay_(relay) {}
 
@@ -357,22 +357,6 @@ class Relay::LogReplay final : public StoreWrites {
     }
     return {};
   }
-
-  void PutBank(const Bank&) override {}
-  void InsertMerchant(const Merchant&) override {}
-  void UpdateMerchant(const Merchant&) override {}
-  void InsertContract(const Contract&) override {}
-  void PutApiKey(const ApiKey&) override {}
-  void PutDeposit(const Deposit&) override {}
-  void AppendLedgerEntry(const LedgerEntry&) override {}
-  void PutIdempotency(const IdempotencyRecord&) override {}
-  void PutWebhookEndpoint(const WebhookEndpoint&) override {}
-  void AppendEvent(const Event&) override {}
-  void PutDelivery(const Delivery&) override {}
-  void PutStatement(const BankStatement&, const std::string&) override {}
-  void PutTransfer(const Transfer&) override {}
-  void FailPendingDeliveries(const std::string&, const std::string&) override {}
-  void DeleteIdempotencyBefore(Instant, int) override {}
 
  private:
   // A number as the snapshot had it, before the log first changed it (no pool: the log added it).

@@ -432,28 +432,13 @@ TEST_F(LogStoreTest, AnUnwritableLogFolderFailsTheOpen) {
 // ---- the log kept for a running snapshot ------------------------------------------------------
 
 // What a replay of the log hands over: the ids of the assignments and deposits written, in order.
-class RecordingWrites final : public StoreWrites {
+class RecordingWrites final : public IgnoredWrites {
  public:
   std::vector<std::string> assignments;
   std::vector<std::string> deposits;
 
   void PutAssignment(const Assignment& a) override { assignments.push_back(a.id); }
   void PutDeposit(const Deposit& d) override { deposits.push_back(d.id); }
-  void PutBank(const Bank&) override {}
-  void InsertMerchant(const Merchant&) override {}
-  void UpdateMerchant(const Merchant&) override {}
-  void InsertContract(const Contract&) override {}
-  void PutApiKey(const ApiKey&) override {}
-  void PutNumber(const NumberRecord&) override {}
-  void AppendLedgerEntry(const LedgerEntry&) override {}
-  void PutIdempotency(const IdempotencyRecord&) override {}
-  void PutWebhookEndpoint(const WebhookEndpoint&) override {}
-  void AppendEvent(const Event&) override {}
-  void PutDelivery(const Delivery&) override {}
-  void PutStatement(const BankStatement&, const std::string&) override {}
-  void PutTransfer(const Transfer&) override {}
-  void FailPendingDeliveries(const std::string&, const std::string&) override {}
-  void DeleteIdempotencyBefore(Instant, int) override {}
 };
 
 // The ids of assignments `first` to `last`, as MakeAssignment names them.

@@ -143,6 +143,28 @@ struct StoreStats {
   std::uint64_t log_batches_replayed = 0;  // applied from the log at open (left by a crash)
 };
 
+// Writes that go nowhere: for a reader of a log that wants only some of them (it overrides those).
+class IgnoredWrites : public StoreWrites {
+ public:
+  void PutBank(const Bank&) override {}
+  void InsertMerchant(const Merchant&) override {}
+  void UpdateMerchant(const Merchant&) override {}
+  void InsertContract(const Contract&) override {}
+  void PutApiKey(const ApiKey&) override {}
+  void PutNumber(const NumberRecord&) override {}
+  void PutAssignment(const Assignment&) override {}
+  void PutDeposit(const Deposit&) override {}
+  void AppendLedgerEntry(const LedgerEntry&) override {}
+  void PutIdempotency(const IdempotencyRecord&) override {}
+  void PutWebhookEndpoint(const WebhookEndpoint&) override {}
+  void AppendEvent(const Event&) override {}
+  void PutDelivery(const Delivery&) override {}
+  void PutStatement(const BankStatement&, const std::string&) override {}
+  void PutTransfer(const Transfer&) override {}
+  void FailPendingDeliveries(const std::string&, const std::string&) override {}
+  void DeleteIdempotencyBefore(Instant, int) override {}
+};
+
 class Store : public StoreWrites {
  public:
   // Safe from any thread.
