@@ -393,6 +393,13 @@ struct Decode {
   }
 };
 
+// Reads and checks each field as Decode does, but keeps no text: for a record the reader does not
+// want, so nothing is allocated for it (a ledger line's account aside).
+struct Skip : Decode {
+  using Decode::operator();
+  void operator()(std::string_view n, std::string&) const { r.Bytes(n); }
+};
+
 template <Is<Bank> T, typename F>
 void Fields(T& b, F&& f) {
   f("code", b.code);
@@ -738,65 +745,71 @@ class BatchDescriber final : public StoreWrites {
 // ---- replay ---------------------------------------------------------------------------------
 
 // Reads a whole value and hands it to `target` only when all of it was read.
+// Reads one struct and hands it to `target`, or, without one, reads and checks it into nothing.
 template <typename T>
-void Deliver(ByteReader& r, T (*read)(ByteReader&), StoreWrites& target,
-             void (StoreWrites::*write)(const T&)) {
-  T value = read(r);
-  if (r.ok()) (target.*write)(value);
+void Deliver(ByteReader& r, StoreWrites* target, void (StoreWrites::*write)(const T&)) {
+  if (!target) {
+    T ignored;
+    Fields(ignored, Skip{r});
+    return;
+  }
+  T value = Read<T>(r);
+  if (r.ok()) (target->*write)(value);
 }
 
-void ReplayStatement(ByteReader& r, StoreWrites& target) {
+void ReplayStatement(ByteReader& r, StoreWrites* target) {
   BankStatement statement = Read<BankStatement>(r);
   std::string xml = r.Str("xml");
-  if (r.ok()) target.PutStatement(statement, xml);
+  if (r.ok() && target) target->PutStatement(statement, xml);
 }
 
-void ReplayFailPending(ByteReader& r, StoreWrites& target) {
+void ReplayFailPending(ByteReader& r, StoreWrites* target) {
   std::string endpoint_id = r.Str("endpoint_id");
   std::string reason = r.Str("reason");
-  if (r.ok()) target.FailPendingDeliveries(endpoint_id, reason);
+  if (r.ok() && target) target->FailPendingDeliveries(endpoint_id, reason);
 }
 
-void ReplayDeleteIdempotency(ByteReader& r, StoreWrites& target) {
+void ReplayDeleteIdempotency(ByteReader& r, StoreWrites* target) {
   Instant cutoff = r.Time("cutoff");
   int limit = r.Int("limit");
-  if (r.ok()) target.DeleteIdempotencyBefore(cutoff, limit);
+  if (r.ok() && target) target->DeleteIdempotencyBefore(cutoff, limit);
 }
 
-// One record after its tag byte; an unknown tag is refused by the caller.
-void ReplayRecord(ByteReader& r, LogRecordTag tag, StoreWrites& target) {
+// One record after its tag byte, handed to `target` (none: read and checked only); an unknown
+// tag is refused by the caller.
+void ReplayRecord(ByteReader& r, LogRecordTag tag, StoreWrites* target) {
   using W = StoreWrites;
   switch (tag) {
     case LogRecordTag::kPutBank:
-      return Deliver(r, Read<Bank>, target, &W::PutBank);
+      return Deliver<Bank>(r, target, &W::PutBank);
     case LogRecordTag::kInsertMerchant:
-      return Deliver(r, Read<Merchant>, target, &W::InsertMerchant);
+      return Deliver<Merchant>(r, target, &W::InsertMerchant);
     case LogRecordTag::kUpdateMerchant:
-      return Deliver(r, Read<Merchant>, target, &W::UpdateMerchant);
+      return Deliver<Merchant>(r, target, &W::UpdateMerchant);
     case LogRecordTag::kInsertContract:
-      return Deliver(r, Read<Contract>, target, &W::InsertContract);
+      return Deliver<Contract>(r, target, &W::InsertContract);
     case LogRecordTag::kPutApiKey:
-      return Deliver(r, Read<ApiKey>, target, &W::PutApiKey);
+      return Deliver<ApiKey>(r, target, &W::PutApiKey);
     case LogRecordTag::kPutNumber:
-      return Deliver(r, Read<NumberRecord>, target, &W::PutNumber);
+      return Deliver<NumberRecord>(r, target, &W::PutNumber);
     case LogRecordTag::kPutAssignment:
-      return Deliver(r, Read<Assignment>, target, &W::PutAssignment);
+      return Deliver<Assignment>(r, target, &W::PutAssignment);
     case LogRecordTag::kPutDeposit:
-      return Deliver(r, Read<Deposit>, target, &W::PutDeposit);
+      return Deliver<Deposit>(r, target, &W::PutDeposit);
     case LogRecordTag::kAppendLedgerEntry:
-      return Deliver(r, Read<LedgerEntry>, target, &W::AppendLedgerEntry);
+      return Deliver<LedgerEntry>(r, target, &W::AppendLedgerEntry);
     case LogRecordTag::kPutIdempotency:
-      return Deliver(r, Read<IdempotencyRecord>, target, &W::PutIdempotency);
+      return Deliver<IdempotencyRecord>(r, target, &W::PutIdempotency);
     case LogRecordTag::kPutWebhookEndpoint:
-      return Deliver(r, Read<WebhookEndpoint>, target, &W::PutWebhookEndpoint);
+      return Deliver<WebhookEndpoint>(r, target, &W::PutWebhookEndpoint);
     case LogRecordTag::kAppendEvent:
-      return Deliver(r, Read<Event>, target, &W::AppendEvent);
+      return Deliver<Event>(r, target, &W::AppendEvent);
     case LogRecordTag::kPutDelivery:
-      return Deliver(r, Read<Delivery>, target, &W::PutDelivery);
+      return Deliver<Delivery>(r, target, &W::PutDelivery);
     case LogRecordTag::kPutStatement:
       return ReplayStatement(r, target);
     case LogRecordTag::kPutTransfer:
-      return Deliver(r, Read<Transfer>, target, &W::PutTransfer);
+      return Deliver<Transfer>(r, target, &W::PutTransfer);
     case LogRecordTag::kFailPendingDeliveries:
       return ReplayFailPending(r, target);
     case LogRecordTag::kDeleteIdempotencyBefore:
@@ -912,6 +925,10 @@ void LogBatchEncoder::DeleteIdempotencyBefore(Instant cutoff, int limit) {
 // ---- replay ---------------------------------------------------------------------------------
 
 Result<void> ReplayLogBatch(std::string_view bytes, StoreWrites& target) {
+  return ReplayLogBatch(bytes, target, ~std::uint64_t{0});
+}
+
+Result<void> ReplayLogBatch(std::string_view bytes, StoreWrites& target, std::uint64_t wanted) {
   ByteReader r(bytes);
   for (std::size_t index = 0; !r.AtEnd(); ++index) {
     std::size_t start = r.offset();
@@ -919,7 +936,7 @@ Result<void> ReplayLogBatch(std::string_view bytes, StoreWrites& target) {
     auto tag = static_cast<LogRecordTag>(code);
     bool known = code != 0 && code <= static_cast<std::uint8_t>(kLastTag);
     if (known) {
-      ReplayRecord(r, tag, target);
+      ReplayRecord(r, tag, (wanted & LogRecordBit(tag)) != 0 ? &target : nullptr);
     } else {
       r.Refuse("tag", start, "unknown tag " + std::to_string(code));
     }

@@ -91,6 +91,14 @@ class LogBatchEncoder final : public StoreWrites {
 // every length and count is checked against the bytes left before anything is allocated.
 Result<void> ReplayLogBatch(std::string_view bytes, StoreWrites& target);
 
+// A record's bit in a set of tags (ReplayLogBatch's `wanted`).
+constexpr std::uint64_t LogRecordBit(LogRecordTag tag) {
+  return std::uint64_t{1} << static_cast<unsigned>(tag);
+}
+// As above, but hands `target` only the records whose tags are in `wanted` (LogRecordBit of
+// each); the others are read and checked as strictly, into nothing (no text is copied for them).
+Result<void> ReplayLogBatch(std::string_view bytes, StoreWrites& target, std::uint64_t wanted);
+
 // One batch (LogBatchEncoder::bytes()) as one line of JSON, for people: an array of records in
 // order, each an object with its write's name under "record" and every field under its name
 // (instants as RFC 3339, money as minor units and currency, enums as their codes). Secrets

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <iterator>
 #include <limits>
 #include <optional>
 #include <random>
@@ -1109,6 +1110,42 @@ TEST(LogRecordsTest, EveryTruncationIsRefusedOrEndsOnARecordBoundary) {
     }
     ASSERT_EQ(got.calls.size(), whole);
     EXPECT_TRUE(std::equal(got.calls.begin(), got.calls.end(), kEveryKindCalls.begin()));
+  }
+}
+
+// Proves a replay that wants some kinds of record hands over only those, in order and whole, and
+// reads the others as strictly: a batch cut anywhere inside a record it skips is refused all the
+// same (a running snapshot's replay wants numbers and assignments only).
+TEST(LogRecordsTest, AReplayOfSomeKindsChecksTheOthersAsStrictly) {
+  LogBatchEncoder encoder;
+  WriteEveryKind(encoder);
+  const std::uint64_t wanted =
+      LogRecordBit(LogRecordTag::kPutNumber) | LogRecordBit(LogRecordTag::kPutAssignment);
+  RecordingWrites got;
+  ASSERT_TRUE(ReplayLogBatch(encoder.bytes(), got, wanted));
+  std::vector<std::string> expected;
+  std::copy_if(kEveryKindCalls.begin(), kEveryKindCalls.end(), std::back_inserter(expected),
+               [](const std::string& call) { return call == "PutNumber" || call == "PutAssignment"; });
+  EXPECT_EQ(got.calls, expected);
+  ASSERT_EQ(got.numbers.size(), 2u);
+  ExpectSame(SampleNumber(), got.numbers[0]);
+
+  RecordingWrites all;
+  WriteEveryKind(all);
+  std::vector<std::size_t> boundaries;
+  for (std::size_t k = 0; k <= all.calls.size(); ++k) {
+    LogBatchEncoder prefix;
+    all.Forward(prefix, k);
+    boundaries.push_back(prefix.bytes().size());
+  }
+  const std::string& bytes = encoder.bytes();
+  for (std::size_t size = 0; size < bytes.size(); ++size) {
+    SCOPED_TRACE("cut at " + std::to_string(size));
+    std::vector<char> cut(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(size));
+    RecordingWrites some;
+    auto replayed = ReplayLogBatch({cut.data(), cut.size()}, some, wanted);
+    const bool on_boundary = std::binary_search(boundaries.begin(), boundaries.end(), size);
+    EXPECT_EQ(replayed.has_value(), on_boundary);
   }
 }
 
