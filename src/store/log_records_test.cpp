@@ -1124,8 +1124,9 @@ TEST(LogRecordsTest, AReplayOfSomeKindsChecksTheOthersAsStrictly) {
   RecordingWrites got;
   ASSERT_TRUE(ReplayLogBatch(encoder.bytes(), got, wanted));
   std::vector<std::string> expected;
-  std::copy_if(kEveryKindCalls.begin(), kEveryKindCalls.end(), std::back_inserter(expected),
-               [](const std::string& call) { return call == "PutNumber" || call == "PutAssignment"; });
+  std::copy_if(
+      kEveryKindCalls.begin(), kEveryKindCalls.end(), std::back_inserter(expected),
+      [](const std::string& call) { return call == "PutNumber" || call == "PutAssignment"; });
   EXPECT_EQ(got.calls, expected);
   ASSERT_EQ(got.numbers.size(), 2u);
   ExpectSame(SampleNumber(), got.numbers[0]);

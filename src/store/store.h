@@ -217,8 +217,8 @@ class Store : public StoreWrites {
   virtual std::uint64_t LoggedBytes() const { return 0; }
   // Hands `target` the number and assignment writes (what a running snapshot holds; the others
   // are read and checked, not handed on) of every logged batch after `position`, in order, up to
-  // the last committed one, and returns how many batches that was. Before the first Commit only. Fails
-  // (changing nothing in the store) when the log does not hold every one of those batches.
+  // the last committed one, and returns how many batches that was. Before the first Commit only.
+  // Fails (changing nothing in the store) when the log does not hold every one of those batches.
   virtual Result<std::uint64_t> ReplayLogAfter(std::uint64_t /*position*/,
                                                StoreWrites& /*target*/) {
     return Fail(ErrorCode::kNotFound, "this store keeps no command log");
