@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <chrono>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "domain/assert.h"
@@ -312,26 +311,40 @@ class Relay::LogReplay final : public IgnoredWrites {
   // What the snapshot's reading counted and listed is brought up to date with the changed numbers.
   Result<void> Finish() {
     if (!error_.empty()) return Fail(ErrorCode::kInvalidField, error_);
-    // Counts and release times: each changed number taken out as it was, put back as it is.
-    std::unordered_set<Pool*> pools;
+    // Counts and release times: each changed number taken out as it was, put back as it is. A
+    // release time left behind is skipped when it comes (RunTimers checks the number), as is an
+    // entry twice.
     for (const Change& c : changes_) {
-      if (c.pool) {
-        if (c.state == NumberState::kAssigned) --c.pool->assigned;
-        if (c.state == NumberState::kCooling) --c.pool->cooling;
-        pools.insert(c.pool);
-      }
-      pools.insert(c.slot->pool);
+      if (c.state == NumberState::kAssigned) --c.pool->assigned;
+      if (c.state == NumberState::kCooling) --c.pool->cooling;
+      relay_.CountLoadedNumber(*c.slot);
     }
-    std::erase_if(relay_.loading_releases_,
-                  [](const auto& release) { return release.second->touched; });
-    for (const Change& c : changes_) relay_.CountLoadedNumber(*c.slot);
-    // Free lists: a number the log did not free keeps its place; one it freed that is still free
-    // goes to the back of its pool, in the order it was last freed, as the engine had put it (the
-    // engine writes the numbers a command frees last, in the order it freed them).
-    for (Pool* pool : pools) {
-      std::erase_if(pool->free, [&](NumberSlot* slot) {
-        return slot->touched && (slot->state != NumberState::kFree || last_freed_.contains(slot));
-      });
+    // Free lists: a number the log did not free keeps its place; one it took out goes, and one it
+    // freed that is still free goes to the back of its pool, in the order it was last freed, as
+    // the engine had put it (the engine writes the numbers a command frees last, in the order it
+    // freed them). Numbers leave a pool from its front but for a bank's own (AdoptBankNumber), so
+    // each list is read from the front only until every number leaving it has been met: not
+    // through ten million free numbers for a few thousand issued.
+    std::unordered_map<Pool*, std::size_t> leaving;
+    auto leaves = [&](NumberSlot* slot) {
+      return slot->touched && (slot->state != NumberState::kFree || last_freed_.contains(slot));
+    };
+    for (const Change& c : changes_) {
+      if (c.pool && c.state == NumberState::kFree && leaves(c.slot)) ++leaving[c.pool];
+    }
+    for (auto [pool, count] : leaving) {
+      std::vector<NumberSlot*> staying;
+      std::size_t read = 0;
+      for (; count > 0; ++read) {
+        NumberSlot* slot = pool->free[read];
+        if (leaves(slot)) {
+          --count;
+        } else {
+          staying.push_back(slot);
+        }
+      }
+      pool->free.erase(pool->free.begin(), pool->free.begin() + static_cast<std::ptrdiff_t>(read));
+      pool->free.insert(pool->free.begin(), staying.begin(), staying.end());
     }
     std::vector<std::pair<std::uint64_t, NumberSlot*>> freed;
     for (auto [slot, write] : last_freed_) {
@@ -341,25 +354,26 @@ class Relay::LogReplay final : public IgnoredWrites {
     for (auto [write, slot] : freed) slot->pool->free.push_back(slot);
     for (const Change& c : changes_) c.slot->touched = false;
     // Live assignments: one the log wrote, or whose number moved on, stays only while its number
-    // is still tied to it (open, or the tombstone of a cooling number).
+    // is still tied to it (open, or the tombstone of a cooling number); one the log wrote that is
+    // open gets its due time (one left behind, or twice, is skipped when it comes).
+    std::sort(maybe_dead_.begin(), maybe_dead_.end());
+    maybe_dead_.erase(std::unique(maybe_dead_.begin(), maybe_dead_.end()), maybe_dead_.end());
     for (const std::string& id : maybe_dead_) {
       auto it = relay_.live_.find(id);
       if (it == relay_.live_.end()) continue;
       const NumberSlot* slot = relay_.numbers_.Find(it->second.bank, it->second.number);
       if (!slot || slot->state == NumberState::kFree || slot->assignment_id.view() != id) {
         relay_.live_.erase(it);
+      } else if (it->second.status == AssignmentStatus::kOpen) {
+        relay_.loading_expiries_.emplace_back(it->second.due_at, id);
       }
-    }
-    // Due times, gathered anew: an open assignment of the snapshot's may have closed since.
-    relay_.loading_expiries_.clear();
-    for (const auto& [id, a] : relay_.live_) {
-      if (a.status == AssignmentStatus::kOpen) relay_.loading_expiries_.emplace_back(a.due_at, id);
     }
     return {};
   }
 
  private:
-  // A number as the snapshot had it, before the log first changed it (no pool: the log added it).
+  // A number as the snapshot had it, before the log first changed it (the log added it: no pool,
+  // and counted as nothing).
   struct Change {
     NumberSlot* slot;
     Pool* pool;
