@@ -1537,6 +1537,22 @@ TEST_F(EngineTest, AFreeNumberThatOnlyGotAnEventKeepsItsPlaceThroughARunningSnap
   EXPECT_EQ(replayed, engine_had);
 }
 
+// Proves a number taken from the middle of a pool's free list (a bank's own number it issued again,
+// AdoptBankNumber) leaves it through a kill and a start from a running snapshot and the log after
+// it, and the others keep their order: the replay reads a free list from the front until every
+// number that left it is met, which here is past the front.
+TEST_F(EngineTest, ABankNumberTakenFromTheMiddleOfAPoolLeavesItThroughARunningSnapshot) {
+  ReopenKeepingTheLog();
+  Ok(LoadNumbers{"shop", "004", "seoul", {"1000000003", "1000000004"}});
+  TakeRunningSnapshot(RunningSnapshotPath());
+  CreateAssignment issued = OrderIn("seoul", "order-1");
+  issued.bank_number = "1000000003";
+  EXPECT_EQ(std::get<AssignmentView>(Ok(issued, merchant_)).assignment.number, "1000000003");
+  const auto [replayed, engine_had] = FreeOrderReplayedAndAtTheKill("seoul");
+  EXPECT_EQ(engine_had, (std::vector<std::string>{"1000000001", "1000000002", "1000000004"}));
+  EXPECT_EQ(replayed, engine_had);
+}
+
 // Proves numbers that return to the pool in one timer run (one of them expired in the same run)
 // keep their order through a kill and a start from a running snapshot and the log after it: a
 // batch logs the numbers it freed last, in the order it freed them (at first it logged every
