@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -285,6 +286,8 @@ void Engine::WriteRunningSnapshotAndExit(int report_fd, pid_t parent, std::uint6
   if (report_fd > 3) ::close_range(3, static_cast<unsigned>(report_fd) - 1, 0);
   ::close_range(static_cast<unsigned>(report_fd) + 1, ~0U, 0);
   (void)::setpriority(PRIO_PROCESS, 0, 19);
+  // The lowest best-effort I/O priority (class 2, level 7), where the scheduler honours one.
+  (void)::syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (2 << 13) | 7);
   auto written = relay_->WriteRunningSnapshot(options_.running_snapshot_path, position);
   std::string said = written ? std::to_string(written->numbers) + " numbers and " +
                                    std::to_string(written->live_assignments) +

@@ -18,6 +18,7 @@ namespace {
 
 constexpr std::string_view kMagic = "varelay-stop-snapshot";
 constexpr std::string_view kRunningMagic = "varelay-running-snapshot";
+constexpr std::uint64_t kRunningSnapshotPace = 4ULL << 20;
 constexpr std::uint64_t kFormatVersion = 1;
 constexpr int kTokenChars = 32;
 constexpr std::size_t kMaxField = 64 * 1024;  // any stored text; a longer one means a bad file
@@ -147,6 +148,8 @@ Result<SnapshotFigures> Relay::WriteRunningSnapshot(const std::string& path,
   auto writer = SnapshotWriter::Create(path);
   if (!writer) return std::unexpected(writer.error());
   SnapshotWriter& w = *writer;
+  // Written beside a server that flushes its log for every answer: a little at a time.
+  w.PaceWriteback(kRunningSnapshotPace);
   w.Bytes(kRunningMagic);
   w.U64(kFormatVersion);
   w.U64(position);

@@ -91,6 +91,9 @@ SnapshotWriter::SnapshotWriter(SnapshotWriter&& other) noexcept
       buffer_(std::move(other.buffer_)),
       checksum_(other.checksum_),
       written_(other.written_),
+      pace_(other.pace_),
+      started_out_(other.started_out_),
+      written_out_(other.written_out_),
       error_(std::move(other.error_)) {}
 
 SnapshotWriter::~SnapshotWriter() {
@@ -140,6 +143,23 @@ void SnapshotWriter::Flush() {
   }
   written_ += buffer_.size();
   buffer_.clear();
+  if (pace_ > 0 && written_ - started_out_ >= pace_ && error_.empty()) {
+    // Starts writing this piece out, then waits for the one before it: at most two pieces are
+    // on their way to the disk at once.
+    auto range = [&](std::uint64_t from, std::uint64_t to, unsigned flags) {
+      if (error_.empty() && ::sync_file_range(fd_, static_cast<off64_t>(from),
+                                              static_cast<off64_t>(to - from), flags) != 0) {
+        error_ = Errno("cannot write out", path_ + ".tmp");
+      }
+    };
+    range(started_out_, written_, SYNC_FILE_RANGE_WRITE);
+    if (started_out_ > written_out_) {
+      range(written_out_, started_out_,
+            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    }
+    written_out_ = started_out_;
+    started_out_ = written_;
+  }
 }
 
 Result<std::uint64_t> SnapshotWriter::Finish() {
