@@ -1443,6 +1443,23 @@ TEST_F(EngineTest, ADamagedRunningSnapshotIsRemovedAndTheStoreRead) {
   EXPECT_EQ(Deposit("tx-2", b.number, 2000).deposit.outcome, DepositOutcome::kMatched);
 }
 
+// Proves a start removes what a kill left of snapshots half written (the running snapshot's copy
+// dies with the process), and still reads the whole running snapshot beside it.
+TEST_F(EngineTest, AStartRemovesSnapshotsAKillLeftHalfWritten) {
+  ReopenKeepingTheLog();
+  Issue("order-1", 1000);
+  TakeRunningSnapshot(RunningSnapshotPath());
+  for (const std::string& path : {RunningSnapshotPath(), SnapshotPath()}) {
+    std::ofstream(path + ".tmp") << "half a snapshot";
+  }
+  EngineOptions options = RunningSnapshotOptions();
+  options.snapshot_path = SnapshotPath();
+  ReopenKeepingTheLog(dir_, options);
+  EXPECT_TRUE(recovery_.from_running_snapshot) << recovery_.running_snapshot_skipped;
+  EXPECT_FALSE(std::filesystem::exists(RunningSnapshotPath() + ".tmp"));
+  EXPECT_FALSE(std::filesystem::exists(SnapshotPath() + ".tmp"));
+}
+
 // Proves a running snapshot that reads well but describes an impossible state (an assigned
 // number with no assignment) is dropped for the store, removed, and the start says why.
 TEST_F(EngineTest, ARunningSnapshotThatBreaksAnInvariantIsRemovedAndTheStoreRead) {

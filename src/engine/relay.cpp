@@ -121,6 +121,10 @@ Result<RecoveryReport> Relay::Recover(const std::string& snapshot_path,
       return std::unexpected(removed.error());
     }
   }
+  for (const std::string* path : {&snapshot_path, &running_snapshot_path}) {
+    std::error_code ignored;  // one a kill cut short (the running snapshot's copy dies with it)
+    if (!path->empty()) std::filesystem::remove(*path + ".tmp", ignored);
+  }
   report.numbers = static_cast<std::int64_t>(numbers_.size());
   report.live_assignments = static_cast<std::int64_t>(live_.size());
   return report;

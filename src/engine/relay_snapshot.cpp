@@ -3,6 +3,10 @@
 // store. The store holds a token naming the snapshot; it is cleared before anything changes
 // again, so a snapshot is only ever read against the state it was taken from. Without a valid
 // one (first start, crash, any doubt) the start reads the store, as it always could.
+//
+// The running snapshot: the same body, written while the relay runs (by a forked copy, engine.cpp)
+// at a command-log batch named in its header instead of a token. A start after a kill reads it
+// and replays the number and assignment writes the log holds after that batch (LogReplay).
 #include <algorithm>
 #include <chrono>
 #include <unordered_map>
