@@ -405,7 +405,17 @@ int main(int argc, char** argv) {
          "log since is kept, so a start after a crash reads that file and the log after it "
          "instead of the store; 0: off (MiB)")
       ->envname("VARELAY_RUNNING_SNAPSHOT_MIB")
-      ->check(CLI::Range(0.0, 1048576.0))
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            // 0 (off), or from 0.01 MiB (a snapshot every few batches, for tests) to 1 TiB;
+            // not NaN, which no range check catches.
+            char* end = nullptr;
+            const double mib = std::strtod(text.c_str(), &end);
+            const bool number = !text.empty() && end == text.c_str() + text.size();
+            if (number && (mib == 0 || (mib >= 0.01 && mib <= 1048576))) return {};
+            return "must be 0 (off) or a number of MiB from 0.01 to 1048576, not '" + text + "'";
+          },
+          "0 or 0.01-1048576"))
       ->capture_default_str();
   app.add_option("--command-log", flags.command_log,
                  "acknowledge a batch once it is appended to the command log (data/log) and flushed, and "

@@ -113,17 +113,15 @@ Result<RecoveryReport> Relay::Recover(const std::string& snapshot_path,
     if (auto cleared = store_.SetSnapshotToken(""); !cleared) return std::unexpected(cleared.error());
   }
   if (!snapshot_path.empty()) {
-    std::error_code ignored;  // unnamed by the store, a leftover file is never read
-    std::filesystem::remove(snapshot_path, ignored);
+    (void)RemoveSnapshotFile(snapshot_path);  // unnamed by the store, a leftover is never read
   }
-  if (!report.from_running_snapshot && !running_snapshot_path.empty()) {
-    if (auto removed = RemoveSnapshotFile(running_snapshot_path); !removed) {
+  if (!running_snapshot_path.empty()) {
+    // Read, it stays (what a kill left of the next one goes); else it goes.
+    if (report.from_running_snapshot) {
+      RemoveUnfinishedSnapshot(running_snapshot_path);
+    } else if (auto removed = RemoveSnapshotFile(running_snapshot_path); !removed) {
       return std::unexpected(removed.error());
     }
-  }
-  for (const std::string* path : {&snapshot_path, &running_snapshot_path}) {
-    std::error_code ignored;  // one a kill cut short (the running snapshot's copy dies with it)
-    if (!path->empty()) std::filesystem::remove(*path + ".tmp", ignored);
   }
   report.numbers = static_cast<std::int64_t>(numbers_.size());
   report.live_assignments = static_cast<std::int64_t>(live_.size());

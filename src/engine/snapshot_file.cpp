@@ -1,8 +1,6 @@
 #include "engine/snapshot_file.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bit>
@@ -23,15 +21,7 @@ std::string Errno(std::string_view what, const std::string& path) {
 
 // Flushes the folder `path` is in, so that a name created or removed there is durable.
 Result<void> SyncFolderOf(const std::string& path) {
-  auto folder = std::filesystem::path(path).parent_path();
-  int dir = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0 || ::fsync(dir) != 0) {
-    auto error = Errno("cannot flush the folder of", path);
-    if (dir >= 0) ::close(dir);
-    return Fail(ErrorCode::kInternal, error);
-  }
-  ::close(dir);
-  return {};
+  return SyncFolder(std::filesystem::path(path).parent_path().string());
 }
 
 void PutLittleEndian(std::string& to, std::uint64_t value) {
@@ -181,7 +171,10 @@ Result<std::uint64_t> SnapshotWriter::Finish() {
   return written_;
 }
 
+void RemoveUnfinishedSnapshot(const std::string& path) { ::unlink((path + ".tmp").c_str()); }
+
 Result<void> RemoveSnapshotFile(const std::string& path) {
+  RemoveUnfinishedSnapshot(path);
   if (::unlink(path.c_str()) != 0) {
     if (errno == ENOENT) return {};
     return Fail(ErrorCode::kInternal, Errno("cannot remove", path));
@@ -191,48 +184,29 @@ Result<void> RemoveSnapshotFile(const std::string& path) {
 
 // ---- reader ---------------------------------------------------------------------------------
 
-SnapshotReader::SnapshotReader(const char* data, std::uint64_t size)
-    : data_(data), size_(size), at_(data), end_(data + size - kChecksumBytes) {}
-
-SnapshotReader::SnapshotReader(SnapshotReader&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)),
-      size_(other.size_),
-      at_(other.at_),
-      end_(other.end_),
-      ok_(other.ok_) {}
-
-SnapshotReader::~SnapshotReader() {
-  if (data_) ::munmap(const_cast<char*>(data_), size_);
-}
+SnapshotReader::SnapshotReader(MappedFile file)
+    : file_(std::move(file)),
+      at_(file_.bytes().data()),
+      end_(file_.bytes().data() + file_.bytes().size() - kChecksumBytes) {}
 
 Result<SnapshotReader> SnapshotReader::Open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Fail(ErrorCode::kNotFound, "no snapshot at " + path);
-    return Fail(ErrorCode::kInternal, Errno("cannot open", path));
+  auto file = MappedFile::Open(path);
+  if (!file) {
+    if (file.error().code == ErrorCode::kNotFound) {
+      return Fail(ErrorCode::kNotFound, "no snapshot at " + path);
+    }
+    return std::unexpected(file.error());
   }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    auto error = Errno("cannot read the size of", path);
-    ::close(fd);
-    return Fail(ErrorCode::kInternal, error);
-  }
-  auto size = static_cast<std::uint64_t>(st.st_size);
-  if (size < kChecksumBytes) {
-    ::close(fd);
+  const std::string_view bytes = file->bytes();
+  if (bytes.size() < kChecksumBytes) {
     return Fail(ErrorCode::kInvalidField, path + " is too short to be a snapshot");
   }
-  void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (mapped == MAP_FAILED) return Fail(ErrorCode::kInternal, Errno("cannot map", path));
-  ::madvise(mapped, size, MADV_SEQUENTIAL);
-  SnapshotReader reader(static_cast<const char*>(mapped), size);
   SnapshotChecksum checksum;
-  checksum.Add({reader.data_, size - kChecksumBytes});
-  if (checksum.value() != GetLittleEndian(reader.end_)) {
+  checksum.Add(bytes.substr(0, bytes.size() - kChecksumBytes));
+  if (checksum.value() != GetLittleEndian(bytes.data() + bytes.size() - kChecksumBytes)) {
     return Fail(ErrorCode::kInvalidField, path + " fails its checksum");
   }
-  return reader;
+  return SnapshotReader(std::move(*file));
 }
 
 std::uint64_t SnapshotReader::U64() {

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "domain/error.h"
+#include "store/file_io.h"
 
 namespace varelay {
 
@@ -63,17 +64,19 @@ class SnapshotWriter {
   std::string error_;  // the first write that failed
 };
 
+// Removes the temporary file a writer of `path` left when a kill cut it short (the running
+// snapshot's copy dies with the process). Nothing there is fine.
+void RemoveUnfinishedSnapshot(const std::string& path);
 // Removes the snapshot at `path` (nothing there is fine) and flushes its folder, so the file
-// cannot come back after a power cut.
+// cannot come back after a power cut; and any unfinished one.
 Result<void> RemoveSnapshotFile(const std::string& path);
 
 class SnapshotReader {
  public:
   // Maps `path` and checks its checksum. kNotFound when there is no such file.
   static Result<SnapshotReader> Open(const std::string& path);
-  SnapshotReader(SnapshotReader&& other) noexcept;
+  SnapshotReader(SnapshotReader&& other) noexcept = default;
   SnapshotReader& operator=(SnapshotReader&&) = delete;
-  ~SnapshotReader();
 
   // Each read fails (and every later one with it) when the data runs out or is malformed; the
   // value read then is 0 or empty. Check ok() after a run of reads.
@@ -87,10 +90,9 @@ class SnapshotReader {
   std::uint64_t remaining() const { return static_cast<std::uint64_t>(end_ - at_); }  // before the checksum
 
  private:
-  SnapshotReader(const char* data, std::uint64_t size);
+  explicit SnapshotReader(MappedFile file);
 
-  const char* data_ = nullptr;  // the mapping, checksum included
-  std::uint64_t size_ = 0;
+  MappedFile file_;  // checksum included
   const char* at_ = nullptr;
   const char* end_ = nullptr;  // where the checksum starts
   bool ok_ = true;

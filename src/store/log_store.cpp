@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/file_io.h"
 #include "store/log_records.h"
 
 namespace varelay {
@@ -95,15 +95,6 @@ Result<void> WriteAt(int fd, std::string_view bytes, std::uint64_t offset,
   return {};
 }
 
-Result<void> SyncFolder(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return SystemError("cannot open the command log folder " + dir);
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return SystemError("cannot flush the command log folder " + dir);
-  return {};
-}
-
 // One file of the log: the batches from `first_lsn` on, named by it.
 struct Segment {
   Segment(std::string file, int descriptor, std::uint64_t first_lsn)
@@ -126,24 +117,25 @@ std::string SegmentPath(const std::string& dir, std::uint64_t first_lsn) {
   return dir + "/" + name;
 }
 
+// Writes zeros over [from, to) of `fd` and flushes it.
+Result<void> WriteZeros(int fd, std::uint64_t from, std::uint64_t to, const std::string& path) {
+  const std::string zeros(std::size_t{1} << 20, '\0');
+  for (std::uint64_t at = from; at < to; at += zeros.size()) {
+    auto piece = std::string_view(zeros).substr(0, std::min<std::uint64_t>(zeros.size(), to - at));
+    if (auto r = WriteAt(fd, piece, at, path); !r) return r;
+  }
+  if (::fdatasync(fd) != 0) return SystemError("cannot flush " + path);
+  return {};
+}
+
 // A file of `bytes` zeros, flushed: a segment is written over in place, so flushing a batch
 // changes no file size or block map (ext4 then flushes the data alone, no journal commit).
 Result<int> ZeroFile(const std::string& path, std::uint64_t bytes) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return SystemError("cannot create " + path);
-  const std::string zeros(std::size_t{1} << 20, '\0');
-  for (std::uint64_t at = 0; at < bytes; at += zeros.size()) {
-    auto piece =
-        std::string_view(zeros).substr(0, std::min<std::uint64_t>(zeros.size(), bytes - at));
-    if (auto r = WriteAt(fd, piece, at, path); !r) {
-      ::close(fd);
-      return std::unexpected(r.error());
-    }
-  }
-  if (::fdatasync(fd) != 0) {
-    auto error = SystemError("cannot flush " + path);
+  if (auto r = WriteZeros(fd, 0, bytes, path); !r) {
     ::close(fd);
-    return error;
+    return std::unexpected(r.error());
   }
   return fd;
 }
@@ -152,20 +144,10 @@ Result<int> ZeroFile(const std::string& path, std::uint64_t bytes) {
 Result<void> ZeroTail(const std::string& path, std::uint64_t offset) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return SystemError("cannot open " + path);
-  Result<void> result;
   struct stat info {};
-  if (::fstat(fd, &info) != 0) {
-    result = SystemError("cannot read the size of " + path);
-  } else {
-    const std::string zeros(std::size_t{1} << 20, '\0');
-    const auto size = static_cast<std::uint64_t>(info.st_size);
-    for (std::uint64_t at = offset; result && at < size; at += zeros.size()) {
-      result = WriteAt(
-          fd, std::string_view(zeros).substr(0, std::min<std::uint64_t>(zeros.size(), size - at)),
-          at, path);
-    }
-    if (result && ::fdatasync(fd) != 0) result = SystemError("cannot flush " + path);
-  }
+  Result<void> result = ::fstat(fd, &info) == 0
+                            ? WriteZeros(fd, offset, static_cast<std::uint64_t>(info.st_size), path)
+                            : SystemError("cannot read the size of " + path);
   ::close(fd);
   return result;
 }
@@ -222,40 +204,6 @@ Result<SegmentList> ListSegments(const std::string& dir) {
   std::sort(found.begin(), found.end());
   return found;
 }
-
-// A segment file mapped read-only, for reading it through: no copy of it is made (reading 16 MiB
-// segments into growing strings spent most of a replay faulting in and copying memory).
-class MappedSegment {
- public:
-  static Result<MappedSegment> Open(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return SystemError("cannot open the command log segment " + path);
-    struct stat info {};
-    if (::fstat(fd, &info) != 0) {
-      auto error = SystemError("cannot read the size of the command log segment " + path);
-      ::close(fd);
-      return error;
-    }
-    const auto size = static_cast<std::size_t>(info.st_size);
-    void* data = size == 0 ? nullptr : ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    ::close(fd);
-    if (data == MAP_FAILED) return SystemError("cannot map the command log segment " + path);
-    if (data) ::madvise(data, size, MADV_SEQUENTIAL);
-    return MappedSegment(static_cast<const char*>(data), size);
-  }
-  MappedSegment(MappedSegment&& other) noexcept
-      : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
-  MappedSegment& operator=(MappedSegment&&) = delete;
-  ~MappedSegment() {
-    if (data_) ::munmap(const_cast<char*>(data_), size_);
-  }
-  std::string_view bytes() const { return {data_, size_}; }
-
- private:
-  MappedSegment(const char* data, std::size_t size) : data_(data), size_(size) {}
-  const char* data_;
-  std::size_t size_;
-};
 
 // Rows written by batches not yet in the tables, by the key a look-up finds them by: this batch's
 // (staged, the engine thread's alone) and committed ones (shared with the applier, which forgets
@@ -350,7 +298,9 @@ Result<void> ReadBatches(const SegmentList& segments, std::uint64_t position, Ea
     const bool final_segment = i + 1 == segments.size();
     // Every batch of a segment whose successor begins by position + 1 is one already had.
     if (!final_segment && segments[i + 1].first <= position + 1) continue;
-    auto mapped = MappedSegment::Open(segments[i].second);
+    // Mapped, not copied: reading 16 MiB segments into growing strings spent most of a replay
+    // faulting in and copying memory.
+    auto mapped = MappedFile::Open(segments[i].second);
     if (!mapped) return std::unexpected(mapped.error());
     std::string_view rest = mapped->bytes();
     std::uint64_t offset = 0;

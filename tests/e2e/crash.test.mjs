@@ -2,12 +2,12 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
 import {
-  ADMIN_KEY, BANKS, REGIONS, REPO_ROOT, allDeposits, api, expectStatus, killAll, makeTempDir, nowRfc3339, poolMap,
+  ADMIN_KEY, BANKS, REGIONS, REPO_ROOT, allDeposits, api, binaryPath, expectStatus, killAll, makeTempDir, nowRfc3339, poolMap,
   removeDir, seedDemo, startRelay,
 } from './relay.mjs';
 
@@ -418,4 +418,19 @@ test('SIGKILL while write-ahead log checkpoints run all the time on their own th
 
 test('SIGTERM under concurrent traffic exits 0 and every acknowledged deposit is present after restart', async (t) => {
   await crashScenario(t, 'term');
+});
+
+test('--running-snapshot-mib refuses what is not 0 or 0.01 to 1048576 MiB (NaN, negative, too small, trailing text) and starts nothing', () => {
+  const dataDir = makeTempDir();
+  try {
+    for (const value of ['nan', '-1', '1e-9', '0.25x', '2000000']) {
+      const run = spawnSync(binaryPath(), ['--listen', '127.0.0.1:0', '--data', dataDir, '--running-snapshot-mib', value],
+        { encoding: 'utf8', timeout: 10_000 });
+      assert.notEqual(run.status, 0, `--running-snapshot-mib ${value} is refused`);
+      assert.match(run.stderr + run.stdout, /--running-snapshot-mib: must be 0 \(off\) or a number of MiB from 0.01 to 1048576/);
+      assert.doesNotMatch(run.stdout, /listening/);
+    }
+  } finally {
+    removeDir(dataDir);
+  }
 });
