@@ -22,6 +22,7 @@
 #include "banks/transfer_executor.h"
 #include "domain/identifiers.h"
 #include "notify/dispatcher.h"
+#include "store/file_io.h"
 #include "store/log_store.h"
 #include "store/sqlite_store.h"
 
@@ -207,10 +208,11 @@ int Serve(const Flags& flags) {
     return 2;
   }
   std::filesystem::path data(flags.data);
-  std::error_code ec;
-  std::filesystem::create_directories(data, ec);
-  if (ec) {
-    std::cerr << "varelayd: cannot create data folder " << data << ": " << ec.message() << "\n";
+  // Everything under the data folder is the operator's alone: files made from here on are created
+  // 0600 (folders 0700), and what an older build left readable is narrowed first.
+  ::umask(077);
+  if (auto kept = KeepFolderPrivate(data.string()); !kept) {
+    std::cerr << "varelayd: data folder: " << kept.error().detail << "\n";
     return 1;
   }
   auto store = OpenStore(flags, data);
@@ -384,7 +386,7 @@ int main(int argc, char** argv) {
       ->envname("VARELAY_LISTEN")->capture_default_str();
   app.add_option("--data", flags.data,
                  "folder for the embedded store (varelay.db), its command log (log/), the stop snapshot "
-                 "(varelay.snapshot) and admin.key")
+                 "(varelay.snapshot) and admin.key; made 0700, its files 0600, at every start")
       ->envname("VARELAY_DATA")->capture_default_str();
   app.add_option("--io-threads", flags.io_threads, "threads reading and writing sockets")
       ->envname("VARELAY_IO_THREADS")->check(CLI::Range(1, 64))->capture_default_str();

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <utility>
 
 namespace varelay {
@@ -51,6 +52,27 @@ Result<void> SyncFolder(const std::string& dir) {
   const int rc = ::fsync(fd);
   ::close(fd);
   if (rc != 0) return SystemError("cannot flush the folder " + dir);
+  return {};
+}
+
+Result<void> KeepFolderPrivate(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Fail(ErrorCode::kInternal, "cannot create the folder " + dir + ": " + ec.message());
+  auto narrow = [](const fs::path& path, fs::file_status status) -> Result<void> {
+    if (fs::is_symlink(status)) return {};
+    const mode_t mode = fs::is_directory(status) ? 0700 : 0600;
+    if (::chmod(path.c_str(), mode) != 0 && errno != ENOENT) {
+      return SystemError("cannot make " + path.string() + " private");
+    }
+    return {};
+  };
+  if (auto r = narrow(dir, fs::status(dir, ec)); !r) return r;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (auto r = narrow(it->path(), it->symlink_status(ec)); !r) return r;
+  }
+  if (ec) return Fail(ErrorCode::kInternal, "cannot list the folder " + dir + ": " + ec.message());
   return {};
 }
 

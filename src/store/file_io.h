@@ -29,4 +29,9 @@ class MappedFile {
 // Flushes folder `dir` (empty: the current one), so that a name created or removed in it lasts.
 Result<void> SyncFolder(const std::string& dir);
 
+// Creates folder `dir` when missing and makes it and everything in it the owner's alone: every
+// folder 0700, every file 0600 (a folder an older build left readable is narrowed). Symbolic
+// links are left as they are and not followed. Fails with kInternal naming the path.
+Result<void> KeepFolderPrivate(const std::string& dir);
+
 }  // namespace varelay

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -1300,8 +1301,34 @@ Result<std::int64_t> SqliteStore::CountDeposits() {
 
 }  // namespace
 
+namespace {
+
+// The database and its -wal and -shm hold merchants' and customers' data: the owner's alone
+// (0600). SQLite gives the files it creates beside a database the database's own mode, so the
+// database is created 0600 before SQLite opens it, whatever the umask, and files an older build
+// left readable are narrowed.
+Result<void> KeepDatabasePrivate(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Fail(ErrorCode::kInternal, "cannot create " + path + ": " + std::strerror(errno));
+  const int rc = ::fchmod(fd, 0600);
+  ::close(fd);
+  if (rc != 0) return Fail(ErrorCode::kInternal, "cannot make " + path + " private: " + std::strerror(errno));
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const std::string beside = path + suffix;
+    if (::chmod(beside.c_str(), 0600) != 0 && errno != ENOENT) {
+      return Fail(ErrorCode::kInternal, "cannot make " + beside + " private: " + std::strerror(errno));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, OpenMode mode,
                                                SqliteOptions options) {
+  if (mode == OpenMode::kReadWrite) {
+    if (auto r = KeepDatabasePrivate(path); !r) return std::unexpected(r.error());
+  }
   sqlite3* db = nullptr;
   int flags = mode == OpenMode::kReadOnly ? SQLITE_OPEN_READONLY
                                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <random>
@@ -331,6 +333,35 @@ TEST_F(SqliteStoreTest, StatementMessageXmlIsStoredOnce) {
   EXPECT_EQ(sqlite3_column_int(count, 0), 1);
   sqlite3_finalize(count);
   sqlite3_close_v2(db);
+}
+
+// Proves the database and the files SQLite keeps beside it are the owner's alone: a new database
+// is created 0600 whatever the umask, and one an older build left 0644 (with its -wal and -shm) is
+// narrowed to 0600 when opened for writing.
+TEST_F(SqliteStoreTest, DatabaseFilesAreTheOwnersAlone) {
+  auto mode = [](const std::string& path) {
+    struct stat info {};
+    EXPECT_EQ(::stat(path.c_str(), &info), 0) << path;
+    return info.st_mode & 0777;
+  };
+  const mode_t old_mask = ::umask(022);
+  {
+    auto store = Open();
+    store->Begin();
+    store->PutBank({"004", "KB", FromUnixMs(1), BankProtocol::kJson, ""});
+    ASSERT_TRUE(store->Commit());
+    for (const char* suffix : {"", "-wal", "-shm"}) EXPECT_EQ(mode(path_ + suffix), 0600u) << suffix;
+  }
+  // What an older build left: the database (and a -wal/-shm a kill left) readable by all.
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    if (std::filesystem::exists(path_ + suffix)) ::chmod((path_ + suffix).c_str(), 0644);
+  }
+  ::close(::open((path_ + "-shm").c_str(), O_WRONLY | O_CREAT, 0644));
+  {
+    auto store = Open();
+    for (const char* suffix : {"", "-wal", "-shm"}) EXPECT_EQ(mode(path_ + suffix), 0600u) << suffix;
+  }
+  ::umask(old_mask);
 }
 
 }  // namespace
