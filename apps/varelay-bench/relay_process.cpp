@@ -118,6 +118,7 @@ void RelayProcess::Launch() {
     ::execl(options_.varelayd.c_str(), options_.varelayd.c_str(), "--listen", "127.0.0.1:0",
             "--data", data.c_str(), "--quarantine", "0", "--io-threads", threads.c_str(),
             "--webhook-allow-http", "127.0.0.1", "--webhook-allow-network", "127.0.0.0/8",
+            "--webhook-allowed-ports", "1024-65535",
             static_cast<char*>(nullptr));
     std::perror("exec varelayd");
     std::_Exit(127);

@@ -47,6 +47,7 @@ struct Flags {
   // Webhooks (docs/webhooks.md).
   std::string webhook_allow_http;
   std::string webhook_allow_network;
+  std::string webhook_allowed_ports;
   std::string webhook_ca_file;
   std::string webhook_retry_schedule;
   std::int64_t webhook_connect_timeout_ms = 5000;
@@ -130,6 +131,12 @@ std::variant<varelay::notify::ClientOptions, std::string> WebhookClientOptions(c
     if (!network) return "--webhook-allow-network: '" + cidr + "' is not an address or CIDR block";
     client.policy.allow_networks.push_back(*network);
   }
+  auto ports = varelay::notify::ParsePortList(flags.webhook_allowed_ports);
+  if (!ports) {
+    return "--webhook-allowed-ports: '" + flags.webhook_allowed_ports +
+           "' is not a list of ports and ranges (1-65535), e.g. 8443,9000-9100";
+  }
+  client.policy.allow_ports = std::move(*ports);
   client.ca_file = flags.webhook_ca_file;
   if (!client.ca_file.empty() && !std::ifstream(client.ca_file)) {
     return "--webhook-ca-file: cannot read " + client.ca_file;
@@ -448,6 +455,10 @@ int main(int argc, char** argv) {
   app.add_option("--webhook-allow-network", flags.webhook_allow_network,
                  "comma-separated CIDR blocks webhooks may reach although loopback or private (default: none)")
       ->envname("VARELAY_WEBHOOK_ALLOW_NETWORK");
+  app.add_option("--webhook-allowed-ports", flags.webhook_allowed_ports,
+                 "comma-separated ports and ranges webhooks may use besides 443 and 80, e.g. 8443,9000-9100 "
+                 "(default: none)")
+      ->envname("VARELAY_WEBHOOK_ALLOWED_PORTS");
   app.add_option("--webhook-ca-file", flags.webhook_ca_file, "extra CA certificates (PEM) trusted for https webhooks")
       ->envname("VARELAY_WEBHOOK_CA_FILE");
   app.add_option("--webhook-retry-schedule", flags.webhook_retry_schedule,

@@ -49,6 +49,7 @@ constexpr RefusedBlock kRefusedBlocks[] = {
     // Translation prefixes reach IPv4 hosts through a gateway, internal ones included.
     {"64:ff9b::/96", "nat64"},
     {"2002::/16", "6to4"},
+    {"2001::/32", "teredo"},
     {"fec0::/10", "site-local"},
 };
 
@@ -125,15 +126,41 @@ Result<std::string> CheckHost(const UrlPolicy& policy, const boost::urls::url_vi
   return host;
 }
 
-Result<std::string> CheckPort(const boost::urls::url_view& url, bool https) {
-  std::string_view port = url.port();
-  if (!url.has_port() || port.empty()) return std::string(https ? "443" : "80");
+// A decimal port 1..65535, nothing else.
+std::optional<std::uint16_t> ParsePort(std::string_view text) {
   unsigned value = 0;
-  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (ec != std::errc{} || end != port.data() + port.size() || value < 1 || value > 65535) {
-    return Fail(ErrorCode::kInvalidField, "the URL's port must be between 1 and 65535", "url");
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value < 1 || value > 65535) {
+    return std::nullopt;
   }
-  return std::to_string(value);
+  return static_cast<std::uint16_t>(value);
+}
+
+bool AllowsPort(const UrlPolicy& policy, unsigned port) {
+  if (policy.trusted || port == 443 || port == 80) return true;
+  return std::ranges::any_of(policy.allow_ports,
+                             [&](const PortRange& r) { return port >= r.first && port <= r.last; });
+}
+
+Result<std::string> CheckPort(const UrlPolicy& policy, const boost::urls::url_view& url, bool https) {
+  std::string_view text = url.port();
+  if (!url.has_port() || text.empty()) return std::string(https ? "443" : "80");
+  auto port = ParsePort(text);
+  if (!port) return Fail(ErrorCode::kInvalidField, "the URL's port must be between 1 and 65535", "url");
+  if (!AllowsPort(policy, *port)) {
+    return Fail(ErrorCode::kInvalidField,
+                "port " + std::to_string(*port) +
+                    " is not allowed for webhooks; use 443 (or 80), or a port the operator lists in "
+                    "--webhook-allowed-ports",
+                "url");
+  }
+  return std::to_string(*port);
+}
+
+std::string_view Trim(std::string_view text) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  return text;
 }
 
 bool AllowsHttp(const UrlPolicy& policy, std::string_view host) {
@@ -147,6 +174,22 @@ bool AllowsHttp(const UrlPolicy& policy, std::string_view host) {
 }
 
 }  // namespace
+
+std::optional<std::vector<PortRange>> ParsePortList(std::string_view text) {
+  std::vector<PortRange> out;
+  if (Trim(text).empty()) return out;
+  for (std::size_t start = 0; start <= text.size();) {
+    auto comma = std::min(text.find(',', start), text.size());
+    std::string_view item = Trim(text.substr(start, comma - start));
+    auto dash = item.find('-');
+    auto first = ParsePort(item.substr(0, dash));
+    auto last = dash == std::string_view::npos ? first : ParsePort(item.substr(dash + 1));
+    if (!first || !last || *last < *first) return std::nullopt;
+    out.push_back({*first, *last});
+    start = comma + 1;
+  }
+  return out;
+}
 
 bool Network::Contains(const ip::address& address) const {
   auto candidate = Bytes16(address);
@@ -222,7 +265,7 @@ Result<EndpointUrl> CheckEndpointUrl(const UrlPolicy& policy, std::string_view t
   if (!out.https && !AllowsHttp(policy, out.host)) {
     return Refuse("plain http is only allowed to hosts listed in --webhook-allow-http; use https");
   }
-  auto port = CheckPort(url, out.https);
+  auto port = CheckPort(policy, url, out.https);
   if (!port) return std::unexpected(port.error());
   out.port = std::move(*port);
   std::string_view target = url.encoded_target();

@@ -12,6 +12,7 @@ UrlPolicy LoopbackHttpPolicy() {
   UrlPolicy policy;
   policy.allow_http_hosts = {"localhost", "127.0.0.1", "hooks.internal"};
   policy.allow_networks = {*ParseNetwork("127.0.0.0/8"), *ParseNetwork("::1/128")};
+  policy.allow_ports = *ParsePortList("8080,8443,9");
   return policy;
 }
 
@@ -32,9 +33,11 @@ TEST(CheckEndpointUrl, AcceptsHttpsAndSplitsIt) {
       {"https://[2606:2800:220:1:248:1893:25c8:1946]:444/h", "2606:2800:220:1:248:1893:25c8:1946",
        "444", "/h"},
   };
+  UrlPolicy policy;
+  policy.allow_ports = *ParsePortList("1,444,8443,65535");
   for (const auto& c : cases) {
     SCOPED_TRACE(c.url);
-    auto url = CheckEndpointUrl(UrlPolicy{}, c.url);
+    auto url = CheckEndpointUrl(policy, c.url);
     ASSERT_TRUE(url.has_value()) << url.error().detail;
     EXPECT_TRUE(url->https);
     EXPECT_EQ(url->host, c.host);
@@ -83,6 +86,10 @@ TEST(CheckEndpointUrl, RefusesWithAnActionableDetail) {
       {"https://exa%6dple.com/", "may only contain"},
       {"https://[v1.fe]/", "must name a host"},
       {"https://exa mple.com/", "not an absolute URL"},
+      {"https://example.com:8443/", "port 8443 is not allowed"},
+      {"http://localhost:3000/", "plain http"},
+      {"https://[2001::1]/", "2001::1 is in the teredo range"},
+      {"https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", "teredo range"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.url);
@@ -126,6 +133,52 @@ TEST(CheckEndpointUrl, AllowsWhatThePolicyLists) {
   EXPECT_EQ(http->port, "80");
   policy.allow_http_hosts.push_back("[::1]");
   EXPECT_TRUE(CheckEndpointUrl(policy, "http://[::1]/").has_value());
+}
+
+// Proves only ports 443 and 80 are allowed unless the policy lists more (single ports or
+// ranges), and that a trusted policy allows any port.
+TEST(CheckEndpointUrl, AllowsOnly443And80UnlessListed) {
+  UrlPolicy policy;
+  policy.allow_http_hosts = {"example.com"};
+  for (std::string_view url : {"https://example.com/", "https://example.com:443/", "https://example.com:80/",
+                               "http://example.com/", "http://example.com:443/"}) {
+    EXPECT_TRUE(CheckEndpointUrl(policy, url).has_value()) << url;
+  }
+  for (std::string_view url : {"https://example.com:8443/", "https://example.com:1/", "http://example.com:8080/",
+                               "https://example.com:65535/"}) {
+    auto refused = CheckEndpointUrl(policy, url);
+    ASSERT_FALSE(refused.has_value()) << url;
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidField);
+    EXPECT_EQ(refused.error().field, "url");
+    EXPECT_NE(refused.error().detail.find("--webhook-allowed-ports"), std::string::npos) << refused.error().detail;
+  }
+  policy.allow_ports = *ParsePortList("8443,9000-9009");
+  EXPECT_TRUE(CheckEndpointUrl(policy, "https://example.com:8443/").has_value());
+  EXPECT_TRUE(CheckEndpointUrl(policy, "https://example.com:9000/").has_value());
+  EXPECT_TRUE(CheckEndpointUrl(policy, "https://example.com:9009/").has_value());
+  EXPECT_FALSE(CheckEndpointUrl(policy, "https://example.com:9010/").has_value());
+  EXPECT_FALSE(CheckEndpointUrl(policy, "https://example.com:8999/").has_value());
+  UrlPolicy trusted;
+  trusted.trusted = true;
+  EXPECT_TRUE(CheckEndpointUrl(trusted, "http://bank.internal:7001/").has_value());
+}
+
+// Proves port lists take single ports and ranges, and refuse what is not a port between 1 and
+// 65535 or a range whose ends are out of order.
+TEST(ParsePortList, ParsesPortsAndRanges) {
+  auto list = ParsePortList("8443, 9000-9100,1");
+  ASSERT_TRUE(list.has_value());
+  ASSERT_EQ(list->size(), 3u);
+  EXPECT_EQ((*list)[0].first, 8443);
+  EXPECT_EQ((*list)[0].last, 8443);
+  EXPECT_EQ((*list)[1].first, 9000);
+  EXPECT_EQ((*list)[1].last, 9100);
+  EXPECT_TRUE(ParsePortList("").has_value());
+  EXPECT_TRUE(ParsePortList("")->empty());
+  EXPECT_EQ(ParsePortList("1-65535")->front().last, 65535);
+  for (std::string_view bad : {"0", "65536", "x", "80-", "-80", "90-80", "8443,,", "1e3", "80 80", "+80"}) {
+    EXPECT_FALSE(ParsePortList(bad).has_value()) << bad;
+  }
 }
 
 // Proves CIDR parsing takes both families, single hosts, and refuses malformed or ambiguous input.
@@ -195,6 +248,11 @@ TEST(IsRefusedAddress, RefusesInternalRangesOnly) {
       {"::ffff:127.0.0.1", "loopback"},
       {"::ffff:8.8.8.8", std::nullopt},
       {"2001:4860:4860::8888", std::nullopt},
+      // Teredo tunnels to any IPv4 host behind a relay, internal ones included.
+      {"2001::", "teredo"},
+      {"2001:0:4136:e378:8000:63bf:3fff:fdd2", "teredo"},
+      {"2001:0:ffff:ffff:ffff:ffff:ffff:ffff", "teredo"},
+      {"2001:1::1", std::nullopt},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.address);

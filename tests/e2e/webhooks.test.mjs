@@ -32,7 +32,9 @@ const ASSIGNMENT_MEMBERS = ['id', 'order_id', 'amount', 'currency', 'amount_paid
 const DEPOSIT_MEMBERS = ['id', 'transaction_id', 'amount', 'currency', 'payer_name', 'outcome', 'parked_amount', 'deposited_at', 'received_at', 'status', 'cancelled_at'];
 
 // Plain HTTP and loopback targets are refused by default; the receivers listen on http(s)://127.0.0.1:<port>.
-const ALLOW_LOCAL = ['--webhook-allow-http', '127.0.0.1,localhost', '--webhook-allow-network', '127.0.0.0/8'];
+// Receivers listen on loopback on a port the system picks: allow plain http there, the loopback range and any port.
+const ALLOW_LOCAL = ['--webhook-allow-http', '127.0.0.1,localhost', '--webhook-allow-network', '127.0.0.0/8',
+  '--webhook-allowed-ports', '1024-65535'];
 // 25 attempts over about 11.5 s: short enough for an outage of a second or two, long enough never to run out during one.
 const OUTAGE_SCHEDULE = ['--webhook-retry-schedule', ['100ms', '200ms', '300ms', '400ms', ...Array(20).fill('500ms')].join(',')];
 
@@ -415,6 +417,8 @@ test('webhook endpoints: create (201, secret shown once, Idempotency-Key require
     ['https://0.0.0.0/hooks', 'the unspecified address'],
     ['https://224.0.0.1/hooks', 'a multicast address'],
     ['https://[::1]/hooks', 'IPv6 loopback, not in --webhook-allow-network'],
+    ['https://[2001::a00:1]/hooks', 'a Teredo address (2001::/32)'],
+    ['https://hooks.example.com:22/hooks', 'a port neither 443, 80 nor in --webhook-allowed-ports'],
     ['https://user:pass@hooks.example.com/hooks', 'user information'],
     ['https://hooks.example.com/hooks#frag', 'a fragment'],
     ['hooks.example.com/hooks', 'not absolute'],
