@@ -763,7 +763,12 @@ json::object Items(const std::vector<T>& items) {
 }
 
 json::value Encode(const Bank& v) { return ToJson(v); }
-json::value Encode(const BankList& v) { return Items(v.items); }
+json::value Encode(const BankList& v) {
+  if (v.full) return Items(v.items);
+  json::array items;
+  for (const auto& b : v.items) items.push_back(json::object{{"code", b.code}, {"name", b.name}});
+  return json::object{{"items", std::move(items)}};
+}
 json::value Encode(const Merchant& v) { return ToJson(v); }
 json::value Encode(const MerchantList& v) { return Items(v.items); }
 json::value Encode(const Contract& v) { return ToJson(v); }

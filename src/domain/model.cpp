@@ -7,8 +7,9 @@ std::string_view RoleName(Role role) {
     case Role::kAdmin: return "admin";
     case Role::kMerchant: return "merchant";
     case Role::kBank: return "bank";
+    case Role::kNone: return "none";
   }
-  return "admin";
+  return "none";
 }
 
 std::optional<Role> ParseRole(std::string_view name) {

@@ -55,7 +55,10 @@ struct Contract {
   bool fallback_to_pool = true;             // the bank failing or slow: take a pooled number instead
 };
 
-enum class Role { kAdmin, kMerchant, kBank };
+// kNone is no role at all: a caller nobody vouched for, refused by every command. It is the
+// default, so a command submitted without a caller fails closed. It is never stored (a log record
+// decodes only the stored roles) and never parsed from a request.
+enum class Role { kAdmin, kMerchant, kBank, kNone };
 std::string_view RoleName(Role role);
 std::optional<Role> ParseRole(std::string_view name);
 

@@ -18,10 +18,11 @@
 
 namespace varelay {
 
-// Who is asking, as established from their API key.
+// Who is asking, as established from their API key. A caller left as constructed has no role and
+// is refused: only an API key, a connector or the relay itself (explicitly) grants one.
 struct Caller {
   std::string key_id;
-  Role role = Role::kAdmin;
+  Role role = Role::kNone;
   std::string merchant;  // role kMerchant
   std::string bank;      // role kBank
 };
@@ -253,7 +254,10 @@ class TransferListener {
 };
 
 // --- answers ---
-struct BankList { std::vector<Bank> items; };
+struct BankList {
+  std::vector<Bank> items;  // signing secrets blanked; endpoints too unless `full`
+  bool full = false;        // an admin's view: protocols and endpoints shown
+};
 struct MerchantList { std::vector<Merchant> items; };
 struct ContractList { std::vector<Contract> items; };
 struct IssuedApiKey {

@@ -49,6 +49,7 @@ std::string IdempotencyScope(const Caller& caller) {
     case Role::kMerchant: return "merchant/" + caller.merchant;
     case Role::kBank: return "bank/" + caller.bank;
     case Role::kAdmin: break;
+    case Role::kNone: return "none";
   }
   return "operator";
 }
@@ -433,8 +434,11 @@ Result<Caller> Engine::Identify(const Submission& s, Instant now) {
     return *s.internal_caller;
   }
   if (s.internal) {
+    // The relay's own threads (the webhook dispatcher, the transfer executor): no key, and the
+    // operator's reach, granted here and nowhere else.
     Caller caller;
     caller.key_id = kInternalCaller;
+    caller.role = Role::kAdmin;
     return caller;
   }
   auto authenticated = relay_->Authenticate(s.bearer);

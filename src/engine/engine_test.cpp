@@ -554,6 +554,26 @@ TEST_F(EngineTest, OwnershipAndRoles) {
   EXPECT_EQ(Err(ListBanks{}, "vrk_nobody"), ErrorCode::kUnauthorized);
 }
 
+// Proves a caller left as constructed has no role and is refused (a forgotten caller fails
+// closed), and that the gauges and the banks' endpoints are an admin's view.
+TEST_F(EngineTest, ACallerWithoutARoleIsRefusedAndOperatorViewsAreAdminOnly) {
+  EXPECT_EQ(Caller{}.role, Role::kNone);
+  Relay bare(*store_, RelayOptions{});
+  auto refused = bare.Apply(Caller{}, ListBanks{}, kStart);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kUnauthorized);
+  EXPECT_EQ(Err(ReadGauges{}, merchant_), ErrorCode::kForbidden);
+  EXPECT_EQ(Err(ReadGauges{}, bank_), ErrorCode::kForbidden);
+  EXPECT_TRUE(std::holds_alternative<Gauges>(Ok(ReadGauges{})));
+  Ok(CreateBank{"088", "Shinhan", BankProtocol::kTelegram, "127.0.0.1:9300"});
+  auto merchant_view = std::get<BankList>(Ok(ListBanks{}, merchant_));
+  EXPECT_FALSE(merchant_view.full);
+  for (const auto& b : merchant_view.items) EXPECT_TRUE(b.endpoint.empty() && b.signing_secret.empty());
+  auto admin_view = std::get<BankList>(Ok(ListBanks{}));
+  EXPECT_TRUE(admin_view.full);
+  EXPECT_EQ(admin_view.items.back().endpoint, "127.0.0.1:9300");
+}
+
 // Proves the same order id with the same payload returns the assignment, with another a conflict.
 TEST_F(EngineTest, OrderIdReplayAndConflict) {
   auto a = Issue("order-1", 1000);

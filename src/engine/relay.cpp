@@ -286,6 +286,7 @@ bool Relay::EnsureAdminKey(const std::string& token, Instant now) {
 // ---- dispatch -------------------------------------------------------------------------------
 
 Result<Outcome> Relay::Apply(const Caller& caller, const Command& command, Instant now) {
+  if (caller.role == Role::kNone) return Fail(ErrorCode::kUnauthorized, "the command names no caller");
   auto result = std::visit([&](const auto& c) { return Do(caller, c, now); }, command);
   WriteTouchedNumbers();
   return result;
@@ -341,9 +342,15 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateBankSigningSecret& c
   return BankSigningSecret{c.bank, it->second.signing_secret};
 }
 
-Result<Outcome> Relay::Do(const Caller&, const ListBanks&, Instant) {
+Result<Outcome> Relay::Do(const Caller& caller, const ListBanks&, Instant) {
+  // Endpoints and protocols are the operator's business: merchants and banks see code and name.
   BankList list;
-  for (const auto& [code, bank] : banks_) list.items.push_back(bank);
+  list.full = caller.role == Role::kAdmin;
+  for (const auto& [code, bank] : banks_) {
+    Bank& shown = list.items.emplace_back(bank);
+    shown.signing_secret.clear();
+    if (!list.full) shown.endpoint.clear();
+  }
   return list;
 }
 
@@ -504,7 +511,11 @@ Result<Outcome> Relay::Do(const Caller& caller, const VerifyLedger&, Instant) {
   return *verdict;
 }
 
-Result<Outcome> Relay::Do(const Caller&, const varelay::ReadGauges&, Instant) { return ReadGauges(); }
+// The gauges name every merchant and pool: an operator's view.
+Result<Outcome> Relay::Do(const Caller& caller, const varelay::ReadGauges&, Instant) {
+  if (auto r = Require(caller, Role::kAdmin); !r) return std::unexpected(r.error());
+  return ReadGauges();
+}
 
 Gauges Relay::ReadGauges() const {
   Gauges gauges;

@@ -262,14 +262,14 @@ async function verifyAfterRestart(relay, keys, attempts, loaded) {
 
 // The write-ahead log checkpoints run so far on the store's own thread, from /metrics.
 async function backgroundCheckpoints(relay) {
-  const metrics = await api(relay.url, null).get('/metrics');
+  const metrics = await api(relay.url, ADMIN_KEY).get('/metrics');
   const found = /^varelay_store_wal_checkpoints_total\{by="background"\} (\d+)$/m.exec(metrics.text);
   return found ? Number(found[1]) : -1;
 }
 
 // The command log's bytes acknowledged but not yet in the tables, from /metrics.
 async function unappliedLogBytes(relay) {
-  const metrics = await api(relay.url, null).get('/metrics');
+  const metrics = await api(relay.url, ADMIN_KEY).get('/metrics');
   const found = /^varelay_store_log_unapplied_bytes (\d+)$/m.exec(metrics.text);
   return found ? Number(found[1]) : -1;
 }

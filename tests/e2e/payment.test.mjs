@@ -687,14 +687,14 @@ test('paging: next_after is null when no more items follow (the relay looks one 
   assert.equal(lmine.next_after, null);
 });
 
-test('/healthz answers 200 without a key and /metrics exposes deposit outcomes and pool gauges', async (t) => {
+test('/healthz answers 200 without a key and /metrics (for an admin key) exposes deposit outcomes and pool gauges', async (t) => {
   const c = await setup(t, { perPool: 3 });
   const health = await c.anon.get('/healthz');
   assert.equal(health.status, 200);
   assert.deepEqual(health.body, { status: 'ok' });
   const a = await issueOk(c.shop, { order_id: 'MET-1', amount: 100, bank: '004', region: 'seoul' });
   expectStatus(await c.bank004.post('/v1/bank/deposits', notice({ transaction_id: 'MET-PAY', number: a.number, amount: 100 })), 200, 'payment');
-  const metrics = await c.anon.get('/metrics');
+  const metrics = await c.admin.get('/metrics');
   assert.equal(metrics.status, 200);
   assert.match(metrics.headers.get('content-type'), /^text\/plain/);
   assert.match(metrics.text, /^varelay_deposits_total\{outcome="matched"\} 1$/m);

@@ -110,7 +110,7 @@ test('real-time issuance: a fresh number from the bank, fallback to the pool, 50
   assertProblem(refused, 502, 'bank_unavailable');
   assert.match(refused.body.detail, /circuit is open/);
   assert.equal(issuer.requests.length, calls, 'the bank was not called');
-  const metrics = await (await fetch(`${relay.url}/metrics`)).text();
+  const metrics = (await api(relay.url, ADMIN_KEY).get('/metrics')).text;
   assert.match(metrics, /varelay_bank_up\{bank="004",state="open"\} 0/);
   assert.match(metrics, /varelay_bank_calls_total\{bank="004",result="refused_open_circuit"\} 1/);
 });

@@ -499,7 +499,7 @@ test('with --webhook-max-queued 3 an outage leaves newer deliveries in the store
   const written = await allEvents(c.shop);
   assert.equal(written.length, 8);
   const queued = await waitFor(async () => {
-    const m = /^varelay_webhook_queued (\d+)$/m.exec(await (await fetch(`${c.relay.url}/metrics`)).text());
+    const m = /^varelay_webhook_queued (\d+)$/m.exec((await api(c.relay.url, ADMIN_KEY).get('/metrics')).text);
     return m && Number(m[1]) > 0 ? Number(m[1]) : false;
   }, { ...POLL, what: 'deliveries queued' });
   assert.ok(queued <= 3, `at most 3 deliveries held in memory, saw ${queued}`);
