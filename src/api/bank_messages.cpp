@@ -92,6 +92,12 @@ Decoded<StoreStatements> DecodeCamt053(std::string_view xml) {
     const Error& e = message.error();
     return std::unexpected(Refusal(e.code, "camt.053: " + e.detail, e.field.empty() ? "body" : e.field));
   }
+  if (message->statements.size() > kMaxStatementsPerMessage) {
+    return std::unexpected(Refusal(ErrorCode::kBodyTooLarge,
+                                   "camt.053: at most " + std::to_string(kMaxStatementsPerMessage) +
+                                       " account statements (Stmt) per message",
+                                   "body"));
+  }
   StoreStatements store;
   store.xml = std::string(xml);
   for (const auto& account : message->statements) {

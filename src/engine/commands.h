@@ -128,6 +128,9 @@ struct ImportNotices {
 inline constexpr std::size_t kMaxNoticesPerImport = 100'000;
 
 // A bank's camt.053: its account statements, stored once (a re-sent message is a duplicate).
+// At most kMaxStatementsPerMessage statements (kBodyTooLarge beyond); the XML is kept once per
+// (bank, message), whatever the count.
+inline constexpr std::size_t kMaxStatementsPerMessage = 1'000;
 struct StoreStatements {
   std::vector<BankStatement> statements;  // bank and received_at are set by the engine
   std::string xml;

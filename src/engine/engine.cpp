@@ -395,7 +395,12 @@ Engine::Committed Engine::ApplyBatch() {
     committed.batch.push_back(std::move(d.submission));
   }
   std::vector<std::string> batch_keys;  // Idempotency-Keys first seen in this batch
-  for (Submission& submission : batch) {
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (store_.BatchBytes() >= options_.max_batch_bytes) {
+      Requeue(batch, i);  // this batch is large enough: the rest go first into the next
+      break;
+    }
+    Submission& submission = batch[i];
     Result<Outcome> result = Fail(ErrorCode::kInternal, "not applied");
     std::optional<RenderedResponse> rendered;
     if (!ApplyOne(submission, batch_keys, result, rendered, now)) continue;  // put aside
@@ -408,6 +413,14 @@ Engine::Committed Engine::ApplyBatch() {
   committed.outbox = relay_->TakeOutbox();
   committed.transfers = relay_->TakeNewTransfers();
   return committed;
+}
+
+void Engine::Requeue(std::vector<Submission>& batch, std::size_t from) {
+  std::lock_guard lock(mutex_);
+  queue_.insert(queue_.begin(), std::make_move_iterator(batch.begin() + static_cast<std::ptrdiff_t>(from)),
+                std::make_move_iterator(batch.end()));
+  batch.erase(batch.begin() + static_cast<std::ptrdiff_t>(from), batch.end());
+  stats_.queue_depth.store(queue_.size(), std::memory_order_relaxed);
 }
 
 void Engine::Release(Committed& committed) {

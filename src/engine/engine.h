@@ -29,6 +29,11 @@ namespace varelay {
 struct EngineOptions {
   RelayOptions relay;
   std::size_t max_batch = 1024;        // commands per durable commit
+  // A batch ends early once its writes come to this many bytes in the store's log
+  // (Store::BatchBytes); the commands left wait for the next. A batch is then at most this plus
+  // one command's writes (a 4 MiB camt message's XML and its statements, say), far below the
+  // log's frame limit, however large the commands queued together.
+  std::uint64_t max_batch_bytes = 64ULL << 20;
   std::size_t queue_capacity = 65536;  // beyond this, Submit refuses (the API answers 503)
   std::string snapshot_path;           // the stop snapshot's file; empty: none
   // The running snapshot's file (Relay::WriteRunningSnapshot); empty: none. Over a store that
@@ -112,6 +117,8 @@ class Engine {
   void SyncLoop();
   // Takes up to max_batch submissions, applies them (and due timers) and commits; engine thread.
   Committed ApplyBatch();
+  // Puts batch[from...] back at the front of the queue, in order (engine thread).
+  void Requeue(std::vector<Submission>& batch, std::size_t from);
   // After the flush: the batch's answers, webhooks and transfers, and its figures.
   void Release(Committed& committed);
   // Returns false when the submission is a query put aside until the tables catch up (deferred_).

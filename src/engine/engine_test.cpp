@@ -73,7 +73,7 @@ class EngineTest : public ::testing::Test {
   }
   std::string SnapshotPath() const { return (dir_ / "varelay.snapshot").string(); }
   // Reopens on the same tables behind a command log whose applier runs only when asked to.
-  void ReopenOnALazyCommandLog() {
+  void ReopenOnALazyCommandLog(EngineOptions options = {}) {
     engine_.reset();
     store_.reset();
     LogStoreOptions log;
@@ -83,7 +83,6 @@ class EngineTest : public ::testing::Test {
     auto store = OpenLogStore((dir_ / "varelay.db").string(), log);
     ASSERT_TRUE(store) << store.error().detail;
     store_ = std::move(*store);
-    EngineOptions options;
     options.relay.quarantine = std::chrono::hours(1);
     engine_ = std::make_unique<Engine>(*store_, clock_, options);
     ASSERT_TRUE(engine_->Recover());
@@ -678,6 +677,7 @@ class CountingStore final : public Store {
   void PutWebhookEndpoint(const WebhookEndpoint& x) override { inner_.PutWebhookEndpoint(x); }
   void AppendEvent(const Event& x) override { inner_.AppendEvent(x); }
   void PutDelivery(const Delivery& x) override { inner_.PutDelivery(x); }
+  void PutStatementMessage(const StatementMessage& x) override { inner_.PutStatementMessage(x); }
   void PutStatement(const BankStatement& x, const std::string& xml) override { inner_.PutStatement(x, xml); }
   void PutTransfer(const Transfer& x) override { inner_.PutTransfer(x); }
   void FailPendingDeliveries(const std::string& id, const std::string& why) override {
@@ -1305,6 +1305,84 @@ TEST_F(EngineTest, TheLedgerAuditStartsABatchOfItsOwn) {
   const auto& verdict = std::get<LedgerVerdict>(*verified.result);
   EXPECT_TRUE(verdict.ok) << verdict.reason;
   EXPECT_GT(verdict.entries, 0);
+}
+
+// ---- bank statements (camt.053) -------------------------------------------------------------
+
+// A camt.053 message of `count` account statements whose XML is `xml_bytes` long.
+StoreStatements StatementMessageOf(const std::string& message_id, std::size_t count, std::size_t xml_bytes) {
+  StoreStatements c;
+  c.xml = "<Document>" + std::string(xml_bytes, ' ') + "</Document>";
+  c.xml.resize(xml_bytes);
+  for (std::size_t i = 0; i < count; ++i) {
+    BankStatement s;
+    s.message_id = message_id;
+    s.statement_id = "S-" + std::to_string(i);
+    s.account = "1002003004005";
+    s.currency = "KRW";
+    s.created = "2026-11-25T10:00:00";
+    c.statements.push_back(std::move(s));
+  }
+  return c;
+}
+
+// Proves a camt.053 message with many account statements writes its XML into the command log
+// once, not once per statement: 1,000 statements of a 200 KB message log about 200 KB, where a
+// record per statement with the whole XML logged 200 MB.
+TEST_F(EngineTest, AStatementMessageLogsItsXmlOnce) {
+  ReopenOnALazyCommandLog();
+  const std::uint64_t before = store_->LoggedBytes();
+  const auto list = std::get<StatementList>(Ok(StatementMessageOf("MSG-1", kMaxStatementsPerMessage, 200'000), bank_));
+  ASSERT_EQ(list.items.size(), kMaxStatementsPerMessage);
+  EXPECT_EQ(std::count(list.duplicate.begin(), list.duplicate.end(), true), 0);
+  EXPECT_LT(store_->LoggedBytes() - before, 400'000u);
+  // Sent again: every statement a duplicate, nothing logged.
+  const std::uint64_t once = store_->LoggedBytes();
+  const auto again = std::get<StatementList>(Ok(StatementMessageOf("MSG-1", 3, 200'000), bank_));
+  EXPECT_EQ(std::count(again.duplicate.begin(), again.duplicate.end(), true), 3);
+  EXPECT_LT(store_->LoggedBytes() - once, 1'000u);
+  // A statement id twice in one message is stored once, the second answered as a duplicate.
+  auto twice = StatementMessageOf("MSG-2", 2, 100);
+  twice.statements[1].statement_id = twice.statements[0].statement_id;
+  const auto list2 = std::get<StatementList>(Ok(twice, bank_));
+  EXPECT_EQ(list2.duplicate, (std::vector<bool>{false, true}));
+  Crash();  // the log replays into the tables at the next open
+  ReopenOnALazyCommandLog();
+  const auto listed = std::get<StatementList>(Ok(ListStatements{"004", 500}));
+  EXPECT_EQ(listed.items.size(), 500u);
+}
+
+// Proves a camt.053 message over the cap on statements is refused (413 body_too_large) and
+// changes nothing: nothing logged, nothing stored.
+TEST_F(EngineTest, AStatementMessageOverTheCapChangesNothing) {
+  ReopenOnALazyCommandLog();
+  const std::uint64_t before = store_->LoggedBytes();
+  EXPECT_EQ(Err(StatementMessageOf("MSG-1", kMaxStatementsPerMessage + 1, 100'000), bank_),
+            ErrorCode::kBodyTooLarge);
+  EXPECT_LT(store_->LoggedBytes() - before, 1'000u);  // the batch's timers at most, no statement
+  Crash();
+  ReopenOnALazyCommandLog();
+  EXPECT_TRUE(std::get<StatementList>(Ok(ListStatements{"004", 10})).items.empty());
+}
+
+// Proves a batch ends once its writes come to max_batch_bytes: the commands behind wait for the
+// next batch, in order, so large messages queued together never make one batch of their sum.
+TEST_F(EngineTest, ABatchEndsOnceItsWritesComeToTheCap) {
+  EngineOptions options;
+  options.max_batch_bytes = 1'000'000;
+  ReopenOnALazyCommandLog(options);
+  Answer first, second, third;
+  ASSERT_TRUE(engine_->Submit(Make(bank_, StatementMessageOf("MSG-1", 1, 600'000), first)));
+  ASSERT_TRUE(engine_->Submit(Make(bank_, StatementMessageOf("MSG-2", 1, 600'000), second)));
+  ASSERT_TRUE(engine_->Submit(Make(bank_, StatementMessageOf("MSG-3", 1, 600'000), third)));
+  const std::uint64_t before = store_->LoggedBytes();
+  EXPECT_EQ(engine_->Step(), 2u);  // 600 KB, then 1.2 MB: at the cap, the third waits
+  EXPECT_LT(store_->LoggedBytes() - before, 1'300'000u);
+  ASSERT_TRUE(first.result) << first.result.error().detail;
+  ASSERT_TRUE(second.result) << second.result.error().detail;
+  EXPECT_FALSE(third.result);
+  EXPECT_EQ(engine_->Step(), 1u);
+  ASSERT_TRUE(third.result) << third.result.error().detail;
 }
 
 // ---- running snapshots ----------------------------------------------------------------------

@@ -441,19 +441,40 @@ Result<Outcome> Relay::Do(const Caller& caller, const CancelDeposit& c, Instant 
 
 Result<Outcome> Relay::Do(const Caller& caller, const StoreStatements& c, Instant now) {
   if (caller.role != Role::kBank) return Fail(ErrorCode::kForbidden, "only a bank key sends statements");
+  if (c.statements.size() > kMaxStatementsPerMessage) {
+    return Fail(ErrorCode::kBodyTooLarge,
+                "at most " + std::to_string(kMaxStatementsPerMessage) + " statements per message");
+  }
   StatementList list;
+  StatementMessage fresh{caller.bank, {}, {}, now, {}};
   for (BankStatement s : c.statements) {
     s.bank = caller.bank;
     s.received_at = now;
-    auto stored = store_.FindStatement(s.bank, s.message_id, s.statement_id);
-    if (!stored) return std::unexpected(stored.error());
-    list.duplicate.push_back(stored->has_value());
-    if (*stored) {
-      list.items.push_back(std::move(**stored));
+    // A statement id twice in one message: the second is a duplicate of the first (a linear
+    // search: at most kMaxStatementsPerMessage of them).
+    std::optional<BankStatement> stored;
+    if (auto it = std::find_if(fresh.statements.begin(), fresh.statements.end(),
+                               [&](const BankStatement& f) { return f.statement_id == s.statement_id; });
+        it != fresh.statements.end()) {
+      stored = *it;
+    } else {
+      auto found = store_.FindStatement(s.bank, s.message_id, s.statement_id);
+      if (!found) return std::unexpected(found.error());
+      stored = std::move(*found);
+    }
+    list.duplicate.push_back(stored.has_value());
+    if (stored) {
+      list.items.push_back(std::move(*stored));
       continue;
     }
-    store_.PutStatement(s, c.xml);
+    fresh.message_id = s.message_id;
+    fresh.statements.push_back(s);
     list.items.push_back(std::move(s));
+  }
+  // One write for the message: its XML goes into the log once, however many statements it holds.
+  if (!fresh.statements.empty()) {
+    fresh.xml = c.xml;
+    store_.PutStatementMessage(fresh);
   }
   return list;
 }

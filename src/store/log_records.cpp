@@ -37,7 +37,7 @@ constexpr std::uint64_t CodeOf(E value) {
   return static_cast<std::uint64_t>(static_cast<std::underlying_type_t<E>>(value));
 }
 
-constexpr LogRecordTag kLastTag = LogRecordTag::kDeleteIdempotencyBefore;
+constexpr LogRecordTag kLastTag = LogRecordTag::kPutStatementMessage;
 
 std::string_view TagName(LogRecordTag tag) {
   switch (tag) {
@@ -75,6 +75,8 @@ std::string_view TagName(LogRecordTag tag) {
       return "FailPendingDeliveries";
     case LogRecordTag::kDeleteIdempotencyBefore:
       return "DeleteIdempotencyBefore";
+    case LogRecordTag::kPutStatementMessage:
+      return "PutStatementMessage";
   }
   return "unknown";
 }
@@ -320,6 +322,12 @@ void Fields(T& l, F&& f) {
 }
 constexpr std::size_t kMinLineBytes = 3;  // an empty account and two one-byte amounts
 
+// A message's statements live inside it (defined below, with the other structs).
+template <Is<BankStatement> T, typename F>
+void Fields(T& s, F&& f);
+// Five empty strings, two absent optionals, three one-byte integers, an empty string, an instant.
+constexpr std::size_t kMinStatementBytes = 12;
+
 // Writes each field as its type is written.
 struct Encode {
   ByteWriter& w;
@@ -349,6 +357,10 @@ struct Encode {
   void operator()(std::string_view, const std::vector<LedgerLine>& lines) const {
     w.U64(lines.size());
     for (const LedgerLine& line : lines) Fields(line, *this);
+  }
+  void operator()(std::string_view, const std::vector<BankStatement>& statements) const {
+    w.U64(statements.size());
+    for (const BankStatement& statement : statements) Fields(statement, *this);
   }
 };
 
@@ -389,6 +401,15 @@ struct Decode {
       LedgerLine line;
       Fields(line, *this);
       lines.push_back(std::move(line));
+    }
+  }
+  void operator()(std::string_view n, std::vector<BankStatement>& statements) const {
+    const std::size_t count = r.Count(n, kMinStatementBytes);
+    statements.reserve(count);
+    for (std::size_t i = 0; i < count && r.ok(); ++i) {
+      BankStatement statement;
+      Fields(statement, *this);
+      statements.push_back(std::move(statement));
     }
   }
 };
@@ -589,6 +610,15 @@ void Fields(T& s, F&& f) {
   f("received_at", s.received_at);
 }
 
+template <Is<StatementMessage> T, typename F>
+void Fields(T& m, F&& f) {
+  f("bank", m.bank);
+  f("message_id", m.message_id);
+  f("xml", m.xml);
+  f("received_at", m.received_at);
+  f("statements", m.statements);
+}
+
 template <Is<Transfer> T, typename F>
 void Fields(T& t, F&& f) {
   f("id", t.id);
@@ -714,6 +744,19 @@ class BatchDescriber final : public StoreWrites {
   void PutWebhookEndpoint(const WebhookEndpoint& v) override { Record("PutWebhookEndpoint", v); }
   void AppendEvent(const Event& v) override { Record("AppendEvent", v); }
   void PutDelivery(const Delivery& v) override { Record("PutDelivery", v); }
+  void PutStatementMessage(const StatementMessage& v) override {
+    Start("PutStatementMessage");
+    j_.Key("bank").String(v.bank).Key("message_id").String(v.message_id);
+    j_.Key("xml_bytes").Int(static_cast<std::int64_t>(v.xml.size()));
+    j_.Key("received_at").String(FormatRfc3339(v.received_at));
+    j_.Key("statements").BeginArray();
+    for (const BankStatement& s : v.statements) {
+      j_.BeginObject();
+      Fields(s, Describe{j_});
+      j_.EndObject();
+    }
+    j_.EndArray().EndObject();
+  }
   void PutStatement(const BankStatement& v, const std::string& xml) override {
     Start("PutStatement");
     Fields(v, Describe{j_});
@@ -814,6 +857,8 @@ void ReplayRecord(ByteReader& r, LogRecordTag tag, StoreWrites* target) {
       return ReplayFailPending(r, target);
     case LogRecordTag::kDeleteIdempotencyBefore:
       return ReplayDeleteIdempotency(r, target);
+    case LogRecordTag::kPutStatementMessage:
+      return Deliver<StatementMessage>(r, target, &W::PutStatementMessage);
   }
 }
 
@@ -896,6 +941,11 @@ void LogBatchEncoder::AppendEvent(const Event& event) {
 void LogBatchEncoder::PutDelivery(const Delivery& delivery) {
   ByteWriter w(StartRecord(LogRecordTag::kPutDelivery));
   Put(w, delivery);
+}
+
+void LogBatchEncoder::PutStatementMessage(const StatementMessage& message) {
+  ByteWriter w(StartRecord(LogRecordTag::kPutStatementMessage));
+  Put(w, message);
 }
 
 void LogBatchEncoder::PutStatement(const BankStatement& statement, const std::string& xml) {

@@ -38,6 +38,8 @@ enum class LogRecordTag : std::uint8_t {
   kPutTransfer = 15,
   kFailPendingDeliveries = 16,
   kDeleteIdempotencyBefore = 17,
+  // bank, message_id, xml, received_at, then the count and fields of each BankStatement.
+  kPutStatementMessage = 18,
 };
 
 // Records a batch's writes as bytes, in call order: one record per call. Writes nothing
@@ -57,6 +59,7 @@ class LogBatchEncoder final : public StoreWrites {
   void PutWebhookEndpoint(const WebhookEndpoint& endpoint) override;
   void AppendEvent(const Event& event) override;
   void PutDelivery(const Delivery& delivery) override;
+  void PutStatementMessage(const StatementMessage& message) override;
   void PutStatement(const BankStatement& statement, const std::string& xml) override;
   void PutTransfer(const Transfer& transfer) override;
   void FailPendingDeliveries(const std::string& endpoint_id, const std::string& reason) override;

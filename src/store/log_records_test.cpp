@@ -71,6 +71,9 @@ class RecordingWrites final : public StoreWrites {
   void PutDelivery(const Delivery& v) override {
     Keep("PutDelivery", deliveries, v, &StoreWrites::PutDelivery);
   }
+  void PutStatementMessage(const StatementMessage& v) override {
+    Keep("PutStatementMessage", statement_messages, v, &StoreWrites::PutStatementMessage);
+  }
   void PutStatement(const BankStatement& statement, const std::string& xml) override {
     calls.emplace_back("PutStatement");
     statements.emplace_back(statement, xml);
@@ -113,6 +116,7 @@ class RecordingWrites final : public StoreWrites {
   std::vector<Event> events;
   std::vector<Delivery> deliveries;
   std::vector<std::pair<BankStatement, std::string>> statements;
+  std::vector<StatementMessage> statement_messages;
   std::vector<Transfer> transfers;
   std::vector<std::pair<std::string, std::string>> failed_pending;
   std::vector<std::pair<Instant, int>> idempotency_deletes;
@@ -331,6 +335,17 @@ BankStatement SampleStatement() {
 }
 
 const std::string kStatementXml = "<Document>\0<BkToCstmrStmt/></Document>"s;
+
+// A message of two statements, the second at its defaults.
+StatementMessage SampleStatementMessage() {
+  StatementMessage m;
+  m.bank = "statement-bank";
+  m.message_id = "MSG-1";
+  m.xml = kStatementXml;
+  m.received_at = At(1'764'000'000'020);
+  m.statements = {SampleStatement(), BankStatement{}};
+  return m;
+}
 
 Transfer SampleTransfer() {
   Transfer t;
@@ -590,6 +605,15 @@ void ExpectSame(const BankStatement& want, const BankStatement& got) {
   EXPECT_EQ(Ms(got.received_at), Ms(received_at));
 }
 
+void ExpectSame(const StatementMessage& want, const StatementMessage& got) {
+  EXPECT_EQ(got.bank, want.bank);
+  EXPECT_EQ(got.message_id, want.message_id);
+  EXPECT_EQ(got.xml, want.xml);
+  EXPECT_EQ(Ms(got.received_at), Ms(want.received_at));
+  ASSERT_EQ(got.statements.size(), want.statements.size());
+  for (std::size_t i = 0; i < want.statements.size(); ++i) ExpectSame(want.statements[i], got.statements[i]);
+}
+
 void ExpectSameDate(std::chrono::year_month_day want, std::chrono::year_month_day got) {
   EXPECT_EQ(static_cast<int>(got.year()), static_cast<int>(want.year()));
   EXPECT_EQ(static_cast<unsigned>(got.month()), static_cast<unsigned>(want.month()));
@@ -817,6 +841,70 @@ TEST(LogRecordsTest, PutStatementRoundTrips) {
     ExpectSame(statement, got.statements[0].first);
     EXPECT_EQ(got.statements[0].second, xml);
   }
+}
+
+// Proves every field of a PutStatementMessage write (the message, its XML once, and each of its
+// statements) comes back exactly, and so do the defaults.
+TEST(LogRecordsTest, PutStatementMessageRoundTrips) {
+  ExpectRoundTrip(SampleStatementMessage(), &StoreWrites::PutStatementMessage,
+                  &RecordingWrites::statement_messages);
+  ExpectRoundTrip(StatementMessage{}, &StoreWrites::PutStatementMessage,
+                  &RecordingWrites::statement_messages);
+}
+
+// Proves the bytes of a PutStatementMessage record are the ones it was first written with (tag
+// 18, then the message's fields, its XML once, and a count and each statement's fields), that
+// a batch holding it with the older PutStatement records replays them all in order, and that it
+// describes itself with its XML's length only.
+TEST(LogRecordsTest, ThePutStatementMessageRecordIsPinned) {
+  LogBatchEncoder encoder;
+  encoder.PutStatementMessage(SampleStatementMessage());
+  const std::string& bytes = encoder.bytes();
+  ASSERT_FALSE(bytes.empty());
+  EXPECT_EQ(bytes[0], 18);
+  std::uint64_t fnv = 0xcbf29ce484222325ULL;
+  for (unsigned char c : bytes) fnv = (fnv ^ c) * 0x100000001b3ULL;
+  EXPECT_EQ(bytes.size(), 175u);
+  EXPECT_EQ(fnv, 0xef30b992f678ae88ULL);
+
+  LogBatchEncoder mixed;
+  mixed.PutStatement(SampleStatement(), kStatementXml);
+  mixed.PutStatementMessage(SampleStatementMessage());
+  mixed.PutStatement(BankStatement{}, "");
+  RecordingWrites got = Replayed(mixed.bytes());
+  EXPECT_EQ(got.calls, (std::vector<std::string>{"PutStatement", "PutStatementMessage", "PutStatement"}));
+  ASSERT_EQ(got.statements.size(), 2u);
+  ExpectSame(SampleStatement(), got.statements[0].first);
+  EXPECT_EQ(got.statements[0].second, kStatementXml);
+
+  auto described = DescribeLogBatch(bytes);
+  ASSERT_TRUE(described) << described.error().detail;
+  EXPECT_NE(described->find("\"record\":\"PutStatementMessage\""), std::string::npos) << *described;
+  EXPECT_NE(described->find("\"xml_bytes\":" + std::to_string(kStatementXml.size())), std::string::npos);
+  EXPECT_NE(described->find("\"statement_id\":\"STMT-1\""), std::string::npos);
+  EXPECT_EQ(described->find(kStatementXml), std::string::npos);
+}
+
+// Proves a PutStatementMessage record cut anywhere is refused, whether the replay wants it or
+// reads it only to check it, and a statement count beyond the bytes left is refused before
+// anything is sized.
+TEST(LogRecordsTest, ACutStatementMessageIsRefused) {
+  LogBatchEncoder encoder;
+  encoder.PutStatementMessage(SampleStatementMessage());
+  const std::string& bytes = encoder.bytes();
+  for (std::size_t size = 1; size < bytes.size(); ++size) {
+    SCOPED_TRACE("cut at " + std::to_string(size));
+    RecordingWrites got;
+    EXPECT_FALSE(ReplayLogBatch(bytes.substr(0, size), got));
+    EXPECT_TRUE(got.calls.empty());
+    EXPECT_FALSE(ReplayLogBatch(bytes.substr(0, size), got, LogRecordBit(LogRecordTag::kPutNumber)));
+  }
+  RecordingWrites none;
+  EXPECT_TRUE(ReplayLogBatch(bytes, none, LogRecordBit(LogRecordTag::kPutNumber)));
+  EXPECT_TRUE(none.calls.empty());
+  // An empty bank, message id and XML, an instant of 0, then a count of 2^32 with no bytes left.
+  std::string detail = Refusal(Bytes({18, 0, 0, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x10}));
+  EXPECT_NE(detail.find("statements"), std::string::npos) << detail;
 }
 
 // Proves every field of a PutTransfer write comes back exactly, and so do the defaults.
@@ -1153,7 +1241,7 @@ TEST(LogRecordsTest, AReplayOfSomeKindsChecksTheOthersAsStrictly) {
 // Proves a record with a tag no write has is refused.
 TEST(LogRecordsTest, UnknownTagsAreRefused) {
   // 0, the first value past the last tag, and 255 name no record, first or after a good one.
-  for (int tag : {0, static_cast<int>(LogRecordTag::kDeleteIdempotencyBefore) + 1, 255}) {
+  for (int tag : {0, static_cast<int>(LogRecordTag::kPutStatementMessage) + 1, 255}) {
     SCOPED_TRACE(tag);
     std::string detail = Refusal(Bytes({tag}));
     EXPECT_NE(detail.find("unknown tag " + std::to_string(tag)), std::string::npos) << detail;

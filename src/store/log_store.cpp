@@ -405,6 +405,7 @@ class LogStore final : public Store {
   }
 
   std::uint64_t LoggedBytes() const override { return logged_bytes_; }
+  std::uint64_t BatchBytes() const override { return batch_.bytes().size(); }
 
   Result<std::uint64_t> ReplayLogAfter(std::uint64_t position, StoreWrites& target) override {
     const std::uint64_t last = last_lsn_;
@@ -553,6 +554,12 @@ class LogStore final : public Store {
     events_.Stage(event.id, event);
   }
   void PutDelivery(const Delivery& delivery) override { batch_.PutDelivery(delivery); }
+  void PutStatementMessage(const StatementMessage& m) override {
+    batch_.PutStatementMessage(m);
+    for (const BankStatement& s : m.statements) {
+      statements_.Stage(Key(Key(s.bank, s.message_id), s.statement_id), s);
+    }
+  }
   void PutStatement(const BankStatement& s, const std::string& xml) override {
     batch_.PutStatement(s, xml);
     statements_.Stage(Key(Key(s.bank, s.message_id), s.statement_id), s);

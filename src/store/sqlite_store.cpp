@@ -700,10 +700,18 @@ class SqliteStore final : public Store {
     Write(statements_.fail_pending.Bind(1, endpoint_id).Bind(2, reason));
   }
 
+  void PutStatementMessage(const StatementMessage& m) override {
+    // The message's XML once per (bank, message): a message kept before keeps its first.
+    Write(statements_.put_statement_message.Bind(1, m.bank).Bind(2, m.message_id).Bind(3, m.xml)
+              .Bind(4, ToUnixMs(m.received_at)));
+    for (const BankStatement& s : m.statements) InsertStatement(s);
+  }
   void PutStatement(const BankStatement& s, const std::string& xml) override {
-    // The message's XML once, however many account statements it holds.
     Write(statements_.put_statement_message.Bind(1, s.bank).Bind(2, s.message_id).Bind(3, xml)
               .Bind(4, ToUnixMs(s.received_at)));
+    InsertStatement(s);
+  }
+  void InsertStatement(const BankStatement& s) {
     Write(statements_.put_statement.Bind(1, s.bank).Bind(2, s.message_id).Bind(3, s.statement_id).Bind(4, s.account)
               .Bind(5, s.currency).Bind(6, s.opening_minor).Bind(7, s.closing_minor).Bind(8, s.entries)
               .Bind(9, s.credits_minor).Bind(10, s.debits_minor).Bind(11, s.created)

@@ -315,8 +315,8 @@ TEST_F(SqliteStoreTest, StatementMessageXmlIsStoredOnce) {
   b.statement_id = "S-2";
   b.opening_minor.reset();
   store->Begin();
-  store->PutStatement(a, "<Document/>");
-  store->PutStatement(b, "<Document/>");
+  store->PutStatementMessage({"004", "MSG-1", "<Document/>", FromUnixMs(5), {a}});
+  store->PutStatement(b, "<Document/>");  // the older form, one record per statement
   ASSERT_TRUE(store->Commit());
   auto rows = store->QueryStatements("004", 10);
   ASSERT_TRUE(rows);

@@ -26,6 +26,16 @@ struct IdempotencyRecord {
   Instant created_at;
 };
 
+// A camt.053 message's account statements not stored before, with the message's XML: one write
+// per message, so the XML is written once however many statements the message holds.
+struct StatementMessage {
+  std::string bank;
+  std::string message_id;
+  std::string xml;
+  Instant received_at;
+  std::vector<BankStatement> statements;  // each of this bank and message, none stored before
+};
+
 // Filters for dispute look-ups; empty fields do not filter.
 struct DepositQuery {
   std::string merchant;
@@ -120,7 +130,12 @@ class StoreWrites {
   virtual void PutWebhookEndpoint(const WebhookEndpoint& endpoint) = 0;
   virtual void AppendEvent(const Event& event) = 0;
   virtual void PutDelivery(const Delivery& delivery) = 0;
-  // One account statement of a camt.053 message; the message's XML is kept once, for reconciliation.
+  // A camt.053 message's new statements; its XML is kept once per (bank, message), for
+  // reconciliation (a message already kept keeps its first XML).
+  virtual void PutStatementMessage(const StatementMessage& message) = 0;
+  // One account statement with its message's XML: the form command logs written before
+  // PutStatementMessage hold (one record per statement, each with the whole XML). Nothing writes
+  // it any more; a log replays it as it always did.
   virtual void PutStatement(const BankStatement& statement, const std::string& xml) = 0;
   virtual void PutTransfer(const Transfer& transfer) = 0;
   // Marks every pending delivery to the endpoint failed with `reason` (the endpoint was disabled
@@ -159,6 +174,7 @@ class IgnoredWrites : public StoreWrites {
   void PutWebhookEndpoint(const WebhookEndpoint&) override {}
   void AppendEvent(const Event&) override {}
   void PutDelivery(const Delivery&) override {}
+  void PutStatementMessage(const StatementMessage&) override {}
   void PutStatement(const BankStatement&, const std::string&) override {}
   void PutTransfer(const Transfer&) override {}
   void FailPendingDeliveries(const std::string&, const std::string&) override {}
@@ -215,6 +231,9 @@ class Store : public StoreWrites {
   virtual void KeepLogAfter(std::uint64_t /*position*/) {}
   // Bytes written to the log since the store opened (what a running snapshot saves replaying).
   virtual std::uint64_t LoggedBytes() const { return 0; }
+  // Bytes the writes of the batch in progress come to in the log so far (0 for a store that
+  // keeps none): the engine ends a batch early rather than let it grow without bound.
+  virtual std::uint64_t BatchBytes() const { return 0; }
   // Hands `target` the number and assignment writes (what a running snapshot holds; the others
   // are read and checked, not handed on) of every logged batch after `position`, in order, up to
   // the last committed one, and returns how many batches that was. Before the first Commit only.
