@@ -60,6 +60,15 @@ struct Flags {
   std::vector<std::string> telegram_banks;  // CODE=CIDR[,CIDR...]
   std::string telegram_reject_codes;
   bool telegram_request_missing = false;
+  std::int64_t telegram_idle_timeout_ms =
+      varelay::banks::TelegramListenerOptions{}.idle_timeout.count();
+  std::int64_t telegram_frame_timeout_ms =
+      varelay::banks::TelegramListenerOptions{}.frame_timeout.count();
+  std::int64_t telegram_write_timeout_ms =
+      varelay::banks::TelegramListenerOptions{}.write_timeout.count();
+  std::size_t telegram_max_connections = varelay::banks::TelegramListenerOptions{}.max_connections;
+  std::size_t telegram_max_connections_per_peer =
+      varelay::banks::TelegramListenerOptions{}.max_connections_per_peer;
   // Calls to banks (real-time issuance, holder inquiries, transfers).
   int bank_breaker_failures = 5;
   std::int64_t bank_breaker_open_s = 30;
@@ -111,6 +120,11 @@ std::variant<varelay::banks::TelegramListenerOptions, std::string> TelegramOptio
     }
   }
   options.request_missing = flags.telegram_request_missing;
+  options.idle_timeout = std::chrono::milliseconds(flags.telegram_idle_timeout_ms);
+  options.frame_timeout = std::chrono::milliseconds(flags.telegram_frame_timeout_ms);
+  options.write_timeout = std::chrono::milliseconds(flags.telegram_write_timeout_ms);
+  options.max_connections = flags.telegram_max_connections;
+  options.max_connections_per_peer = flags.telegram_max_connections_per_peer;
   if (!flags.telegram_reject_codes.empty()) {
     auto table = varelay::telegram::RejectCodeTable::Load(flags.telegram_reject_codes);
     if (!table) return "--telegram-reject-codes: " + table.error().detail;
@@ -491,6 +505,36 @@ int main(int argc, char** argv) {
   app.add_flag("--telegram-request-missing", flags.telegram_request_missing,
                "on a hole in a bank's telegram sequence numbers, ask it to re-send them (0600/200)")
       ->envname("VARELAY_TELEGRAM_REQUEST_MISSING");
+  app.add_option("--telegram-idle-timeout-ms", flags.telegram_idle_timeout_ms,
+                 "a telegram connection is closed when no frame begins this long after the accept "
+                 "or the last answer")
+      ->envname("VARELAY_TELEGRAM_IDLE_TIMEOUT_MS")
+      ->check(CLI::Range(std::int64_t{100}, std::int64_t{86'400'000}))
+      ->capture_default_str();
+  app.add_option("--telegram-frame-timeout-ms", flags.telegram_frame_timeout_ms,
+                 "a telegram frame must arrive whole this long after its first byte, however its "
+                 "bytes come")
+      ->envname("VARELAY_TELEGRAM_FRAME_TIMEOUT_MS")
+      ->check(CLI::Range(std::int64_t{100}, std::int64_t{600'000}))
+      ->capture_default_str();
+  app.add_option(
+         "--telegram-write-timeout-ms", flags.telegram_write_timeout_ms,
+         "an answer telegram must be written whole within this, or the connection is closed")
+      ->envname("VARELAY_TELEGRAM_WRITE_TIMEOUT_MS")
+      ->check(CLI::Range(std::int64_t{100}, std::int64_t{600'000}))
+      ->capture_default_str();
+  app.add_option("--telegram-max-connections", flags.telegram_max_connections,
+                 "telegram connections open at once, in all; more are closed at accept")
+      ->envname("VARELAY_TELEGRAM_MAX_CONNECTIONS")
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str();
+  app.add_option("--telegram-max-connections-per-peer", flags.telegram_max_connections_per_peer,
+                 "telegram connections open at once from one address; more are closed at accept (a "
+                 "peer outside "
+                 "every --telegram-bank network is closed at accept always)")
+      ->envname("VARELAY_TELEGRAM_MAX_CONNECTIONS_PER_PEER")
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str();
   app.add_option("--bank-breaker-failures", flags.bank_breaker_failures,
                  "consecutive failed calls to a bank that open its circuit (no calls for a while)")
       ->envname("VARELAY_BANK_BREAKER_FAILURES")->check(CLI::Range(1, 1000))->capture_default_str();

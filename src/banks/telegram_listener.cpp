@@ -1,21 +1,23 @@
 #include "banks/telegram_listener.h"
 
 #include <boost/asio.hpp>
-
-#include <atomic>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <iostream>
 #include <thread>
 
+#include "banks/outbound_telegrams.h"
 #include "banks/telegram/field.h"
 #include "banks/telegram/frame.h"
-#include "banks/outbound_telegrams.h"
 #include "banks/telegram_connector.h"
 #include "engine/async_submit.h"
+#include "net/connection_limits.h"
 #include "net/listen.h"
 
 namespace varelay::banks {
 namespace asio = boost::asio;
+namespace beast = boost::beast;
 using asio::ip::tcp;
+using SteadyTime = std::chrono::steady_clock::time_point;
 
 namespace {
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
@@ -23,15 +25,29 @@ constexpr std::size_t kReadChunkBytes = 4096;
 }  // namespace
 
 struct TelegramListener::Impl {
-  Impl(Engine& e, TelegramListenerOptions o) : engine(e), options(std::move(o)), acceptor(io) {}
+  Impl(Engine& e, TelegramListenerOptions o)
+      : engine(e),
+        options(std::move(o)),
+        acceptor(io),
+        limits(options.max_connections, options.max_connections_per_peer) {}
 
   Engine& engine;
   TelegramListenerOptions options;
   asio::io_context io;
   tcp::acceptor acceptor;
   std::thread thread;
-  std::atomic<std::size_t> connections{0};
+  net::ConnectionLimits limits;
   SequenceGaps gaps;                 // the listener's thread only
+
+  // Whether any configured bank may connect from `peer`.
+  bool Allowed(const asio::ip::address& peer) const {
+    for (const auto& [bank, networks] : options.bank_networks) {
+      for (const auto& network : networks) {
+        if (network.Contains(peer)) return true;
+      }
+    }
+    return false;
+  }
 
   bool Trusted(const std::string& bank, const asio::ip::address& peer) const {
     auto it = options.bank_networks.find(bank);
@@ -47,9 +63,13 @@ struct TelegramListener::Impl {
       auto [ec, socket] = co_await acceptor.async_accept(kUseTuple);
       if (ec == asio::error::operation_aborted) co_return;
       if (ec) continue;
-      if (connections.load() >= options.max_connections) continue;  // closed by going out of scope
-      ++connections;
-      asio::co_spawn(io, Session(std::move(socket)), asio::detached);
+      // A stranger, or a peer over a cap, is closed here by going out of scope: it never reads
+      // a byte of ours nor holds a slot.
+      auto peer = socket.remote_endpoint(ec).address();
+      if (ec || !Allowed(peer)) continue;
+      auto slot = limits.TryTake(peer);
+      if (!slot) continue;
+      asio::co_spawn(io, Session(std::move(socket), std::move(*slot), peer), asio::detached);
     }
   }
 
@@ -98,37 +118,41 @@ struct TelegramListener::Impl {
     co_return AnswerFor(request, reply.result, options.reject_codes);
   }
 
-  asio::awaitable<void> Session(tcp::socket socket) {
-    struct Count {
-      std::atomic<std::size_t>& n;
-      ~Count() { --n; }
-    } count{connections};
-    boost::system::error_code ec;
-    auto peer = socket.remote_endpoint(ec).address();
-    if (ec) co_return;
+  // Reads frames and answers each. The next frame must begin within idle_timeout of the last
+  // answer and end within frame_timeout of its first byte; each answer must be written within
+  // write_timeout. The stream closes itself when a deadline passes.
+  asio::awaitable<void> Session(tcp::socket socket,
+                                [[maybe_unused]] net::ConnectionLimits::Slot slot,
+                                asio::ip::address peer) {
+    beast::tcp_stream stream(std::move(socket));
     telegram::FrameReader reader(options.max_frame_bytes);
-    asio::steady_timer idle(io);
     std::string chunk(kReadChunkBytes, '\0');
+    SteadyTime deadline = std::chrono::steady_clock::now() + options.idle_timeout;
     for (;;) {
-      // A read that outlives the idle timeout is cancelled by closing the socket.
-      idle.expires_after(options.idle_timeout);
-      idle.async_wait([&socket](boost::system::error_code wait_ec) {
-        if (!wait_ec) socket.close();
-      });
-      auto [read_ec, n] = co_await socket.async_read_some(asio::buffer(chunk), kUseTuple);
-      idle.cancel();
+      stream.expires_at(deadline);
+      auto [read_ec, n] = co_await stream.async_read_some(asio::buffer(chunk), kUseTuple);
       if (read_ec) co_return;
+      const SteadyTime read_at = std::chrono::steady_clock::now();
+      bool frame_begun_here = reader.buffered() == 0;
       reader.Feed(std::string_view(chunk.data(), n));
       for (;;) {
         auto frame = reader.Next();
         if (!frame) co_return;  // cannot be framed: nothing more can be understood
         if (!*frame) break;
+        frame_begun_here = true;  // what is left began in this chunk
         auto out = co_await Answer(**frame, peer);
         if (!out) co_return;
         if (out->empty()) continue;
-        auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(*out), kUseTuple);
+        stream.expires_after(options.write_timeout);
+        auto [write_ec, written] =
+            co_await asio::async_write(stream, asio::buffer(*out), kUseTuple);
         if (write_ec) co_return;
       }
+      if (reader.buffered() == 0) {
+        deadline = std::chrono::steady_clock::now() + options.idle_timeout;
+      } else if (frame_begun_here) {
+        deadline = read_at + options.frame_timeout;
+      }  // else: the frame begun earlier keeps its deadline
     }
   }
 };

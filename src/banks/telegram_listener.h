@@ -19,11 +19,18 @@ namespace varelay::banks {
 struct TelegramListenerOptions {
   std::string host = "127.0.0.1";
   unsigned short port = 0;  // 0: any free port
-  // Bank code -> the networks its connections may come from. A telegram naming a bank that is
-  // not listed, or arriving from elsewhere, closes the connection unanswered.
+  // Bank code -> the networks its connections may come from. A connection from outside all of
+  // them is closed at accept, before it takes a slot; a telegram naming a bank that is not
+  // listed, or one whose networks do not hold the peer, closes the connection unanswered.
   std::map<std::string, std::vector<notify::Network>> bank_networks;
-  std::chrono::seconds idle_timeout{60};  // a connection silent this long is closed
-  std::size_t max_connections = 256;
+  // Deadlines are absolute: bytes arriving do not push them back, so a peer trickling bytes is
+  // cut as surely as a silent one.
+  std::chrono::milliseconds idle_timeout{
+      60'000};  // from the accept or the last answer to a frame's first byte
+  std::chrono::milliseconds frame_timeout{10'000};  // from a frame's first byte to its last
+  std::chrono::milliseconds write_timeout{10'000};  // for each answer to be written whole
+  std::size_t max_connections = 256;                // open at once, in all
+  std::size_t max_connections_per_peer = 8;         // open at once from one address
   std::size_t max_frame_bytes = 4096;
   telegram::RejectCodeTable reject_codes;
   // On a hole in a bank's sequence numbers, ask it to re-send the notices it skipped (0600/200)
