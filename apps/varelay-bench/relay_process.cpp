@@ -119,7 +119,8 @@ void RelayProcess::Launch() {
             "--data", data.c_str(), "--quarantine", "0", "--io-threads", threads.c_str(),
             "--webhook-allow-http", "127.0.0.1", "--webhook-allow-network", "127.0.0.0/8",
             "--webhook-allowed-ports", "1024-65535",
-            static_cast<char*>(nullptr));
+            // Every client of the bench connects from this one address.
+            "--max-connections-per-address", "1000000", static_cast<char*>(nullptr));
     std::perror("exec varelayd");
     std::_Exit(127);
   }

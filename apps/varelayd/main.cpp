@@ -42,7 +42,10 @@ struct Flags {
   std::int64_t log_gather_ms = varelay::LogStoreOptions{}.gather.count();
   std::int64_t log_idle_below_mib =
       static_cast<std::int64_t>(varelay::LogStoreOptions{}.idle_below_bytes >> 20);
-  std::size_t max_connections = 4096;
+  std::size_t max_connections = varelay::api::ServerOptions{}.max_connections;
+  std::size_t max_connections_per_address =
+      varelay::api::ServerOptions{}.max_connections_per_address;
+  std::size_t body_budget_mib = varelay::api::ServerOptions{}.body_budget_bytes >> 20;
   bool print_routes = false;
   // Webhooks (docs/webhooks.md).
   std::string webhook_allow_http;
@@ -357,6 +360,8 @@ int Serve(const Flags& flags) {
   server_options.port = static_cast<unsigned short>(port);
   server_options.io_threads = flags.io_threads;
   server_options.max_connections = flags.max_connections;
+  server_options.max_connections_per_address = flags.max_connections_per_address;
+  server_options.body_budget_bytes = flags.body_budget_mib << 20;
   server_options.bank_health = &bank_health;
   server_options.bank_timeout = std::chrono::milliseconds(flags.bank_timeout_ms);
   api::HttpServer server(service, engine, server_options);
@@ -463,6 +468,20 @@ int main(int argc, char** argv) {
       ->envname("VARELAY_WAL_CHECKPOINT_PAGES")->check(CLI::Range(8, 1000000))->capture_default_str();
   app.add_option("--max-connections", flags.max_connections, "open connections beyond which new ones are closed")
       ->envname("VARELAY_MAX_CONNECTIONS")->check(CLI::Range(1, 1000000))->capture_default_str();
+  app.add_option(
+         "--max-connections-per-address", flags.max_connections_per_address,
+         "open connections from one client address beyond which new ones from it are closed")
+      ->envname("VARELAY_MAX_CONNECTIONS_PER_ADDRESS")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option(
+         "--body-budget-mib", flags.body_budget_mib,
+         "request bodies held in memory at once, by their declared sizes; a request that would "
+         "go past it is answered 503 with Retry-After, its body unread (MiB, at least 4: the "
+         "largest body a route takes)")
+      ->envname("VARELAY_BODY_BUDGET_MIB")
+      ->check(CLI::Range(4, 65536))
+      ->capture_default_str();
   app.add_option("--webhook-allow-http", flags.webhook_allow_http,
                  "comma-separated hosts to which plain http:// webhooks are allowed (default: none)")
       ->envname("VARELAY_WEBHOOK_ALLOW_HTTP");

@@ -1,14 +1,12 @@
 #include "api/http_server.h"
 
-#include "engine/async_submit.h"
-
+#include <array>
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
-
-#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -16,6 +14,8 @@
 #include "banks/outbound_telegrams.h"
 #include "domain/digest.h"
 #include "domain/identifiers.h"
+#include "engine/async_submit.h"
+#include "net/connection_limits.h"
 #include "net/listen.h"
 #include "notify/webhook_client.h"
 
@@ -29,13 +29,58 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+// How long a client told 503 should wait before it tries again.
+constexpr std::string_view kRetryAfterS = "1";
+// After its answer, how long a closing connection is read from and what it sends dropped (a body
+// refused unread), so that closing it does not reset it before the client has read the answer.
+constexpr auto kLinger = std::chrono::seconds(2);
 
+// The memory request bodies may hold at once (ServerOptions::body_budget_bytes). Any thread.
+class BodyBudget {
+ public:
+  explicit BodyBudget(std::size_t capacity) : capacity_(capacity) {}
+
+  // A share of the budget, given back when destroyed.
+  class Share {
+   public:
+    Share() = default;
+    Share(const Share&) = delete;
+    Share& operator=(const Share&) = delete;
+    ~Share() {
+      if (budget_) budget_->used_.fetch_sub(bytes_);
+    }
+
+   private:
+    friend class BodyBudget;
+    BodyBudget* budget_ = nullptr;
+    std::size_t bytes_ = 0;
+  };
+
+  // Takes `bytes` into `share` (empty); false, taking nothing, when they do not fit.
+  bool TryTake(std::size_t bytes, Share& share) {
+    if (bytes == 0) return true;
+    std::size_t used = used_.load();
+    do {
+      if (bytes > capacity_ - std::min(used, capacity_)) return false;
+    } while (!used_.compare_exchange_weak(used, used + bytes));
+    share.budget_ = this;
+    share.bytes_ = bytes;
+    return true;
+  }
+
+ private:
+  const std::size_t capacity_;
+  std::atomic<std::size_t> used_{0};
+};
 
 http::response<http::string_body> ToBeast(HttpResponse&& out, unsigned version, bool keep_alive) {
   http::response<http::string_body> res{static_cast<http::status>(out.status), version};
   res.set(http::field::content_type, out.content_type);
   res.set(http::field::cache_control, "no-store");
   for (auto& [name, value] : out.headers) res.set(name, value);
+  if (out.status == 503 && res.find(http::field::retry_after) == res.end()) {
+    res.set(http::field::retry_after, kRetryAfterS);
+  }
   res.keep_alive(keep_alive);
   res.body() = std::move(out.body);
   res.prepare_payload();
@@ -93,6 +138,11 @@ struct HttpServer::Impl {
   Service& service;
   Engine& engine;
   ServerOptions options;
+  // Before the io_context: sessions it destroys with it give their places back to these.
+  net::ConnectionLimits connections{options.max_connections, options.max_connections_per_address};
+  BodyBudget bodies{options.body_budget_bytes};
+  std::atomic<std::size_t> in_flight{0};
+  std::atomic<bool> draining{false};
   asio::io_context ioc;
   // Accept and Drain are the only code that touches the acceptor, and both run on this strand:
   // with two io threads, a close on one while the other started the next accept crashed the
@@ -100,9 +150,6 @@ struct HttpServer::Impl {
   asio::strand<asio::io_context::executor_type> accept_strand = asio::make_strand(ioc);
   tcp::acceptor acceptor{accept_strand};
   asio::signal_set signals{ioc, SIGTERM, SIGINT};
-  std::atomic<std::size_t> connections{0};
-  std::atomic<std::size_t> in_flight{0};
-  std::atomic<bool> draining{false};
 
   Impl(Service& s, Engine& e, ServerOptions o) : service(s), engine(e), options(std::move(o)) {}
 
@@ -154,25 +201,105 @@ struct HttpServer::Impl {
         if (!acceptor.is_open()) co_return;
         continue;  // e.g. too many open files: keep serving the connections we have
       }
-      if (connections.load() >= options.max_connections) {
-        beast::error_code ignored;
-        socket.close(ignored);
-        continue;
-      }
-      socket.set_option(tcp::no_delay(true));
-      asio::co_spawn(ioc, Session(tcp::socket(std::move(socket))), asio::detached);
+      // Over the total or its address's cap: closed at once, by going out of scope.
+      auto peer = socket.remote_endpoint(ec).address();
+      if (ec) continue;
+      auto slot = connections.TryTake(peer);
+      if (!slot) continue;
+      socket.set_option(tcp::no_delay(true), ec);
+      asio::co_spawn(ioc, Session(tcp::socket(std::move(socket)), std::move(*slot)),
+                     asio::detached);
     }
   }
 
-  asio::awaitable<void> WriteProblem(beast::tcp_stream& stream, ErrorCode code, std::string detail) {
-    auto res = ToBeast(ProblemResponse(Error{code, std::move(detail), ""}), 11, false);
+  static HttpResponse Problem(ErrorCode code, std::string detail) {
+    return ProblemResponse(Error{code, std::move(detail), ""});
+  }
+
+  // Writes an answer after which the connection closes.
+  asio::awaitable<void> WriteLast(beast::tcp_stream& stream, HttpResponse out) {
+    auto res = ToBeast(std::move(out), 11, false);
     stream.expires_after(options.read_timeout);
     co_await http::async_write(stream, res, kUseTuple);
     co_return;
   }
 
-  asio::awaitable<void> Session(tcp::socket socket) {
-    ++connections;
+  // The answer to a head that could not be read, if it deserves one.
+  static std::optional<HttpResponse> HeadProblem(const beast::error_code& ec) {
+    if (ec == http::error::header_limit) {
+      return Problem(ErrorCode::kHeadersTooLarge, "the request headers are larger than 16 KiB");
+    }
+    if (ec == http::error::body_limit) {
+      return Problem(ErrorCode::kBodyTooLarge, "the request body is larger than any route accepts");
+    }
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::connection_reset || ec == asio::error::eof ||
+        ec == asio::error::operation_aborted) {
+      return std::nullopt;
+    }
+    return Problem(ErrorCode::kMalformedRequest, "the request is not valid HTTP/1.1");
+  }
+
+  // Decides from a request's head alone whether its body is read: nullopt to read it (its share
+  // of the body budget taken into `share`), or the answer to give at once, the body unread.
+  std::optional<HttpResponse> Screen(http::request_parser<http::string_body>& parser,
+                                     BodyBudget::Share& share) {
+    auto& header = parser.get();
+    auto admission =
+        service.Admit(std::string_view(header.method_string()), std::string_view(header.target()),
+                      std::string_view(header[http::field::authorization]), engine.keys());
+    if (admission.refusal) return std::move(admission.refusal);
+    auto declared = parser.content_length();
+    if (declared && *declared > admission.body_limit) {
+      return Problem(ErrorCode::kBodyTooLarge,
+                     "the request body is larger than this route accepts (" +
+                         std::to_string(admission.body_limit) + " bytes)");
+    }
+    parser.body_limit(admission.body_limit);
+    std::size_t expected = declared           ? static_cast<std::size_t>(*declared)
+                           : parser.chunked() ? admission.body_limit
+                                              : 0;
+    if (!bodies.TryTake(expected, share)) {
+      return Problem(ErrorCode::kOverloaded,
+                     "too many request bodies are being received; retry shortly");
+    }
+    return std::nullopt;
+  }
+
+  // The answer to one whole request: refused by Service, or through the engine (and a bank).
+  asio::awaitable<HttpResponse> Handle(const http::request<http::string_body>& req, int& route) {
+    HttpRequestView view;
+    view.method = std::string_view(req.method_string());
+    view.target = std::string_view(req.target());
+    view.authorization = std::string_view(req[http::field::authorization]);
+    view.content_type = std::string_view(req[http::field::content_type]);
+    if (auto it = req.find("Idempotency-Key"); it != req.end()) {
+      view.has_idempotency_key = true;
+      view.idempotency_key = std::string_view(it->value());
+    }
+    view.body = req.body();
+    auto timestamp = req.find("Varelay-Timestamp");
+    auto signature = req.find("Varelay-Signature");
+    if (timestamp != req.end() || signature != req.end()) {
+      view.has_signature = true;
+      if (timestamp != req.end()) view.signature_timestamp = std::string_view(timestamp->value());
+      if (signature != req.end()) view.signature = std::string_view(signature->value());
+    }
+    if (draining.load()) co_return Problem(ErrorCode::kShuttingDown, "the relay is shutting down");
+    auto prepared = service.Prepare(view);
+    route = prepared.route;
+    if (prepared.response) co_return std::move(*prepared.response);
+    auto reply = co_await Submit(std::move(*prepared.submission));
+    const auto* bank = reply.result ? std::get_if<BankRoute>(&*reply.result) : nullptr;
+    if (prepared.holder_inquiry && bank) {
+      auto holder = co_await AskHolder(*bank, *prepared.holder_inquiry);
+      co_return service.FinishHolderInquiry(*prepared.holder_inquiry, holder);
+    }
+    co_return service.Finish(prepared.route, reply.result, reply.rendered);
+  }
+
+  asio::awaitable<void> Session(tcp::socket socket,
+                                [[maybe_unused]] net::ConnectionLimits::Slot slot) {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     for (;;) {
@@ -182,38 +309,23 @@ struct HttpServer::Impl {
       parser.body_limit(std::max({kMaxBodyBytes, kMaxPoolLoadBytes, kMaxBankMessageBytes}));
       stream.expires_after(options.read_timeout);
       auto [header_ec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
-      if (header_ec == http::error::header_limit) {
-        co_await WriteProblem(stream, ErrorCode::kHeadersTooLarge, "the request headers are larger than 16 KiB");
-        break;
-      }
-      if (header_ec == http::error::body_limit) {
-        co_await WriteProblem(stream, ErrorCode::kBodyTooLarge, "the request body is larger than any route accepts");
-        break;
-      }
       if (header_ec) {
-        if (header_ec != http::error::end_of_stream && header_ec != beast::error::timeout &&
-            header_ec != asio::error::connection_reset && header_ec != asio::error::eof) {
-          co_await WriteProblem(stream, ErrorCode::kMalformedRequest, "the request is not valid HTTP/1.1");
-        }
+        if (auto problem = HeadProblem(header_ec)) co_await WriteLast(stream, std::move(*problem));
         break;
       }
-      {
-        auto& header = parser.get();
-        auto limit = service.BodyLimit(std::string_view(header.method_string()), std::string_view(header.target()));
-        if (parser.content_length() && *parser.content_length() > limit) {
-          co_await WriteProblem(stream, ErrorCode::kBodyTooLarge,
-                                "the request body is larger than this route accepts (" + std::to_string(limit) + " bytes)");
-          break;
-        }
-        parser.body_limit(limit);
-        if (beast::iequals(header[http::field::expect], "100-continue")) {
-          http::response<http::empty_body> go_on{http::status::continue_, 11};
-          co_await http::async_write(stream, go_on, kUseTuple);
-        }
+      BodyBudget::Share body_share;  // held until the answer is written
+      if (auto refusal = Screen(parser, body_share)) {
+        co_await WriteLast(stream, std::move(*refusal));
+        break;
+      }
+      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> go_on{http::status::continue_, 11};
+        co_await http::async_write(stream, go_on, kUseTuple);
       }
       auto [body_ec, body_bytes] = co_await http::async_read(stream, buffer, parser, kUseTuple);
       if (body_ec == http::error::body_limit) {
-        co_await WriteProblem(stream, ErrorCode::kBodyTooLarge, "the request body is larger than this route accepts");
+        co_await WriteLast(stream, Problem(ErrorCode::kBodyTooLarge,
+                                           "the request body is larger than this route accepts"));
         break;
       }
       if (body_ec) break;
@@ -227,44 +339,8 @@ struct HttpServer::Impl {
       } in_flight_guard{in_flight};
       auto started = std::chrono::steady_clock::now();
       auto& req = parser.get();
-      HttpRequestView view;
-      view.method = std::string_view(req.method_string());
-      view.target = std::string_view(req.target());
-      view.authorization = std::string_view(req[http::field::authorization]);
-      view.content_type = std::string_view(req[http::field::content_type]);
-      if (auto it = req.find("Idempotency-Key"); it != req.end()) {
-        view.has_idempotency_key = true;
-        view.idempotency_key = std::string_view(it->value());
-      }
-      view.body = req.body();
-      auto timestamp = req.find("Varelay-Timestamp");
-      auto signature = req.find("Varelay-Signature");
-      if (timestamp != req.end() || signature != req.end()) {
-        view.has_signature = true;
-        if (timestamp != req.end()) view.signature_timestamp = std::string_view(timestamp->value());
-        if (signature != req.end()) view.signature = std::string_view(signature->value());
-      }
-
       int route = -1;
-      HttpResponse out;
-      if (draining.load()) {
-        out = ProblemResponse(Error{ErrorCode::kShuttingDown, "the relay is shutting down", ""});
-      } else {
-        auto prepared = service.Prepare(view);
-        route = prepared.route;
-        if (prepared.response) {
-          out = std::move(*prepared.response);
-        } else {
-          auto reply = co_await Submit(std::move(*prepared.submission));
-          const auto* bank = reply.result ? std::get_if<BankRoute>(&*reply.result) : nullptr;
-          if (prepared.holder_inquiry && bank) {
-            auto holder = co_await AskHolder(*bank, *prepared.holder_inquiry);
-            out = service.FinishHolderInquiry(*prepared.holder_inquiry, holder);
-          } else {
-            out = service.Finish(prepared.route, reply.result, reply.rendered);
-          }
-        }
-      }
+      HttpResponse out = co_await Handle(req, route);
       service.metrics().Observe(route, out.status,
                                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       bool keep_alive = req.keep_alive() && !draining.load();
@@ -273,10 +349,22 @@ struct HttpServer::Impl {
       auto [write_ec, written] = co_await http::async_write(stream, res, kUseTuple);
       if (write_ec || !keep_alive) break;
     }
+    co_await Close(stream);
+  }
+
+  // Closes a connection without resetting it: stops sending, then reads and drops whatever the
+  // client still sends (a body refused unread) until it closes too, for kLinger at most. A close
+  // with unread bytes would send a reset, and the client could lose the answer before reading it.
+  asio::awaitable<void> Close(beast::tcp_stream& stream) {
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    --connections;
-    co_return;
+    stream.expires_after(kLinger);
+    std::array<char, 4096> dropped;
+    for (;;) {
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(dropped), kUseTuple);
+      if (ec) break;
+    }
+    stream.socket().close(ignored);
   }
 
   // SIGTERM: stop accepting, let requests in flight finish, then stop the engine and the loop.

@@ -20,7 +20,12 @@ struct ServerOptions {
   std::chrono::seconds read_timeout{30};       // per request, headers and body
   std::chrono::seconds drain_timeout{10};      // how long SIGTERM waits for requests in flight
   std::size_t max_connections = 4096;          // beyond this, new connections are closed at once
-  std::size_t header_limit_bytes = 16 * 1024;
+  std::size_t max_connections_per_address = 256;  // from one client address; beyond, closed at once
+  std::size_t header_limit_bytes = 16 * 1024;     // per request: at most max_connections times this
+  // Request bodies held in memory at once, counted by what each request declares (a chunked one
+  // by its route's limit) from its head on until its answer is written; a request that would go
+  // past it is answered 503 `overloaded` with Retry-After, its body unread.
+  std::size_t body_budget_bytes = 64 << 20;
   banks::BankHealth* bank_health = nullptr;     // circuit breakers for calls to banks; optional
   std::chrono::milliseconds bank_timeout{5000};  // an account-holder inquiry waits this long for the bank
 };

@@ -473,6 +473,27 @@ std::size_t Service::BodyLimit(std::string_view method, std::string_view target)
   return std::max(kRoutes[static_cast<std::size_t>(lookup.route)].max_body, kMaxBodyBytes);
 }
 
+Service::Admission Service::Admit(std::string_view method, std::string_view target,
+                                  std::string_view authorization, const KeyDirectory& keys) const {
+  Admission admission;
+  auto t = ParseTarget(target);
+  if (!t) return admission;
+  auto lookup = FindRoute(method, *t);
+  if (lookup.route < 0) return admission;
+  const Route& route = kRoutes[static_cast<std::size_t>(lookup.route)];
+  admission.body_limit = std::max(route.max_body, kMaxBodyBytes);
+  if (route.handler == Handler::kHealth || route.handler == Handler::kMetrics) return admission;
+  auto bearer = BearerToken(authorization);
+  if (bearer.empty()) {
+    admission.refusal =
+        Refuse(ErrorCode::kUnauthorized, "an API key is required: Authorization: Bearer <key>");
+  } else if (!keys.Knows(bearer)) {
+    admission.refusal = Refuse(ErrorCode::kUnauthorized, "the API key is unknown or revoked");
+  }
+  if (admission.refusal) admission.refusal->headers.emplace_back("WWW-Authenticate", "Bearer");
+  return admission;
+}
+
 Service::Prepared Service::Prepare(const HttpRequestView& request) const {
   Prepared prepared;
   auto target = ParseTarget(request.target);

@@ -32,6 +32,18 @@ class Service {
   // The body limit for a request, known from its method and target once the header is read.
   std::size_t BodyLimit(std::string_view method, std::string_view target) const;
 
+  // What the server learns from a request's head before it reads the body: the body limit, and
+  // a 401 when the route needs a key and the Authorization header carries none, or one that is
+  // not in `keys` (so a stranger's body is never read). No refusal for a route that takes no
+  // key or does not exist (Prepare answers those as usual); the engine checks a key let through
+  // in full.
+  struct Admission {
+    std::size_t body_limit = kMaxBodyBytes;
+    std::optional<HttpResponse> refusal;
+  };
+  Admission Admit(std::string_view method, std::string_view target, std::string_view authorization,
+                  const KeyDirectory& keys) const;
+
   struct Prepared {
     int route = -1;  // -1: no route matched
     std::optional<HttpResponse> response;  // answered without the engine

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "domain/digest.h"
+
 namespace varelay::api {
 namespace {
 
@@ -80,6 +82,25 @@ TEST_F(ServiceTest, RefusesMissingKeyMediaTypeAndRoutes) {
   r.method = "GET";
   r.authorization = "";
   EXPECT_EQ(Code(service_.Prepare(r)), "unauthorized");
+}
+
+// Proves a request's head alone decides its body limit and turns away a missing or unknown key on
+// a route that needs one, but not on routes that take none or do not exist.
+TEST_F(ServiceTest, AdmitsOnTheHeadersAlone) {
+  KeyDirectory keys;
+  keys.Publish({Sha256Hex("vrk_known")});
+  auto camt = service_.Admit("POST", "/v1/bank/camt053", "Bearer vrk_known", keys);
+  EXPECT_EQ(camt.body_limit, kMaxBankMessageBytes);
+  EXPECT_FALSE(camt.refusal);
+  for (std::string_view authorization : {"Bearer vrk_unknown", "", "Basic abc"}) {
+    auto refused = service_.Admit("POST", "/v1/bank/camt053", authorization, keys);
+    ASSERT_TRUE(refused.refusal) << authorization;
+    EXPECT_EQ(refused.refusal->status, 401);
+    EXPECT_EQ(refused.refusal->content_type, "application/problem+json");
+  }
+  EXPECT_FALSE(service_.Admit("GET", "/healthz", "", keys).refusal);
+  EXPECT_FALSE(service_.Admit("POST", "/v1/nothing", "", keys).refusal) << "404 comes from Prepare";
+  EXPECT_EQ(service_.Admit("POST", "/v1/nothing", "", keys).body_limit, kMaxBodyBytes);
 }
 
 // Proves the route list is what --print-routes shows and the pool load allows a larger body.

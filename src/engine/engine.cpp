@@ -74,6 +74,12 @@ bool ReadsTables(const Command& command) {
          std::holds_alternative<LoadPendingDeliveries>(command);
 }
 
+// Commands that create or revoke API keys: the key directory is published again after them.
+bool ChangesKeys(const Command& command) {
+  return std::holds_alternative<CreateApiKey>(command) ||
+         std::holds_alternative<RevokeApiKey>(command);
+}
+
 // The longest the engine thread sleeps without a timer due, so a clock moved by hand is noticed.
 constexpr auto kMaxIdle = std::chrono::milliseconds(200);
 
@@ -112,6 +118,7 @@ Result<RecoveryReport> Engine::Recover() {
                                                     : store_.CommittedPosition());
   snapshot_due_ = true;
   logged_at_snapshot_ = store_.LoggedBytes();
+  PublishKeys();
   return report;
 }
 
@@ -126,6 +133,7 @@ Result<bool> Engine::EnsureAdminKey(const std::string& token) {
   bool created = relay_->EnsureAdminKey(token, clock_.Now());
   if (auto r = store_.Commit(); !r) CommitFailed(r.error());
   if (auto r = store_.Sync(); !r) CommitFailed(r.error());
+  PublishKeys();
   return created;
 }
 
@@ -395,12 +403,14 @@ Engine::Committed Engine::ApplyBatch() {
     committed.batch.push_back(std::move(d.submission));
   }
   std::vector<std::string> batch_keys;  // Idempotency-Keys first seen in this batch
+  bool keys_changed = false;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (store_.BatchBytes() >= options_.max_batch_bytes) {
       Requeue(batch, i);  // this batch is large enough: the rest go first into the next
       break;
     }
     Submission& submission = batch[i];
+    keys_changed = keys_changed || ChangesKeys(submission.command);
     Result<Outcome> result = Fail(ErrorCode::kInternal, "not applied");
     std::optional<RenderedResponse> rendered;
     if (!ApplyOne(submission, batch_keys, result, rendered, now)) continue;  // put aside
@@ -408,6 +418,8 @@ Engine::Committed Engine::ApplyBatch() {
     committed.rendered.push_back(std::move(rendered));
     committed.batch.push_back(std::move(submission));
   }
+  // Before anyone hears of the batch: a key it created is let through from its first use on.
+  if (keys_changed) PublishKeys();
   committed.commit_started = std::chrono::steady_clock::now();
   if (auto r = store_.Commit(); !r) CommitFailed(r.error());
   committed.outbox = relay_->TakeOutbox();

@@ -22,6 +22,7 @@
 
 #include "engine/clock.h"
 #include "engine/commands.h"
+#include "engine/key_directory.h"
 #include "engine/relay.h"
 
 namespace varelay {
@@ -99,6 +100,9 @@ class Engine {
   std::size_t Step();
 
   const EngineStats& stats() const { return stats_; }
+  // The active API keys, for the I/O threads' check before a body is read; kept current from
+  // Recover on (a key created or revoked is in it before the batch that did so is answered).
+  const KeyDirectory& keys() const { return keys_; }
   const Relay& relay() const { return *relay_; }
 
  private:
@@ -150,6 +154,8 @@ class Engine {
   EngineOptions options_;
   std::optional<Relay> relay_;  // replaced only when a snapshot proves unsound at start-up
   EngineStats stats_;
+  KeyDirectory keys_;
+  void PublishKeys() { keys_.Publish(relay_->ActiveKeyHashes()); }
 
   std::mutex mutex_;
   std::condition_variable wake_;

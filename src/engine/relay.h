@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -77,6 +78,12 @@ class Relay final : private LoadSink {
 
   // Resolves a presented API key; kUnauthorized when unknown or revoked.
   Result<Caller> Authenticate(std::string_view bearer) const;
+  // The look-up handle (SHA-256 hex of the secret) of every active key, for KeyDirectory.
+  std::unordered_set<std::string> ActiveKeyHashes() const {
+    std::unordered_set<std::string> hashes;
+    for (const auto& [hash, id] : key_by_hash_) hashes.insert(hash);
+    return hashes;
+  }
   // A caller vouched for by a connector: kUnauthorized unless its bank or merchant exists.
   Result<void> CheckCaller(const Caller& caller) const;
   // For a bank with a signing secret: the request must carry a fresh, valid signature.
