@@ -28,15 +28,16 @@ struct TelegramListener::Impl {
   Impl(Engine& e, TelegramListenerOptions o)
       : engine(e),
         options(std::move(o)),
-        acceptor(io),
-        limits(options.max_connections, options.max_connections_per_peer) {}
+        limits(options.max_connections, options.max_connections_per_peer),
+        acceptor(io) {}
 
   Engine& engine;
   TelegramListenerOptions options;
+  // Before the io_context: sessions it destroys with it give their places back here.
+  net::ConnectionLimits limits;
   asio::io_context io;
   tcp::acceptor acceptor;
   std::thread thread;
-  net::ConnectionLimits limits;
   SequenceGaps gaps;                 // the listener's thread only
 
   // Whether any configured bank may connect from `peer`.
