@@ -33,6 +33,7 @@ struct Flags {
   std::string data = "./var";
   int io_threads = 2;
   std::int64_t quarantine_s = 7 * 24 * 3600;
+  std::int64_t idempotency_retention_s = 24 * 3600;
   std::size_t max_batch = 1024;
   int wal_checkpoint_pages = varelay::SqliteOptions{}.checkpoint_pages;
   bool stop_snapshot = true;
@@ -247,6 +248,7 @@ int Serve(const Flags& flags) {
   SystemClock clock;
   EngineOptions options;
   options.relay.quarantine = std::chrono::seconds(flags.quarantine_s);
+  options.relay.idempotency_retention = std::chrono::seconds(flags.idempotency_retention_s);
   options.max_batch = flags.max_batch;
   if (flags.stop_snapshot) options.snapshot_path = (data / "varelay.snapshot").string();
   const std::string running_snapshot = (data / "varelay.running-snapshot").string();
@@ -419,6 +421,12 @@ int main(int argc, char** argv) {
   app.add_option("--quarantine", flags.quarantine_s,
                  "seconds a closed number cools before it is reused")
       ->envname("VARELAY_QUARANTINE_S")->check(CLI::Range(std::int64_t{0}, std::int64_t{365} * 86400))
+      ->capture_default_str();
+  app.add_option("--idempotency-retention", flags.idempotency_retention_s,
+                 "seconds an Idempotency-Key's stored response is kept (then deleted, and the key may "
+                 "run afresh)")
+      ->envname("VARELAY_IDEMPOTENCY_RETENTION_S")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{30} * 86400))
       ->capture_default_str();
   app.add_option("--max-batch", flags.max_batch, "most commands made durable in one commit")
       ->envname("VARELAY_MAX_BATCH")->check(CLI::Range(1, 65536))->capture_default_str();

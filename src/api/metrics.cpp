@@ -148,6 +148,10 @@ std::string Metrics::Render(const EngineStats& engine, const Gauges& gauges,
   out += "# HELP varelay_store_log_unapplied_bytes Command-log bytes acknowledged, not yet in the tables.\n";
   out += "# TYPE varelay_store_log_unapplied_bytes gauge\n";
   out += "varelay_store_log_unapplied_bytes " + std::to_string(gauges.store.log_unapplied_bytes) + "\n";
+  out += "# HELP varelay_idempotency_records Idempotency-Key responses stored (in the tables), "
+         "kept --idempotency-retention seconds.\n";
+  out += "# TYPE varelay_idempotency_records gauge\n";
+  out += "varelay_idempotency_records " + std::to_string(gauges.store.idempotency_records) + "\n";
   if (webhooks) {
     out += "# HELP varelay_webhook_attempts_total Webhook delivery attempts by result.\n";
     out += "# TYPE varelay_webhook_attempts_total counter\n";

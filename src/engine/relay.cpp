@@ -39,8 +39,14 @@ Result<void> Require(const Caller& caller, Role role) {
   return {};
 }
 
-// How often, and how much, expired idempotency records are deleted: small slices keep batches short.
-constexpr Millis kIdempotencySweepEvery{std::chrono::seconds(60)};
+// Expired idempotency records are deleted in slices of at most kIdempotencySweepLimit, one per
+// batch at most, so no batch grows long. The clean-up looks every kIdempotencySweepEvery whether
+// the oldest record has expired, and while it has, deletes a slice every kIdempotencySweepSlice:
+// up to 200,000 records a second, some thirty times the relay's peak rate of requests, so it
+// keeps up with any rate the relay can sustain (it deleted 2,000 a minute, 33 a second, and
+// the table grew without end under load).
+constexpr Millis kIdempotencySweepEvery{std::chrono::seconds(1)};
+constexpr Millis kIdempotencySweepSlice{std::chrono::milliseconds(10)};
 constexpr int kIdempotencySweepLimit = 2000;
 
 }  // namespace
@@ -545,11 +551,16 @@ void Relay::RunTimers(Instant now) {
     if (slot->state != NumberState::kCooling || slot->release_at != at) continue;
     ReleaseToPool(*slot);
   }
-  if (now >= next_idempotency_sweep_) {
-    store_.DeleteIdempotencyBefore(now - options_.idempotency_retention, kIdempotencySweepLimit);
-    next_idempotency_sweep_ = now + kIdempotencySweepEvery;
-  }
+  if (now >= next_idempotency_sweep_) SweepIdempotency(now);
   WriteTouchedNumbers();
+}
+
+void Relay::SweepIdempotency(Instant now) {
+  const Instant cutoff = now - options_.idempotency_retention;
+  auto oldest = store_.OldestIdempotency();
+  const bool behind = !oldest || (*oldest && **oldest < cutoff);  // a failed read: sweep anyway
+  if (behind) store_.DeleteIdempotencyBefore(cutoff, kIdempotencySweepLimit);
+  next_idempotency_sweep_ = now + (behind ? kIdempotencySweepSlice : kIdempotencySweepEvery);
 }
 
 std::optional<Instant> Relay::NextTimer() const {

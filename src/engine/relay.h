@@ -94,7 +94,8 @@ class Relay final : private LoadSink {
   Result<Outcome> Apply(const Caller& caller, const Command& command, Instant now);
   Gauges ReadGauges() const;
 
-  // Expires assignments whose due time has come and returns cooled numbers to their pools.
+  // Expires assignments whose due time has come, returns cooled numbers to their pools and
+  // deletes expired idempotency records (a bounded slice a batch).
   void RunTimers(Instant now);
   // When RunTimers next has work, if ever.
   std::optional<Instant> NextTimer() const;
@@ -112,6 +113,8 @@ class Relay final : private LoadSink {
   std::vector<Transfer> TakeNewTransfers() { return std::exchange(new_transfers_, {}); }
 
  private:
+  // Deletes a slice of the idempotency records older than the retention, when there are any.
+  void SweepIdempotency(Instant now);
   using Pool = NumberPool;
   // Hashes std::string and std::string_view alike, so a look-up by a view allocates nothing.
   struct StringHash {

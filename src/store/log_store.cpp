@@ -584,6 +584,7 @@ class LogStore final : public Store {
     if (auto found = Overlaid(idempotency_, Key(caller, key))) return found;
     return reader_->FindIdempotency(caller, key);
   }
+  Result<std::optional<Instant>> OldestIdempotency() override { return reader_->OldestIdempotency(); }
   Result<std::optional<Deposit>> FindDeposit(const std::string& bank,
                                              const std::string& transaction_id) override {
     if (auto found = Overlaid(deposits_, Key(bank, transaction_id))) return found;

@@ -585,6 +585,7 @@ class SqliteStore final : public Store {
         if (auto r = Exec(pragma); !r) return r;
       }
       if (auto r = Migrate(); !r) return r;
+      if (auto r = CountIdempotency(); !r) return r;
       // Sync's own descriptor of the log, opened once: SQLite keeps the log's file while this
       // connection is open (restarting the log rewrites it from the front; only the last
       // connection's close removes it), so every commit goes to this file.
@@ -608,8 +609,13 @@ class SqliteStore final : public Store {
   }
 
   StoreStats Stats() const override {
-    if (!checkpointer_) return {};
-    return {checkpointer_->background_runs(), checkpointer_->writer_runs()};
+    StoreStats stats;
+    if (checkpointer_) {
+      stats.checkpoints_background = checkpointer_->background_runs();
+      stats.checkpoints_by_writer = checkpointer_->writer_runs();
+    }
+    stats.idempotency_records = idempotency_records_.load(std::memory_order_relaxed);
+    return stats;
   }
 
   Result<void> Load(LoadSink& sink, LoadParts parts) override;
@@ -669,11 +675,13 @@ class SqliteStore final : public Store {
               .Bind(7, e.prev_hash).Bind(8, e.hash));
   }
   void PutIdempotency(const IdempotencyRecord& r) override {
+    if (batch_error_.empty()) ++idempotency_delta_;  // counted at the commit
     Write(statements_.put_idempotency.Bind(1, r.caller).Bind(2, r.key).Bind(3, r.fingerprint)
               .Bind(4, std::int64_t{r.status}).Bind(5, r.body).Bind(6, ToUnixMs(r.created_at)));
   }
   void DeleteIdempotencyBefore(Instant cutoff, int limit) override {
     Write(statements_.delete_idempotency.Bind(1, ToUnixMs(cutoff)).Bind(2, std::int64_t{limit}));
+    idempotency_delta_ -= sqlite3_changes(db_);
   }
 
   void PutWebhookEndpoint(const WebhookEndpoint& e) override {
@@ -779,6 +787,7 @@ class SqliteStore final : public Store {
 
   Result<std::optional<IdempotencyRecord>> FindIdempotency(const std::string& caller,
                                                            const std::string& key) override;
+  Result<std::optional<Instant>> OldestIdempotency() override;
   Result<std::optional<Deposit>> FindDeposit(const std::string& bank,
                                              const std::string& transaction_id) override;
   Result<std::optional<Deposit>> FindDepositByCancellation(const std::string& bank,
@@ -795,7 +804,7 @@ class SqliteStore final : public Store {
  private:
   struct Statements {
     Statement insert_bank, insert_merchant, update_merchant, insert_contract, put_api_key, put_number,
-        put_assignment, put_deposit, append_ledger, put_idempotency, delete_idempotency,
+        put_assignment, put_deposit, append_ledger, put_idempotency, delete_idempotency, oldest_idempotency,
         find_idempotency, find_deposit, find_deposit_by_cancellation, find_assignment, find_assignment_by_order, read_ledger,
         put_endpoint, append_event, put_delivery, fail_pending, find_event, put_statement, put_statement_message, find_statement;
     Statement put_transfer, find_transfer, last_transfer_sequence;
@@ -843,6 +852,15 @@ class SqliteStore final : public Store {
   }
 
   // Runs a bound write statement; the first failure poisons the batch until Rollback.
+  // The records in the table, counted once at open and kept up to date by every commit.
+  Result<void> CountIdempotency() {
+    Statement s(db_, "SELECT COUNT(*) FROM idempotency");
+    auto count = FindOne(s, [](const Statement& r) { return r.Int(0); }, "counting idempotency records");
+    if (!count) return std::unexpected(count.error());
+    idempotency_records_.store(count->value_or(0), std::memory_order_relaxed);
+    return {};
+  }
+
   void Write(Statement& statement) {
     int rc = statement.Run();
     statement.Reset();
@@ -854,6 +872,8 @@ class SqliteStore final : public Store {
   std::string batch_error_;
   std::unique_ptr<WalCheckpointer> checkpointer_;  // read-write stores only
   std::string db_path_;
+  std::atomic<std::int64_t> idempotency_records_{0};  // Stats: in the table as last committed
+  std::int64_t idempotency_delta_ = 0;                // ... and the batch in progress's change
   int wal_fd_ = -1;  // Sync's own descriptor of the write-ahead log (never SQLite's); -1 read-only
 };
 
@@ -936,6 +956,7 @@ Result<void> SqliteStore::PrepareStatements() {
       prepare(statements_.delete_idempotency,
               "DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE created_at < ?1 "
               "LIMIT ?2)") &&
+      prepare(statements_.oldest_idempotency, "SELECT MIN(created_at) FROM idempotency") &&
       prepare(statements_.find_idempotency,
               "SELECT caller, key, fingerprint, status, body, created_at FROM idempotency "
               "WHERE caller = ?1 AND key = ?2") &&
@@ -1131,6 +1152,7 @@ Result<void> SqliteStore::Commit() {
     Rollback();
     return error;
   }
+  idempotency_records_.fetch_add(std::exchange(idempotency_delta_, 0), std::memory_order_relaxed);
   return {};
 }
 
@@ -1144,6 +1166,7 @@ Result<void> SqliteStore::Sync() {
 
 void SqliteStore::Rollback() {
   sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  idempotency_delta_ = 0;
   batch_error_.clear();
 }
 
@@ -1181,6 +1204,14 @@ Result<std::optional<IdempotencyRecord>> SqliteStore::FindIdempotency(const std:
                              FromUnixMs(r.Int(5))};
   };
   return FindOne(statements_.find_idempotency.Bind(1, caller).Bind(2, key), read, "reading idempotency");
+}
+
+Result<std::optional<Instant>> SqliteStore::OldestIdempotency() {
+  auto& s = statements_.oldest_idempotency;
+  auto oldest = FindOne(s, [](const Statement& r) { return r.OptionalInt(0); }, "reading the oldest idempotency record");
+  if (!oldest) return std::unexpected(oldest.error());
+  if (!*oldest || !**oldest) return std::optional<Instant>();  // MIN of no rows is NULL
+  return std::optional<Instant>(FromUnixMs(***oldest));
 }
 
 Result<std::optional<Deposit>> SqliteStore::FindDeposit(const std::string& bank,

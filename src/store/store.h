@@ -156,6 +156,8 @@ struct StoreStats {
   std::uint64_t log_apply_rounds = 0;     // ... in this many transactions
   std::uint64_t log_unapplied_bytes = 0;  // logged and acknowledged, not yet in the tables
   std::uint64_t log_batches_replayed = 0;  // applied from the log at open (left by a crash)
+  // Idempotency records in the tables (behind a command log: those its applier has written).
+  std::int64_t idempotency_records = 0;
 };
 
 // Writes that go nowhere: for a reader of a log that wants only some of them (it overrides those).
@@ -257,6 +259,12 @@ class Store : public StoreWrites {
 
   virtual Result<std::optional<IdempotencyRecord>> FindIdempotency(const std::string& caller,
                                                                    const std::string& key) = 0;
+  // When the oldest idempotency record in the tables was created (nullopt: there is none), read
+  // from an index: for the clean-up to know whether it is behind. Records a command log holds
+  // and the tables do not yet are younger than any cutoff worth sweeping; deletions it holds may
+  // not show yet (a sweep repeated meanwhile deletes nothing twice). A store that cannot tell
+  // answers the epoch: always worth a sweep.
+  virtual Result<std::optional<Instant>> OldestIdempotency() { return std::optional<Instant>(Instant{}); }
   virtual Result<std::optional<Deposit>> FindDeposit(const std::string& bank,
                                                      const std::string& transaction_id) = 0;
   // The deposit a cancellation with this (bank, transaction id) reversed.
