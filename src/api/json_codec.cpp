@@ -544,7 +544,8 @@ Decoded<CreateWebhookEndpoint> DecodeCreateWebhookEndpoint(const json::object& b
   c.url = r.Text("url", true, IsUrlText, "must be an absolute URL of at most 2048 characters");
   if (auto types = EventTypes(r)) c.event_types = std::move(*types);
   c.description = r.OptionalName("description", kMaxDescriptionChars);
-  r.NoOthers({"url", "event_types", "description"});
+  c.include_personal_data = r.Boolean("include_personal_data").value_or(true);
+  r.NoOthers({"url", "event_types", "description", "include_personal_data"});
   return Finish(sink, std::move(c));
 }
 
@@ -557,7 +558,8 @@ Decoded<UpdateWebhookEndpoint> DecodeUpdateWebhookEndpoint(std::string id, const
   c.event_types = EventTypes(r);
   c.enabled = r.Boolean("enabled");
   if (body.contains("description")) c.description = r.OptionalName("description", kMaxDescriptionChars);
-  r.NoOthers({"url", "event_types", "enabled", "description"});
+  c.include_personal_data = r.Boolean("include_personal_data");
+  r.NoOthers({"url", "event_types", "enabled", "description", "include_personal_data"});
   if (body.empty()) r.Bad(ErrorCode::kMissingField, "url", "or another field to change is required");
   return Finish(sink, std::move(c));
 }
@@ -722,6 +724,7 @@ json::object ToJson(const WebhookEndpoint& e) {
           {"enabled", e.enabled},
           {"disabled_reason", StringOrNull(e.disabled_reason)},
           {"description", e.description},
+          {"include_personal_data", e.include_personal_data},
           {"created_at", FormatRfc3339(e.created_at)},
           {"previous_secret_expires_at", TimeOrNull(e.previous_secret_expires_at)}};
 }

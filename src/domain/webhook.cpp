@@ -103,6 +103,37 @@ std::string SignWebhook(std::string_view secret, std::string_view message_id, st
   return "v1," + Base64(std::string_view(reinterpret_cast<const char*>(mac), mac_len));
 }
 
+std::string WithoutPersonalData(std::string_view payload) {
+  // Written by the relay's JsonWriter: a quote inside a string is escaped, so `,"customer":` cannot
+  // occur inside one, and the only such member is data's.
+  constexpr std::string_view kMember = ",\"customer\":";
+  const auto start = payload.find(kMember);
+  if (start == std::string_view::npos) return std::string(payload);
+  std::size_t end = start + kMember.size();
+  int depth = 0;
+  bool in_string = false;
+  for (; end < payload.size(); ++end) {
+    const char c = payload[end];
+    if (in_string) {
+      if (c == '\\') ++end;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']' || c == ',') {
+      if (depth == 0) break;  // the end of a scalar (null) or of the enclosing object
+      if (c != ',' && --depth == 0) {
+        ++end;
+        break;
+      }
+    }
+  }
+  std::string out(payload.substr(0, start));
+  out.append(payload.substr(end));
+  return out;
+}
+
 std::string EncodeWebhookSecret(std::string_view key) { return std::string(kSecretPrefix) + Base64(key); }
 
 }  // namespace varelay

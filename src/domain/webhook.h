@@ -62,6 +62,8 @@ struct WebhookEndpoint {
   bool enabled = true;
   std::string disabled_reason;  // "gone" after a 410; empty otherwise
   std::string description;
+  // false: events reach this endpoint without the customer given at issuance (WithoutPersonalData).
+  bool include_personal_data = true;
   std::string secret;           // "whsec_" + base64 of 32 random bytes
   std::string previous_secret;  // still signing beside `secret` until previous_secret_expires_at
   std::optional<Instant> previous_secret_expires_at;
@@ -96,6 +98,10 @@ struct Delivery {
 // keyed by the base64-decoded part of a "whsec_..." secret. Empty when the secret is malformed.
 std::string SignWebhook(std::string_view secret, std::string_view message_id, std::int64_t timestamp_s,
                         std::string_view body);
+
+// `payload` (an event's body, as the relay wrote it) without data's "customer" member, for
+// endpoints that take no personal data; unchanged when it has none.
+std::string WithoutPersonalData(std::string_view payload);
 
 // "whsec_" + base64 of `key` (the caller draws the bytes from a CSPRNG).
 std::string EncodeWebhookSecret(std::string_view key);

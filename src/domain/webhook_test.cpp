@@ -54,5 +54,25 @@ TEST(JsonWriter, WritesNestedValuesWithEscapes) {
   EXPECT_EQ(w.text(), "{\"a\":-5,\"s\":\"q\\\"\\\\\\n\\u0001한\",\"n\":null,\"list\":[true,{}]}");
 }
 
+// Proves an endpoint that takes no personal data gets the payload without data's "customer"
+// member, whatever the customer's strings hold, and everything else byte for byte.
+TEST(WebhookPayload, WithoutPersonalDataDropsOnlyTheCustomer) {
+  JsonWriter w;
+  w.BeginObject().Key("type").String("deposit.matched").Key("data").BeginObject();
+  w.Key("event_id").String("evt_1").Key("order_id").String("o,\"customer\":1");
+  w.Key("customer").BeginObject().Key("name").String("Kim \"}\\ Minji").Key("email").String("a@b.c").EndObject();
+  w.Key("assignment").BeginObject().Key("id").String("asg_1").EndObject();
+  w.EndObject().EndObject();
+  const std::string full = w.Take();
+  EXPECT_EQ(WithoutPersonalData(full),
+            R"({"type":"deposit.matched","data":{"event_id":"evt_1","order_id":"o,\"customer\":1",)"
+            R"("assignment":{"id":"asg_1"}}})");
+  EXPECT_EQ(WithoutPersonalData(R"({"data":{"event_id":"e","customer":null,"assignment":null}})"),
+            R"({"data":{"event_id":"e","assignment":null}})");
+  EXPECT_EQ(WithoutPersonalData(R"({"data":{"event_id":"e","customer":{}}})"), R"({"data":{"event_id":"e"}})");
+  const std::string transfer = R"({"data":{"event_id":"e","transfer":{"id":"trf_1"}}})";
+  EXPECT_EQ(WithoutPersonalData(transfer), transfer);
+}
+
 }  // namespace
 }  // namespace varelay

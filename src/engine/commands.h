@@ -159,6 +159,7 @@ struct CreateWebhookEndpoint {
   std::string url;  // already checked against the URL policy by the API layer
   std::vector<EventType> event_types;  // empty: every type
   std::string description;
+  bool include_personal_data = true;   // false: events without the customer
 };
 struct ListWebhookEndpoints {};
 struct GetWebhookEndpoint { std::string id; };
@@ -169,6 +170,7 @@ struct UpdateWebhookEndpoint {
   std::optional<std::vector<EventType>> event_types;
   std::optional<bool> enabled;
   std::optional<std::string> description;
+  std::optional<bool> include_personal_data;
 };
 struct DeleteWebhookEndpoint { std::string id; };
 struct RotateWebhookSecret {

@@ -34,6 +34,15 @@ void WriteAssignment(JsonWriter& w, const Assignment& a) {
   w.EndObject();
 }
 
+// The customer as given at issuance: members given, the others absent (as GET shows them).
+void WriteCustomer(JsonWriter& w, const Customer& c) {
+  w.BeginObject();
+  if (!c.name.empty()) w.Key("name").String(c.name);
+  if (!c.phone.empty()) w.Key("phone").String(c.phone);
+  if (!c.email.empty()) w.Key("email").String(c.email);
+  w.EndObject();
+}
+
 void WriteDeposit(JsonWriter& w, const Deposit& d) {
   w.BeginObject();
   w.Key("id").String(d.id);
@@ -76,6 +85,14 @@ std::string RenderPayload(const Event& e, const Assignment* a, const Deposit* d)
     w.Null();
   } else {
     w.String(e.order_id);
+  }
+  // Who the number was issued for, so the merchant knows who paid without a look-up; left out
+  // for endpoints that take no personal data (WithoutPersonalData).
+  w.Key("customer");
+  if (a) {
+    WriteCustomer(w, a->customer);
+  } else {
+    w.Null();
   }
   w.Key("assignment");
   if (a) {
@@ -245,6 +262,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateWebhookEndpoint& c, 
   e.url = c.url;
   e.event_types = c.event_types;
   e.description = c.description;
+  e.include_personal_data = c.include_personal_data;
   e.secret = NewWebhookSecret();
   e.created_at = now;
   EndpointChanged(e);
@@ -274,6 +292,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const UpdateWebhookEndpoint& c, 
   if (c.url) e.url = *c.url;
   if (c.event_types) e.event_types = *c.event_types;
   if (c.description) e.description = *c.description;
+  if (c.include_personal_data) e.include_personal_data = *c.include_personal_data;
   if (c.enabled) {
     e.enabled = *c.enabled;
     if (e.enabled) e.disabled_reason.clear();

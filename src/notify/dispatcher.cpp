@@ -251,16 +251,18 @@ struct Dispatcher::Impl {
     }
     const Instant now = clock.Now();
     const std::int64_t timestamp_s = ToUnixMs(now) / 1000;
+    std::string body = endpoint->second.include_personal_data ? task.event->payload
+                                                              : WithoutPersonalData(task.event->payload);
     std::string signatures;
     for (std::string_view secret : endpoint->second.SigningSecrets(now)) {
       if (!signatures.empty()) signatures += ' ';
-      signatures += SignWebhook(secret, task.event->id, timestamp_s, task.event->payload);
+      signatures += SignWebhook(secret, task.event->id, timestamp_s, body);
     }
     WebhookRequest request{endpoint->second.url,
                            {{"webhook-id", task.event->id},
                             {"webhook-timestamp", std::to_string(timestamp_s)},
                             {"webhook-signature", std::move(signatures)}},
-                           task.event->payload};
+                           std::move(body)};
     lane.state = LaneState::kBusy;
     ++in_flight;
     ++queue.in_flight;

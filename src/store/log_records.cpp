@@ -39,6 +39,12 @@ constexpr std::uint64_t CodeOf(E value) {
 
 constexpr LogRecordTag kLastTag = LogRecordTag::kPutStatementMessage;
 
+// Tags 1..kLastTag, and the later ones numbered apart.
+bool IsKnownTag(std::uint8_t code) {
+  return (code != 0 && code <= static_cast<std::uint8_t>(kLastTag)) ||
+         code == static_cast<std::uint8_t>(LogRecordTag::kPutWebhookEndpointWithoutPersonalData);
+}
+
 std::string_view TagName(LogRecordTag tag) {
   switch (tag) {
     case LogRecordTag::kPutBank:
@@ -62,6 +68,7 @@ std::string_view TagName(LogRecordTag tag) {
     case LogRecordTag::kPutIdempotency:
       return "PutIdempotency";
     case LogRecordTag::kPutWebhookEndpoint:
+    case LogRecordTag::kPutWebhookEndpointWithoutPersonalData:
       return "PutWebhookEndpoint";
     case LogRecordTag::kAppendEvent:
       return "AppendEvent";
@@ -741,7 +748,12 @@ class BatchDescriber final : public StoreWrites {
   void PutDeposit(const Deposit& v) override { Record("PutDeposit", v); }
   void AppendLedgerEntry(const LedgerEntry& v) override { Record("AppendLedgerEntry", v); }
   void PutIdempotency(const IdempotencyRecord& v) override { Record("PutIdempotency", v); }
-  void PutWebhookEndpoint(const WebhookEndpoint& v) override { Record("PutWebhookEndpoint", v); }
+  void PutWebhookEndpoint(const WebhookEndpoint& v) override {
+    Start("PutWebhookEndpoint");
+    Fields(v, Describe{j_});
+    j_.Key("include_personal_data").Bool(v.include_personal_data);
+    j_.EndObject();
+  }
   void AppendEvent(const Event& v) override { Record("AppendEvent", v); }
   void PutDelivery(const Delivery& v) override { Record("PutDelivery", v); }
   void PutStatementMessage(const StatementMessage& v) override {
@@ -806,6 +818,12 @@ void ReplayStatement(ByteReader& r, StoreWrites* target) {
   if (r.ok() && target) target->PutStatement(statement, xml);
 }
 
+void ReplayEndpointWithoutPersonalData(ByteReader& r, StoreWrites* target) {
+  WebhookEndpoint endpoint = Read<WebhookEndpoint>(r);
+  endpoint.include_personal_data = false;
+  if (r.ok() && target) target->PutWebhookEndpoint(endpoint);
+}
+
 void ReplayFailPending(ByteReader& r, StoreWrites* target) {
   std::string endpoint_id = r.Str("endpoint_id");
   std::string reason = r.Str("reason");
@@ -845,6 +863,8 @@ void ReplayRecord(ByteReader& r, LogRecordTag tag, StoreWrites* target) {
       return Deliver<IdempotencyRecord>(r, target, &W::PutIdempotency);
     case LogRecordTag::kPutWebhookEndpoint:
       return Deliver<WebhookEndpoint>(r, target, &W::PutWebhookEndpoint);
+    case LogRecordTag::kPutWebhookEndpointWithoutPersonalData:
+      return ReplayEndpointWithoutPersonalData(r, target);
     case LogRecordTag::kAppendEvent:
       return Deliver<Event>(r, target, &W::AppendEvent);
     case LogRecordTag::kPutDelivery:
@@ -929,7 +949,9 @@ void LogBatchEncoder::PutIdempotency(const IdempotencyRecord& record) {
 }
 
 void LogBatchEncoder::PutWebhookEndpoint(const WebhookEndpoint& endpoint) {
-  ByteWriter w(StartRecord(LogRecordTag::kPutWebhookEndpoint));
+  ByteWriter w(StartRecord(endpoint.include_personal_data
+                               ? LogRecordTag::kPutWebhookEndpoint
+                               : LogRecordTag::kPutWebhookEndpointWithoutPersonalData));
   Put(w, endpoint);
 }
 
@@ -984,7 +1006,7 @@ Result<void> ReplayLogBatch(std::string_view bytes, StoreWrites& target, std::ui
     std::size_t start = r.offset();
     std::uint8_t code = r.Byte("tag");
     auto tag = static_cast<LogRecordTag>(code);
-    bool known = code != 0 && code <= static_cast<std::uint8_t>(kLastTag);
+    bool known = IsKnownTag(code);
     if (known) {
       ReplayRecord(r, tag, (wanted & LogRecordBit(tag)) != 0 ? &target : nullptr);
     } else {

@@ -40,6 +40,10 @@ enum class LogRecordTag : std::uint8_t {
   kDeleteIdempotencyBefore = 17,
   // bank, message_id, xml, received_at, then the count and fields of each BankStatement.
   kPutStatementMessage = 18,
+  // PutWebhookEndpoint of an endpoint whose include_personal_data is false: the fields of
+  // kPutWebhookEndpoint, which reads as true (the option came later; an endpoint with it on is
+  // still written under 11, byte for byte as before).
+  kPutWebhookEndpointWithoutPersonalData = 30,
 };
 
 // Records a batch's writes as bytes, in call order: one record per call. Writes nothing

@@ -540,8 +540,9 @@ void ExpectSame(const IdempotencyRecord& want, const IdempotencyRecord& got) {
 }
 
 void ExpectSame(const WebhookEndpoint& want, const WebhookEndpoint& got) {
-  const auto& [id, merchant, url, event_types, enabled, disabled_reason, description, secret,
-               previous_secret, previous_secret_expires_at, created_at, deleted_at] = want;
+  const auto& [id, merchant, url, event_types, enabled, disabled_reason, description,
+               include_personal_data, secret, previous_secret, previous_secret_expires_at, created_at,
+               deleted_at] = want;
   EXPECT_EQ(got.id, id);
   EXPECT_EQ(got.merchant, merchant);
   EXPECT_EQ(got.url, url);
@@ -549,6 +550,7 @@ void ExpectSame(const WebhookEndpoint& want, const WebhookEndpoint& got) {
   EXPECT_EQ(got.enabled, enabled);
   EXPECT_EQ(got.disabled_reason, disabled_reason);
   EXPECT_EQ(got.description, description);
+  EXPECT_EQ(got.include_personal_data, include_personal_data);
   EXPECT_EQ(got.secret, secret);
   EXPECT_EQ(got.previous_secret, previous_secret);
   EXPECT_EQ(Ms(got.previous_secret_expires_at), Ms(previous_secret_expires_at));
@@ -813,6 +815,26 @@ TEST(LogRecordsTest, PutWebhookEndpointRoundTrips) {
   // Every field of an endpoint comes back exactly, its event types in order.
   ExpectRoundTrip(SampleEndpoint(), &StoreWrites::PutWebhookEndpoint, &RecordingWrites::endpoints);
   ExpectRoundTrip(WebhookEndpoint{}, &StoreWrites::PutWebhookEndpoint, &RecordingWrites::endpoints);
+}
+
+// Proves an endpoint that takes no personal data is written under its own tag (30), as the
+// fields of tag 11 that a log of an older build holds, and comes back with the option off; one
+// that takes them (the default) is written exactly as before, under tag 11.
+TEST(LogRecordsTest, AnEndpointWithoutPersonalDataHasItsOwnTag) {
+  WebhookEndpoint lean = SampleEndpoint();
+  lean.include_personal_data = false;
+  ExpectRoundTrip(lean, &StoreWrites::PutWebhookEndpoint, &RecordingWrites::endpoints);
+  LogBatchEncoder full_bytes;
+  full_bytes.PutWebhookEndpoint(SampleEndpoint());
+  LogBatchEncoder lean_bytes;
+  lean_bytes.PutWebhookEndpoint(lean);
+  ASSERT_EQ(full_bytes.bytes()[0], 11);
+  EXPECT_EQ(lean_bytes.bytes(), std::string(1, '\x1e') + full_bytes.bytes().substr(1));
+  EXPECT_EQ(static_cast<int>(LogRecordTag::kPutWebhookEndpointWithoutPersonalData), 30);
+  EXPECT_TRUE(Replayed(full_bytes.bytes()).endpoints.at(0).include_personal_data);
+  auto described = DescribeLogBatch(lean_bytes.bytes());
+  ASSERT_TRUE(described);
+  EXPECT_NE(described->find("\"include_personal_data\":false"), std::string::npos) << *described;
 }
 
 // Proves every field of a AppendEvent write comes back exactly, and so do the defaults.

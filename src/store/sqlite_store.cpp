@@ -25,7 +25,7 @@ namespace {
 using sqlite::Statement;
 
 // Numbered migrations: index + 1 is the version. Never edit one that has shipped; append.
-constexpr std::array<std::string_view, 9> kMigrations = {R"sql(
+constexpr std::array<std::string_view, 10> kMigrations = {R"sql(
 CREATE TABLE banks (
   code TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
 CREATE TABLE merchants (
@@ -148,6 +148,10 @@ CREATE TABLE stop_snapshot (token TEXT NOT NULL);
 -- The last command-log batch these tables hold (store/log_store.h); 0 when none was applied.
 CREATE TABLE log_position (lsn INTEGER NOT NULL);
 INSERT INTO log_position VALUES (0);
+)sql",
+                                                          R"sql(
+-- Issue 14's migration 11: whether an endpoint's events carry the customer (personal data).
+ALTER TABLE webhook_endpoints ADD COLUMN include_personal_data INTEGER NOT NULL DEFAULT 1;
 )sql"};
 
 std::int64_t NumberStateCode(NumberState s) { return static_cast<std::int64_t>(s); }
@@ -313,7 +317,7 @@ std::vector<EventType> DecodeEventTypes(std::string_view text) {
 
 constexpr std::string_view kEndpointColumns =
     "id, merchant, url, event_types, enabled, disabled_reason, description, secret, previous_secret, "
-    "previous_expires_at, created_at, deleted_at";
+    "previous_expires_at, created_at, deleted_at, include_personal_data";
 
 WebhookEndpoint ReadEndpoint(const Statement& s) {
   WebhookEndpoint e;
@@ -329,6 +333,7 @@ WebhookEndpoint ReadEndpoint(const Statement& s) {
   e.previous_secret_expires_at = OptionalInstant(s.OptionalInt(9));
   e.created_at = FromUnixMs(s.Int(10));
   e.deleted_at = OptionalInstant(s.OptionalInt(11));
+  e.include_personal_data = s.Int(12) != 0;
   return e;
 }
 
@@ -689,7 +694,7 @@ class SqliteStore final : public Store {
               .Bind(4, EncodeEventTypes(e.event_types)).Bind(5, std::int64_t{e.enabled ? 1 : 0})
               .Bind(6, e.disabled_reason).Bind(7, e.description).Bind(8, e.secret).Bind(9, e.previous_secret)
               .Bind(10, OptionalMs(e.previous_secret_expires_at)).Bind(11, ToUnixMs(e.created_at))
-              .Bind(12, OptionalMs(e.deleted_at)));
+              .Bind(12, OptionalMs(e.deleted_at)).Bind(13, std::int64_t{e.include_personal_data ? 1 : 0}));
   }
   void AppendEvent(const Event& e) override {
     Write(statements_.append_event.Bind(1, e.seq).Bind(2, e.id).Bind(3, e.merchant).Bind(4, EventTypeName(e.type))
@@ -973,11 +978,12 @@ Result<void> SqliteStore::PrepareStatements() {
                                            "ORDER BY e.seq LIMIT ?2") &&
       prepare(statements_.put_endpoint,
               "INSERT INTO webhook_endpoints (" + std::string(kEndpointColumns) +
-                  ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (id) DO UPDATE SET "
+                  ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (id) DO UPDATE SET "
                   "url = excluded.url, event_types = excluded.event_types, enabled = excluded.enabled, "
                   "disabled_reason = excluded.disabled_reason, description = excluded.description, "
                   "secret = excluded.secret, previous_secret = excluded.previous_secret, "
-                  "previous_expires_at = excluded.previous_expires_at, deleted_at = excluded.deleted_at") &&
+                  "previous_expires_at = excluded.previous_expires_at, deleted_at = excluded.deleted_at, "
+                  "include_personal_data = excluded.include_personal_data") &&
       prepare(statements_.append_event,
               "INSERT INTO events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)") &&
       prepare(statements_.put_delivery,

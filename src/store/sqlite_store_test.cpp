@@ -274,6 +274,7 @@ TEST_F(SqliteStoreTest, OutboxRoundTripsAndPendingDeliveriesReload) {
   ASSERT_TRUE(store->Load(sink, LoadParts::kAll));
   ASSERT_EQ(sink.endpoints.size(), 1u);
   EXPECT_EQ(sink.endpoints[0].event_types, endpoint.event_types);
+  EXPECT_TRUE(sink.endpoints[0].include_personal_data);
   EXPECT_EQ(sink.event_head, 3);
   ASSERT_EQ(sink.pending.size(), 2u);
   EXPECT_EQ(sink.pending[0].second.id, "evt_2");
@@ -290,6 +291,14 @@ TEST_F(SqliteStoreTest, OutboxRoundTripsAndPendingDeliveriesReload) {
   store->Begin();
   store->FailPendingDeliveries("whe_1", "endpoint deleted");
   ASSERT_TRUE(store->Commit());
+  endpoint.include_personal_data = false;  // an update keeps the option too
+  store->Begin();
+  store->PutWebhookEndpoint(endpoint);
+  ASSERT_TRUE(store->Commit());
+  RecordingSink again;
+  ASSERT_TRUE(store->Load(again, LoadParts::kAll));
+  ASSERT_EQ(again.endpoints.size(), 1u);
+  EXPECT_FALSE(again.endpoints[0].include_personal_data);
   auto deliveries = store->FindDeliveries({1, 2, 3});
   ASSERT_TRUE(deliveries);
   ASSERT_EQ(deliveries->size(), 3u);
