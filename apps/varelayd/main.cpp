@@ -47,6 +47,8 @@ struct Flags {
   std::size_t max_connections_per_address =
       varelay::api::ServerOptions{}.max_connections_per_address;
   std::size_t body_budget_mib = varelay::api::ServerOptions{}.body_budget_bytes >> 20;
+  std::int64_t drain_grace_ms = varelay::api::ServerOptions{}.drain_grace.count();
+  std::int64_t drain_timeout_s = varelay::api::ServerOptions{}.drain_timeout.count();
   bool print_routes = false;
   // Webhooks (docs/webhooks.md).
   std::string webhook_allow_http;
@@ -364,6 +366,8 @@ int Serve(const Flags& flags) {
   server_options.max_connections = flags.max_connections;
   server_options.max_connections_per_address = flags.max_connections_per_address;
   server_options.body_budget_bytes = flags.body_budget_mib << 20;
+  server_options.drain_grace = std::chrono::milliseconds(flags.drain_grace_ms);
+  server_options.drain_timeout = std::chrono::seconds(flags.drain_timeout_s);
   server_options.bank_health = &bank_health;
   server_options.bank_timeout = std::chrono::milliseconds(flags.bank_timeout_ms);
   api::HttpServer server(service, engine, server_options);
@@ -490,6 +494,18 @@ int main(int argc, char** argv) {
       ->envname("VARELAY_BODY_BUDGET_MIB")
       ->check(CLI::Range(4, 65536))
       ->capture_default_str();
+  app.add_option(
+         "--drain-grace-ms", flags.drain_grace_ms,
+         "after SIGTERM, how long new connections are still accepted and every new request is "
+         "answered 503 shutting_down with Retry-After (ends early once no connection is open)")
+      ->envname("VARELAY_DRAIN_GRACE_MS")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{600'000}))
+      ->capture_default_str();
+  app.add_option("--drain-timeout-s", flags.drain_timeout_s,
+                 "after SIGTERM, how long requests in flight are waited for at most")
+      ->envname("VARELAY_DRAIN_TIMEOUT_S")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{3600}))
+      ->capture_default_str();
   app.add_option("--webhook-allow-http", flags.webhook_allow_http,
                  "comma-separated hosts to which plain http:// webhooks are allowed (default: none)")
       ->envname("VARELAY_WEBHOOK_ALLOW_HTTP");
@@ -576,9 +592,13 @@ int main(int argc, char** argv) {
   app.add_flag("--print-routes", flags.print_routes, "print every HTTP route as 'METHOD /path' and exit");
   app.set_version_flag("--version", "varelayd 0.1.0");
   app.footer(
-      "Environment: VARELAY_ADMIN_KEY fixes the bootstrap admin key (at least 24 characters) instead of\n"
-      "generating one into <data>/admin.key. Every option above can also be set by the variable named\n"
-      "beside it. SIGTERM or SIGINT: stop accepting, finish the batch in flight, exit 0.");
+      "Environment: VARELAY_ADMIN_KEY fixes the bootstrap admin key (at least 24 characters) "
+      "instead of\n"
+      "generating one into <data>/admin.key. Every option above can also be set by the variable "
+      "named\n"
+      "beside it. SIGTERM or SIGINT: answer new requests 503 for the drain grace, finish the "
+      "requests\n"
+      "in flight, stop accepting, exit 0.");
   CLI11_PARSE(app, argc, argv);
   if (flags.print_routes) {
     for (const auto& route : varelay::api::Service::RouteList()) std::cout << route << "\n";

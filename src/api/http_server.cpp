@@ -314,6 +314,10 @@ struct HttpServer::Impl {
         break;
       }
       BodyBudget::Share body_share;  // held until the answer is written
+      if (draining.load()) {
+        co_await WriteLast(stream, Problem(ErrorCode::kShuttingDown, "the relay is shutting down"));
+        break;
+      }
       if (auto refusal = Screen(parser, body_share)) {
         co_await WriteLast(stream, std::move(*refusal));
         break;
@@ -367,18 +371,28 @@ struct HttpServer::Impl {
     stream.socket().close(ignored);
   }
 
-  // SIGTERM: stop accepting, let requests in flight finish, then stop the engine and the loop.
-  // Runs on the accept strand (see accept_strand).
+  // SIGTERM: answer what comes 503 for the grace, let requests in flight finish, then stop
+  // accepting and stop the engine and the loop. The acceptor stays open through the grace: a
+  // connection waiting in its backlog when it closed would be reset. Runs on the accept strand
+  // (see accept_strand).
   asio::awaitable<void> Drain() {
     draining = true;
-    beast::error_code ignored;
-    acceptor.close(ignored);
+    const auto started = std::chrono::steady_clock::now();
+    const auto grace_end = started + options.drain_grace;
+    const auto deadline = started + std::max<std::chrono::steady_clock::duration>(
+                                        options.drain_timeout, options.drain_grace);
     asio::steady_timer timer(ioc);
-    auto deadline = std::chrono::steady_clock::now() + options.drain_timeout;
-    while (in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
-      timer.expires_after(std::chrono::milliseconds(5));
+    int quiet_polls = 0;  // in a row with no connection: the accept loop has emptied the backlog
+    for (;;) {
+      const auto now = std::chrono::steady_clock::now();
+      quiet_polls = connections.Total() == 0 ? quiet_polls + 1 : 0;
+      const bool idle = in_flight.load() == 0;
+      if (now >= deadline || (idle && (now >= grace_end || quiet_polls >= 2))) break;
+      timer.expires_after(std::chrono::milliseconds(2));
       co_await timer.async_wait(kUseTuple);
     }
+    beast::error_code ignored;
+    acceptor.close(ignored);
     engine.Stop();  // applies and commits whatever is still queued
     ioc.stop();
     co_return;

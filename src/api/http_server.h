@@ -18,7 +18,12 @@ struct ServerOptions {
   unsigned short port = 8080;  // 0: any free port
   int io_threads = 2;
   std::chrono::seconds read_timeout{30};       // per request, headers and body
-  std::chrono::seconds drain_timeout{10};      // how long SIGTERM waits for requests in flight
+  // SIGTERM: for drain_grace the server goes on accepting and answers every new request 503
+  // shutting_down with Retry-After, then closes its connection, so clients that connected (or
+  // queued) before the stop hear an answer, not a reset; the grace ends early once no connection
+  // is left. Requests in flight complete; the drain waits for them up to drain_timeout in all.
+  std::chrono::milliseconds drain_grace{1000};
+  std::chrono::seconds drain_timeout{10};
   std::size_t max_connections = 4096;          // beyond this, new connections are closed at once
   std::size_t max_connections_per_address = 256;  // from one client address; beyond, closed at once
   std::size_t header_limit_bytes = 16 * 1024;     // per request: at most max_connections times this
@@ -38,8 +43,9 @@ class HttpServer {
   // Binds and listens; returns the bound port.
   Result<unsigned short> Listen();
 
-  // Serves until SIGTERM or SIGINT, then stops accepting, lets requests in flight finish (the
-  // engine completes their batch), stops the engine, and returns.
+  // Serves until SIGTERM or SIGINT, then drains (ServerOptions::drain_grace): answers new
+  // requests 503, lets requests in flight finish (the engine completes their batch), stops
+  // accepting, stops the engine, and returns.
   void Run();
 
  private:
