@@ -7,6 +7,7 @@
 #include <set>
 
 #include "banks/telegram/frame.h"
+#include "domain/bank_channels.h"
 #include "domain/identifiers.h"
 
 namespace varelay::api {
@@ -280,6 +281,22 @@ Decoded<CreateBank> DecodeCreateBank(const json::object& body) {
   return Finish(sink, std::move(c));
 }
 
+// "extra_channels": a list of distinct protocols ([] allows none beyond the bank's own).
+std::optional<std::uint32_t> ExtraChannels(Reader& r) {
+  const json::array* list = r.Array("extra_channels", false);
+  if (!list) return std::nullopt;
+  std::uint32_t bits = 0;
+  for (const auto& item : *list) {
+    auto channel = item.is_string() ? ParseBankProtocol(item.get_string()) : std::nullopt;
+    if (!channel || (bits & ChannelBit(*channel)) != 0) {
+      r.Bad(ErrorCode::kInvalidField, "extra_channels", "must list distinct channels: json, telegram, iso20022");
+      return std::nullopt;
+    }
+    bits |= ChannelBit(*channel);
+  }
+  return bits;
+}
+
 Decoded<UpdateBank> DecodeUpdateBank(std::string code, const json::object& body) {
   RequestError sink;
   Reader r(body, sink);
@@ -287,8 +304,11 @@ Decoded<UpdateBank> DecodeUpdateBank(std::string code, const json::object& body)
   c.code = std::move(code);
   if (body.contains("name")) c.name = r.Name("name", true, 100);
   if (body.contains("endpoint")) c.endpoint = r.Endpoint("endpoint");
-  r.NoOthers({"name", "endpoint"});
-  if (sink.fields.empty() && !c.name && !c.endpoint) r.Bad(ErrorCode::kMissingField, "endpoint", "or name is required");
+  c.extra_channels = ExtraChannels(r);
+  r.NoOthers({"name", "endpoint", "extra_channels"});
+  if (sink.fields.empty() && !c.name && !c.endpoint && !c.extra_channels) {
+    r.Bad(ErrorCode::kMissingField, "endpoint", "or name or extra_channels is required");
+  }
   return Finish(sink, std::move(c));
 }
 
@@ -596,9 +616,14 @@ json::value TimeOrNull(const std::optional<Instant>& t) {
 json::value StringOrNull(const std::string& s) { return s.empty() ? json::value(nullptr) : json::value(s); }
 
 json::object ToJson(const Bank& b) {
+  json::array channels;
+  for (auto p : {BankProtocol::kJson, BankProtocol::kTelegram, BankProtocol::kIso20022}) {
+    if ((b.extra_channels & ChannelBit(p)) != 0) channels.emplace_back(BankProtocolName(p));
+  }
   return {{"code", b.code},
           {"name", b.name},
           {"protocol", BankProtocolName(b.protocol)},
+          {"extra_channels", std::move(channels)},
           {"signed_requests", !b.signing_secret.empty()},
           {"endpoint", StringOrNull(b.endpoint)},
           {"created_at", FormatRfc3339(b.created_at)}};

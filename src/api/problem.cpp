@@ -21,7 +21,9 @@ int StatusFor(ErrorCode code) {
     case ErrorCode::kSignatureMissing:
     case ErrorCode::kSignatureInvalid:
     case ErrorCode::kSignatureStale: return 401;
-    case ErrorCode::kForbidden: return 403;
+    case ErrorCode::kForbidden:
+    case ErrorCode::kChannelNotAllowed: return 403;
+    case ErrorCode::kRateLimited: return 429;
     case ErrorCode::kNotFound:
     case ErrorCode::kRouteNotFound: return 404;
     case ErrorCode::kMethodNotAllowed: return 405;
@@ -42,6 +44,8 @@ int StatusFor(ErrorCode code) {
     case ErrorCode::kUnknownBank:
     case ErrorCode::kUnknownMerchant:
     case ErrorCode::kNoContract:
+    case ErrorCode::kPayoutLimitExceeded:
+    case ErrorCode::kRecipientNotAllowed:
     case ErrorCode::kWebhookUrlRefused: return 422;
     case ErrorCode::kOverloaded:
     case ErrorCode::kShuttingDown: return 503;

@@ -445,6 +445,18 @@ bool IsXml(std::string_view content_type) {
   return lower == "application/xml" || lower == "text/xml";
 }
 
+// The transport a bank's request on this route came by: a bank is held to its channels.
+std::optional<BankProtocol> ChannelOf(Handler h) {
+  switch (h) {
+    case Handler::kPrecheck:
+    case Handler::kDepositNotice:
+    case Handler::kCancelDeposit: return BankProtocol::kJson;
+    case Handler::kCamt054:
+    case Handler::kCamt053: return BankProtocol::kIso20022;
+    default: return std::nullopt;
+  }
+}
+
 // POSTs whose every field is optional: an empty body is the same as {}.
 bool EmptyBodyAllowed(Handler h) {
   return h == Handler::kCancelAssignment || h == Handler::kRotateSecret || h == Handler::kResendEvent;
@@ -583,6 +595,7 @@ Service::Prepared Service::Prepare(const HttpRequestView& request) const {
   submission.bearer = std::string(bearer);
   submission.command = std::move(*command);
   submission.idempotency = std::move(idempotency);
+  submission.channel = ChannelOf(route.handler);
   if (request.has_signature) {
     std::string content(request.signature_timestamp);
     content += '.';

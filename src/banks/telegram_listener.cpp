@@ -113,7 +113,7 @@ struct TelegramListener::Impl {
     if (!action.command) co_return AnswerWith(request, action.reject, options.reject_codes);
     Submission s;
     s.internal = true;
-    s.internal_caller = Caller{"telegram", Role::kBank, "", request.header.bank_code};
+    s.internal_caller = Caller{"telegram", Role::kBank, "", request.header.bank_code, BankProtocol::kTelegram};
     s.command = std::move(*action.command);
     auto reply = co_await AsyncSubmit(engine, std::move(s), asio::use_awaitable);
     co_return AnswerFor(request, reply.result, options.reject_codes);

@@ -21,6 +21,10 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kIdempotencyInFlight: return "idempotency_in_flight";
     case ErrorCode::kUnauthorized: return "unauthorized";
     case ErrorCode::kForbidden: return "forbidden";
+    case ErrorCode::kChannelNotAllowed: return "channel_not_allowed";
+    case ErrorCode::kRateLimited: return "rate_limited";
+    case ErrorCode::kPayoutLimitExceeded: return "payout_limit_exceeded";
+    case ErrorCode::kRecipientNotAllowed: return "recipient_not_allowed";
     case ErrorCode::kNotFound: return "not_found";
     case ErrorCode::kRouteNotFound: return "route_not_found";
     case ErrorCode::kMethodNotAllowed: return "method_not_allowed";

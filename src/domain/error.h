@@ -48,6 +48,10 @@ enum class ErrorCode {
   kSignatureStale,
   kBankUnavailable,
   kBankNumberInUse,
+  kChannelNotAllowed,     // a bank reported by a channel it is not allowed (bank_channels.h)
+  kRateLimited,           // too many requests of this kind for now: Retry-After says when
+  kPayoutLimitExceeded,   // a transfer over its merchant's per-transfer or daily limit
+  kRecipientNotAllowed,   // a transfer to a recipient off its merchant's allow-list
   kOverloaded,
   kShuttingDown,
   kInternal,

@@ -27,6 +27,9 @@ struct Bank {
   // Where the relay reaches the bank with its own requests (transfers, holder inquiries): an
   // https (or allowed http) base URL for a JSON bank, "HOST:PORT" for a telegram bank; empty: none.
   std::string endpoint{};
+  // Channels (ChannelBit of each BankProtocol) the bank may also report on besides `protocol`,
+  // allowed by an operator (domain/bank_channels.h); 0: its protocol only.
+  std::uint32_t extra_channels = 0;
 };
 
 struct Merchant {

@@ -25,6 +25,10 @@ struct Caller {
   Role role = Role::kNone;
   std::string merchant;  // role kMerchant
   std::string bank;      // role kBank
+  // The transport a bank's request came by (JSON routes, camt routes, telegrams), set by the
+  // transport; a bank is held to its channels (domain/bank_channels.h). nullopt: none named, which
+  // no bank command accepts.
+  std::optional<BankProtocol> channel;
 };
 
 // --- admin ---
@@ -33,11 +37,13 @@ struct CreateBank {
   BankProtocol protocol = BankProtocol::kJson;
   std::string endpoint{};  // checked by the API layer against the protocol
 };
-// Renames a bank or moves its endpoint. Absent fields are left as they are.
+// Renames a bank, moves its endpoint or sets the channels it may also report on (ChannelBit of
+// each; its own protocol is always allowed). Absent fields are left as they are.
 struct UpdateBank {
   std::string code;
   std::optional<std::string> name;
   std::optional<std::string> endpoint;
+  std::optional<std::uint32_t> extra_channels;
 };
 // Issues the bank a new request-signing secret (replacing any earlier one at once); from then on
 // every request by its keys must be signed.
@@ -408,6 +414,8 @@ struct Submission {
   // With `internal`: a connector that authenticated the bank its own way (telegrams by source
   // address) acts as this bank.
   std::optional<Caller> internal_caller;
+  // The transport the request came by, for a bank's key (Caller::channel).
+  std::optional<BankProtocol> channel;
   Command command;
   std::optional<IdempotencyRequest> idempotency;
   std::optional<RequestSignature> signature;

@@ -468,6 +468,7 @@ Result<Caller> Engine::Identify(const Submission& s, Instant now) {
   }
   auto authenticated = relay_->Authenticate(s.bearer);
   if (!authenticated) return std::unexpected(authenticated.error());
+  authenticated->channel = s.channel;
   if (auto signed_ok = relay_->CheckSignature(*authenticated, s.signature, now); !signed_ok) {
     return std::unexpected(signed_ok.error());
   }

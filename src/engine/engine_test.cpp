@@ -11,6 +11,7 @@
 #include <thread>
 #include <tuple>
 
+#include "domain/bank_channels.h"
 #include "engine/random.h"
 #include "engine/snapshot_file.h"
 #include "engine/snapshot_records.h"
@@ -250,6 +251,7 @@ class EngineTest : public ::testing::Test {
     Submission s;
     s.bearer = bearer;
     s.command = std::move(command);
+    s.channel = BankProtocol::kJson;  // as the JSON routes say
     s.render = [](const Result<Outcome>& r) {
       return RenderedResponse{r ? 200 : 409, r ? "ok" : std::string(ErrorCodeName(r.error().code)), false};
     };
@@ -739,6 +741,12 @@ class CountingStore final : public Store {
   void DeleteIdempotencyBefore(Instant cutoff, int limit) override {
     inner_.DeleteIdempotencyBefore(cutoff, limit);
   }
+  void PutBankChannels(const std::string& b, std::uint32_t c) override { inner_.PutBankChannels(b, c); }
+  void PutPayoutPolicy(const PayoutPolicy& x) override { inner_.PutPayoutPolicy(x); }
+  void PutHolderInquiry(const HolderInquiryRecord& x) override { inner_.PutHolderInquiry(x); }
+  Result<std::vector<HolderInquiryRecord>> QueryHolderInquiries(const HolderInquiryQuery& q) override {
+    return inner_.QueryHolderInquiries(q);
+  }
   Result<std::optional<IdempotencyRecord>> FindIdempotency(const std::string& c, const std::string& k) override {
     return inner_.FindIdempotency(c, k);
   }
@@ -816,6 +824,7 @@ TEST_F(EngineTest, AnswersComeOnlyAfterTheFlushThatCoversThem) {
     Submission s;
     s.bearer = bearer;
     s.command = std::move(command);
+    s.channel = BankProtocol::kJson;
     s.render = [](const Result<Outcome>& r) { return RenderedResponse{r ? 200 : 409, "", false}; };
     s.reply = [&, commits_before](Result<Outcome> r, std::optional<RenderedResponse>) {
       if (counting.commits_at_last_sync.load() <= commits_before) ++answered_early;
@@ -1172,6 +1181,58 @@ TEST_F(EngineTest, ExpiryCancellationAndGoneEndpoint) {
   }
   // Outside callers cannot report deliveries.
   EXPECT_EQ(Err(RecordDeliveries{{{gone, true}}}, kAdminToken), ErrorCode::kForbidden);
+}
+
+// Proves a bank is held to its channels: a telegram bank's JSON notice and pre-check are refused
+// (and change nothing) until an admin adds the channel; then one credit reported by telegram and
+// by JSON under the same reference is booked once, the second answered as a duplicate, and the
+// same reference with another amount is a conflict.
+TEST_F(EngineTest, ABankIsHeldToItsChannelsAndOneCreditIsBookedOnceAcrossThem) {
+  Ok(CreateBank{"088", "Shinhan", BankProtocol::kTelegram, ""});
+  Ok(CreateContract{"shop", "088", "8801234567890", "Demo Shop", Issuance::kPool, "", 3000, true});
+  Ok(LoadNumbers{"shop", "088", "seoul", {"8800000001"}});
+  const std::string bank088 = std::get<IssuedApiKey>(Ok(CreateApiKey{Role::kBank, "", "088", ""})).token;
+  CreateAssignment issue;
+  issue.order_id = "order-tg";
+  issue.amount = Money(5000, Currency::Krw());
+  issue.bank = "088";
+  issue.expires_in_s = 3600;
+  const Assignment a = std::get<AssignmentView>(Ok(issue, merchant_)).assignment;
+  const Money paid(5000, Currency::Krw());
+  const std::string reference = "20261125:000001:" + a.number;
+  EXPECT_EQ(Err(DepositNotice{reference, a.number, paid, "Kim", clock_.Now()}, bank088), ErrorCode::kChannelNotAllowed);
+  EXPECT_EQ(Err(Precheck{a.number, paid, "Kim"}, bank088), ErrorCode::kChannelNotAllowed);
+  EXPECT_EQ(std::get<AssignmentView>(Ok(GetAssignment{a.id}, merchant_)).assignment.status, AssignmentStatus::kOpen);
+
+  auto by_telegram = [&](Command command) {
+    Answer answer;
+    auto s = Make("", std::move(command), answer);
+    s.internal = true;
+    s.internal_caller = Caller{"telegram", Role::kBank, "", "088", BankProtocol::kTelegram};
+    EXPECT_TRUE(engine_->Submit(std::move(s)));
+    engine_->Step();
+    return answer.result;
+  };
+  auto first = by_telegram(DepositNotice{"tg:" + reference, a.number, paid, "KIM", clock_.Now()});
+  ASSERT_TRUE(first) << first.error().detail;
+  const varelay::Deposit booked = std::get<DepositAck>(*first).deposit;
+
+  UpdateBank allow;
+  allow.code = "088";
+  allow.extra_channels = ChannelBit(BankProtocol::kJson);
+  EXPECT_EQ(std::get<Bank>(Ok(allow)).extra_channels, ChannelBit(BankProtocol::kJson));
+  auto again = std::get<DepositAck>(Ok(DepositNotice{reference, a.number, paid, "Kim Minji", clock_.Now()}, bank088));
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(again.deposit.id, booked.id);
+  EXPECT_EQ(Err(DepositNotice{reference, a.number, Money(4000, Currency::Krw()), "Kim", clock_.Now()}, bank088),
+            ErrorCode::kTransactionIdConflict);
+  DepositQuery all;
+  all.bank = "088";
+  EXPECT_EQ(std::get<DepositPage>(Ok(FindDeposits{all})).items.size(), 1u);
+  EXPECT_TRUE(Verify().ok);
+
+  Reopen();  // the channel survives a restart
+  EXPECT_TRUE(std::get<DepositAck>(Ok(DepositNotice{reference, a.number, paid, "Kim", clock_.Now()}, bank088)).duplicate);
 }
 
 // Proves a multi-notice import books each item on its own: a duplicate is acknowledged again, a

@@ -238,7 +238,7 @@ Result<Caller> Relay::Authenticate(std::string_view bearer) const {
   auto it = key_by_hash_.find(Sha256Hex(bearer));
   if (it == key_by_hash_.end()) return Fail(ErrorCode::kUnauthorized, "the API key is unknown or revoked");
   const ApiKey& key = keys_.at(it->second);
-  return Caller{key.id, key.role, key.merchant, key.bank};
+  return Caller{key.id, key.role, key.merchant, key.bank, std::nullopt};
 }
 
 Result<void> Relay::CheckCaller(const Caller& caller) const {
@@ -333,7 +333,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateBank& c, Instant now
   if (auto r = Require(caller, Role::kAdmin); !r) return std::unexpected(r.error());
   if (banks_.contains(c.code)) return Fail(ErrorCode::kBankExists, "bank " + c.code + " already exists", "code");
   if (auto fits = CheckBankEndpoint(c.protocol, c.endpoint); !fits) return std::unexpected(fits.error());
-  Bank bank{c.code, c.name, now, c.protocol, {}, c.endpoint};
+  Bank bank{c.code, c.name, now, c.protocol, {}, c.endpoint, 0};
   store_.PutBank(bank);
   banks_.emplace(bank.code, bank);
   return bank;

@@ -135,6 +135,7 @@ class Relay final : private LoadSink {
   void OnEventHead(std::int64_t seq) override;
   void OnPendingDelivery(Delivery delivery, Event event) override;
   void OnPendingTransfer(Transfer transfer) override;
+  void OnPayoutPolicy(PayoutPolicy policy) override;
 
   // Admin.
   Result<Outcome> Do(const Caller&, const CreateBank&, Instant now);
@@ -250,6 +251,14 @@ class Relay final : private LoadSink {
   void AppendLedger(Instant at, EntryKind kind, const Deposit& deposit,
                     std::vector<LedgerLine> lines);
   Result<Deposit> BookDeposit(const std::string& bank, const DepositNotice& notice, Instant now);
+  // A bank's command must come by a channel it may use (its protocol or one an admin added):
+  // kChannelNotAllowed otherwise.
+  // A pre-check (`precheck`) over JSON is also an iso20022 bank's (camt has none).
+  Result<void> CheckChannel(const Caller& caller, bool precheck = false) const;
+  // The deposit a transaction id names (or, `by_cancellation`, the one a cancellation with that id
+  // reversed); for a bank on several channels, under either form the id takes (bank_channels.h).
+  Result<std::optional<Deposit>> FindCredit(const std::string& bank, const std::string& transaction_id,
+                                            bool by_cancellation);
 
   // Writes an event about `slot`'s number (with the assignment and deposit as they now stand) and
   // a pending delivery to each of the merchant's endpoints that wants it. Nothing for a number
@@ -301,6 +310,8 @@ class Relay final : private LoadSink {
   std::map<std::string, Transfer> pending_transfers_;  // by id
   std::map<std::string, std::int64_t> pending_by_merchant_;
   std::vector<Transfer> new_transfers_;
+  // Pay-out policies an operator set, by merchant (others have the defaults).
+  std::map<std::string, PayoutPolicy, std::less<>> payout_policies_;
 };
 
 // Whether `endpoint` has the form `protocol` is reached at (empty: none, always fits).

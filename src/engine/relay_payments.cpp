@@ -3,6 +3,7 @@
 #include <type_traits>
 
 #include "domain/assert.h"
+#include "domain/bank_channels.h"
 #include "domain/digest.h"
 #include "domain/identifiers.h"
 #include "engine/relay.h"
@@ -236,8 +237,39 @@ Result<Outcome> Relay::Do(const Caller& caller, const FindLedgerEntries& c, Inst
 
 // ---- bank side ------------------------------------------------------------------------------
 
+Result<void> Relay::CheckChannel(const Caller& caller, bool precheck) const {
+  auto bank = banks_.find(caller.bank);
+  if (bank == banks_.end()) return Fail(ErrorCode::kUnauthorized, "bank " + caller.bank + " is not set up");
+  // ISO 20022 has no pre-check message: an iso20022 bank pre-checks over JSON. A pre-check books
+  // nothing, so it cannot book a credit twice.
+  const bool iso_precheck = precheck && caller.channel == BankProtocol::kJson &&
+                            AcceptsChannel(bank->second, BankProtocol::kIso20022);
+  if (!iso_precheck && (!caller.channel || !AcceptsChannel(bank->second, *caller.channel))) {
+    const std::string came = caller.channel ? std::string(BankProtocolName(*caller.channel)) : "an unnamed channel";
+    return Fail(ErrorCode::kChannelNotAllowed, "bank " + caller.bank + " reports by " +
+                                                   std::string(BankProtocolName(bank->second.protocol)) +
+                                                   ", not by " + came + " (an admin may allow it: PATCH /v1/banks/" +
+                                                   caller.bank + " extra_channels)");
+  }
+  return {};
+}
+
+Result<std::optional<Deposit>> Relay::FindCredit(const std::string& bank, const std::string& transaction_id,
+                                                 bool by_cancellation) {
+  auto find = [&](const std::string& id) {
+    return by_cancellation ? store_.FindDepositByCancellation(bank, id) : store_.FindDeposit(bank, id);
+  };
+  auto found = find(transaction_id);
+  if (!found || *found) return found;
+  // A bank on one channel names its credits one way: the other form is never looked for.
+  auto it = banks_.find(bank);
+  if (it == banks_.end() || !HasSeveralChannels(it->second)) return found;
+  return find(OtherChannelForm(transaction_id));
+}
+
 Result<Outcome> Relay::Do(const Caller& caller, const Precheck& c, Instant now) {
   if (caller.role != Role::kBank) return Fail(ErrorCode::kForbidden, "only a bank key pre-checks deposits");
+  if (auto r = CheckChannel(caller, true); !r) return std::unexpected(r.error());
   PrecheckAnswer answer;
   auto refuse = [&](PrecheckRefusal why) {
     answer.refusal = why;
@@ -336,17 +368,24 @@ Result<Deposit> Relay::BookDeposit(const std::string& bank, const DepositNotice&
 
 Result<Outcome> Relay::Do(const Caller& caller, const DepositNotice& c, Instant now) {
   if (caller.role != Role::kBank) return Fail(ErrorCode::kForbidden, "only a bank key reports deposits");
-  auto existing = store_.FindDeposit(caller.bank, c.transaction_id);
+  if (auto r = CheckChannel(caller); !r) return std::unexpected(r.error());
+  auto existing = FindCredit(caller.bank, c.transaction_id, false);
   if (!existing) return std::unexpected(existing.error());
   if (*existing) {
-    if ((*existing)->notice_fingerprint != Fingerprint(c)) {
+    const Deposit& d = **existing;
+    // The same credit from another channel: its payer's name and time may be written otherwise
+    // (a telegram's fixed-width EUC-KR field), the number and the amount may not.
+    const bool other_channel = d.transaction_id != c.transaction_id;
+    const bool same = other_channel ? d.number == c.number && d.amount == c.amount
+                                    : d.notice_fingerprint == Fingerprint(c);
+    if (!same) {
       return Fail(ErrorCode::kTransactionIdConflict,
                   "transaction " + c.transaction_id + " was reported with other content", "transaction_id");
     }
     return DepositAck{std::move(**existing), true};
   }
   // A bank's transaction ids are unique across its notices and its cancellations.
-  auto cancelled_by = store_.FindDepositByCancellation(caller.bank, c.transaction_id);
+  auto cancelled_by = FindCredit(caller.bank, c.transaction_id, true);
   if (!cancelled_by) return std::unexpected(cancelled_by.error());
   if (*cancelled_by) {
     return Fail(ErrorCode::kTransactionIdConflict,
@@ -366,25 +405,27 @@ Result<Outcome> Relay::Do(const Caller& caller, const DepositNotice& c, Instant 
 
 Result<Outcome> Relay::Do(const Caller& caller, const CancelDeposit& c, Instant now) {
   if (caller.role != Role::kBank) return Fail(ErrorCode::kForbidden, "only a bank key cancels deposits");
+  if (auto r = CheckChannel(caller); !r) return std::unexpected(r.error());
   auto conflict = [&] {
     return Fail(ErrorCode::kTransactionIdConflict,
                 "transaction " + c.transaction_id + " was already used for something else", "transaction_id");
   };
   // The cancellation's own id: a repeat of the same cancellation is acknowledged again; the id
   // used for anything else is a conflict and changes nothing.
-  auto earlier = store_.FindDepositByCancellation(caller.bank, c.transaction_id);
+  auto earlier = FindCredit(caller.bank, c.transaction_id, true);
   if (!earlier) return std::unexpected(earlier.error());
   if (*earlier) {
-    if ((*earlier)->transaction_id != c.original_transaction_id || (*earlier)->cancelled_at != c.cancelled_at) {
+    if (CreditReference((*earlier)->transaction_id) != CreditReference(c.original_transaction_id) ||
+        ((*earlier)->cancel_transaction_id == c.transaction_id && (*earlier)->cancelled_at != c.cancelled_at)) {
       return conflict();
     }
     return DepositAck{std::move(**earlier), true};
   }
-  auto notice = store_.FindDeposit(caller.bank, c.transaction_id);
+  auto notice = FindCredit(caller.bank, c.transaction_id, false);
   if (!notice) return std::unexpected(notice.error());
   if (*notice) return conflict();
 
-  auto found = store_.FindDeposit(caller.bank, c.original_transaction_id);
+  auto found = FindCredit(caller.bank, c.original_transaction_id, false);
   if (!found) return std::unexpected(found.error());
   if (!*found) return Fail(ErrorCode::kNotFound, "no deposit with transaction id " + c.original_transaction_id);
   Deposit d = std::move(**found);
@@ -441,6 +482,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const CancelDeposit& c, Instant 
 
 Result<Outcome> Relay::Do(const Caller& caller, const StoreStatements& c, Instant now) {
   if (caller.role != Role::kBank) return Fail(ErrorCode::kForbidden, "only a bank key sends statements");
+  if (auto r = CheckChannel(caller); !r) return std::unexpected(r.error());
   if (c.statements.size() > kMaxStatementsPerMessage) {
     return Fail(ErrorCode::kBodyTooLarge,
                 "at most " + std::to_string(kMaxStatementsPerMessage) + " statements per message");
@@ -489,6 +531,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const ListStatements& c, Instant
 
 Result<Outcome> Relay::Do(const Caller& caller, const ImportNotices& c, Instant now) {
   if (caller.role != Role::kBank) return Fail(ErrorCode::kForbidden, "only a bank key reports deposits");
+  if (auto r = CheckChannel(caller); !r) return std::unexpected(r.error());
   if (c.notices.size() > kMaxNoticesPerImport) {
     return Fail(ErrorCode::kBodyTooLarge, "at most " + std::to_string(kMaxNoticesPerImport) + " notices per message");
   }

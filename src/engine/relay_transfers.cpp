@@ -4,6 +4,7 @@
 // next attempt asks the bank what happened before it sends anything again.
 #include <algorithm>
 
+#include "domain/bank_channels.h"
 #include "domain/identifiers.h"
 #include "engine/relay.h"
 
@@ -23,6 +24,11 @@ void Relay::OnPendingTransfer(Transfer transfer) {
   pending_transfers_.emplace(transfer.id, std::move(transfer));
 }
 
+void Relay::OnPayoutPolicy(PayoutPolicy policy) {
+  auto merchant = policy.merchant;
+  payout_policies_.insert_or_assign(std::move(merchant), std::move(policy));
+}
+
 Result<Outcome> Relay::Do(const Caller& caller, const UpdateBank& c, Instant) {
   if (caller.role != Role::kAdmin) return Fail(ErrorCode::kForbidden, "this operation needs an admin key");
   auto it = banks_.find(c.code);
@@ -30,9 +36,17 @@ Result<Outcome> Relay::Do(const Caller& caller, const UpdateBank& c, Instant) {
   if (c.endpoint) {
     if (auto fits = CheckBankEndpoint(it->second.protocol, *c.endpoint); !fits) return std::unexpected(fits.error());
   }
+  if (c.extra_channels && (*c.extra_channels & ~kAllChannels) != 0) {
+    return Fail(ErrorCode::kInvalidField, "extra_channels names an unknown channel", "extra_channels");
+  }
   if (c.name) it->second.name = *c.name;
   if (c.endpoint) it->second.endpoint = *c.endpoint;
-  store_.PutBank(it->second);
+  if (c.name || c.endpoint) store_.PutBank(it->second);
+  if (c.extra_channels) {
+    // Its own protocol is always allowed, so it is not kept among the extra ones.
+    it->second.extra_channels = *c.extra_channels & ~ChannelBit(it->second.protocol);
+    store_.PutBankChannels(it->second.code, it->second.extra_channels);
+  }
   return it->second;
 }
 

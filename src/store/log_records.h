@@ -40,6 +40,10 @@ enum class LogRecordTag : std::uint8_t {
   kDeleteIdempotencyBefore = 17,
   // bank, message_id, xml, received_at, then the count and fields of each BankStatement.
   kPutStatementMessage = 18,
+  // 19..21: other writes to come. 22..29: access (bank channels, pay-out limits, holder inquiries).
+  kPutBankChannels = 22,
+  kPutPayoutPolicy = 23,
+  kPutHolderInquiry = 24,
   // PutWebhookEndpoint of an endpoint whose include_personal_data is false: the fields of
   // kPutWebhookEndpoint, which reads as true (the option came later; an endpoint with it on is
   // still written under 11, byte for byte as before).
@@ -68,6 +72,9 @@ class LogBatchEncoder final : public StoreWrites {
   void PutTransfer(const Transfer& transfer) override;
   void FailPendingDeliveries(const std::string& endpoint_id, const std::string& reason) override;
   void DeleteIdempotencyBefore(Instant cutoff, int limit) override;
+  void PutBankChannels(const std::string& bank, std::uint32_t extra_channels) override;
+  void PutPayoutPolicy(const PayoutPolicy& policy) override;
+  void PutHolderInquiry(const HolderInquiryRecord& record) override;
 
   // The records written since the last clear(), back to back.
   const std::string& bytes() const { return bytes_; }

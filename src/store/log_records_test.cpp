@@ -95,6 +95,18 @@ class RecordingWrites final : public StoreWrites {
         [cutoff, limit](StoreWrites& to) { to.DeleteIdempotencyBefore(cutoff, limit); });
   }
 
+  void PutBankChannels(const std::string& bank, std::uint32_t extra_channels) override {
+    calls.emplace_back("PutBankChannels");
+    bank_channels.emplace_back(bank, extra_channels);
+    forward_.push_back([bank, extra_channels](StoreWrites& to) { to.PutBankChannels(bank, extra_channels); });
+  }
+  void PutPayoutPolicy(const PayoutPolicy& v) override {
+    Keep("PutPayoutPolicy", payout_policies, v, &StoreWrites::PutPayoutPolicy);
+  }
+  void PutHolderInquiry(const HolderInquiryRecord& v) override {
+    Keep("PutHolderInquiry", holder_inquiries, v, &StoreWrites::PutHolderInquiry);
+  }
+
   // Makes the first `count` calls received (all by default) again on `target`, in order.
   void Forward(StoreWrites& target,
                std::size_t count = std::numeric_limits<std::size_t>::max()) const {
@@ -120,6 +132,9 @@ class RecordingWrites final : public StoreWrites {
   std::vector<Transfer> transfers;
   std::vector<std::pair<std::string, std::string>> failed_pending;
   std::vector<std::pair<Instant, int>> idempotency_deletes;
+  std::vector<std::pair<std::string, std::uint32_t>> bank_channels;
+  std::vector<PayoutPolicy> payout_policies;
+  std::vector<HolderInquiryRecord> holder_inquiries;
 
  private:
   template <typename T>
@@ -389,7 +404,11 @@ void ExpectSameMoney(const Money& want, const Money& got) {
 }
 
 void ExpectSame(const Bank& want, const Bank& got) {
-  const auto& [code, name, created_at, protocol, signing_secret, endpoint] = want;
+  // extra_channels is written by PutBankChannels (its own record), never by PutBank, whose
+  // encoding is pinned.
+  const auto& [code, name, created_at, protocol, signing_secret, endpoint, extra_channels] = want;
+  EXPECT_EQ(got.extra_channels, 0u);
+  EXPECT_EQ(extra_channels, 0u) << "PutBank does not carry channels";
   EXPECT_EQ(got.code, code);
   EXPECT_EQ(got.name, name);
   EXPECT_EQ(Ms(got.created_at), Ms(created_at));
@@ -736,6 +755,33 @@ std::string Refusal(std::string_view bytes) {
 }
 
 // ---- round trips ----------------------------------------------------------------------------
+
+// Proves the access records (tags 22-24: bank channels, pay-out policies, holder inquiries) come
+// back exactly, defaults and an allow-list included, and are described without surprise.
+TEST(LogRecordsTest, AccessRecordsRoundTrip) {
+  LogBatchEncoder encoder;
+  PayoutPolicy policy{"shop", 1000, 5000, {{"004", "11112222333"}, {"088", "9"}}, At(1'700'000'000'000)};
+  HolderInquiryRecord inquiry{"hiq_1", "shop", "key_1", "004", "*******2333", HolderInquiryOutcome::kFound,
+                              At(1'700'000'000'001), At(1'700'000'000'002)};
+  encoder.PutBankChannels("004", 5);
+  encoder.PutPayoutPolicy(policy);
+  encoder.PutPayoutPolicy(PayoutPolicy{});
+  encoder.PutHolderInquiry(inquiry);
+  encoder.PutHolderInquiry(HolderInquiryRecord{});
+  RecordingWrites got = Replayed(encoder.bytes());
+  ASSERT_EQ(got.calls.size(), 5u);
+  EXPECT_EQ(got.bank_channels, (std::vector<std::pair<std::string, std::uint32_t>>{{"004", 5}}));
+  ASSERT_EQ(got.payout_policies.size(), 2u);
+  EXPECT_EQ(got.payout_policies[0], policy);
+  EXPECT_EQ(got.payout_policies[1], PayoutPolicy{});
+  ASSERT_EQ(got.holder_inquiries.size(), 2u);
+  EXPECT_EQ(got.holder_inquiries[0], inquiry);
+  EXPECT_EQ(got.holder_inquiries[1], HolderInquiryRecord{});
+  auto described = DescribeLogBatch(encoder.bytes());
+  ASSERT_TRUE(described) << described.error().detail;
+  EXPECT_NE(described->find(R"("record":"PutPayoutPolicy")"), std::string::npos);
+  EXPECT_NE(described->find(R"("account_masked":"*******2333")"), std::string::npos);
+}
 
 // Proves every field of a PutBank write comes back exactly, and so do the defaults.
 TEST(LogRecordsTest, PutBankRoundTrips) {

@@ -575,6 +575,12 @@ class LogStore final : public Store {
   void DeleteIdempotencyBefore(Instant cutoff, int limit) override {
     batch_.DeleteIdempotencyBefore(cutoff, limit);
   }
+  // Read back only at start-up (banks, policies) or by list queries that wait for the tables.
+  void PutBankChannels(const std::string& bank, std::uint32_t extra_channels) override {
+    batch_.PutBankChannels(bank, extra_channels);
+  }
+  void PutPayoutPolicy(const PayoutPolicy& policy) override { batch_.PutPayoutPolicy(policy); }
+  void PutHolderInquiry(const HolderInquiryRecord& record) override { batch_.PutHolderInquiry(record); }
 
   // ---- look-ups: the overlays first (newest), then the tables -----------------------------------
   // In that order: a row the applier forgets between the two was in the tables before it did.
@@ -692,6 +698,10 @@ class LogStore final : public Store {
   Result<std::vector<Transfer>> QueryTransfers(const TransferQuery& query) override {
     WaitApplied();
     return reader_->QueryTransfers(query);
+  }
+  Result<std::vector<HolderInquiryRecord>> QueryHolderInquiries(const HolderInquiryQuery& query) override {
+    WaitApplied();
+    return reader_->QueryHolderInquiries(query);
   }
   Result<std::int64_t> CountDeposits() override {
     WaitApplied();

@@ -25,7 +25,7 @@ namespace {
 using sqlite::Statement;
 
 // Numbered migrations: index + 1 is the version. Never edit one that has shipped; append.
-constexpr std::array<std::string_view, 10> kMigrations = {R"sql(
+constexpr std::array<std::string_view, 11> kMigrations = {R"sql(
 CREATE TABLE banks (
   code TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
 CREATE TABLE merchants (
@@ -150,8 +150,20 @@ CREATE TABLE log_position (lsn INTEGER NOT NULL);
 INSERT INTO log_position VALUES (0);
 )sql",
                                                           R"sql(
--- Issue 14's migration 11: whether an endpoint's events carry the customer (personal data).
+-- Issue 14, migration 10: whether an endpoint's events carry the customer (personal data).
 ALTER TABLE webhook_endpoints ADD COLUMN include_personal_data INTEGER NOT NULL DEFAULT 1;
+)sql",
+                                                          R"sql(
+-- Issue 14, migration 11. Access: channels a bank may also report on, merchants' pay-out limits
+-- and allow-lists, and the record of every account-holder inquiry.
+ALTER TABLE banks ADD COLUMN extra_channels INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE payout_policies (
+  merchant TEXT PRIMARY KEY, per_transfer_max_minor INTEGER NOT NULL, daily_max_minor INTEGER NOT NULL,
+  recipients TEXT NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TABLE holder_inquiries (
+  id TEXT PRIMARY KEY, merchant TEXT NOT NULL, key_id TEXT NOT NULL, bank TEXT NOT NULL,
+  account_masked TEXT NOT NULL, outcome TEXT NOT NULL, asked_at INTEGER NOT NULL, answered_at INTEGER);
+CREATE INDEX holder_inquiries_by_merchant ON holder_inquiries (merchant, asked_at);
 )sql"};
 
 std::int64_t NumberStateCode(NumberState s) { return static_cast<std::int64_t>(s); }
@@ -166,6 +178,39 @@ std::optional<std::int64_t> OptionalMs(const std::optional<Instant>& t) {
 std::optional<Instant> OptionalInstant(std::optional<std::int64_t> ms) {
   if (!ms) return std::nullopt;
   return FromUnixMs(*ms);
+}
+
+// A pay-out allow-list as one column: "bank:account" pairs, one a line (neither holds either).
+std::string EncodeRecipients(const std::vector<PayoutRecipient>& recipients) {
+  std::string out;
+  for (const auto& r : recipients) out += r.bank + ':' + r.account + '\n';
+  return out;
+}
+std::vector<PayoutRecipient> DecodeRecipients(std::string_view text) {
+  std::vector<PayoutRecipient> out;
+  while (!text.empty()) {
+    auto line = text.substr(0, text.find('\n'));
+    text.remove_prefix(std::min(text.size(), line.size() + 1));
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    out.push_back({std::string(line.substr(0, colon)), std::string(line.substr(colon + 1))});
+  }
+  return out;
+}
+
+constexpr std::string_view kHolderInquiryColumns =
+    "id, merchant, key_id, bank, account_masked, outcome, asked_at, answered_at";
+HolderInquiryRecord ReadHolderInquiry(const Statement& s) {
+  HolderInquiryRecord h;
+  h.id = s.Text(0);
+  h.merchant = s.Text(1);
+  h.key_id = s.Text(2);
+  h.bank = s.Text(3);
+  h.account_masked = s.Text(4);
+  h.outcome = ParseHolderInquiryOutcome(s.Text(5)).value_or(HolderInquiryOutcome::kAsked);
+  h.asked_at = FromUnixMs(s.Int(6));
+  h.answered_at = OptionalInstant(s.OptionalInt(7));
+  return h;
 }
 
 AssignmentStatus AssignmentStatusFrom(std::string_view s) {
@@ -743,6 +788,39 @@ class SqliteStore final : public Store {
     return ReadAll(s, [](const Statement& r) { return ReadStatement(r); }, "querying statements");
   }
 
+  void PutBankChannels(const std::string& bank, std::uint32_t extra_channels) override {
+    Statement s(db_, "UPDATE banks SET extra_channels = ?2 WHERE code = ?1");
+    if (s.ok()) Write(s.Bind(1, bank).Bind(2, std::int64_t{extra_channels}));
+    else if (batch_error_.empty()) batch_error_ = sqlite3_errmsg(db_);
+  }
+  void PutPayoutPolicy(const PayoutPolicy& p) override {
+    Statement s(db_, "INSERT OR REPLACE INTO payout_policies VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (s.ok()) {
+      Write(s.Bind(1, p.merchant).Bind(2, p.per_transfer_max_minor).Bind(3, p.daily_max_minor)
+                .Bind(4, EncodeRecipients(p.recipients)).Bind(5, ToUnixMs(p.updated_at)));
+    } else if (batch_error_.empty()) {
+      batch_error_ = sqlite3_errmsg(db_);
+    }
+  }
+  void PutHolderInquiry(const HolderInquiryRecord& h) override {
+    Statement s(db_, "INSERT OR REPLACE INTO holder_inquiries VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    if (s.ok()) {
+      Write(s.Bind(1, h.id).Bind(2, h.merchant).Bind(3, h.key_id).Bind(4, h.bank).Bind(5, h.account_masked)
+                .Bind(6, HolderInquiryOutcomeName(h.outcome)).Bind(7, ToUnixMs(h.asked_at))
+                .Bind(8, OptionalMs(h.answered_at)));
+    } else if (batch_error_.empty()) {
+      batch_error_ = sqlite3_errmsg(db_);
+    }
+  }
+  Result<std::vector<HolderInquiryRecord>> QueryHolderInquiries(const HolderInquiryQuery& q) override {
+    Statement s(db_, "SELECT " + std::string(kHolderInquiryColumns) + " FROM holder_inquiries WHERE (?1 = '' OR "
+                     "merchant = ?1) AND (?2 = '' OR rowid < (SELECT rowid FROM holder_inquiries WHERE id = ?2)) "
+                     "ORDER BY rowid DESC LIMIT ?3");  // rowid: the order they were asked in
+    if (!s.ok()) return SqlError("preparing holder inquiry query");
+    s.Bind(1, q.merchant).Bind(2, q.before_id).Bind(3, std::int64_t{q.limit});
+    return ReadAll(s, [](const Statement& r) { return ReadHolderInquiry(r); }, "querying holder inquiries");
+  }
+
   void PutTransfer(const Transfer& t) override {
     Write(statements_.put_transfer.Bind(1, t.id).Bind(2, t.merchant).Bind(3, t.bank).Bind(4, t.debit_account)
               .Bind(5, t.amount.minor()).Bind(6, t.amount.currency().code()).Bind(7, t.recipient_bank)
@@ -918,7 +996,8 @@ Result<void> SqliteStore::PrepareStatements() {
   const std::string a_cols(kAssignmentColumns), d_cols(kDepositColumns), l_cols(kLedgerColumns);
   bool ok =
       prepare(statements_.insert_bank,
-              "INSERT INTO banks VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (code) DO UPDATE SET "
+              "INSERT INTO banks (code, name, created_at, protocol, signing_secret, endpoint) "
+              "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (code) DO UPDATE SET "
               "name = excluded.name, protocol = excluded.protocol, signing_secret = excluded.signing_secret, "
               "endpoint = excluded.endpoint") &&
       prepare(statements_.put_transfer,
@@ -1067,11 +1146,21 @@ Result<void> SqliteStore::Load(LoadSink& sink, LoadParts parts) {
 
 Result<void> SqliteStore::LoadAll(LoadSink& sink, LoadParts parts) {
   {
-    Statement s(db_, "SELECT code, name, created_at, protocol, signing_secret, endpoint FROM banks");
+    Statement s(db_, "SELECT code, name, created_at, protocol, signing_secret, endpoint, extra_channels FROM banks");
     while (s.Step() == SQLITE_ROW) {
       sink.OnBank({s.Text(0), s.Text(1), FromUnixMs(s.Int(2)),
-                   ParseBankProtocol(s.Text(3)).value_or(BankProtocol::kJson), s.Text(4), s.Text(5)});
+                   ParseBankProtocol(s.Text(3)).value_or(BankProtocol::kJson), s.Text(4), s.Text(5),
+                   static_cast<std::uint32_t>(s.Int(6))});
     }
+  }
+  {
+    Statement s(db_, "SELECT merchant, per_transfer_max_minor, daily_max_minor, recipients, updated_at "
+                     "FROM payout_policies");
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) {
+      sink.OnPayoutPolicy({s.Text(0), s.Int(1), s.Int(2), DecodeRecipients(s.Text(3)), FromUnixMs(s.Int(4))});
+    }
+    if (rc != SQLITE_DONE) return SqlError("loading pay-out policies");
   }
   {
     Statement s(db_, "SELECT id, name, active, created_at FROM merchants");

@@ -32,6 +32,8 @@ class RecordingSink : public LoadSink {
   void OnEventHead(std::int64_t seq) override { event_head = seq; }
   void OnPendingDelivery(Delivery d, Event e) override { pending.emplace_back(std::move(d), std::move(e)); }
   void OnPendingTransfer(Transfer t) override { transfers.push_back(std::move(t)); }
+  void OnPayoutPolicy(PayoutPolicy p) override { policies.push_back(std::move(p)); }
+  std::vector<PayoutPolicy> policies;
   std::vector<Transfer> transfers;
   std::vector<WebhookEndpoint> endpoints;
   std::int64_t event_head = -1;

@@ -10,8 +10,10 @@
 #include <vector>
 
 #include "domain/error.h"
+#include "domain/holder_inquiry.h"
 #include "domain/ledger.h"
 #include "domain/model.h"
+#include "domain/payout_limits.h"
 #include "domain/transfer.h"
 #include "domain/webhook.h"
 
@@ -65,6 +67,11 @@ struct EventQuery {
   int limit = 100;
 };
 
+struct HolderInquiryQuery {
+  std::string merchant;   // empty: every merchant
+  std::string before_id;  // cursor: inquiries recorded before this one (newest first)
+  int limit = 100;
+};
 struct TransferQuery {
   std::string merchant;  // empty: every merchant (admin)
   std::optional<TransferStatus> status;
@@ -108,6 +115,8 @@ class LoadSink {
   virtual void OnPendingDelivery(Delivery delivery, Event event) = 0;
   // Transfers not yet completed or refused, oldest first.
   virtual void OnPendingTransfer(Transfer transfer) = 0;
+  // Every merchant's pay-out policy an operator set.
+  virtual void OnPayoutPolicy(PayoutPolicy policy) = 0;
 };
 
 // The writes a batch is made of, in the order the engine makes them. A store applies them to its
@@ -143,6 +152,12 @@ class StoreWrites {
   virtual void FailPendingDeliveries(const std::string& endpoint_id, const std::string& reason) = 0;
   // Deletes idempotency records created before `cutoff`, at most `limit` of them.
   virtual void DeleteIdempotencyBefore(Instant cutoff, int limit) = 0;
+  // Sets the channels a bank may also report on (Bank::extra_channels); PutBank leaves them.
+  virtual void PutBankChannels(const std::string& bank, std::uint32_t extra_channels) = 0;
+  // Inserts or replaces a merchant's pay-out policy.
+  virtual void PutPayoutPolicy(const PayoutPolicy& policy) = 0;
+  // Inserts an account-holder inquiry's record or updates its outcome.
+  virtual void PutHolderInquiry(const HolderInquiryRecord& record) = 0;
 };
 
 enum class LoadParts { kAll, kAllButNumbers };
@@ -181,6 +196,9 @@ class IgnoredWrites : public StoreWrites {
   void PutTransfer(const Transfer&) override {}
   void FailPendingDeliveries(const std::string&, const std::string&) override {}
   void DeleteIdempotencyBefore(Instant, int) override {}
+  void PutBankChannels(const std::string&, std::uint32_t) override {}
+  void PutPayoutPolicy(const PayoutPolicy&) override {}
+  void PutHolderInquiry(const HolderInquiryRecord&) override {}
 };
 
 class Store : public StoreWrites {
@@ -299,6 +317,8 @@ class Store : public StoreWrites {
   virtual Result<std::uint32_t> LastTransferSequence(const std::string& bank, std::chrono::year_month_day day) = 0;
   // How many deposits have been booked in all.
   virtual Result<std::int64_t> CountDeposits() = 0;
+  // Account-holder inquiries, newest first.
+  virtual Result<std::vector<HolderInquiryRecord>> QueryHolderInquiries(const HolderInquiryQuery& query) = 0;
 };
 
 }  // namespace varelay

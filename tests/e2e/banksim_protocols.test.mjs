@@ -30,7 +30,7 @@ async function setup(t, protocol, simArgs = [], relayArgs = [], { beforeSim } = 
     removeDir(dataDir);
   });
   const telegramPort = Number(/varelayd telegrams on 127\.0\.0\.1:(\d+)/.exec(relay.stdout())[1]);
-  const seed = await seedDemo(relay, { perPool: 4, rivalPerPool: 0 });
+  const seed = await seedDemo(relay, { perPool: 4, rivalPerPool: 0, protocol });
   if (beforeSim) simArgs = [...simArgs, ...await beforeSim(api(relay.url, ADMIN_KEY))];
   sim = await startBanksim({
     relayUrl: relay.url,

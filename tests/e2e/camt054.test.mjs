@@ -33,7 +33,7 @@ test('camt.054: a KRW credit pays the order once, the same message again is a du
   const dataDir = makeTempDir();
   const relay = await startRelay({ dataDir });
   t.after(async () => { await relay.kill(); removeDir(dataDir); });
-  const seed = await seedDemo(relay, { perPool: 1 });
+  const seed = await seedDemo(relay, { perPool: 1, protocol: 'iso20022' });
   const admin = api(relay.url, ADMIN_KEY);
   const shop = api(relay.url, seed.keys.shop);
   const bank = api(relay.url, seed.keys.bank004);
@@ -88,10 +88,12 @@ test('camt.053: real statements are stored once per account with exact balances 
   const dataDir = makeTempDir();
   const relay = await startRelay({ dataDir });
   t.after(async () => { await relay.kill(); removeDir(dataDir); });
-  const seed = await seedDemo(relay, { perPool: 1 });
+  const seed = await seedDemo(relay, { perPool: 1, protocol: 'iso20022' });
   const admin = api(relay.url, ADMIN_KEY);
   const bank = api(relay.url, seed.keys.bank004);
   const other = api(relay.url, seed.keys.bank088);
+  // Bank 088 speaks json; its statements come as camt.053, a channel an admin allows it.
+  expectStatus(await admin.patch('/v1/banks/088', { extra_channels: ['iso20022'] }), 200, 'allow 088 camt');
   const post = (client, xml) => client.request('POST', '/v1/bank/camt053', { raw: xml, headers: { 'Content-Type': 'application/xml' } });
 
   const swiss = readFileSync(path.join(SHARED, 'camt.053_P_CH2909000000250094239_1110092698_0_2020112503071366.xml'), 'utf8');

@@ -214,11 +214,12 @@ export const BANKS = ['004', '088'];
  * Sets up banks 004 and 088, merchants `shop` and `rival` with contracts at both banks, one
  * merchant key per merchant and one bank key per bank, and `perPool` numbers in each
  * (shop, bank, region) pool for regions seoul and busan (rival gets `rivalPerPool`, default 2,
- * in seoul at each bank). Returns {admin, keys: {shop, rival, bank004, bank088}, numbers, rivalNumbers, holderNames}.
+ * in seoul at each bank). Bank 004 speaks `protocol` (default json: a bank is held to its
+ * protocol's channel). Returns {admin, keys: {shop, rival, bank004, bank088}, numbers, rivalNumbers, holderNames}.
  */
-export async function seedDemo(relay, { perPool = 3, rivalPerPool = 2 } = {}) {
+export async function seedDemo(relay, { perPool = 3, rivalPerPool = 2, protocol = 'json' } = {}) {
   const admin = api(relay.url, ADMIN_KEY);
-  expectStatus(await admin.post('/v1/banks', { code: '004', name: 'KB Kookmin Bank' }), 201, 'create bank 004');
+  expectStatus(await admin.post('/v1/banks', { code: '004', name: 'KB Kookmin Bank', protocol }), 201, 'create bank 004');
   expectStatus(await admin.post('/v1/banks', { code: '088', name: 'Shinhan Bank' }), 201, 'create bank 088');
   expectStatus(await admin.post('/v1/merchants', { id: 'shop', name: 'Example Shop' }), 201, 'create shop');
   expectStatus(await admin.post('/v1/merchants', { id: 'rival', name: 'Rival Shop' }), 201, 'create rival');

@@ -85,7 +85,7 @@ test('telegrams over TCP: inquiry with holder name or reject code, one deposit d
   const relay = await startRelay({ dataDir, args: ['--telegram-listen', '127.0.0.1:0', '--telegram-bank', '004=127.0.0.0/8'] });
   t.after(async () => { await relay.kill(); removeDir(dataDir); });
   const port = Number(/varelayd telegrams on 127\.0\.0\.1:(\d+)/.exec(relay.stdout())[1]);
-  const seed = await seedDemo(relay, { perPool: 2 });
+  const seed = await seedDemo(relay, { perPool: 2, protocol: 'telegram' });
   const shop = api(relay.url, seed.keys.shop);
   const admin = api(relay.url, seed.keys.bank004);
   const order = expectStatus(await shop.post('/v1/assignments', { order_id: 'TG-1', amount: 5000, bank: '004' },
@@ -154,7 +154,7 @@ test('--telegram-request-missing: a hole in the bank\'s sequence numbers is aske
   const relay = await startRelay({ dataDir, args: ['--telegram-listen', '127.0.0.1:0', '--telegram-bank', '004=127.0.0.0/8', '--telegram-request-missing'] });
   t.after(async () => { await relay.kill(); removeDir(dataDir); });
   const port = Number(/varelayd telegrams on 127\.0\.0\.1:(\d+)/.exec(relay.stdout())[1]);
-  const seed = await seedDemo(relay, { perPool: 3 });
+  const seed = await seedDemo(relay, { perPool: 3, protocol: 'telegram' });
   const shop = api(relay.url, seed.keys.shop);
   const numbers = [];
   for (const order of ['GAP-1', 'GAP-2', 'GAP-3']) {
