@@ -312,6 +312,36 @@ Decoded<UpdateBank> DecodeUpdateBank(std::string code, const json::object& body)
   return Finish(sink, std::move(c));
 }
 
+Decoded<SetPayoutPolicy> DecodeSetPayoutPolicy(std::string merchant, const json::object& body) {
+  RequestError sink;
+  Reader r(body, sink);
+  SetPayoutPolicy c;
+  c.merchant = std::move(merchant);
+  if (auto v = r.Integer("per_transfer_max", false, 1, kMaxPayoutLimitMinor)) c.per_transfer_max_minor = *v;
+  if (auto v = r.Integer("daily_max", false, 1, kMaxPayoutLimitMinor)) c.daily_max_minor = *v;
+  if (const json::array* list = r.Array("recipients", false)) {
+    if (list->size() > kMaxPayoutRecipients) {
+      r.Bad(ErrorCode::kInvalidField, "recipients", "holds at most " + std::to_string(kMaxPayoutRecipients) + " entries");
+    }
+    for (const auto& item : *list) {
+      const json::object* o = item.if_object();
+      const json::string* bank = o && o->size() == 2 && o->contains("bank_code") ? (*o).at("bank_code").if_string() : nullptr;
+      const json::string* account = o && o->contains("account") ? (*o).at("account").if_string() : nullptr;
+      if (!bank || !account || !IsBankCode(*bank) || !IsMotherAccountNumber(*account)) {
+        r.Bad(ErrorCode::kInvalidField, "recipients",
+              "each is {\"bank_code\": 3 digits, \"account\": 6 to 20 digits} and nothing else");
+        break;
+      }
+      c.recipients.push_back({std::string(*bank), std::string(*account)});
+    }
+  }
+  r.NoOthers({"per_transfer_max", "daily_max", "recipients"});
+  if (sink.fields.empty() && c.per_transfer_max_minor > c.daily_max_minor) {
+    r.Bad(ErrorCode::kInvalidField, "per_transfer_max", "must not exceed daily_max");
+  }
+  return Finish(sink, std::move(c));
+}
+
 Decoded<CreateTransfer> DecodeCreateTransfer(const json::object& body) {
   RequestError sink;
   Reader r(body, sink);
@@ -395,19 +425,19 @@ Decoded<CreateApiKey> DecodeCreateApiKey(const json::object& body) {
   Reader r(body, sink);
   CreateApiKey c;
   auto role = r.Text("role", true, [](std::string_view s) { return ParseRole(s).has_value(); },
-                     "must be admin, merchant or bank");
+                     "must be admin, merchant, merchant_payouts or bank");
   if (!role.empty()) c.role = *ParseRole(role);
   c.merchant = r.Text("merchant", false, IsMerchantId, "must be a merchant id");
   c.bank = r.Text("bank", false, IsBankCode, "must be a 3-digit KFTC bank code");
   c.label = r.OptionalName("label", 100);
   if (!role.empty()) {
-    if (c.role == Role::kMerchant && c.merchant.empty() && !body.contains("merchant")) {
+    if (IsMerchantRole(c.role) && c.merchant.empty() && !body.contains("merchant")) {
       r.Bad(ErrorCode::kMissingField, "merchant", "is required for a merchant key");
     }
     if (c.role == Role::kBank && c.bank.empty() && !body.contains("bank")) {
       r.Bad(ErrorCode::kMissingField, "bank", "is required for a bank key");
     }
-    if (c.role != Role::kMerchant && body.contains("merchant")) {
+    if (!IsMerchantRole(c.role) && body.contains("merchant")) {
       r.Bad(ErrorCode::kInvalidField, "merchant", "is only for merchant keys");
     }
     if (c.role != Role::kBank && body.contains("bank")) {
@@ -671,7 +701,7 @@ json::object ToJson(const Contract& c) {
 json::object ToJson(const ApiKey& k) {
   json::object o{{"id", k.id}, {"role", RoleName(k.role)}, {"label", k.label},
                  {"created_at", FormatRfc3339(k.created_at)}};
-  if (k.role == Role::kMerchant) o["merchant"] = k.merchant;
+  if (IsMerchantRole(k.role)) o["merchant"] = k.merchant;
   if (k.role == Role::kBank) o["bank"] = k.bank;
   if (k.revoked_at) o["revoked_at"] = FormatRfc3339(*k.revoked_at);
   return o;
@@ -903,6 +933,18 @@ json::value Encode(const TransferPage& v) {
   auto o = Items(v.items);
   o["next_before"] = StringOrNull(v.next_before);
   return o;
+}
+json::value Encode(const PayoutPolicyView& v) {
+  json::array recipients;
+  for (const auto& r : v.policy.recipients) recipients.push_back(json::object{{"bank_code", r.bank}, {"account", r.account}});
+  return json::object{{"merchant", v.policy.merchant},
+                      {"per_transfer_max", v.policy.per_transfer_max_minor},
+                      {"daily_max", v.policy.daily_max_minor},
+                      {"recipients", std::move(recipients)},
+                      {"currency", "KRW"},
+                      {"day", FormatIsoDate(v.day)},
+                      {"used_today", v.used_today_minor},
+                      {"updated_at", v.set ? json::value(FormatRfc3339(v.policy.updated_at)) : json::value(nullptr)}};
 }
 json::value Encode(const BankRoute&) { return json::object{}; }  // never sent: the API asks the bank
 json::value Encode(const BankSigningSecret& v) { return {{"bank", v.bank}, {"signing_secret", v.secret}}; }

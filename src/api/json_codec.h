@@ -35,6 +35,8 @@ Decoded<CreateBank> DecodeCreateBank(const boost::json::object& body);
 Decoded<UpdateBank> DecodeUpdateBank(std::string code, const boost::json::object& body);
 Decoded<CreateTransfer> DecodeCreateTransfer(const boost::json::object& body);
 Decoded<HolderInquiryRequest> DecodeHolderInquiry(const boost::json::object& body);
+// PUT /v1/merchants/{id}/payout-limits: every field optional (absent: the default).
+Decoded<SetPayoutPolicy> DecodeSetPayoutPolicy(std::string merchant, const boost::json::object& body);
 Decoded<CreateMerchant> DecodeCreateMerchant(const boost::json::object& body);
 Decoded<UpdateMerchant> DecodeUpdateMerchant(std::string id, const boost::json::object& body);
 Decoded<CreateContract> DecodeCreateContract(std::string merchant, const boost::json::object& body);

@@ -26,7 +26,7 @@ enum class Handler {
   kFindLedger, kVerifyLedger, kPrecheck, kDepositNotice, kCancelDeposit, kCreateEndpoint, kListEndpoints,
   kGetEndpoint, kUpdateEndpoint, kDeleteEndpoint, kRotateSecret, kListEvents, kGetEvent, kResendEvent,
   kCreateSigningSecret, kCamt054, kCamt053, kListStatements, kUpdateBank, kCreateTransfer, kListTransfers,
-  kGetTransfer, kHolderInquiry,
+  kGetTransfer, kHolderInquiry, kSetPayoutLimits, kGetPayoutLimits,
 };
 
 struct Route {
@@ -53,6 +53,8 @@ constexpr std::array kRoutes = {
     Route{"PATCH", "/v1/merchants/{merchant_id}", Handler::kUpdateMerchant, 200, false, kBody},
     Route{"POST", "/v1/merchants/{merchant_id}/contracts", Handler::kCreateContract, 201, false, kBody},
     Route{"GET", "/v1/merchants/{merchant_id}/contracts", Handler::kListContracts},
+    Route{"PUT", "/v1/merchants/{merchant_id}/payout-limits", Handler::kSetPayoutLimits, 200, false, kBody},
+    Route{"GET", "/v1/merchants/{merchant_id}/payout-limits", Handler::kGetPayoutLimits},
     Route{"POST", "/v1/api-keys", Handler::kCreateApiKey, 201, false, kBody},
     Route{"GET", "/v1/api-keys", Handler::kListApiKeys},
     Route{"DELETE", "/v1/api-keys/{key_id}", Handler::kRevokeApiKey},
@@ -368,6 +370,8 @@ std::expected<Command, HttpResponse> BuildCommand(const Route& route, const Look
     case Handler::kUpdateMerchant: return from(DecodeUpdateMerchant(p[0], *body));
     case Handler::kCreateContract: return from(DecodeCreateContract(p[0], *body));
     case Handler::kListContracts: return ListContracts{p[0]};
+    case Handler::kSetPayoutLimits: return from(DecodeSetPayoutPolicy(p[0], *body));
+    case Handler::kGetPayoutLimits: return GetPayoutPolicy{p[0]};
     case Handler::kCreateApiKey: return from(DecodeCreateApiKey(*body));
     case Handler::kListApiKeys: return ListApiKeys{};
     case Handler::kRevokeApiKey: return RevokeApiKey{p[0]};

@@ -1,5 +1,5 @@
 // Account-holder inquiries (a merchant asks a bank whose name an account is in): who may ask, how
-// often, and what is kept of each (docs/transfers.md, "Account-holder inquiries"). Pure rules.
+// often, and what is kept of each (docs/architecture.md, "Account-holder inquiries"). Pure rules.
 #pragma once
 
 #include <cstdint>

@@ -7,6 +7,7 @@ std::string_view RoleName(Role role) {
     case Role::kAdmin: return "admin";
     case Role::kMerchant: return "merchant";
     case Role::kBank: return "bank";
+    case Role::kMerchantPayouts: return "merchant_payouts";
     case Role::kNone: return "none";
   }
   return "none";
@@ -16,6 +17,7 @@ std::optional<Role> ParseRole(std::string_view name) {
   if (name == "admin") return Role::kAdmin;
   if (name == "merchant") return Role::kMerchant;
   if (name == "bank") return Role::kBank;
+  if (name == "merchant_payouts") return Role::kMerchantPayouts;
   return std::nullopt;
 }
 

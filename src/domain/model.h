@@ -61,7 +61,12 @@ struct Contract {
 // kNone is no role at all: a caller nobody vouched for, refused by every command. It is the
 // default, so a command submitted without a caller fails closed. It is never stored (a log record
 // decodes only the stored roles) and never parsed from a request.
-enum class Role { kAdmin, kMerchant, kBank, kNone };
+// kMerchantPayouts is a merchant's pay-out key: transfers (and holder inquiries) only, while a
+// kMerchant key does checkout and cannot move money out. A merchant key from before the two were
+// told apart stays a checkout key.
+enum class Role { kAdmin, kMerchant, kBank, kMerchantPayouts, kNone };
+// A key of a merchant, for checkout or for pay-outs: it sees only its merchant's records.
+inline bool IsMerchantRole(Role role) { return role == Role::kMerchant || role == Role::kMerchantPayouts; }
 std::string_view RoleName(Role role);
 std::optional<Role> ParseRole(std::string_view name);
 

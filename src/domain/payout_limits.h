@@ -1,4 +1,4 @@
-// What a merchant may pay out (docs/transfers.md, "Limits"): a cap per transfer, a cap per
+// What a merchant may pay out (docs/architecture.md, "Pay-out limits"): a cap per transfer, a cap per
 // Asia/Seoul calendar day, and an optional list of the only recipients allowed. Pure rules: the
 // engine holds the policies and the day's running sums and applies these under its single writer.
 #pragma once

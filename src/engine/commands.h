@@ -75,6 +75,15 @@ struct LoadNumbers { std::string merchant, bank, region; std::vector<std::string
 inline constexpr std::size_t kMaxNumbersPerLoad = 50'000;
 struct ListPools {};
 struct VerifyLedger {};
+// A merchant's pay-out limits and allow-list (docs/architecture.md, "Pay-out limits"), replacing what was set.
+struct SetPayoutPolicy {
+  std::string merchant;
+  std::int64_t per_transfer_max_minor = kDefaultPayoutPerTransferMaxMinor;
+  std::int64_t daily_max_minor = kDefaultPayoutDailyMaxMinor;
+  std::vector<PayoutRecipient> recipients;  // at most kMaxPayoutRecipients, checked by the API layer
+};
+// Admin, or the merchant's own keys.
+struct GetPayoutPolicy { std::string merchant; };
 
 // --- merchant ---
 struct CreateAssignment {
@@ -230,7 +239,7 @@ using Command =
                  CreateWebhookEndpoint, ListWebhookEndpoints, GetWebhookEndpoint, UpdateWebhookEndpoint,
                  DeleteWebhookEndpoint, RotateWebhookSecret, ListEvents, GetEvent, ResendEvent,
                  ReadGauges, RecordDeliveries, LoadPendingDeliveries, UpdateBank, CreateTransfer,
-                 GetTransfer, ListTransfers, RouteToBank, RecordTransfer>;
+                 GetTransfer, ListTransfers, RouteToBank, RecordTransfer, SetPayoutPolicy, GetPayoutPolicy>;
 
 // What committed batches hand to the webhook dispatcher: endpoints that changed (deleted ones
 // carry deleted_at) and deliveries that became pending, each with its event.
@@ -373,6 +382,13 @@ struct TransferPage {
   std::vector<Transfer> items;
   std::string next_before;  // empty at the end
 };
+// A merchant's pay-out policy with what today's transfers hold against its daily limit.
+struct PayoutPolicyView {
+  PayoutPolicy policy;
+  bool set = false;  // false: the defaults, no operator set any
+  std::chrono::year_month_day day{};  // today in Seoul
+  std::int64_t used_today_minor = 0;
+};
 struct BankRoute {
   std::string bank;
   BankProtocol protocol = BankProtocol::kJson;
@@ -385,7 +401,7 @@ using Outcome = std::variant<Bank, BankList, Merchant, MerchantList, Contract, C
                              AssignmentView, DepositPage, LedgerPage, PrecheckAnswer, DepositAck,
                              Gauges, EndpointView, EndpointList, EventView, EventPage, Recorded,
                              BankSigningSecret, ImportReport, NeedsBankNumber, StatementList,
-                             PendingDeliveries, TransferView, TransferPage, BankRoute>;
+                             PendingDeliveries, TransferView, TransferPage, BankRoute, PayoutPolicyView>;
 
 // A response as the API sent it, kept for Idempotency-Key replays.
 struct RenderedResponse {

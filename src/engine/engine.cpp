@@ -46,7 +46,8 @@ bool IsFinalRefusal(const Error& error) {
 // and one merchant never meets another's keys.
 std::string IdempotencyScope(const Caller& caller) {
   switch (caller.role) {
-    case Role::kMerchant: return "merchant/" + caller.merchant;
+    case Role::kMerchant:
+    case Role::kMerchantPayouts: return "merchant/" + caller.merchant;
     case Role::kBank: return "bank/" + caller.bank;
     case Role::kAdmin: break;
     case Role::kNone: return "none";
@@ -118,6 +119,7 @@ Result<RecoveryReport> Engine::Recover() {
                                                     : store_.CommittedPosition());
   snapshot_due_ = true;
   logged_at_snapshot_ = store_.LoggedBytes();
+  if (auto day = relay_->LoadPayoutDay(clock_.Now()); !day) return std::unexpected(day.error());
   PublishKeys();
   return report;
 }

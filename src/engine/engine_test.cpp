@@ -42,6 +42,7 @@ class EngineTest : public ::testing::Test {
     merchant_ = std::get<IssuedApiKey>(Ok(CreateApiKey{Role::kMerchant, "shop", "", ""})).token;
     other_ = std::get<IssuedApiKey>(Ok(CreateApiKey{Role::kMerchant, "other", "", ""})).token;
     bank_ = std::get<IssuedApiKey>(Ok(CreateApiKey{Role::kBank, "", "004", ""})).token;
+    payouts_ = std::get<IssuedApiKey>(Ok(CreateApiKey{Role::kMerchantPayouts, "shop", "", ""})).token;
     Ok(LoadNumbers{"shop", "004", "seoul", {"1000000001", "1000000002"}});
   }
   void TearDown() override {
@@ -306,7 +307,7 @@ class EngineTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
   std::unique_ptr<Engine> engine_;
   RecoveryReport recovery_;
-  std::string merchant_, other_, bank_;
+  std::string merchant_, other_, bank_, payouts_;  // payouts_: shop's merchant_payouts key
 };
 
 // Proves one full payment: issue, pre-check, deposit, matched, number cooling, ledger intact.
@@ -1270,15 +1271,16 @@ TEST_F(EngineTest, TransfersAreRecordedBeforeTheyAreSentAndSettleOnce) {
   Ok(CreateBank{"088", "Shinhan", BankProtocol::kTelegram, "127.0.0.1:9300"});
   Ok(CreateContract{"shop", "088", "8801234567890", "Demo Shop", Issuance::kPool, "", 3000, true});
   CreateTransfer c{"088", Money(5000, Currency::Krw()), "004", "11112222333", "Kim Minji", "REFUND"};
-  auto first = std::get<TransferView>(Ok(c, merchant_)).transfer;
-  auto second = std::get<TransferView>(Ok(c, merchant_)).transfer;
+  auto first = std::get<TransferView>(Ok(c, payouts_)).transfer;
+  auto second = std::get<TransferView>(Ok(c, payouts_)).transfer;
   EXPECT_EQ(first.status, TransferStatus::kPending);
   EXPECT_EQ(first.debit_account, "8801234567890");
   EXPECT_EQ(first.request_sequence, 1u);
   EXPECT_EQ(second.request_sequence, 2u);
   CreateTransfer json_bank = c;
   json_bank.bank = "004";
-  EXPECT_EQ(Err(json_bank, merchant_), ErrorCode::kBankUnavailable);
+  EXPECT_EQ(Err(json_bank, payouts_), ErrorCode::kBankUnavailable);
+  EXPECT_EQ(Err(c, merchant_), ErrorCode::kForbidden) << "a checkout key moves no money";
   EXPECT_EQ(Err(c, kAdminToken), ErrorCode::kForbidden);
 
   auto record = [&](TransferStep step, const std::string& id) {
@@ -1307,8 +1309,56 @@ TEST_F(EngineTest, TransfersAreRecordedBeforeTheyAreSentAndSettleOnce) {
   Reopen();
   EXPECT_EQ(record(TransferStep::kCompleted, first.id).error().code, ErrorCode::kNotFound);
   EXPECT_TRUE(record(TransferStep::kSending, second.id)) << "still pending after the restart";
-  auto third = std::get<TransferView>(Ok(c, merchant_)).transfer;
+  auto third = std::get<TransferView>(Ok(c, payouts_)).transfer;
   EXPECT_EQ(third.request_sequence, 3u) << "no restart reuses a sequence number";
+}
+
+// Proves the pay-out limits in the engine: the defaults bind a merchant no operator set limits
+// for; an operator's per-transfer and daily caps and allow-list refuse what they should and change
+// nothing; a refused transfer gives its amount back to the day; a restart counts today's transfers
+// again; the next Seoul day starts afresh; and a pay-out key does nothing but pay-outs.
+TEST_F(EngineTest, PayoutLimitsAndAllowListsBindTransfersAtomically) {
+  Ok(CreateBank{"088", "Shinhan", BankProtocol::kTelegram, "127.0.0.1:9300"});
+  Ok(CreateContract{"shop", "088", "8801234567890", "Demo Shop", Issuance::kPool, "", 3000, true});
+  auto transfer = [](std::int64_t won, std::string account = "11112222333") {
+    return CreateTransfer{"088", Money(won, Currency::Krw()), "004", std::move(account), "Kim Minji", ""};
+  };
+  EXPECT_EQ(Err(transfer(kDefaultPayoutPerTransferMaxMinor + 1), payouts_), ErrorCode::kPayoutLimitExceeded);
+  Ok(SetPayoutPolicy{"shop", 1000, 2500, {{"004", "11112222333"}}});
+  EXPECT_EQ(Err(SetPayoutPolicy{"shop", 1, 1, {}}, payouts_), ErrorCode::kForbidden);
+  EXPECT_EQ(Err(transfer(1001), payouts_), ErrorCode::kPayoutLimitExceeded);
+  EXPECT_EQ(Err(transfer(10, "99998888777"), payouts_), ErrorCode::kRecipientNotAllowed);
+  const Transfer a = std::get<TransferView>(Ok(transfer(1000), payouts_)).transfer;
+  Ok(transfer(1000), payouts_);
+  EXPECT_EQ(Err(transfer(501), payouts_), ErrorCode::kPayoutLimitExceeded) << "2000 held, 2500 a day";
+  auto view = std::get<PayoutPolicyView>(Ok(GetPayoutPolicy{"shop"}, payouts_));
+  EXPECT_EQ(view.used_today_minor, 2000);
+  EXPECT_EQ(Err(GetPayoutPolicy{"other"}, payouts_), ErrorCode::kNotFound);
+
+  Answer refused;
+  auto s = Make("", RecordTransfer{a.id, TransferStep::kRefused, "0101", "", "no such account", {}}, refused);
+  s.internal = true;
+  ASSERT_TRUE(engine_->Submit(std::move(s)));
+  engine_->Step();
+  ASSERT_TRUE(refused.result);
+  EXPECT_EQ(std::get<PayoutPolicyView>(Ok(GetPayoutPolicy{"shop"})).used_today_minor, 1000) << "a refusal gives it back";
+
+  Reopen();
+  EXPECT_EQ(std::get<PayoutPolicyView>(Ok(GetPayoutPolicy{"shop"})).used_today_minor, 1000) << "counted again at start";
+  Ok(transfer(1000), payouts_);
+  EXPECT_EQ(Err(transfer(501), payouts_), ErrorCode::kPayoutLimitExceeded);
+  clock_.Advance(std::chrono::hours(24));
+  Ok(transfer(1000), payouts_);  // a new day in Seoul
+
+  // A pay-out key does nothing else, a checkout key no pay-outs.
+  EXPECT_EQ(Err(ListPools{}, payouts_), ErrorCode::kForbidden);
+  EXPECT_EQ(Err(FindDeposits{}, payouts_), ErrorCode::kForbidden);
+  CreateAssignment checkout;
+  checkout.order_id = "order-p";
+  checkout.amount = Money(1000, Currency::Krw());
+  checkout.bank = "004";
+  EXPECT_EQ(Err(checkout, payouts_), ErrorCode::kForbidden);
+  EXPECT_EQ(Err(transfer(10), merchant_), ErrorCode::kForbidden);
 }
 
 // Proves a merchant's unsettled transfers are capped (a bank that never answers must not let them
@@ -1318,11 +1368,11 @@ TEST_F(EngineTest, UnsettledTransfersAreCappedPerMerchant) {
   Ok(CreateContract{"shop", "088", "8801234567890", "Demo Shop", Issuance::kPool, "", 3000, true});
   CreateTransfer c{"088", Money(100, Currency::Krw()), "004", "11112222333", "Kim Minji", ""};
   std::vector<Answer> answers(10'000);
-  for (auto& answer : answers) ASSERT_TRUE(engine_->Submit(Make(merchant_, c, answer)));
+  for (auto& answer : answers) ASSERT_TRUE(engine_->Submit(Make(payouts_, c, answer)));
   while (engine_->Step() > 0) {
   }
   for (const auto& answer : answers) ASSERT_TRUE(answer.result);
-  EXPECT_EQ(Err(c, merchant_), ErrorCode::kOverloaded);
+  EXPECT_EQ(Err(c, payouts_), ErrorCode::kOverloaded);
   ListTransfers pending;
   pending.query.status = TransferStatus::kPending;
   pending.query.limit = 500;

@@ -32,6 +32,14 @@ Result<void> CheckBankEndpoint(BankProtocol protocol, std::string_view endpoint)
 
 namespace {
 
+// What a pay-out key may do; everything else (checkout, the merchant's records) is refused before
+// any rule sees the caller, so no rule can mistake it for another role.
+bool PayoutKeyMay(const Command& command) {
+  return std::holds_alternative<CreateTransfer>(command) || std::holds_alternative<GetTransfer>(command) ||
+         std::holds_alternative<ListTransfers>(command) || std::holds_alternative<RouteToBank>(command) ||
+         std::holds_alternative<ListBanks>(command) || std::holds_alternative<GetPayoutPolicy>(command);
+}
+
 Result<void> Require(const Caller& caller, Role role) {
   if (caller.role != role) {
     return Fail(ErrorCode::kForbidden, "this operation needs a " + std::string(RoleName(role)) + " key");
@@ -293,6 +301,9 @@ bool Relay::EnsureAdminKey(const std::string& token, Instant now) {
 
 Result<Outcome> Relay::Apply(const Caller& caller, const Command& command, Instant now) {
   if (caller.role == Role::kNone) return Fail(ErrorCode::kUnauthorized, "the command names no caller");
+  if (caller.role == Role::kMerchantPayouts && !PayoutKeyMay(command)) {
+    return Fail(ErrorCode::kForbidden, "a merchant_payouts key makes transfers and holder inquiries only");
+  }
   auto result = std::visit([&](const auto& c) { return Do(caller, c, now); }, command);
   WriteTouchedNumbers();
   return result;
@@ -424,7 +435,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const ListContracts& c, Instant)
 
 Result<Outcome> Relay::Do(const Caller& caller, const CreateApiKey& c, Instant now) {
   if (auto r = Require(caller, Role::kAdmin); !r) return std::unexpected(r.error());
-  if (c.role == Role::kMerchant && !merchants_.contains(c.merchant)) {
+  if (IsMerchantRole(c.role) && !merchants_.contains(c.merchant)) {
     return Fail(ErrorCode::kUnknownMerchant, "merchant " + c.merchant + " is not set up", "merchant");
   }
   if (c.role == Role::kBank && !banks_.contains(c.bank)) {
@@ -436,7 +447,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateApiKey& c, Instant n
   key.id = ids_.NewId("key_", 16);
   key.secret_hash = Sha256Hex(issued.token);
   key.role = c.role;
-  key.merchant = c.role == Role::kMerchant ? c.merchant : "";
+  key.merchant = IsMerchantRole(c.role) ? c.merchant : "";
   key.bank = c.role == Role::kBank ? c.bank : "";
   key.label = c.label;
   key.created_at = now;

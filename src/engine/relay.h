@@ -100,6 +100,10 @@ class Relay final : private LoadSink {
   // When RunTimers next has work, if ever.
   std::optional<Instant> NextTimer() const;
 
+  // Counts what today's (Asia/Seoul) transfers not refused hold against each merchant's daily
+  // pay-out limit, from the store: once, after Recover, while the tables hold every batch.
+  Result<void> LoadPayoutDay(Instant now);
+
   // Creates an admin key for `token` unless an active admin key exists; returns whether it did.
   bool EnsureAdminKey(const std::string& token, Instant now);
 
@@ -187,6 +191,13 @@ class Relay final : private LoadSink {
   Result<Outcome> Do(const Caller&, const ListTransfers&, Instant now);
   Result<Outcome> Do(const Caller&, const RouteToBank&, Instant now);
   Result<Outcome> Do(const Caller&, const RecordTransfer&, Instant now);
+  // Pay-out limits (relay_payouts.cpp).
+  Result<Outcome> Do(const Caller&, const SetPayoutPolicy&, Instant now);
+  Result<Outcome> Do(const Caller&, const GetPayoutPolicy&, Instant now);
+  // A merchant's transfer within its limits and allow-list, or kPayoutLimitExceeded /
+  // kRecipientNotAllowed; changes nothing.
+  Result<void> CheckPayoutLimits(const std::string& merchant, const CreateTransfer& c, Instant now) const;
+  const PayoutPolicy& PolicyOf(const std::string& merchant) const;
 
   static std::string PoolKey(std::string_view merchant, std::string_view bank,
                              std::string_view region);
@@ -312,6 +323,7 @@ class Relay final : private LoadSink {
   std::vector<Transfer> new_transfers_;
   // Pay-out policies an operator set, by merchant (others have the defaults).
   std::map<std::string, PayoutPolicy, std::less<>> payout_policies_;
+  PayoutDay payout_day_;  // what today's transfers not refused hold, per merchant
 };
 
 // Whether `endpoint` has the form `protocol` is reached at (empty: none, always fits).

@@ -24,11 +24,6 @@ void Relay::OnPendingTransfer(Transfer transfer) {
   pending_transfers_.emplace(transfer.id, std::move(transfer));
 }
 
-void Relay::OnPayoutPolicy(PayoutPolicy policy) {
-  auto merchant = policy.merchant;
-  payout_policies_.insert_or_assign(std::move(merchant), std::move(policy));
-}
-
 Result<Outcome> Relay::Do(const Caller& caller, const UpdateBank& c, Instant) {
   if (caller.role != Role::kAdmin) return Fail(ErrorCode::kForbidden, "this operation needs an admin key");
   auto it = banks_.find(c.code);
@@ -51,7 +46,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const UpdateBank& c, Instant) {
 }
 
 Result<Outcome> Relay::Do(const Caller& caller, const RouteToBank& c, Instant) {
-  if (caller.role != Role::kAdmin && caller.role != Role::kMerchant) {
+  if (caller.role != Role::kAdmin && !IsMerchantRole(caller.role)) {
     return Fail(ErrorCode::kForbidden, "account-holder inquiries need a merchant or admin key");
   }
   auto it = banks_.find(c.bank);
@@ -65,7 +60,9 @@ Result<Outcome> Relay::Do(const Caller& caller, const RouteToBank& c, Instant) {
 }
 
 Result<Outcome> Relay::Do(const Caller& caller, const CreateTransfer& c, Instant now) {
-  if (caller.role != Role::kMerchant) return Fail(ErrorCode::kForbidden, "transfers are made with merchant keys");
+  if (caller.role != Role::kMerchantPayouts) {
+    return Fail(ErrorCode::kForbidden, "transfers are made with merchant_payouts keys, not checkout or other keys");
+  }
   auto merchant = merchants_.find(caller.merchant);
   if (merchant == merchants_.end() || !merchant->second.active) {
     return Fail(ErrorCode::kForbidden, "merchant " + caller.merchant + " is not active");
@@ -101,6 +98,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateTransfer& c, Instant
                                             std::to_string(kMaxPendingTransfersPerMerchant) +
                                             " transfers waiting for their banks; retry once some are settled");
   }
+  if (auto allowed = CheckPayoutLimits(caller.merchant, c, now); !allowed) return std::unexpected(allowed.error());
   auto day = KstDay(now);
   auto last = store_.LastTransferSequence(c.bank, day);
   if (!last) return std::unexpected(last.error());
@@ -122,6 +120,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateTransfer& c, Instant
   t.request_sequence = *last + 1;
   t.created_at = t.updated_at = t.next_attempt_at = now;
   store_.PutTransfer(t);
+  payout_day_.Reserve(t.merchant, SeoulDay(now), t.amount.minor());
   pending_transfers_.emplace(t.id, t);
   ++pending_by_merchant_[t.merchant];
   new_transfers_.push_back(t);
@@ -129,23 +128,23 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateTransfer& c, Instant
 }
 
 Result<Outcome> Relay::Do(const Caller& caller, const GetTransfer& c, Instant) {
-  if (caller.role != Role::kAdmin && caller.role != Role::kMerchant) {
+  if (caller.role != Role::kAdmin && !IsMerchantRole(caller.role)) {
     return Fail(ErrorCode::kForbidden, "transfers are read with merchant or admin keys");
   }
   auto found = store_.FindTransfer(c.id);
   if (!found) return std::unexpected(found.error());
-  if (!*found || (caller.role == Role::kMerchant && (*found)->merchant != caller.merchant)) {
+  if (!*found || (IsMerchantRole(caller.role) && (*found)->merchant != caller.merchant)) {
     return Fail(ErrorCode::kNotFound, "no transfer " + c.id);
   }
   return TransferView{std::move(**found), false};
 }
 
 Result<Outcome> Relay::Do(const Caller& caller, const ListTransfers& c, Instant) {
-  if (caller.role != Role::kAdmin && caller.role != Role::kMerchant) {
+  if (caller.role != Role::kAdmin && !IsMerchantRole(caller.role)) {
     return Fail(ErrorCode::kForbidden, "transfers are read with merchant or admin keys");
   }
   TransferQuery query = c.query;
-  if (caller.role == Role::kMerchant) query.merchant = caller.merchant;
+  if (IsMerchantRole(caller.role)) query.merchant = caller.merchant;
   query.limit = std::clamp(query.limit, 1, kMaxTransferPage);
   int asked = query.limit;
   query.limit = asked + 1;  // one more tells whether a next page exists
@@ -192,6 +191,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const RecordTransfer& c, Instant
       t.finished_at = now;
       store_.PutTransfer(t);
       EmitTransfer(done ? EventType::kTransferCompleted : EventType::kTransferRefused, t, now);
+      if (!done) payout_day_.Release(t.merchant, SeoulDay(t.created_at), t.amount.minor());
       Transfer settled = std::move(t);
       pending_transfers_.erase(it);
       --pending_by_merchant_[settled.merchant];

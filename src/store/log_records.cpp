@@ -19,7 +19,8 @@ namespace {
 // must follow the enums when they grow (an enum's codes are its declaration order, from 0).
 constexpr BankProtocol LastOf(BankProtocol) { return BankProtocol::kIso20022; }
 constexpr Issuance LastOf(Issuance) { return Issuance::kRealtime; }
-constexpr Role LastOf(Role) { return Role::kBank; }
+// kNone follows kMerchantPayouts and is never stored: a record naming it is refused.
+constexpr Role LastOf(Role) { return Role::kMerchantPayouts; }
 constexpr NumberState LastOf(NumberState) { return NumberState::kCooling; }
 constexpr AssignmentStatus LastOf(AssignmentStatus) { return AssignmentStatus::kCancelled; }
 constexpr AmountRuleKind LastOf(AmountRuleKind) { return AmountRuleKind::kAccumulate; }

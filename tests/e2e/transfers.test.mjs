@@ -57,7 +57,9 @@ async function setup(t, { simArgs = [], relayArgs = [] } = {}) {
       bank, mother_account: bank === '004' ? MOTHER : '088100000000001', holder_name: 'Example Shop Co.',
     }), 201, `contract ${bank}`);
   }
-  const shopKey = expectStatus(await c.admin.post('/v1/api-keys', { role: 'merchant', merchant: 'shop', label: 'shop' }), 201).key;
+  // Pay-outs take a merchant_payouts key; the checkout key reads the events.
+  const shopKey = expectStatus(await c.admin.post('/v1/api-keys', { role: 'merchant_payouts', merchant: 'shop', label: 'shop payouts' }), 201).key;
+  c.checkout = api(c.relay.url, expectStatus(await c.admin.post('/v1/api-keys', { role: 'merchant', merchant: 'shop', label: 'shop' }), 201).key);
   const bankKey = expectStatus(await c.admin.post('/v1/api-keys', { role: 'bank', bank: '004', label: 'bank' }), 201).key;
   c.shopKey = shopKey;
   c.shop = api(c.relay.url, shopKey);
@@ -142,7 +144,7 @@ test('transfer: completed debits the mother account once and writes transfer.com
   assert.equal(await motherBalance(c), MOTHER_OPENING - 30_000, 'a refusal moves nothing');
 
   assert.equal(refused.bank_request.sequence, 2);
-  const events = expectStatus(await c.shop.get('/v1/events'), 200).items;
+  const events = expectStatus(await c.checkout.get('/v1/events'), 200).items;
   assert.deepEqual(events.map((e) => e.type), ['transfer.completed', 'transfer.refused']);
   assert.equal(events[0].payload.data.transfer.id, created.id);
   assert.equal(events[0].payload.data.transfer.status, 'completed');
