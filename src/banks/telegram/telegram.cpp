@@ -126,16 +126,20 @@ std::string Encode(const Telegram& telegram) {
 
 Result<std::string> EncodeRawResponse(std::string_view request_bytes,
                                       std::string_view response_code) {
-  if (request_bytes.size() != kTelegramBytes) {
+  if (request_bytes.size() < kHeaderBytes) {
     return Fail(ErrorCode::kMalformedRequest,
-                "a telegram is 300 bytes, got " + std::to_string(request_bytes.size()));
+                "a telegram's header is 100 bytes, got " + std::to_string(request_bytes.size()));
   }
   auto request = DecodeHeader(request_bytes.substr(0, kHeaderBytes));
   if (!request) return std::unexpected(request.error());
   auto answer = AnswerHeader(*request);
   if (!answer) return std::unexpected(answer.error());
   answer->response_code = std::string(response_code);
-  return EncodeHeader(*answer) + std::string(request_bytes.substr(kHeaderBytes));
+  // A frame of the wrong length still gets a telegram of the right one: the body it carried, cut
+  // or padded with spaces.
+  std::string body(request_bytes.substr(kHeaderBytes, kTelegramBytes - kHeaderBytes));
+  body.resize(kTelegramBytes - kHeaderBytes, ' ');
+  return EncodeHeader(*answer) + body;
 }
 
 }  // namespace varelay::telegram

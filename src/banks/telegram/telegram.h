@@ -60,9 +60,10 @@ Result<Telegram> Decode(std::string_view bytes);
 std::string Encode(const Telegram& telegram);
 
 // The answer to a telegram whose body could not be decoded (a format error): its header with
-// message code + 10 and `response_code` set, the received body echoed byte for byte. Fails when the
-// bytes are not kTelegramBytes long, the header does not decode, or it is not a request (message
-// code ending in "00"); then the only answer left is to close the connection.
+// message code + 10 and `response_code` set, the received body echoed byte for byte (a frame of
+// the wrong length: cut or padded with spaces to kTelegramBytes). Fails when the bytes are shorter
+// than a header, the header does not decode, or it is not a request (message code ending in
+// "00"); then the only answer left is to close the connection.
 Result<std::string> EncodeRawResponse(std::string_view request_bytes,
                                       std::string_view response_code);
 

@@ -319,7 +319,26 @@ TEST(Telegram, RawResponseEchoesAnUndecodableBody) {
   bad_header[27] = 'A';
   EXPECT_FALSE(EncodeRawResponse(bad_header, "0901"));
   EXPECT_FALSE(EncodeRawResponse(answer, "0901"));  // an answer is not answered
-  EXPECT_FALSE(EncodeRawResponse(bytes.substr(1), "0901"));
+  EXPECT_FALSE(EncodeRawResponse(bytes.substr(0, kHeaderBytes - 1), "0901"));  // no whole header
+}
+
+// Proves a frame of the wrong length whose header reads is answered all the same, as a 300-byte
+// telegram: its header answered with the format error, the body it carried cut or padded with
+// spaces to 200 bytes (docs/telegrams.md: a telegram that does not decode is answered).
+TEST(EncodeRawResponse, AnswersAFrameOfTheWrongLengthWhoseHeaderReads) {
+  std::string bytes = Encode(MakeRequest(SampleHeader(), SampleDeposit()));
+  for (std::size_t size : {kHeaderBytes, std::size_t{250}, std::size_t{299}, std::size_t{301}, std::size_t{420}}) {
+    SCOPED_TRACE(size);
+    std::string frame = size <= bytes.size() ? bytes.substr(0, size) : bytes + std::string(size - bytes.size(), 'Z');
+    auto answer = EncodeRawResponse(frame, "0901");
+    ASSERT_TRUE(answer) << answer.error().detail;
+    ASSERT_EQ(answer->size(), kTelegramBytes);
+    EXPECT_EQ(answer->substr(19, 4), "0210");
+    EXPECT_EQ(answer->substr(47, 4), "0901");
+    std::string body = frame.substr(kHeaderBytes, kTelegramBytes - kHeaderBytes);
+    body.resize(kTelegramBytes - kHeaderBytes, ' ');
+    EXPECT_EQ(answer->substr(kHeaderBytes), body);
+  }
 }
 
 }  // namespace
