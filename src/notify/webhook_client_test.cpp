@@ -188,6 +188,7 @@ UrlPolicy LoopbackPolicy() {
   UrlPolicy policy;
   policy.allow_http_hosts = {"127.0.0.1", "localhost"};
   policy.allow_networks = {*ParseNetwork("127.0.0.0/8"), *ParseNetwork("::1/128")};
+  policy.allow_ports = {{1, 65535}};  // test servers listen on any free port
   return policy;
 }
 
