@@ -275,7 +275,7 @@ class TransferListener {
 
 // --- answers ---
 struct BankList {
-  std::vector<Bank> items;  // signing secrets blanked; endpoints too unless `full`
+  std::vector<Bank> items;  // signing secrets and endpoints blanked unless `full`
   bool full = false;        // an admin's view: protocols and endpoints shown
 };
 struct MerchantList { std::vector<Merchant> items; };

@@ -365,8 +365,9 @@ Result<Outcome> Relay::Do(const Caller& caller, const ListBanks&, Instant) {
   list.full = caller.role == Role::kAdmin;
   for (const auto& [code, bank] : banks_) {
     Bank& shown = list.items.emplace_back(bank);
+    if (list.full) continue;  // the secret itself is never rendered: only whether there is one
     shown.signing_secret.clear();
-    if (!list.full) shown.endpoint.clear();
+    shown.endpoint.clear();
   }
   return list;
 }
