@@ -79,6 +79,7 @@ struct Flags {
   int bank_breaker_failures = 5;
   std::int64_t bank_breaker_open_s = 30;
   std::int64_t bank_timeout_ms = 10'000;
+  int holder_inquiries_per_minute = varelay::kDefaultHolderInquiriesPerMinute;
   std::int64_t transfer_retry_max_s = 300;
 };
 
@@ -251,6 +252,7 @@ int Serve(const Flags& flags) {
   EngineOptions options;
   options.relay.quarantine = std::chrono::seconds(flags.quarantine_s);
   options.relay.idempotency_retention = std::chrono::seconds(flags.idempotency_retention_s);
+  options.relay.holder_inquiries_per_minute = flags.holder_inquiries_per_minute;
   options.max_batch = flags.max_batch;
   if (flags.stop_snapshot) options.snapshot_path = (data / "varelay.snapshot").string();
   const std::string running_snapshot = (data / "varelay.running-snapshot").string();
@@ -586,6 +588,10 @@ int main(int argc, char** argv) {
   app.add_option("--bank-timeout-ms", flags.bank_timeout_ms,
                  "how long the relay waits for a bank's answer to its own telegrams (transfers, holder inquiries)")
       ->envname("VARELAY_BANK_TIMEOUT_MS")->check(CLI::Range(std::int64_t{100}, std::int64_t{120'000}))->capture_default_str();
+  app.add_option("--holder-inquiries-per-minute", flags.holder_inquiries_per_minute,
+                 "account-holder inquiries each merchant may make a minute (a burst of that many, then "
+                 "one every 60/N s; beyond: 429 rate_limited with Retry-After)")
+      ->envname("VARELAY_HOLDER_INQUIRIES_PER_MINUTE")->check(CLI::Range(1, varelay::kMaxHolderInquiriesPerMinute))->capture_default_str();
   app.add_option("--transfer-retry-max-s", flags.transfer_retry_max_s,
                  "longest pause between attempts at an unsettled transfer (the pause doubles from 2 s)")
       ->envname("VARELAY_TRANSFER_RETRY_MAX_S")->check(CLI::Range(std::int64_t{1}, std::int64_t{3600}))->capture_default_str();

@@ -290,9 +290,13 @@ struct HttpServer::Impl {
     route = prepared.route;
     if (prepared.response) co_return std::move(*prepared.response);
     auto reply = co_await Submit(std::move(*prepared.submission));
-    const auto* bank = reply.result ? std::get_if<BankRoute>(&*reply.result) : nullptr;
-    if (prepared.holder_inquiry && bank) {
-      auto holder = co_await AskHolder(*bank, *prepared.holder_inquiry);
+    const auto* ticket = reply.result ? std::get_if<HolderInquiryTicket>(&*reply.result) : nullptr;
+    if (prepared.holder_inquiry && ticket) {
+      if (ticket->retry_after) co_return Service::RateLimited(*ticket->retry_after);
+      auto holder = co_await AskHolder(ticket->route, *prepared.holder_inquiry);
+      // Recorded before the answer goes out (the engine retries nothing: a refusal now,
+      // overloaded or stopping, leaves the record `asked`).
+      co_await Submit(Service::HolderOutcome(ticket->inquiry_id, holder));
       co_return service.FinishHolderInquiry(*prepared.holder_inquiry, holder);
     }
     co_return service.Finish(prepared.route, reply.result, reply.rendered);

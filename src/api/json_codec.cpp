@@ -946,6 +946,21 @@ json::value Encode(const PayoutPolicyView& v) {
                       {"used_today", v.used_today_minor},
                       {"updated_at", v.set ? json::value(FormatRfc3339(v.policy.updated_at)) : json::value(nullptr)}};
 }
+json::value Encode(const HolderInquiryTicket&) { return json::object{}; }  // never sent: the API asks the bank
+json::value Encode(const HolderInquiryPage& v) {
+  json::array items;
+  for (const auto& h : v.items) {
+    items.push_back(json::object{{"id", h.id},
+                                 {"merchant", h.merchant},
+                                 {"key_id", h.key_id},
+                                 {"bank_code", h.bank},
+                                 {"account_masked", h.account_masked},
+                                 {"outcome", HolderInquiryOutcomeName(h.outcome)},
+                                 {"asked_at", FormatRfc3339(h.asked_at)},
+                                 {"answered_at", TimeOrNull(h.answered_at)}});
+  }
+  return json::object{{"items", std::move(items)}, {"next_before", StringOrNull(v.next_before)}};
+}
 json::value Encode(const BankRoute&) { return json::object{}; }  // never sent: the API asks the bank
 json::value Encode(const BankSigningSecret& v) { return {{"bank", v.bank}, {"signing_secret", v.secret}}; }
 

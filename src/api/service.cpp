@@ -26,7 +26,7 @@ enum class Handler {
   kFindLedger, kVerifyLedger, kPrecheck, kDepositNotice, kCancelDeposit, kCreateEndpoint, kListEndpoints,
   kGetEndpoint, kUpdateEndpoint, kDeleteEndpoint, kRotateSecret, kListEvents, kGetEvent, kResendEvent,
   kCreateSigningSecret, kCamt054, kCamt053, kListStatements, kUpdateBank, kCreateTransfer, kListTransfers,
-  kGetTransfer, kHolderInquiry, kSetPayoutLimits, kGetPayoutLimits,
+  kGetTransfer, kHolderInquiry, kSetPayoutLimits, kGetPayoutLimits, kListHolderInquiries,
 };
 
 struct Route {
@@ -78,6 +78,7 @@ constexpr std::array kRoutes = {
     Route{"GET", "/v1/transfers", Handler::kListTransfers},
     Route{"GET", "/v1/transfers/{transfer_id}", Handler::kGetTransfer},
     Route{"POST", "/v1/account-holder-inquiries", Handler::kHolderInquiry, 200, false, kBody},
+    Route{"GET", "/v1/account-holder-inquiries", Handler::kListHolderInquiries},
     Route{"POST", "/v1/webhook-endpoints", Handler::kCreateEndpoint, 201, true, kBody},
     Route{"GET", "/v1/webhook-endpoints", Handler::kListEndpoints},
     Route{"GET", "/v1/webhook-endpoints/{endpoint_id}", Handler::kGetEndpoint},
@@ -280,6 +281,26 @@ std::expected<ListTransfers, HttpResponse> DecodeTransferQuery(const Target& t) 
   return c;
 }
 
+std::expected<ListHolderInquiries, HttpResponse> DecodeInquiryQuery(const Target& t) {
+  ListHolderInquiries c;
+  for (const auto& [key, value] : t.query) {
+    if (key == "merchant") {
+      if (!IsMerchantId(value)) return std::unexpected(Refuse(ErrorCode::kInvalidField, "merchant must be a merchant id", key));
+      c.query.merchant = value;
+    } else if (key == "before") {
+      if (!IsExternalId(value)) return std::unexpected(Refuse(ErrorCode::kInvalidField, "before must be an inquiry id", key));
+      c.query.before_id = value;
+    } else if (key == "limit") {
+      auto limit = ParseLimit(value);
+      if (!limit) return std::unexpected(Refuse(ErrorCode::kInvalidField, "limit must be an integer from 1 to 500", key));
+      c.query.limit = *limit;
+    } else {
+      return std::unexpected(Refuse(ErrorCode::kUnknownField, key + " is not a parameter of this look-up", key));
+    }
+  }
+  return c;
+}
+
 // The delivery policy applied to a URL a merchant gives: a refusal the merchant can act on.
 std::optional<HttpResponse> RefuseUrl(const notify::UrlPolicy& policy, const std::string& url) {
   auto checked = notify::CheckEndpointUrl(policy, url);
@@ -334,7 +355,12 @@ std::expected<Command, HttpResponse> BuildCommand(const Route& route, const Look
     case Handler::kHolderInquiry: {
       auto request = DecodeHolderInquiry(*body);
       if (!request) return std::unexpected(Refuse(request.error()));
-      return RouteToBank{request->bank};
+      return StartHolderInquiry{request->bank, request->account};
+    }
+    case Handler::kListHolderInquiries: {
+      auto q = DecodeInquiryQuery(target);
+      if (!q) return std::unexpected(q.error());
+      return Command(std::move(*q));
     }
     case Handler::kCreateSigningSecret: return CreateBankSigningSecret{p[0]};
     case Handler::kCamt053: {
@@ -438,7 +464,8 @@ RenderedResponse Render(const Route& route, const Result<Outcome>& result) {
 
 bool TakesQuery(Handler h) {
   return h == Handler::kFindDeposits || h == Handler::kFindLedger || h == Handler::kListEvents ||
-         h == Handler::kCamt054 || h == Handler::kListStatements || h == Handler::kListTransfers;
+         h == Handler::kCamt054 || h == Handler::kListStatements || h == Handler::kListTransfers ||
+         h == Handler::kListHolderInquiries;
 }
 
 bool IsXml(std::string_view content_type) {
@@ -620,6 +647,24 @@ HttpResponse Service::FinishHolderInquiry(const HolderInquiryRequest& request, c
   if (!holder) return Refuse(holder.error().code, holder.error().detail);
   json::object o{{"bank_code", request.bank}, {"account", request.account}, {"holder_name", *holder}};
   return HttpResponse{200, "application/json", json::serialize(o), {}};
+}
+
+Submission Service::HolderOutcome(const std::string& id, const Result<std::string>& holder) {
+  Submission s;
+  s.internal = true;
+  const auto outcome = holder                                         ? HolderInquiryOutcome::kFound
+                       : holder.error().code == ErrorCode::kNotFound ? HolderInquiryOutcome::kNotFound
+                                                                     : HolderInquiryOutcome::kFailed;
+  s.command = varelay::FinishHolderInquiry{id, outcome};
+  return s;
+}
+
+HttpResponse Service::RateLimited(Millis wait) {
+  const auto seconds = std::max<std::int64_t>(1, (wait.count() + 999) / 1000);
+  HttpResponse r = Refuse(ErrorCode::kRateLimited, "too many account-holder inquiries for now: retry in " +
+                                                       std::to_string(seconds) + " s");
+  r.headers.emplace_back("Retry-After", std::to_string(seconds));
+  return r;
 }
 
 HttpResponse Service::Finish(int route_index, const Result<Outcome>& result,

@@ -48,8 +48,9 @@ class Service {
     int route = -1;  // -1: no route matched
     std::optional<HttpResponse> response;  // answered without the engine
     std::optional<Submission> submission;  // to hand to the engine (reply left unset)
-    // An account-holder inquiry: the submission asks the engine for the bank's route; given a
-    // BankRoute, the server asks the bank and answers with FinishHolderInquiry.
+    // An account-holder inquiry: the submission asks the engine for a HolderInquiryTicket; with
+    // one, the server answers RateLimited, or asks the bank, hands the engine HolderOutcome and
+    // answers with FinishHolderInquiry.
     std::optional<HolderInquiryRequest> holder_inquiry;
   };
   Prepared Prepare(const HttpRequestView& request) const;
@@ -60,6 +61,10 @@ class Service {
 
   // The answer to an account-holder inquiry once the bank has named the holder (or failed to).
   HttpResponse FinishHolderInquiry(const HolderInquiryRequest& request, const Result<std::string>& holder) const;
+  // The relay's own submission that records how inquiry `id` ended (reply left unset).
+  static Submission HolderOutcome(const std::string& id, const Result<std::string>& holder);
+  // 429 rate_limited with Retry-After: the whole seconds until `wait` has passed.
+  static HttpResponse RateLimited(Millis wait);
 
   Metrics& metrics() { return metrics_; }
   // Webhook figures for /metrics; set once before serving.

@@ -160,9 +160,19 @@ struct CreateTransfer {
 };
 struct GetTransfer { std::string id; };
 struct ListTransfers { TransferQuery query; };
-// How to reach a bank with the relay's own request (an account-holder inquiry): its protocol and
-// endpoint. kBankUnavailable when it has no endpoint.
+// How to reach a bank with the relay's own request (a transfer): its protocol and endpoint.
+// kBankUnavailable when it has no endpoint. The relay's own (admin) only.
 struct RouteToBank { std::string bank; };
+// An account-holder inquiry by a merchant key (docs/architecture.md, "Account-holder inquiries"):
+// the merchant needs a contract with the bank and is rate-limited; the inquiry is recorded
+// (`asked`) before the bank is asked, then FinishHolderInquiry records how it ended.
+struct StartHolderInquiry { std::string bank, account; };
+struct FinishHolderInquiry {
+  std::string id;
+  HolderInquiryOutcome outcome = HolderInquiryOutcome::kFailed;
+};
+// Admin: the inquiries recorded, newest first.
+struct ListHolderInquiries { HolderInquiryQuery query; };
 // An account-holder inquiry as the API takes it: RouteToBank first, then the bank is asked.
 struct HolderInquiryRequest {
   std::string bank, account, holder_id;
@@ -239,7 +249,8 @@ using Command =
                  CreateWebhookEndpoint, ListWebhookEndpoints, GetWebhookEndpoint, UpdateWebhookEndpoint,
                  DeleteWebhookEndpoint, RotateWebhookSecret, ListEvents, GetEvent, ResendEvent,
                  ReadGauges, RecordDeliveries, LoadPendingDeliveries, UpdateBank, CreateTransfer,
-                 GetTransfer, ListTransfers, RouteToBank, RecordTransfer, SetPayoutPolicy, GetPayoutPolicy>;
+                 GetTransfer, ListTransfers, RouteToBank, RecordTransfer, SetPayoutPolicy, GetPayoutPolicy,
+                 StartHolderInquiry, FinishHolderInquiry, ListHolderInquiries>;
 
 // What committed batches hand to the webhook dispatcher: endpoints that changed (deleted ones
 // carry deleted_at) and deliveries that became pending, each with its event.
@@ -395,13 +406,25 @@ struct BankRoute {
   std::string endpoint;
   std::string signing_secret;  // a JSON bank's: signs the relay's requests (empty: unsigned)
 };
+// StartHolderInquiry's answer: ask the bank at `route` and report as `inquiry_id`; or, with
+// `retry_after`, the merchant asked too often: nothing was recorded, ask again after that long.
+struct HolderInquiryTicket {
+  BankRoute route;
+  std::string inquiry_id;
+  std::optional<Millis> retry_after;
+};
+struct HolderInquiryPage {
+  std::vector<HolderInquiryRecord> items;
+  std::string next_before;  // empty at the end
+};
 
 using Outcome = std::variant<Bank, BankList, Merchant, MerchantList, Contract, ContractList,
                              IssuedApiKey, ApiKey, ApiKeyList, LoadReport, PoolList, LedgerVerdict,
                              AssignmentView, DepositPage, LedgerPage, PrecheckAnswer, DepositAck,
                              Gauges, EndpointView, EndpointList, EventView, EventPage, Recorded,
                              BankSigningSecret, ImportReport, NeedsBankNumber, StatementList,
-                             PendingDeliveries, TransferView, TransferPage, BankRoute, PayoutPolicyView>;
+                             PendingDeliveries, TransferView, TransferPage, BankRoute, PayoutPolicyView,
+                             HolderInquiryTicket, HolderInquiryPage>;
 
 // A response as the API sent it, kept for Idempotency-Key replays.
 struct RenderedResponse {

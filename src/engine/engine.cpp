@@ -72,6 +72,7 @@ bool ReadsTables(const Command& command) {
          std::holds_alternative<ListStatements>(command) ||
          std::holds_alternative<ListEvents>(command) || std::holds_alternative<GetEvent>(command) ||
          std::holds_alternative<ListTransfers>(command) ||
+         std::holds_alternative<ListHolderInquiries>(command) ||
          std::holds_alternative<LoadPendingDeliveries>(command);
 }
 

@@ -1361,6 +1361,57 @@ TEST_F(EngineTest, PayoutLimitsAndAllowListsBindTransfersAtomically) {
   EXPECT_EQ(Err(transfer(10), merchant_), ErrorCode::kForbidden);
 }
 
+// Proves account-holder inquiries are bounded and kept: a merchant asks only banks it has a
+// contract with, only so often (the rate comes back after its interval), and each inquiry is
+// recorded asked, then with its outcome, the account masked, for an admin's list alone.
+TEST_F(EngineTest, HolderInquiriesNeedAContractAreRateLimitedAndRecorded) {
+  Reopen();  // the default rate: kDefaultHolderInquiriesPerMinute
+  Ok(CreateBank{"088", "Shinhan", BankProtocol::kTelegram, "127.0.0.1:9300"});
+  StartHolderInquiry ask{"088", "11112222333"};
+  EXPECT_EQ(Err(ask, merchant_), ErrorCode::kNoContract);
+  EXPECT_EQ(Err(ask, kAdminToken), ErrorCode::kForbidden);
+  EXPECT_EQ(Err(ask, bank_), ErrorCode::kForbidden);
+  Ok(CreateContract{"shop", "088", "8801234567890", "Demo Shop", Issuance::kPool, "", 3000, true});
+  Ok(CreateContract{"other", "088", "8809876543210", "Other Shop", Issuance::kPool, "", 3000, true});
+  std::vector<std::string> ids;
+  for (int i = 0; i < kDefaultHolderInquiriesPerMinute; ++i) {
+    auto ticket = std::get<HolderInquiryTicket>(Ok(ask, i % 2 ? merchant_ : payouts_));
+    ASSERT_FALSE(ticket.retry_after) << i;
+    EXPECT_EQ(ticket.route.endpoint, "127.0.0.1:9300");
+    ids.push_back(ticket.inquiry_id);
+  }
+  auto limited = std::get<HolderInquiryTicket>(Ok(ask, merchant_));
+  ASSERT_TRUE(limited.retry_after);
+  EXPECT_EQ(*limited.retry_after, Millis(60'000 / kDefaultHolderInquiriesPerMinute));
+  EXPECT_TRUE(limited.inquiry_id.empty()) << "nothing recorded";
+  EXPECT_FALSE(std::get<HolderInquiryTicket>(Ok(ask, other_)).retry_after) << "another merchant's own bucket";
+
+  Answer done;
+  auto s = Make("", FinishHolderInquiry{ids[0], HolderInquiryOutcome::kFound}, done);
+  s.internal = true;
+  ASSERT_TRUE(engine_->Submit(std::move(s)));
+  engine_->Step();
+  ASSERT_TRUE(done.result);
+  EXPECT_EQ(Err(FinishHolderInquiry{ids[0], HolderInquiryOutcome::kFailed}, kAdminToken), ErrorCode::kNotFound)
+      << "an outcome is recorded once";
+
+  EXPECT_EQ(Err(ListHolderInquiries{}, merchant_), ErrorCode::kForbidden);
+  ListHolderInquiries list;
+  list.query.merchant = "shop";
+  list.query.limit = 500;
+  auto page = std::get<HolderInquiryPage>(Ok(list));
+  ASSERT_EQ(page.items.size(), static_cast<std::size_t>(kDefaultHolderInquiriesPerMinute));
+  const HolderInquiryRecord& first = page.items.back();  // newest first
+  EXPECT_EQ(first.id, ids[0]);
+  EXPECT_EQ(first.account_masked, "*******2333");
+  EXPECT_EQ(first.outcome, HolderInquiryOutcome::kFound);
+  EXPECT_TRUE(first.answered_at);
+  EXPECT_EQ(page.items.front().outcome, HolderInquiryOutcome::kAsked);
+
+  clock_.Advance(Millis(60'000 / kDefaultHolderInquiriesPerMinute));
+  EXPECT_FALSE(std::get<HolderInquiryTicket>(Ok(ask, merchant_)).retry_after) << "one more after the interval";
+}
+
 // Proves a merchant's unsettled transfers are capped (a bank that never answers must not let them
 // pile up without end), with a refusal that changes nothing.
 TEST_F(EngineTest, UnsettledTransfersAreCappedPerMerchant) {

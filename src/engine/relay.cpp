@@ -36,7 +36,7 @@ namespace {
 // any rule sees the caller, so no rule can mistake it for another role.
 bool PayoutKeyMay(const Command& command) {
   return std::holds_alternative<CreateTransfer>(command) || std::holds_alternative<GetTransfer>(command) ||
-         std::holds_alternative<ListTransfers>(command) || std::holds_alternative<RouteToBank>(command) ||
+         std::holds_alternative<ListTransfers>(command) || std::holds_alternative<StartHolderInquiry>(command) ||
          std::holds_alternative<ListBanks>(command) || std::holds_alternative<GetPayoutPolicy>(command);
 }
 
@@ -71,7 +71,11 @@ std::string_view PrecheckRefusalName(PrecheckRefusal r) {
 }
 
 Relay::Relay(Store& store, RelayOptions options)
-    : store_(store), options_(options), ids_(options.id_seed), ledger_hash_(kGenesisHash) {}
+    : store_(store),
+      options_(options),
+      ids_(options.id_seed),
+      ledger_hash_(kGenesisHash),
+      inquiry_limit_(options.holder_inquiries_per_minute) {}
 
 std::string Relay::PoolKey(std::string_view merchant, std::string_view bank,
                            std::string_view region) {

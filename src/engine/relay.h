@@ -29,6 +29,7 @@ struct RelayOptions {
   Millis default_due{std::chrono::days(7)};    // when an assignment names no due time
   Millis max_due{std::chrono::days(30)};       // the furthest due time accepted
   Millis idempotency_retention{std::chrono::hours(24)};
+  int holder_inquiries_per_minute = kDefaultHolderInquiriesPerMinute;  // per merchant
   std::uint64_t id_seed = 0;                   // 0: random
 };
 
@@ -194,6 +195,10 @@ class Relay final : private LoadSink {
   // Pay-out limits (relay_payouts.cpp).
   Result<Outcome> Do(const Caller&, const SetPayoutPolicy&, Instant now);
   Result<Outcome> Do(const Caller&, const GetPayoutPolicy&, Instant now);
+  // Account-holder inquiries (relay_inquiries.cpp).
+  Result<Outcome> Do(const Caller&, const StartHolderInquiry&, Instant now);
+  Result<Outcome> Do(const Caller&, const FinishHolderInquiry&, Instant now);
+  Result<Outcome> Do(const Caller&, const ListHolderInquiries&, Instant now);
   // A merchant's transfer within its limits and allow-list, or kPayoutLimitExceeded /
   // kRecipientNotAllowed; changes nothing.
   Result<void> CheckPayoutLimits(const std::string& merchant, const CreateTransfer& c, Instant now) const;
@@ -324,6 +329,10 @@ class Relay final : private LoadSink {
   // Pay-out policies an operator set, by merchant (others have the defaults).
   std::map<std::string, PayoutPolicy, std::less<>> payout_policies_;
   PayoutDay payout_day_;  // what today's transfers not refused hold, per merchant
+  InquiryRateLimit inquiry_limit_;
+  // Inquiries recorded `asked` whose bank has not answered yet, by id. Bounded by the rate limit;
+  // what a restart forgets stays `asked` in the store.
+  std::map<std::string, HolderInquiryRecord> open_inquiries_;
 };
 
 // Whether `endpoint` has the form `protocol` is reached at (empty: none, always fits).

@@ -803,7 +803,9 @@ class SqliteStore final : public Store {
     }
   }
   void PutHolderInquiry(const HolderInquiryRecord& h) override {
-    Statement s(db_, "INSERT OR REPLACE INTO holder_inquiries VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    // An update keeps the row (and its rowid, the order inquiries are listed in).
+    Statement s(db_, "INSERT INTO holder_inquiries VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) "
+                     "DO UPDATE SET outcome = excluded.outcome, answered_at = excluded.answered_at");
     if (s.ok()) {
       Write(s.Bind(1, h.id).Bind(2, h.merchant).Bind(3, h.key_id).Bind(4, h.bank).Bind(5, h.account_masked)
                 .Bind(6, HolderInquiryOutcomeName(h.outcome)).Bind(7, ToUnixMs(h.asked_at))

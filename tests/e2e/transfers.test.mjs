@@ -102,7 +102,7 @@ test('holder inquiry: the bank names the holder of an account; an unknown accoun
   const c = await setup(t);
   const found = expectStatus(await c.shop.post('/v1/account-holder-inquiries', { bank_code: '004', account: KIM }), 200, 'inquiry');
   assert.deepEqual(found, { bank_code: '004', account: KIM, holder_name: 'Kim Minji' });
-  const mother = expectStatus(await c.admin.post('/v1/account-holder-inquiries', { bank_code: '004', account: MOTHER, holder_id: '1234567890' }), 200);
+  const mother = expectStatus(await c.shop.post('/v1/account-holder-inquiries', { bank_code: '004', account: MOTHER, holder_id: '1234567890' }), 200);
   assert.equal(mother.holder_name, 'Example Shop Co.');
   assertProblem(await c.shop.post('/v1/account-holder-inquiries', { bank_code: '004', account: '99999999' }), 404, 'not_found', 'unknown account');
   assertProblem(await c.shop.post('/v1/account-holder-inquiries', { bank_code: '088', account: KIM }), 502, 'bank_unavailable', 'no endpoint');
