@@ -14,6 +14,7 @@
 #include <variant>
 
 #include "api/http_server.h"
+#include "api/problem.h"
 #include "api/service.h"
 #include "engine/engine.h"
 #include "engine/random.h"
@@ -50,6 +51,7 @@ struct Flags {
   std::int64_t drain_grace_ms = varelay::api::ServerOptions{}.drain_grace.count();
   std::int64_t drain_timeout_s = varelay::api::ServerOptions{}.drain_timeout.count();
   bool print_routes = false;
+  bool print_error_codes = false;
   // Webhooks (docs/webhooks.md).
   std::string webhook_allow_http;
   std::string webhook_allow_network;
@@ -175,7 +177,8 @@ std::string AdminToken(bool& generated) {
     return fixed;
   }
   generated = true;
-  return "vrk_" + varelay::RandomSecret(40);
+  // vrk_<key id without key_>_<secret>, as every issued key: the engine takes the id from it.
+  return "vrk_" + varelay::RandomSecret(16) + "_" + varelay::RandomSecret(40);
 }
 
 bool WriteSecretFile(const std::filesystem::path& path, const std::string& secret) {
@@ -596,6 +599,8 @@ int main(int argc, char** argv) {
                  "longest pause between attempts at an unsettled transfer (the pause doubles from 2 s)")
       ->envname("VARELAY_TRANSFER_RETRY_MAX_S")->check(CLI::Range(std::int64_t{1}, std::int64_t{3600}))->capture_default_str();
   app.add_flag("--print-routes", flags.print_routes, "print every HTTP route as 'METHOD /path' and exit");
+  app.add_flag("--print-error-codes", flags.print_error_codes,
+               "print every problem code the API can answer as 'code status' and exit");
   app.set_version_flag("--version", "varelayd 0.1.0");
   app.footer(
       "Environment: VARELAY_ADMIN_KEY fixes the bootstrap admin key (at least 24 characters) "
@@ -608,6 +613,13 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (flags.print_routes) {
     for (const auto& route : varelay::api::Service::RouteList()) std::cout << route << "\n";
+    return 0;
+  }
+  if (flags.print_error_codes) {
+    for (int i = 0; i <= static_cast<int>(varelay::ErrorCode::kInternal); ++i) {
+      const auto code = static_cast<varelay::ErrorCode>(i);
+      std::cout << varelay::ErrorCodeName(code) << " " << varelay::api::StatusFor(code) << "\n";
+    }
     return 0;
   }
   return Serve(flags);

@@ -112,7 +112,8 @@ Decoded<StoreStatements> DecodeCamt053(std::string_view xml) {
       if (balance.type == "CLBD" && !s.closing_minor) s.closing_minor = balance.amount.minor();
     }
     for (const auto& t : account.transactions) {
-      ++s.entries;
+      if (t.transaction_number == 1) ++s.entries;  // entries (Ntry), as the statement counts them
+      // Sums go by transaction: a batched entry's details carry their own amounts.
       if (t.status != iso20022::EntryStatus::kBooked) continue;
       (t.credit_debit == iso20022::CreditDebit::kCredit ? s.credits_minor : s.debits_minor) += t.amount.minor();
       if (s.currency.empty()) s.currency = std::string(t.amount.currency().code());

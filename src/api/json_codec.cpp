@@ -55,6 +55,11 @@ class Reader {
   std::string OptionalName(std::string_view key, std::size_t max_chars) {
     const json::value* v = object_.if_contains(key);
     if (v && v->is_string() && v->get_string().empty()) return {};
+    if (v && v->is_string() && !IsCleanText(v->get_string(), max_chars)) {
+      Bad(ErrorCode::kInvalidField, key,
+          "must be 0 to " + std::to_string(max_chars) + " characters without control characters");
+      return {};
+    }
     return Name(key, false, max_chars);
   }
 
@@ -503,6 +508,10 @@ Decoded<CreateAssignment> DecodeCreateAssignment(const json::object& body) {
       c.rule.max_minor = rr.Amount("max", true);
       if (c.rule.min_minor > 0 && c.rule.max_minor > 0 && c.rule.min_minor > c.rule.max_minor) {
         rr.Bad(ErrorCode::kInvalidAmount, "max", "must not be less than min");
+      } else if (c.rule.min_minor > 0 && c.amount.minor() > 0 &&
+                 (c.amount.minor() < c.rule.min_minor || c.amount.minor() > c.rule.max_minor)) {
+        // The amount is what the payer is asked for; one no deposit could match is a mistake.
+        r.Bad(ErrorCode::kInvalidField, "amount", "must be within amount_rule's min and max");
       }
       rr.NoOthers({"type", "min", "max"});
     } else if (c.rule.kind == AmountRuleKind::kAccumulate && !kind.empty()) {

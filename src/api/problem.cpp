@@ -9,6 +9,7 @@ int StatusFor(ErrorCode code) {
   switch (code) {
     case ErrorCode::kMalformedRequest:
     case ErrorCode::kMalformedJson:
+    case ErrorCode::kMalformedXml:
     case ErrorCode::kInvalidUtf8:
     case ErrorCode::kInvalidField:
     case ErrorCode::kMissingField:

@@ -46,6 +46,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kSignatureStale: return "signature_stale";
     case ErrorCode::kBankUnavailable: return "bank_unavailable";
     case ErrorCode::kBankNumberInUse: return "bank_number_in_use";
+    case ErrorCode::kMalformedXml: return "malformed_xml";
     case ErrorCode::kOverloaded: return "overloaded";
     case ErrorCode::kShuttingDown: return "shutting_down";
     case ErrorCode::kInternal: return "internal";

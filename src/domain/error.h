@@ -52,9 +52,10 @@ enum class ErrorCode {
   kRateLimited,           // too many requests of this kind for now: Retry-After says when
   kPayoutLimitExceeded,   // a transfer over its merchant's per-transfer or daily limit
   kRecipientNotAllowed,   // a transfer to a recipient off its merchant's allow-list
+  kMalformedXml,  // a bank's XML message that is not well-formed or that the reader refuses
   kOverloaded,
   kShuttingDown,
-  kInternal,
+  kInternal,  // stays last: varelayd --print-error-codes lists the codes up to it
 };
 
 // The stable snake_case name of a code, as sent to clients in problem+json `code`.

@@ -291,6 +291,15 @@ bool Relay::EnsureAdminKey(const std::string& token, Instant now) {
   }
   ApiKey key;
   key.id = ids_.NewId("key_", 16);
+  // A generated bootstrap token names its id ("vrk_<16>_<secret>"); one an operator chose keeps a
+  // drawn id.
+  if (token.size() > 21 && token.starts_with("vrk_") && token[20] == '_' &&
+      std::all_of(token.begin() + 4, token.begin() + 20, [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+      }) &&
+      !keys_.contains("key_" + token.substr(4, 16))) {
+    key.id = "key_" + token.substr(4, 16);
+  }
   key.secret_hash = Sha256Hex(token);
   key.role = Role::kAdmin;
   key.label = "bootstrap";
@@ -414,7 +423,9 @@ Result<Outcome> Relay::Do(const Caller& caller, const UpdateMerchant& c, Instant
 
 Result<Outcome> Relay::Do(const Caller& caller, const CreateContract& c, Instant now) {
   if (auto r = Require(caller, Role::kAdmin); !r) return std::unexpected(r.error());
-  if (!merchants_.contains(c.merchant)) return Fail(ErrorCode::kNotFound, "no such merchant");
+  if (!merchants_.contains(c.merchant)) {
+    return Fail(ErrorCode::kUnknownMerchant, "merchant " + c.merchant + " is not set up", "merchant");
+  }
   if (!banks_.contains(c.bank)) return Fail(ErrorCode::kUnknownBank, "bank " + c.bank + " is not set up", "bank");
   auto key = std::make_pair(c.merchant, c.bank);
   if (contracts_.contains(key)) {
@@ -447,9 +458,11 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateApiKey& c, Instant n
     return Fail(ErrorCode::kUnknownBank, "bank " + c.bank + " is not set up", "bank");
   }
   IssuedApiKey issued;
-  issued.token = "vrk_" + RandomSecret(40);  // 200 bits
   ApiKey& key = issued.key;
   key.id = ids_.NewId("key_", 16);
+  // The token names its key, so an operator handed a leaked one knows which key to revoke; the
+  // secret part alone carries the 200 bits.
+  issued.token = "vrk_" + key.id.substr(4) + "_" + RandomSecret(40);
   key.secret_hash = Sha256Hex(issued.token);
   key.role = c.role;
   key.merchant = IsMerchantRole(c.role) ? c.merchant : "";

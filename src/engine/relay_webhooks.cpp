@@ -394,7 +394,9 @@ Result<Outcome> Relay::Do(const Caller& caller, const ResendEvent& c, Instant no
   std::vector<const WebhookEndpoint*> targets;
   if (!c.endpoint_id.empty()) {
     auto e = OwnEndpoint(caller, c.endpoint_id);
-    if (!e) return std::unexpected(e.error());
+    if (!e) {  // none, another merchant's or deleted: there is no endpoint to send to
+      return Fail(ErrorCode::kNoEndpoint, "no webhook endpoint " + c.endpoint_id + " of this merchant", "endpoint_id");
+    }
     if (!(*e)->enabled) return Fail(ErrorCode::kNoEndpoint, "webhook endpoint " + c.endpoint_id + " is disabled");
     targets.push_back(*e);
   } else {

@@ -76,7 +76,7 @@ test('camt.054: a KRW credit pays the order once, the same message again is a du
   assert.equal((await allDeposits(admin)).length, 1, 'still one deposit');
 
   // Refused whole: malformed XML, a fractional KRW amount, the wrong media type, the wrong role.
-  assertProblem(await postXml(bank, '<Document><unclosed>'), 400, 'malformed_request');
+  assertProblem(await postXml(bank, '<Document><unclosed>'), 400, 'malformed_xml');
   assertProblem(await postXml(bank, deposit.replaceAll('>39000<', '>39000.5<')), 400, 'invalid_amount');
   assertProblem(await bank.post('/v1/bank/camt054', { not: 'xml' }), 415, 'unsupported_media_type');
   assertProblem(await postXml(bank, deposit, '?virtual_account=elsewhere'), 400, 'invalid_field');
@@ -111,6 +111,7 @@ test('camt.053: real statements are stored once per account with exact balances 
   const finnish = readFileSync(path.join(SHARED, 'FI_camt_053_sample.xml'), 'utf8');
   const fi = expectStatus(await post(other, finnish), 200, 'Finnish camt.053').items[0];
   assert.equal(fi.opening_balance + fi.credits - fi.debits, fi.closing_balance, 'the Finnish statement balances');
+  assert.equal(fi.entries, 10, 'entries counts Ntry elements (the statement says NbOfNtries 10), not their 12 TxDtls');
 
   const all = expectStatus(await admin.get('/v1/statements'), 200, 'admin list').items;
   assert.equal(all.length, 2);

@@ -106,17 +106,17 @@ TEST(Iso20022Limits, MalformedInputIsRefused) {
         xml + "<Document/>", Replace(xml, "39000</Amt>", "39000</Amt></Amt>")}) {
     auto read = ReadCamt054(bad);
     ASSERT_FALSE(read) << bad.substr(0, 60);
-    EXPECT_EQ(read.error().code, ErrorCode::kMalformedRequest) << read.error().detail;
+    EXPECT_EQ(read.error().code, ErrorCode::kMalformedXml) << read.error().detail;
   }
   auto latin1 = ReadCamt054(Replace(xml, "홍길동", "\xe9t\xe9"));
   ASSERT_FALSE(latin1);
   EXPECT_EQ(latin1.error().code, ErrorCode::kInvalidUtf8);
   auto declared = ReadCamt054(Replace(xml, "encoding=\"UTF-8\"", "encoding=\"ISO-8859-1\""));
   ASSERT_FALSE(declared);
-  EXPECT_EQ(declared.error().code, ErrorCode::kMalformedRequest);
+  EXPECT_EQ(declared.error().code, ErrorCode::kMalformedXml);
   auto nul = ReadCamt054(Replace(xml, "39000</Amt>", std::string("39000\0</Amt>", 12)));
   ASSERT_FALSE(nul);
-  EXPECT_EQ(nul.error().code, ErrorCode::kMalformedRequest);
+  EXPECT_EQ(nul.error().code, ErrorCode::kMalformedXml);
   auto bom = ReadCamt054("\xef\xbb\xbf" + xml);
   ASSERT_TRUE(bom) << bom.error().detail;
   auto utf16 = ReadCamt054(std::string("\xff\xfe<\0D\0", 6));
@@ -180,7 +180,7 @@ TEST(Iso20022Limits, DoctypeAndEntities) {
   for (const std::string& doctype : {laughs, external, std::string("<!doctype Document>")}) {
     auto read = ReadCamt054(Replace(xml, "<Document ", doctype + "<Document "));
     ASSERT_FALSE(read) << doctype;
-    EXPECT_EQ(read.error().code, ErrorCode::kMalformedRequest);
+    EXPECT_EQ(read.error().code, ErrorCode::kMalformedXml);
     EXPECT_NE(read.error().detail.find("DOCTYPE"), std::string::npos);
   }
   auto escaped = ReadCamt054(Replace(xml, "홍길동", "Kim &amp; Lee &#xD64D;"));
@@ -201,7 +201,7 @@ TEST(Iso20022Limits, DeepNestingIsRefused) {
   for (int i = 0; i < kLevels; ++i) deep += "</a>";
   auto read = ReadCamt054(deep);
   ASSERT_FALSE(read);
-  EXPECT_EQ(read.error().code, ErrorCode::kMalformedRequest);
+  EXPECT_EQ(read.error().code, ErrorCode::kMalformedXml);
   EXPECT_NE(read.error().detail.find("deeper"), std::string::npos);
 
   std::string nested;
@@ -209,7 +209,7 @@ TEST(Iso20022Limits, DeepNestingIsRefused) {
   for (int i = 0; i < kMaxElementDepth; ++i) nested += "</X>";
   auto inside = ReadCamt054(Replace(Fixture("krw_deposit.camt054.xml"), "<Ustrd>", nested + "<Ustrd>"));
   ASSERT_FALSE(inside);
-  EXPECT_EQ(inside.error().code, ErrorCode::kMalformedRequest);
+  EXPECT_EQ(inside.error().code, ErrorCode::kMalformedXml);
 }
 
 // Proves input over the size limit is refused before parsing, and that a caller can lower it.

@@ -43,13 +43,13 @@ Result<XmlTree> XmlTree::Parse(std::string_view xml, std::size_t max_bytes, int 
                                               " are accepted");
   }
   if (xml.find('\0') != std::string_view::npos) {
-    return Fail(ErrorCode::kMalformedRequest, "the message contains a NUL byte");
+    return Fail(ErrorCode::kMalformedXml, "the message contains a NUL byte");
   }
   if (!IsValidUtf8(xml)) return Fail(ErrorCode::kInvalidUtf8, "the message is not valid UTF-8");
   // pugixml never expands entities beyond the five predefined ones, but a DTD has no place in a
   // bank message at all: refusing it outright keeps entity tricks out of every later layer.
   if (ContainsDoctype(xml)) {
-    return Fail(ErrorCode::kMalformedRequest, "a DOCTYPE is not accepted (no DTDs, no entities)");
+    return Fail(ErrorCode::kMalformedXml, "a DOCTYPE is not accepted (no DTDs, no entities)");
   }
   XmlTree tree;
   constexpr unsigned kOptions = pugi::parse_cdata | pugi::parse_escapes | pugi::parse_eol |
@@ -57,7 +57,7 @@ Result<XmlTree> XmlTree::Parse(std::string_view xml, std::size_t max_bytes, int 
   pugi::xml_parse_result parsed =
       tree.document_->load_buffer(xml.data(), xml.size(), kOptions, pugi::encoding_utf8);
   if (!parsed) {
-    return Fail(ErrorCode::kMalformedRequest, std::string("not well-formed XML: ") +
+    return Fail(ErrorCode::kMalformedXml, std::string("not well-formed XML: ") +
                                                   parsed.description() + " at byte " +
                                                   std::to_string(parsed.offset));
   }
@@ -75,14 +75,14 @@ Result<void> XmlTree::CheckTree(int max_depth) {
       std::string_view encoding = top.attribute("encoding").value();
       if (!encoding.empty() && !EqualsIgnoringCase(encoding, "UTF-8") &&
           !EqualsIgnoringCase(encoding, "UTF8") && !EqualsIgnoringCase(encoding, "US-ASCII")) {
-        return Fail(ErrorCode::kMalformedRequest,
+        return Fail(ErrorCode::kMalformedXml,
                     "the message declares encoding " + std::string(encoding) +
                         "; only UTF-8 is accepted");
       }
     }
   }
   if (roots != 1) {
-    return Fail(ErrorCode::kMalformedRequest, "the message must have exactly one root element");
+    return Fail(ErrorCode::kMalformedXml, "the message must have exactly one root element");
   }
   int depth = 0;
   pugi::xml_node node = document_->first_child();
@@ -90,7 +90,7 @@ Result<void> XmlTree::CheckTree(int max_depth) {
     if (node.first_child()) {
       node = node.first_child();
       if (++depth > max_depth) {
-        return Fail(ErrorCode::kMalformedRequest,
+        return Fail(ErrorCode::kMalformedXml,
                     "elements are nested deeper than " + std::to_string(max_depth));
       }
       continue;
