@@ -423,9 +423,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const UpdateMerchant& c, Instant
 
 Result<Outcome> Relay::Do(const Caller& caller, const CreateContract& c, Instant now) {
   if (auto r = Require(caller, Role::kAdmin); !r) return std::unexpected(r.error());
-  if (!merchants_.contains(c.merchant)) {
-    return Fail(ErrorCode::kUnknownMerchant, "merchant " + c.merchant + " is not set up", "merchant");
-  }
+  if (!merchants_.contains(c.merchant)) return Fail(ErrorCode::kNotFound, "no such merchant");
   if (!banks_.contains(c.bank)) return Fail(ErrorCode::kUnknownBank, "bank " + c.bank + " is not set up", "bank");
   auto key = std::make_pair(c.merchant, c.bank);
   if (contracts_.contains(key)) {
@@ -497,7 +495,9 @@ Result<Outcome> Relay::Do(const Caller& caller, const RevokeApiKey& c, Instant n
 
 Result<Outcome> Relay::Do(const Caller& caller, const LoadNumbers& c, Instant) {
   if (auto r = Require(caller, Role::kAdmin); !r) return std::unexpected(r.error());
-  if (!merchants_.contains(c.merchant)) return Fail(ErrorCode::kNotFound, "no such merchant");
+  if (!merchants_.contains(c.merchant)) {
+    return Fail(ErrorCode::kUnknownMerchant, "merchant " + c.merchant + " is not set up", "merchant");
+  }
   if (!banks_.contains(c.bank)) return Fail(ErrorCode::kUnknownBank, "bank " + c.bank + " is not set up", "bank");
   if (!contracts_.contains({c.merchant, c.bank})) {
     return Fail(ErrorCode::kNoContract, "the merchant has no contract with bank " + c.bank, "bank");

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 
 import { api, assertProblem, expectStatus, killAll, makeTempDir, nowRfc3339, removeDir, seedDemo, startRelay } from './relay.mjs';
 import { assertVerified, closeAllReceivers, startReceiver } from './receiver.mjs';
+import { assertResponseMatches, assertWebhookMatches } from '../openapi/contract.mjs';
 
 after(async () => {
   await killAll();
@@ -45,7 +46,9 @@ test('deposit events carry the customer unless the endpoint leaves personal data
   const lean = await addEndpoint(t, shop, { include_personal_data: false });
   assert.equal(lean.endpoint.include_personal_data, false);
   const patched = await addEndpoint(t, shop);
-  const afterPatch = expectStatus(await shop.patch(`/v1/webhook-endpoints/${patched.endpoint.id}`, { include_personal_data: false }), 200, 'PATCH');
+  const patch = await shop.patch(`/v1/webhook-endpoints/${patched.endpoint.id}`, { include_personal_data: false });
+  const afterPatch = assertResponseMatches('PATCH', `/v1/webhook-endpoints/${patched.endpoint.id}`, patch);
+  expectStatus(patch, 200, 'PATCH');
   assert.equal(afterPatch.include_personal_data, false);
   assertProblem(await shop.patch(`/v1/webhook-endpoints/${patched.endpoint.id}`, { include_personal_data: 'no' }), 400, 'invalid_field', 'not a boolean');
 
@@ -56,6 +59,7 @@ test('deposit events carry the customer unless the endpoint leaves personal data
 
   const matched = assertVerified(await full.receiver.waitForType('deposit.matched', { orderId: 'order-customer-1' }), 'deposit.matched');
   assert.deepEqual(matched.data.customer, CUSTOMER, 'the customer as given at issuance');
+  assertWebhookMatches(matched, 'deposit.matched with the customer');
   assert.equal(matched.data.deposit.amount, 15000);
   const created = assertVerified(await full.receiver.waitForType('assignment.created', { orderId: 'order-customer-1' }), 'assignment.created');
   assert.deepEqual(created.data.customer, CUSTOMER);
@@ -63,6 +67,7 @@ test('deposit events carry the customer unless the endpoint leaves personal data
     const d = await receiver.waitForType('deposit.matched', { orderId: 'order-customer-1' });
     const body = assertVerified(d, 'deposit.matched without personal data');
     assert.equal('customer' in body.data, false, 'no customer member');
+    assertWebhookMatches(body, 'deposit.matched without the customer');
     for (const value of [CUSTOMER.phone, CUSTOMER.email]) assert.equal(d.raw.includes(value), false, `${value} is not sent`);
     assert.equal(body.data.deposit.transaction_id, 'tx-customer-1', 'the rest of the event is there');
   }

@@ -69,6 +69,12 @@ export function templateFor(urlPath) {
   return null;
 }
 
+// What docs/openapi.yaml's "Errors" section lets any route answer besides its own responses.
+const ANY_ROUTE = {
+  400: ['malformed_request', 'unknown_field'], 404: ['route_not_found'], 405: ['method_not_allowed'],
+  431: ['headers_too_large'], 500: ['internal'], 503: ['shutting_down', 'overloaded'],
+};
+
 function responseKey(responses, status) {
   const s = String(status);
   if (responses[s]) return s;
@@ -89,7 +95,13 @@ export function validateResponse(method, urlPath, { status, headers, body, text 
   const op = doc.paths[template][method.toLowerCase()];
   if (!op) return [`${method} ${template}: no such operation in the document`];
   const key = responseKey(op.responses ?? {}, status);
-  if (!key) return [`${method} ${template}: status ${status} is not documented`];
+  if (!key || (key === 'default' && ANY_ROUTE[status])) {
+    if (ANY_ROUTE[status]?.includes(body?.code)) {
+      const validate = validatorAt(['components', 'schemas', 'Problem']);
+      return validate(body) ? [] : validate.errors.map((e) => `${method} ${template} ${status}: ${e.instancePath} ${e.message}`);
+    }
+    if (!key) return [`${method} ${template}: status ${status} is not documented`];
+  }
   const [segments, response] = follow(['paths', template, method.toLowerCase(), 'responses', key]);
   const content = response?.content;
   const type = (headers?.get?.('content-type') ?? headers?.['content-type'] ?? '').split(';')[0].trim();
@@ -117,4 +129,13 @@ export function assertResponseMatches(method, urlPath, res, what = '') {
 /** The document's ErrorCode enum. */
 export function documentedErrorCodes() {
   return doc.components.schemas.ErrorCode.enum;
+}
+
+/** Asserts a webhook message body conforms to the document's schema for its `type` (webhooks section). */
+export function assertWebhookMatches(body, what = '') {
+  const op = doc.webhooks?.[body?.type]?.post;
+  assert.ok(op, `docs/openapi.yaml documents no webhook ${body?.type}`);
+  const validate = validatorAt(['webhooks', body.type, 'post', 'requestBody', 'content', 'application/json', 'schema']);
+  assert.ok(validate(body), `${what || body.type} against docs/openapi.yaml: ${JSON.stringify(validate.errors)}`);
+  return body;
 }
