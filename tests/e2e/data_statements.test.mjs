@@ -50,7 +50,7 @@ test('camt.053: a 0.7 MiB message of 1,000 statements is stored at about its siz
   const dataDir = makeTempDir();
   const relay = await startRelay({ dataDir });
   t.after(async () => { await relay.kill(); removeDir(dataDir); });
-  const seed = await seedDemo(relay, { perPool: 1 });
+  const seed = await seedDemo(relay, { perPool: 1, protocol: 'iso20022' });
   const admin = api(relay.url, ADMIN_KEY);
   const bank = api(relay.url, seed.keys.bank004);
   const post = (xml) => bank.request('POST', '/v1/bank/camt053', { raw: xml, headers: { 'Content-Type': 'application/xml' } });
