@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "ledger_audit_load.h"
 #include "load.h"
 #include "peers.h"
 #include "relay_process.h"
@@ -105,6 +106,14 @@ void AddFlags(CLI::App& app, Options& o) {
          "with --restart: stop varelayd with SIGKILL instead (the start then reads the running "
          "snapshot and the log after it)")
       ->needs(restart);
+  app.add_option("--ledger-entries", o.ledger_entries,
+                 "ledger entries (booked deposits) written into varelayd's data folder before it "
+                 "first starts, for the audits to read")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{100'000'000}))
+      ->capture_default_str();
+  app.add_flag("--verify-during", o.verify_during,
+               "run ledger audits (GET /v1/ledger/verify) back to back during each measured load "
+               "and report them");
   app.add_flag("--keep-data", o.keep_data,
                "leave varelayd's data folder behind (for a timed start or a look inside); its path "
                "goes to stderr");
@@ -130,8 +139,11 @@ Report Measure(const Options& o) {
     Rig rig{o, institutions, relay, receiver, tracker};
     int round = 0;
     for (int clients : o.sweep.empty() ? std::vector<int>{o.clients} : o.sweep) {
+      std::optional<AuditLoop> audits;
+      if (o.verify_during) audits.emplace(relay.url());
       report.runs.push_back(
           MeasureCycles(rig, clients, o.sweep.empty() ? o.rate_per_s : 0, round++));
+      if (audits) report.runs.back().audits = audits->Finish();
     }
     auto best = std::max_element(
         report.runs.begin(), report.runs.end(),

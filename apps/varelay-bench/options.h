@@ -31,6 +31,8 @@ struct Options {
   bool restart_kill = false;  // with restart: SIGKILL instead of SIGTERM
   int open_assignments = 0;  // issued and left unpaid before the restart
   bool keep_data = false;    // leave varelayd's data folder behind (its path goes to stderr)
+  std::int64_t ledger_entries = 0;  // written into the data folder before varelayd first starts
+  bool verify_during = false;       // ledger audits back to back during each measured load
 
   std::int64_t PooledNumbers() const { return std::int64_t{merchants} * banks * regions * numbers; }
 };

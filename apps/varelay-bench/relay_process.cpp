@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "client/http_client.h"
+#include "ledger_audit_load.h"
 
 namespace varelay::bench {
 namespace {
@@ -88,6 +89,7 @@ RelayProcess::RelayProcess(const Options& options) : options_(options) {
   data_ = std::filesystem::temp_directory_path() / ("varelay-bench-" + std::to_string(::getpid()));
   std::filesystem::remove_all(data_);
   std::filesystem::create_directories(data_);
+  if (options_.ledger_entries > 0) FillLedger(data_, options_.ledger_entries);
   Launch();
 }
 

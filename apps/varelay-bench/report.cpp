@@ -95,6 +95,14 @@ json::object RunJson(const RunFigures& run, bool precheck) {
       {"bench_cpu_cores", Rounded(run.bench_cpu_cores, 2)},
   };
   if (precheck) o["precheck_ms"] = LatencyJson(run.precheck);
+  if (run.audits) {
+    const AuditFigures& a = *run.audits;
+    o["ledger_audits"] = {{"runs", a.runs},
+                          {"failed", a.failed},
+                          {"entries", a.entries},
+                          {"mean_ms", Rounded(a.runs > 0 ? a.total_ms / double(a.runs) : 0, 1)},
+                          {"max_ms", Rounded(a.max_ms, 1)}};
+  }
   return o;
 }
 
@@ -173,6 +181,13 @@ void PrintRun(const char* title, const RunFigures& run, bool precheck) {
       "itself: %.2f cores\n",
       run.varelayd_cpu_cores, run.VarelaydCpuUsPerCycle(), Mib(run.varelayd_rss_kib),
       Mib(run.varelayd_peak_rss_kib), run.bench_cpu_cores);
+  if (run.audits) {
+    const AuditFigures& a = *run.audits;
+    std::printf("  ledger audits meanwhile: %llu of %lld entries each (%llu failed), %.0f ms mean, %.0f ms max\n",
+                static_cast<unsigned long long>(a.runs), static_cast<long long>(a.entries),
+                static_cast<unsigned long long>(a.failed), a.runs > 0 ? a.total_ms / double(a.runs) : 0,
+                a.max_ms);
+  }
 }
 
 void PrintPeers(const PeerFigures& p, const RunFigures& best) {

@@ -19,6 +19,14 @@ struct Latency {
 Latency Summarize(std::vector<std::uint32_t> micros);
 
 // One measured run of the payment cycle against varelayd.
+// Ledger audits run back to back during a measured load (--verify-during).
+struct AuditFigures {
+  std::uint64_t runs = 0;    // audits answered
+  std::uint64_t failed = 0;  // ... not 200 with ok: true
+  double total_ms = 0, max_ms = 0;
+  std::int64_t entries = 0;  // entries the last one checked
+};
+
 struct RunFigures {
   int clients = 0;
   double rate_per_s = 0;  // paced target; 0: closed loop
@@ -33,6 +41,7 @@ struct RunFigures {
   double varelayd_cpu_cores = 0;  // CPU seconds per second of load
   double bench_cpu_cores = 0;
   std::int64_t varelayd_rss_kib = 0, varelayd_peak_rss_kib = 0;
+  std::optional<AuditFigures> audits;  // with --verify-during
 
   double CyclesPerS() const { return double(complete) / elapsed_s; }
   double AcknowledgedPerS() const { return double(acknowledged) / elapsed_s; }

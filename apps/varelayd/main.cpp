@@ -256,6 +256,10 @@ int Serve(const Flags& flags) {
   options.relay.quarantine = std::chrono::seconds(flags.quarantine_s);
   options.relay.idempotency_retention = std::chrono::seconds(flags.idempotency_retention_s);
   options.relay.holder_inquiries_per_minute = flags.holder_inquiries_per_minute;
+  // The ledger audit reads the tables on a connection and thread of its own.
+  options.open_reader = [db_path = (data / "varelay.db").string()] {
+    return OpenSqliteStore(db_path, OpenMode::kReadOnly);
+  };
   options.max_batch = flags.max_batch;
   if (flags.stop_snapshot) options.snapshot_path = (data / "varelay.snapshot").string();
   const std::string running_snapshot = (data / "varelay.running-snapshot").string();

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -162,6 +163,16 @@ void Engine::Start() {
     pthread_setname_np(pthread_self(), "vr-engine");
     Loop();
   });
+  if (options_.open_reader) {
+    auditor_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "vr-audit");
+      // An audit reads and hashes the whole ledger (seconds at a million entries): only on a
+      // core no thread answering a request wants, so it never delays the engine's wake-up.
+      sched_param none{};
+      (void)::sched_setscheduler(0, SCHED_IDLE, &none);
+      AuditLoop();
+    });
+  }
 }
 
 void Engine::Stop() {
@@ -182,6 +193,13 @@ void Engine::Stop() {
   }
   sync_wake_.notify_all();
   if (syncer_.joinable()) syncer_.join();
+  // The audits handed over are answered before the auditor ends (the store is still open).
+  {
+    std::lock_guard lock(audit_mutex_);
+    audit_stopping_ = true;
+  }
+  audit_wake_.notify_all();
+  if (auditor_.joinable()) auditor_.join();
 }
 
 bool Engine::Submit(Submission submission) {
@@ -386,9 +404,11 @@ Engine::Committed Engine::ApplyBatch() {
     std::size_t n = std::min(queue_.size(), options_.max_batch);
     batch.reserve(n + resumed.size());
     for (std::size_t i = 0; i < n; ++i) {
-      // The ledger audit compares the tables with the relay's head, so nothing of this batch may
-      // come before it: it starts a batch of its own.
-      if (i > 0 && std::holds_alternative<VerifyLedger>(queue_.front().command)) break;
+      // Without a reader of its own, the ledger audit compares the tables with the relay's head
+      // on this thread, so nothing of this batch may come before it: it starts a batch of its own.
+      if (i > 0 && !options_.open_reader && std::holds_alternative<VerifyLedger>(queue_.front().command)) {
+        break;
+      }
       batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
@@ -400,12 +420,12 @@ Engine::Committed Engine::ApplyBatch() {
   Committed committed;
   committed.results.reserve(resumed.size() + batch.size());
   committed.rendered.resize(resumed.size());
-  for (Deferred& d : resumed) {
-    committed.results.emplace_back(Fail(ErrorCode::kInternal, "not applied"));
-    ApplyDeferred(d, committed.results.back(), now);
-    committed.batch.push_back(std::move(d.submission));
-  }
   std::vector<std::string> batch_keys;  // Idempotency-Keys first seen in this batch
+  for (std::size_t i = 0; i < resumed.size(); ++i) {
+    committed.results.emplace_back(Fail(ErrorCode::kInternal, "not applied"));
+    ApplyDeferred(resumed[i], batch_keys, committed.results.back(), committed.rendered[i], now);
+    committed.batch.push_back(std::move(resumed[i].submission));
+  }
   bool keys_changed = false;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (store_.BatchBytes() >= options_.max_batch_bytes) {
@@ -427,6 +447,8 @@ Engine::Committed Engine::ApplyBatch() {
   if (auto r = store_.Commit(); !r) CommitFailed(r.error());
   committed.outbox = relay_->TakeOutbox();
   committed.transfers = relay_->TakeNewTransfers();
+  for (Audit& audit : batch_audits_) audit.position = store_.CommittedPosition();
+  committed.audits = std::exchange(batch_audits_, {});
   return committed;
 }
 
@@ -453,6 +475,55 @@ void Engine::Release(Committed& committed) {
     batch[i].reply(std::move(committed.results[i]), std::move(committed.rendered[i]));
   }
   HandOver(std::move(committed.outbox), std::move(committed.transfers));
+  if (!committed.audits.empty()) HandAudits(std::move(committed.audits));
+}
+
+void Engine::HandAudits(std::vector<Audit> audits) {
+  if (!auditor_.joinable()) {  // stepped by a test: no auditor thread
+    for (Audit& audit : audits) audit.submission.reply(RunAudit(audit), std::nullopt);
+    return;
+  }
+  std::vector<Audit> refused;
+  {
+    std::lock_guard lock(audit_mutex_);
+    for (Audit& audit : audits) {
+      if (audits_.size() < kMaxAuditsWaiting) {
+        audits_.push_back(std::move(audit));
+      } else {
+        refused.push_back(std::move(audit));
+      }
+    }
+  }
+  audit_wake_.notify_one();
+  for (Audit& audit : refused) {
+    audit.submission.reply(Fail(ErrorCode::kOverloaded, "ledger audits are running; retry shortly"), std::nullopt);
+  }
+}
+
+void Engine::AuditLoop() {
+  for (;;) {
+    Audit audit;
+    {
+      std::unique_lock lock(audit_mutex_);
+      audit_wake_.wait(lock, [&] { return audit_stopping_ || !audits_.empty(); });
+      if (audits_.empty()) return;  // stopping, and every audit answered
+      audit = std::move(audits_.front());
+      audits_.pop_front();
+    }
+    audit.submission.reply(RunAudit(audit), std::nullopt);
+  }
+}
+
+Result<Outcome> Engine::RunAudit(const Audit& audit) {
+  if (!audit_reader_) {
+    auto opened = options_.open_reader();
+    if (!opened) return std::unexpected(opened.error());
+    audit_reader_ = std::move(*opened);
+  }
+  store_.WaitForTables(audit.position);
+  auto verdict = AuditLedgerTo(*audit_reader_, audit.head);
+  if (!verdict) return std::unexpected(verdict.error());
+  return *verdict;
 }
 
 Result<Caller> Engine::Identify(const Submission& s, Instant now) {
@@ -478,10 +549,26 @@ Result<Caller> Engine::Identify(const Submission& s, Instant now) {
   return authenticated;
 }
 
-void Engine::ApplyDeferred(Deferred& d, Result<Outcome>& result, Instant now) {
+void Engine::ApplyDeferred(Deferred& d, std::vector<std::string>& batch_keys, Result<Outcome>& result,
+                           std::optional<RenderedResponse>& rendered, Instant now) {
   store_.SetReadFloor(d.floor);
   result = relay_->Apply(d.caller, d.submission.command, now);
   store_.SetReadFloor(0);
+  if (d.idempotency_owner.empty()) return;
+  std::string scope = d.idempotency_owner + '\n' + d.submission.idempotency->key;
+  std::erase(deferred_keys_, scope);
+  StoreIdempotent(d.submission, d.idempotency_owner, std::move(scope), batch_keys, result, rendered, now);
+}
+
+void Engine::StoreIdempotent(Submission& s, const std::string& owner, std::string scope,
+                             std::vector<std::string>& batch_keys, Result<Outcome>& result,
+                             std::optional<RenderedResponse>& rendered, Instant now) {
+  if (!result && !IsFinalRefusal(result.error())) return;
+  // Not an answer yet: the API layer asks the bank and comes back with the same key.
+  if (result && std::holds_alternative<NeedsBankNumber>(*result)) return;
+  rendered = s.render(result);
+  store_.PutIdempotency({owner, s.idempotency->key, s.idempotency->fingerprint, rendered->status, rendered->body, now});
+  batch_keys.push_back(std::move(scope));
 }
 
 bool Engine::ApplyOne(Submission& s, std::vector<std::string>& batch_keys, Result<Outcome>& result,
@@ -492,11 +579,21 @@ bool Engine::ApplyOne(Submission& s, std::vector<std::string>& batch_keys, Resul
     return true;
   }
   Caller& caller = *identified;
+  if (options_.open_reader && std::holds_alternative<VerifyLedger>(s.command)) {
+    // Answered by the auditor thread once this batch is durable and in the tables.
+    auto head = relay_->LedgerHeadFor(caller);
+    if (!head) {
+      result = std::unexpected(head.error());
+      return true;
+    }
+    batch_audits_.push_back(Audit{std::move(s), std::move(*head), 0});
+    return false;
+  }
   if (!s.idempotency) {
     if (ReadsTables(s.command)) {
       const std::uint64_t committed = store_.CommittedPosition();
       if (store_.AppliedPosition() < committed) {
-        deferred_.push_back(Deferred{std::move(s), std::move(caller), committed});
+        deferred_.push_back(Deferred{std::move(s), std::move(caller), committed, {}});
         store_.HurryApply();
         return false;
       }
@@ -507,7 +604,8 @@ bool Engine::ApplyOne(Submission& s, std::vector<std::string>& batch_keys, Resul
   const auto& idem = *s.idempotency;
   const std::string owner = IdempotencyScope(caller);
   std::string scope = owner + '\n' + idem.key;
-  if (std::find(batch_keys.begin(), batch_keys.end(), scope) != batch_keys.end()) {
+  if (std::find(batch_keys.begin(), batch_keys.end(), scope) != batch_keys.end() ||
+      std::find(deferred_keys_.begin(), deferred_keys_.end(), scope) != deferred_keys_.end()) {
     result = Fail(ErrorCode::kIdempotencyInFlight, "a request with this Idempotency-Key is still in flight");
     return true;
   }
@@ -525,13 +623,19 @@ bool Engine::ApplyOne(Submission& s, std::vector<std::string>& batch_keys, Resul
     rendered = RenderedResponse{(*stored)->status, std::move((*stored)->body), true};
     return true;
   }
+  if (std::holds_alternative<ResendEvent>(s.command)) {
+    // A resend reads the event's deliveries from the tables: while they are behind, it is put
+    // aside as a list query is (its key in flight meanwhile), not waited for here.
+    const std::uint64_t committed = store_.CommittedPosition();
+    if (store_.AppliedPosition() < committed) {
+      deferred_keys_.push_back(std::move(scope));
+      deferred_.push_back(Deferred{std::move(s), std::move(caller), committed, owner});
+      store_.HurryApply();
+      return false;
+    }
+  }
   result = relay_->Apply(caller, s.command, now);
-  if (!result && !IsFinalRefusal(result.error())) return true;
-  // Not an answer yet: the API layer asks the bank and comes back with the same key.
-  if (result && std::holds_alternative<NeedsBankNumber>(*result)) return true;
-  rendered = s.render(result);
-  store_.PutIdempotency({owner, idem.key, idem.fingerprint, rendered->status, rendered->body, now});
-  batch_keys.push_back(std::move(scope));
+  StoreIdempotent(s, owner, std::move(scope), batch_keys, result, rendered, now);
   return true;
 }
 

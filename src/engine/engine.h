@@ -14,6 +14,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -23,6 +25,7 @@
 #include "engine/clock.h"
 #include "engine/commands.h"
 #include "engine/key_directory.h"
+#include "engine/ledger_audit.h"
 #include "engine/relay.h"
 
 namespace varelay {
@@ -43,6 +46,12 @@ struct EngineOptions {
   // engine goes on. A start after a kill then reads it and the log after it.
   std::string running_snapshot_path;
   std::uint64_t running_snapshot_bytes = 256ULL << 20;
+  // Opens a read-only connection to the store's tables. With one, the ledger audit
+  // (VerifyLedger) runs on a thread of the engine's own (vr-audit) on that connection, once the
+  // batch it came in is durable and in the tables, so reading a long ledger never stalls the
+  // writer; at most kMaxAuditsWaiting wait for it (beyond, kOverloaded). Without one, the audit
+  // runs on the engine thread as a batch of its own.
+  std::function<Result<std::unique_ptr<Store>>()> open_reader;
 };
 
 // Figures the engine keeps for /metrics. Updated by the engine thread, read by anyone.
@@ -106,6 +115,14 @@ class Engine {
   const Relay& relay() const { return *relay_; }
 
  private:
+  // A ledger audit for the auditor thread: the relay's head when it came, to be found in the
+  // tables once they hold `position`, the batch it came in.
+  struct Audit {
+    Submission submission;
+    LedgerHead head;
+    std::uint64_t position = 0;
+  };
+  static constexpr std::size_t kMaxAuditsWaiting = 16;
   // A batch applied and committed, waiting for the flush that makes it durable.
   struct Committed {
     std::vector<Submission> batch;
@@ -113,6 +130,7 @@ class Engine {
     std::vector<std::optional<RenderedResponse>> rendered;
     OutboxChanges outbox;
     std::vector<Transfer> transfers;
+    std::vector<Audit> audits;  // answered by the auditor thread
     std::chrono::steady_clock::time_point commit_started;
   };
   static constexpr std::size_t kMaxUnsynced = 1;  // committed batches waiting for a flush, at most
@@ -136,9 +154,20 @@ class Engine {
     Submission submission;
     Caller caller;
     std::uint64_t floor = 0;  // the store's CommittedPosition when it came
+    std::string idempotency_owner;  // a command with an Idempotency-Key: whose key it is
   };
   // Runs a query put aside: as ApplyOne, for the caller identified when it came.
-  void ApplyDeferred(Deferred& deferred, Result<Outcome>& result, Instant now);
+  void ApplyDeferred(Deferred& deferred, std::vector<std::string>& batch_keys, Result<Outcome>& result,
+                     std::optional<RenderedResponse>& rendered, Instant now);
+  // Stores a command's response under its Idempotency-Key, in the batch that made the change.
+  void StoreIdempotent(Submission& s, const std::string& owner, std::string scope,
+                       std::vector<std::string>& batch_keys, Result<Outcome>& result,
+                       std::optional<RenderedResponse>& rendered, Instant now);
+  // Hands a durable batch's audits to the auditor thread (runs them here when it is not running).
+  void HandAudits(std::vector<Audit> audits);
+  void AuditLoop();
+  // Waits for the tables to hold the audit's batch, then audits them on the reader connection.
+  Result<Outcome> RunAudit(const Audit& audit);
   [[noreturn]] void CommitFailed(const Error& error);
   // Between batches, on the engine thread: begins a running snapshot when one is due.
   void MaybeStartRunningSnapshot();
@@ -166,6 +195,16 @@ class Engine {
   // the store's applier; how many there are is bounded by the requests in flight (the HTTP
   // server's connection limit), not by queue_capacity.
   std::deque<Deferred> deferred_;
+  std::vector<std::string> deferred_keys_;  // the Idempotency-Keys (scopes) of those put aside
+  std::vector<Audit> batch_audits_;  // engine thread: audits of the batch being applied
+
+  // The auditor thread and its queue (at most kMaxAuditsWaiting); the reader is its own.
+  std::unique_ptr<Store> audit_reader_;
+  std::mutex audit_mutex_;
+  std::condition_variable audit_wake_;
+  std::deque<Audit> audits_;
+  bool audit_stopping_ = false;
+  std::thread auditor_;
   std::thread thread_;
   OutboxListener* listener_ = nullptr;
   TransferListener* transfer_listener_ = nullptr;

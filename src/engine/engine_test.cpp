@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
+#include <mutex>
+#include <condition_variable>
 #include <random>
 #include <thread>
 #include <tuple>
@@ -698,6 +701,8 @@ TEST_F(EngineTest, RestartRecoversLiveState) {
 // The real store with its commits and flushes counted, to see when the engine answers.
 class CountingStore final : public Store {
  public:
+  // A store of its own, wrapped (a reader connection).
+  explicit CountingStore(std::unique_ptr<Store> owned) : owned_(std::move(owned)), inner_(*owned_) {}
   explicit CountingStore(Store& inner) : inner_(inner) {}
   std::atomic<int> commits{0}, syncs_done{0};
   std::atomic<int> commits_at_last_sync{0};  // commits that the last finished flush covers
@@ -764,8 +769,10 @@ class CountingStore final : public Store {
   Result<std::vector<Deposit>> QueryDeposits(const DepositQuery& q) override { return inner_.QueryDeposits(q); }
   Result<std::vector<LedgerEntry>> QueryLedger(const LedgerQuery& q) override { return inner_.QueryLedger(q); }
   Result<std::vector<LedgerEntry>> ReadLedger(std::int64_t after, int limit) override {
+    if (on_read_ledger) on_read_ledger();
     return inner_.ReadLedger(after, limit);
   }
+  Result<std::optional<Instant>> OldestIdempotency() override { return inner_.OldestIdempotency(); }
   Result<std::vector<std::string>> FindMispostedDeposits(int limit) override { return inner_.FindMispostedDeposits(limit); }
   Result<std::optional<BankStatement>> FindStatement(const std::string& b, const std::string& m,
                                                      const std::string& s) override {
@@ -789,7 +796,10 @@ class CountingStore final : public Store {
   }
   Result<std::int64_t> CountDeposits() override { return inner_.CountDeposits(); }
 
+  std::function<void()> on_read_ledger;  // called before every ReadLedger, on its thread
+
  private:
+  std::unique_ptr<Store> owned_;
   Store& inner_;
 };
 
@@ -1520,6 +1530,157 @@ TEST_F(EngineTest, TheLedgerAuditStartsABatchOfItsOwn) {
   const auto& verdict = std::get<LedgerVerdict>(*verified.result);
   EXPECT_TRUE(verdict.ok) << verdict.reason;
   EXPECT_GT(verdict.entries, 0);
+}
+
+// Proves a resend with an Idempotency-Key (it reads the event's deliveries from the tables) does
+// not hold the engine while the tables are behind: it is put aside as a list query is, the write
+// queued behind it is answered in the same batch, the same key meanwhile is 409 in flight, and
+// once the tables have caught up it is answered and its response stored (the key then replays).
+TEST_F(EngineTest, AResendDoesNotHoldTheEngineWhileTheTablesAreBehind) {
+  ReopenOnALazyCommandLog();
+  RecordingListener listener;
+  engine_->SetOutboxListener(&listener);
+  Ok(CreateWebhookEndpoint{"https://shop.example/hooks", {}, ""}, merchant_);
+  Issue("order-1", 1000);
+  ASSERT_FALSE(listener.deliveries.empty());
+  const std::string event_id = listener.deliveries[0].event->id;
+  const std::uint64_t floor = store_->CommittedPosition();
+  ASSERT_LT(store_->AppliedPosition(), floor);  // the event's delivery is not in the tables yet
+
+  Answer resent, twice, issued, replayed;
+  auto resend = [&](Answer& answer) {
+    Submission s = Make(merchant_, ResendEvent{event_id, ""}, answer);
+    s.idempotency = IdempotencyRequest{"resend-1", "fp"};
+    return s;
+  };
+  ASSERT_TRUE(engine_->Submit(resend(resent)));
+  ASSERT_TRUE(engine_->Submit(resend(twice)));
+  ASSERT_TRUE(engine_->Submit(Make(merchant_, OrderIn("seoul", "order-2"), issued)));
+  engine_->Step();
+  ASSERT_TRUE(issued.result) << issued.result.error().detail;
+  EXPECT_EQ(resent.result.error().detail, "no reply");  // put aside, not answered
+  ASSERT_FALSE(twice.result);
+  EXPECT_EQ(twice.result.error().code, ErrorCode::kIdempotencyInFlight);
+
+  for (int i = 0; i < 1000 && store_->AppliedPosition() < floor; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_GE(store_->AppliedPosition(), floor);
+  engine_->Step();
+  ASSERT_TRUE(resent.result) << resent.result.error().detail;
+  EXPECT_EQ(std::get<EventView>(*resent.result).event.id, event_id);
+  ASSERT_TRUE(resent.rendered);
+  EXPECT_FALSE(resent.rendered->replayed);
+  ASSERT_TRUE(engine_->Submit(resend(replayed)));
+  engine_->Step();
+  ASSERT_TRUE(replayed.rendered);
+  EXPECT_TRUE(replayed.rendered->replayed);
+}
+
+// A read-only connection to the tables in `db`, each ReadLedger of which first calls `hook`.
+std::function<Result<std::unique_ptr<Store>>()> ReaderOf(const std::filesystem::path& db,
+                                                          std::function<void()> hook = {}) {
+  return [db, hook]() -> Result<std::unique_ptr<Store>> {
+    auto opened = OpenSqliteStore(db.string(), OpenMode::kReadOnly);
+    if (!opened) return std::unexpected(opened.error());
+    auto reader = std::make_unique<CountingStore>(std::move(*opened));
+    reader->on_read_ledger = hook;
+    return std::unique_ptr<Store>(std::move(reader));
+  };
+}
+
+// Proves the ledger audit reads the tables off the engine thread: while it is held in the middle
+// of reading the ledger (a reader whose reads block until released), the engine applies and
+// answers a deposit; released, the audit finds the chain sound up to the head it was handed,
+// although the tables hold the deposit's entry after it by then.
+TEST_F(EngineTest, TheEngineAnswersADepositWhileALedgerAuditReads) {
+  const Assignment first = Issue("order-1", 15'000);
+  const Assignment second = Issue("order-2", 20'000);
+  Deposit("tx-1", first.number, 15'000);
+  engine_.reset();
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool reading = false, released = false;
+  auto hold = [&] {
+    std::unique_lock lock(mutex);
+    reading = true;
+    changed.notify_all();
+    changed.wait(lock, [&] { return released; });
+  };
+  CountingStore counting(*store_);
+  counting.on_read_ledger = hold;  // an audit on the engine's own store would hold the engine
+  EngineOptions options;
+  options.relay.quarantine = std::chrono::hours(1);
+  options.open_reader = ReaderOf(dir_ / "varelay.db", hold);
+  Engine engine(counting, clock_, options);
+  ASSERT_TRUE(engine.Recover());
+  engine.Start();
+  auto submit = [&](const std::string& bearer, Command command) {
+    auto answer = std::make_shared<std::promise<Result<Outcome>>>();
+    Submission s;
+    s.bearer = bearer;
+    s.command = std::move(command);
+    s.reply = [answer](Result<Outcome> r, std::optional<RenderedResponse>) { answer->set_value(std::move(r)); };
+    EXPECT_TRUE(engine.Submit(std::move(s)));
+    return answer->get_future();
+  };
+  auto verified = submit(kAdminToken, VerifyLedger{});
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(changed.wait_for(lock, 10s, [&] { return reading; })) << "the audit began reading";
+  }
+  auto deposited = submit(bank_, DepositNotice{"tx-2", second.number, Money(20'000, Currency::Krw()), "홍길동",
+                                               clock_.Now()});
+  const bool answered = deposited.wait_for(10s) == std::future_status::ready;
+  {
+    std::lock_guard lock(mutex);
+    released = true;
+  }
+  changed.notify_all();
+  ASSERT_TRUE(answered) << "the deposit waited for the audit";
+  auto deposit = deposited.get();
+  ASSERT_TRUE(deposit) << deposit.error().detail;
+  ASSERT_EQ(verified.wait_for(10s), std::future_status::ready);
+  auto verdict = verified.get();
+  ASSERT_TRUE(verdict) << verdict.error().detail;
+  EXPECT_TRUE(std::get<LedgerVerdict>(*verdict).ok) << std::get<LedgerVerdict>(*verdict).reason;
+  EXPECT_EQ(std::get<LedgerVerdict>(*verdict).entries, 1);  // up to the head it was handed
+  engine.Stop();
+}
+
+// Runs `sql` on the tables of `db` (to damage them as an attacker with the file would).
+void Tamper(const std::filesystem::path& db, const std::string& sql) {
+  sqlite3* handle = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(db.string().c_str(), &handle, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(handle, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(handle);
+  sqlite3_close(handle);
+}
+
+// Proves the ledger audit on its own reader still finds a tampered entry (naming its seq) and a
+// chain that does not end at the relay's head (its last entry removed).
+TEST_F(EngineTest, TheAuditOnItsOwnReaderFindsATamperedChainAndOneShortOfTheHead) {
+  const Assignment first = Issue("order-1", 15'000);
+  const Assignment second = Issue("order-2", 20'000);
+  Deposit("tx-1", first.number, 15'000);
+  Deposit("tx-2", second.number, 20'000);
+  engine_.reset();
+  EngineOptions options;
+  options.relay.quarantine = std::chrono::hours(1);
+  options.open_reader = ReaderOf(dir_ / "varelay.db");
+  engine_ = std::make_unique<Engine>(*store_, clock_, options);
+  ASSERT_TRUE(engine_->Recover());
+  EXPECT_TRUE(Verify().ok);
+  EXPECT_EQ(Verify().entries, 2);
+
+  Tamper(dir_ / "varelay.db", "UPDATE ledger_entries SET at = at + 1 WHERE seq = 1");
+  LedgerVerdict tampered = Verify();
+  EXPECT_FALSE(tampered.ok);
+  EXPECT_EQ(tampered.first_bad_seq, 1);
+  Tamper(dir_ / "varelay.db", "UPDATE ledger_entries SET at = at - 1 WHERE seq = 1");
+  EXPECT_TRUE(Verify().ok);
+
+  Tamper(dir_ / "varelay.db", "DELETE FROM ledger_entries WHERE seq = 2");
+  LedgerVerdict short_of_head = Verify();
+  EXPECT_FALSE(short_of_head.ok);
+  EXPECT_EQ(short_of_head.reason, "the stored chain does not end at the relay's head");
 }
 
 // ---- bank statements (camt.053) -------------------------------------------------------------

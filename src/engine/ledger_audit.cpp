@@ -1,13 +1,21 @@
 #include "engine/ledger_audit.h"
 
-namespace varelay {
+#include <algorithm>
 
-Result<LedgerVerdict> AuditLedger(Store& store, const std::optional<std::string>& expected_head) {
-  constexpr int kPage = 5000;
+namespace varelay {
+namespace {
+
+constexpr int kPage = 5000;  // entries read at a time
+
+// Reads the chain (up to `up_to` when given) and checks it; then that it ends at
+// `expected_head` (when given) and that every deposit is posted exactly once.
+Result<LedgerVerdict> Audit(Store& store, const std::optional<std::string>& expected_head,
+                            std::optional<std::int64_t> up_to) {
   ChainVerifier verifier;
   std::int64_t after = 0;
-  for (;;) {
-    auto page = store.ReadLedger(after, kPage);
+  while (!up_to || after < *up_to) {
+    const int limit = up_to ? static_cast<int>(std::min<std::int64_t>(kPage, *up_to - after)) : kPage;
+    auto page = store.ReadLedger(after, limit);
     if (!page) return std::unexpected(page.error());
     if (page->empty()) break;
     for (const auto& entry : *page) verifier.Add(entry);
@@ -28,6 +36,16 @@ Result<LedgerVerdict> AuditLedger(Store& store, const std::optional<std::string>
     for (std::size_t i = 1; i < misposted->size(); ++i) verdict.reason += ", " + (*misposted)[i];
   }
   return verdict;
+}
+
+}  // namespace
+
+Result<LedgerVerdict> AuditLedger(Store& store, const std::optional<std::string>& expected_head) {
+  return Audit(store, expected_head, std::nullopt);
+}
+
+Result<LedgerVerdict> AuditLedgerTo(Store& tables, const LedgerHead& head) {
+  return Audit(tables, head.hash, head.seq);
 }
 
 }  // namespace varelay

@@ -546,6 +546,11 @@ Result<Outcome> Relay::Do(const Caller& caller, const VerifyLedger&, Instant) {
   return *verdict;
 }
 
+Result<LedgerHead> Relay::LedgerHeadFor(const Caller& caller) const {
+  if (auto r = Require(caller, Role::kAdmin); !r) return std::unexpected(r.error());
+  return LedgerHead{ledger_seq_, ledger_hash_};
+}
+
 // The gauges name every merchant and pool: an operator's view.
 Result<Outcome> Relay::Do(const Caller& caller, const varelay::ReadGauges&, Instant) {
   if (auto r = Require(caller, Role::kAdmin); !r) return std::unexpected(r.error());

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "engine/commands.h"
+#include "engine/ledger_audit.h"
 #include "engine/number_table.h"
 #include "engine/random.h"
 #include "engine/snapshot_file.h"
@@ -94,6 +95,9 @@ class Relay final : private LoadSink {
   // Applies one command at `now`. Writes go to the store's open batch.
   Result<Outcome> Apply(const Caller& caller, const Command& command, Instant now);
   Gauges ReadGauges() const;
+  // The ledger's head as the commands applied so far left it, for an audit of the tables once
+  // they hold this batch (AuditLedgerTo): kForbidden unless `caller` is an admin.
+  Result<LedgerHead> LedgerHeadFor(const Caller& caller) const;
 
   // Expires assignments whose due time has come, returns cooled numbers to their pools and
   // deletes expired idempotency records (a bounded slice a batch).

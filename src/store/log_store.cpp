@@ -762,6 +762,16 @@ class LogStore final : public Store {
     return {};
   }
 
+  void WaitForTables(std::uint64_t position) override {
+    std::unique_lock lock(mutex_);
+    if (applied_lsn_ >= position) return;
+    RaiseApplier();  // someone waits for it
+    ++waiting_readers_;
+    work_.notify_one();
+    applied_.wait(lock, [&] { return applied_lsn_ >= position; });
+    --waiting_readers_;
+  }
+
   // Returns once the tables hold every batch committed so far (or up to the read floor).
   void WaitApplied() {
     const std::uint64_t wanted = read_floor_ > 0 ? std::min(read_floor_, last_lsn_) : last_lsn_;

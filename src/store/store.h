@@ -240,6 +240,10 @@ class Store : public StoreWrites {
   virtual void SetAppliedListener(std::function<void(std::uint64_t applied)> /*listener*/) {}
   // A query waits for the tables: apply what is committed now rather than gather more first.
   virtual void HurryApply() {}
+  // Returns once the tables hold every batch up to `position` (a CommittedPosition), hurrying
+  // the applier meanwhile: for a reader on a connection of its own, which then sees at least
+  // that batch. Safe from any thread; the writer goes on meanwhile.
+  virtual void WaitForTables(std::uint64_t /*position*/) {}
 
   // The log kept for a running snapshot (the engine's copy of its numbers and live assignments
   // at a batch, written while it runs): a store that KeepsLog keeps every batch after the
