@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <memory>
 
 namespace varelay {
@@ -37,7 +38,11 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(sqlite3* writer,
 }
 
 WalCheckpointer::WalCheckpointer(sqlite3* writer, sqlite3* own, WalCheckpointerOptions options)
-    : writer_(writer), own_(own), options_(options) {}
+    : writer_(writer),
+      own_(own),
+      options_(options),
+      wake_at_pages_(options.wake_pages),
+      hard_at_pages_(options.hard_pages) {}
 
 WalCheckpointer::~WalCheckpointer() {
   sqlite3_wal_hook(writer_, nullptr, nullptr);
@@ -57,11 +62,16 @@ int WalCheckpointer::OnCommit(void* raw, sqlite3* db, const char* schema, int pa
     // committed since lets the next transaction start the log afresh instead of growing it.
     sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     self->writer_runs_.fetch_add(1, std::memory_order_relaxed);
-  } else if (pages >= self->options_.hard_pages) {
+  } else if (pages >= self->hard_at_pages_) {
     // The background thread has fallen far behind: bound the log here, as SQLite's own hook would.
-    sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    int log_pages = 0;
+    int copied_pages = 0;
+    int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied_pages);
     self->writer_runs_.fetch_add(1, std::memory_order_relaxed);
-  } else if (pages >= self->options_.wake_pages) {
+    const bool whole = rc == SQLITE_OK && copied_pages == log_pages;
+    self->hard_at_pages_ = whole ? self->options_.hard_pages
+                                 : std::max(pages, log_pages) + std::max(1, self->options_.hard_pages / 4);
+  } else if (pages >= self->wake_at_pages_.load(std::memory_order_relaxed)) {
     {
       std::lock_guard lock(self->mutex_);
       self->due_ = true;
@@ -86,8 +96,13 @@ void WalCheckpointer::Loop() {
     int rc = sqlite3_wal_checkpoint_v2(own_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_pages,
                                        &copied_pages);
     background_runs_.fetch_add(1, std::memory_order_relaxed);
-    if (rc == SQLITE_OK && copied_pages == log_pages)
+    if (rc == SQLITE_OK && copied_pages == log_pages) {
+      wake_at_pages_.store(options_.wake_pages, std::memory_order_relaxed);
       finish_.store(true, std::memory_order_release);
+    } else {
+      // A reader holds old pages (or another checkpoint ran): not again before as much more.
+      wake_at_pages_.store(std::max(log_pages, 0) + options_.wake_pages, std::memory_order_relaxed);
+    }
   }
 }
 

@@ -11,7 +11,11 @@
 // the log held when it began, the writer's next commit copies the remainder (a few pages) itself,
 // and the transaction after that starts the log from its beginning. Should the log still reach
 // `hard_pages` (the background thread starved of CPU), the writer checkpoints itself, as SQLite
-// would by default, so the log stays bounded.
+// would by default, so the log stays bounded. A reader still on old pages (a long query, the
+// ledger audit) stops any checkpoint short of the log's end; after such a partial run the next
+// waits until the log has grown by as much again (wake_pages; a quarter of hard_pages for the
+// writer's), rather than running, with its two flushes, after every commit while the reader
+// lasts, which slowed every flush of the command log behind it.
 #pragma once
 
 #include <sqlite3.h>
@@ -62,6 +66,10 @@ class WalCheckpointer {
   bool due_ = false;
   bool stopping_ = false;
   std::atomic<bool> finish_{false};  // set by the thread: the writer copies the remainder
+  // Log pages at which the next background run, and the writer's own, are due (each moves on
+  // after a partial run; see above).
+  std::atomic<int> wake_at_pages_;
+  int hard_at_pages_;  // the writer's thread only
   std::atomic<std::uint64_t> background_runs_{0};
   std::atomic<std::uint64_t> writer_runs_{0};
   std::thread thread_;

@@ -77,6 +77,31 @@ TEST_F(WalCheckpointerTest, TheWriterCheckpointsItselfAtTheHardLimit) {
   EXPECT_LT(WalBytes(), 4u << 20);
 }
 
+// Proves a reader still on old pages (which stops every checkpoint short of the log's end) does
+// not make the background thread, or the writer at the hard limit, checkpoint after every commit:
+// after a partial run the next waits for the log to grow by as much again.
+TEST_F(WalCheckpointerTest, AReaderOnOldPagesDoesNotMakeEveryCommitCheckpoint) {
+  CommitRows(0, 1);
+  sqlite3* reader = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &reader), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(reader, "BEGIN", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_stmt* read = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(reader, "SELECT COUNT(*) FROM t", -1, &read, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(read), SQLITE_ROW);  // the read transaction holds the log's pages
+  {
+    auto checkpointer = WalCheckpointer::Start(db_, path_, {.wake_pages = 32, .hard_pages = 128});
+    ASSERT_TRUE(checkpointer.has_value());
+    // 500 commits of 4 rows (about 5 pages each): 2,500 pages past a reader that never lets go.
+    for (int batch = 1; batch <= 500; ++batch) CommitRows(batch * 4, 4);
+    // One run per 32 pages of growth at most (about 80), and the writer's one per 32 past 128.
+    EXPECT_LE((*checkpointer)->background_runs(), 2500u / 32 + 2);
+    EXPECT_LE((*checkpointer)->writer_runs(), 2500u / 32 + 2);
+  }
+  sqlite3_finalize(read);
+  sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr);
+  sqlite3_close_v2(reader);
+}
+
 TEST_F(WalCheckpointerTest, RefusesAPathItCannotOpen) {
   auto checkpointer = WalCheckpointer::Start(db_, (dir_ / "absent" / "t.db").string());
   ASSERT_FALSE(checkpointer.has_value());
