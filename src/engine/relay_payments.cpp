@@ -488,7 +488,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const StoreStatements& c, Instan
                 "at most " + std::to_string(kMaxStatementsPerMessage) + " statements per message");
   }
   StatementList list;
-  StatementMessage fresh{caller.bank, {}, {}, now, {}};
+  StatementMessage fresh{caller.bank, {}, c.xml, now, {}};
   for (BankStatement s : c.statements) {
     s.bank = caller.bank;
     s.received_at = now;
@@ -496,7 +496,9 @@ Result<Outcome> Relay::Do(const Caller& caller, const StoreStatements& c, Instan
     // search: at most kMaxStatementsPerMessage of them).
     std::optional<BankStatement> stored;
     if (auto it = std::find_if(fresh.statements.begin(), fresh.statements.end(),
-                               [&](const BankStatement& f) { return f.statement_id == s.statement_id; });
+                               [&](const BankStatement& f) {
+                                 return f.statement_id == s.statement_id && f.message_id == s.message_id;
+                               });
         it != fresh.statements.end()) {
       stored = *it;
     } else {
@@ -509,15 +511,16 @@ Result<Outcome> Relay::Do(const Caller& caller, const StoreStatements& c, Instan
       list.items.push_back(std::move(*stored));
       continue;
     }
+    if (!fresh.statements.empty() && fresh.message_id != s.message_id) {
+      store_.PutStatementMessage(fresh);  // a command of several messages (not from camt.053)
+      fresh.statements.clear();
+    }
     fresh.message_id = s.message_id;
     fresh.statements.push_back(s);
     list.items.push_back(std::move(s));
   }
   // One write for the message: its XML goes into the log once, however many statements it holds.
-  if (!fresh.statements.empty()) {
-    fresh.xml = c.xml;
-    store_.PutStatementMessage(fresh);
-  }
+  if (!fresh.statements.empty()) store_.PutStatementMessage(fresh);
   return list;
 }
 
