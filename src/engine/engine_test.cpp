@@ -1618,6 +1618,7 @@ TEST_F(EngineTest, TheEngineAnswersADepositWhileALedgerAuditReads) {
     Submission s;
     s.bearer = bearer;
     s.command = std::move(command);
+    s.channel = BankProtocol::kJson;  // as the JSON routes say
     s.reply = [answer](Result<Outcome> r, std::optional<RenderedResponse>) { answer->set_value(std::move(r)); };
     EXPECT_TRUE(engine.Submit(std::move(s)));
     return answer->get_future();

@@ -56,6 +56,9 @@ test('every route answers good and bad input as docs/openapi.yaml says', async (
   const shop = checked(relay.url, seed.keys.shop, seen);
   const bank = checked(relay.url, seed.keys.bank004, seen);
   const nobody = checked(relay.url, null, seen);
+  // Bank 004 speaks JSON; the camt routes below need ISO 20022 allowed as its second channel.
+  const allowed = await api(relay.url, ADMIN_KEY).patch('/v1/banks/004', { extra_channels: ['iso20022'] });
+  assert.equal(allowed.status, 200, allowed.text);
 
   // Health and metrics.
   expect(await nobody.get('/healthz'), 200);
