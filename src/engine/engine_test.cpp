@@ -1422,6 +1422,22 @@ TEST_F(EngineTest, HolderInquiriesNeedAContractAreRateLimitedAndRecorded) {
   EXPECT_FALSE(std::get<HolderInquiryTicket>(Ok(ask, merchant_)).retry_after) << "one more after the interval";
 }
 
+// Proves a deactivated merchant looks up no holder names, as it issues nothing and pays out
+// nothing: refused before the rate limit and the record, so nothing is kept and no token spent.
+TEST_F(EngineTest, InactiveMerchantMakesNoHolderInquiries) {
+  Reopen();
+  Ok(CreateBank{"088", "Shinhan", BankProtocol::kTelegram, "127.0.0.1:9300"});
+  Ok(CreateContract{"shop", "088", "8801234567890", "Demo Shop", Issuance::kPool, "", 3000, true});
+  Ok(UpdateMerchant{"shop", std::nullopt, false});
+  StartHolderInquiry ask{"088", "11112222333"};
+  for (int i = 0; i < kDefaultHolderInquiriesPerMinute; ++i) {
+    EXPECT_EQ(Err(ask, i % 2 ? merchant_ : payouts_), ErrorCode::kForbidden) << i;
+  }
+  EXPECT_TRUE(std::get<HolderInquiryPage>(Ok(ListHolderInquiries{})).items.empty()) << "nothing recorded";
+  Ok(UpdateMerchant{"shop", std::nullopt, true});
+  EXPECT_FALSE(std::get<HolderInquiryTicket>(Ok(ask, merchant_)).retry_after) << "no token was spent";
+}
+
 // Proves a merchant's unsettled transfers are capped (a bank that never answers must not let them
 // pile up without end), with a refusal that changes nothing.
 TEST_F(EngineTest, UnsettledTransfersAreCappedPerMerchant) {

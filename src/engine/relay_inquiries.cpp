@@ -15,6 +15,12 @@ constexpr int kMaxInquiryPage = 500;
 
 Result<Outcome> Relay::Do(const Caller& caller, const StartHolderInquiry& c, Instant now) {
   if (!IsMerchantRole(caller.role)) return Fail(ErrorCode::kForbidden, "account-holder inquiries need a merchant key");
+  // A deactivated merchant asks nothing, as it issues and pays out nothing (before the rate limit
+  // and the record, so a refusal spends no token and keeps nothing).
+  auto merchant = merchants_.find(caller.merchant);
+  if (merchant == merchants_.end() || !merchant->second.active) {
+    return Fail(ErrorCode::kForbidden, "merchant " + caller.merchant + " is not active");
+  }
   auto it = banks_.find(c.bank);
   if (it == banks_.end()) return Fail(ErrorCode::kUnknownBank, "no bank " + c.bank, "bank_code");
   if (!contracts_.contains({caller.merchant, c.bank})) {
