@@ -256,6 +256,7 @@ int Serve(const Flags& flags) {
   options.relay.quarantine = std::chrono::seconds(flags.quarantine_s);
   options.relay.idempotency_retention = std::chrono::seconds(flags.idempotency_retention_s);
   options.relay.holder_inquiries_per_minute = flags.holder_inquiries_per_minute;
+  options.relay.holder_inquiry_expiry = std::chrono::milliseconds(flags.bank_timeout_ms) + varelay::kHolderInquiryExpiryMargin;
   // The ledger audit reads the tables on a connection and thread of its own.
   options.open_reader = [db_path = (data / "varelay.db").string()] {
     return OpenSqliteStore(db_path, OpenMode::kReadOnly);

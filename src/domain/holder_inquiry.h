@@ -2,6 +2,7 @@
 // often, and what is kept of each (docs/architecture.md, "Account-holder inquiries"). Pure rules.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -15,6 +16,13 @@ namespace varelay {
 // Inquiries a merchant may make per minute unless `--holder-inquiries-per-minute` says otherwise.
 inline constexpr int kDefaultHolderInquiriesPerMinute = 30;
 inline constexpr int kMaxHolderInquiriesPerMinute = 100'000;
+// Inquiries asked and not yet answered the relay keeps at most (all merchants together); beyond
+// it a new inquiry is refused 503 overloaded. Each is a few hundred bytes; the rate limit and the
+// bank timeout keep the honest number far below.
+inline constexpr std::size_t kMaxOpenHolderInquiries = 10'000;
+// An inquiry still open this long after the bank's timeout has lost its outcome (its submission
+// was refused: the relay overloaded or stopping); it is recorded `failed` and forgotten.
+inline constexpr Millis kHolderInquiryExpiryMargin{std::chrono::seconds(30)};
 
 enum class HolderInquiryOutcome { kAsked, kFound, kNotFound, kFailed };
 std::string_view HolderInquiryOutcomeName(HolderInquiryOutcome outcome);

@@ -71,6 +71,7 @@ class EngineTest : public ::testing::Test {
     EngineOptions options;
     options.relay.quarantine = std::chrono::hours(1);
     options.relay.idempotency_retention = idempotency_retention_;
+    options.relay.max_open_holder_inquiries = max_open_holder_inquiries_;
     options.snapshot_path = SnapshotPath();
     engine_ = std::make_unique<Engine>(*store_, clock_, options);
     auto recovered = engine_->Recover();
@@ -306,6 +307,7 @@ class EngineTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   Millis idempotency_retention_{std::chrono::hours(24)};  // what Reopen starts the relay with
+  std::size_t max_open_holder_inquiries_ = kMaxOpenHolderInquiries;  // likewise
   ManualClock clock_{kStart};
   std::unique_ptr<Store> store_;
   std::unique_ptr<Engine> engine_;
@@ -1436,6 +1438,46 @@ TEST_F(EngineTest, InactiveMerchantMakesNoHolderInquiries) {
   EXPECT_TRUE(std::get<HolderInquiryPage>(Ok(ListHolderInquiries{})).items.empty()) << "nothing recorded";
   Ok(UpdateMerchant{"shop", std::nullopt, true});
   EXPECT_FALSE(std::get<HolderInquiryTicket>(Ok(ask, merchant_)).retry_after) << "no token was spent";
+}
+
+// Proves open account-holder inquiries are bounded: one whose outcome never comes (its submission
+// refused, the relay overloaded or stopping) is recorded `failed` once the bank's time and a margin
+// have passed, and forgotten; and beyond the cap a new inquiry is refused 503 overloaded, without
+// a record or a token spent.
+TEST_F(EngineTest, OpenHolderInquiriesExpireAndAreCapped) {
+  max_open_holder_inquiries_ = 3;
+  Reopen();
+  Ok(CreateBank{"088", "Shinhan", BankProtocol::kTelegram, "127.0.0.1:9300"});
+  Ok(CreateContract{"shop", "088", "8801234567890", "Demo Shop", Issuance::kPool, "", 3000, true});
+  StartHolderInquiry ask{"088", "11112222333"};
+  const Instant asked = clock_.Now();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(std::get<HolderInquiryTicket>(Ok(ask, merchant_)).inquiry_id);
+  EXPECT_EQ(Err(ask, payouts_), ErrorCode::kOverloaded) << "the cap";
+  ListHolderInquiries list;
+  list.query.limit = 500;
+  ASSERT_EQ(std::get<HolderInquiryPage>(Ok(list)).items.size(), 3u) << "the refusal is not recorded";
+
+  const Instant deadline = asked + RelayOptions{}.holder_inquiry_expiry;
+  ASSERT_TRUE(engine_->relay().NextTimer());
+  EXPECT_LE(*engine_->relay().NextTimer(), deadline) << "the engine wakes for it";
+  clock_.Set(deadline - 1ms);
+  engine_->Step();
+  const auto before = std::get<HolderInquiryPage>(Ok(list));
+  for (const auto& item : before.items) {
+    EXPECT_EQ(item.outcome, HolderInquiryOutcome::kAsked) << "not before its time";
+  }
+  clock_.Set(deadline);
+  engine_->Step();
+  const auto after = std::get<HolderInquiryPage>(Ok(list));
+  ASSERT_EQ(after.items.size(), 3u);
+  for (const auto& item : after.items) {
+    EXPECT_EQ(item.outcome, HolderInquiryOutcome::kFailed) << item.id;
+    EXPECT_EQ(item.answered_at, std::optional<Instant>(deadline)) << item.id;
+  }
+  EXPECT_EQ(Err(FinishHolderInquiry{ids[0], HolderInquiryOutcome::kFound}, kAdminToken), ErrorCode::kNotFound)
+      << "forgotten";
+  EXPECT_FALSE(std::get<HolderInquiryTicket>(Ok(ask, payouts_)).retry_after) << "room again, and no token was spent";
 }
 
 // Proves a merchant's unsettled transfers are capped (a bank that never answers must not let them

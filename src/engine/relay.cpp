@@ -585,6 +585,7 @@ void Relay::RunTimers(Instant now) {
     if (slot->state != NumberState::kCooling || slot->release_at != at) continue;
     ReleaseToPool(*slot);
   }
+  ExpireHolderInquiries(now);
   if (now >= next_idempotency_sweep_) SweepIdempotency(now);
   WriteTouchedNumbers();
 }
@@ -601,6 +602,7 @@ std::optional<Instant> Relay::NextTimer() const {
   std::optional<Instant> next = next_idempotency_sweep_;
   if (!expiries_.empty()) next = std::min(*next, expiries_.begin()->first);
   if (!releases_.empty()) next = std::min(*next, releases_.begin()->first);
+  if (!inquiry_expiries_.empty()) next = std::min(*next, inquiry_expiries_.begin()->first);
   return next;
 }
 

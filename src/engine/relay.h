@@ -31,6 +31,10 @@ struct RelayOptions {
   Millis max_due{std::chrono::days(30)};       // the furthest due time accepted
   Millis idempotency_retention{std::chrono::hours(24)};
   int holder_inquiries_per_minute = kDefaultHolderInquiriesPerMinute;  // per merchant
+  // How long an account-holder inquiry may stay open: the bank timeout (--bank-timeout-ms, whose
+  // default is 10 s) plus kHolderInquiryExpiryMargin; varelayd sets it from the flag.
+  Millis holder_inquiry_expiry{std::chrono::seconds(10) + kHolderInquiryExpiryMargin};
+  std::size_t max_open_holder_inquiries = kMaxOpenHolderInquiries;
   std::uint64_t id_seed = 0;                   // 0: random
 };
 
@@ -99,8 +103,9 @@ class Relay final : private LoadSink {
   // they hold this batch (AuditLedgerTo): kForbidden unless `caller` is an admin.
   Result<LedgerHead> LedgerHeadFor(const Caller& caller) const;
 
-  // Expires assignments whose due time has come, returns cooled numbers to their pools and
-  // deletes expired idempotency records (a bounded slice a batch).
+  // Expires assignments whose due time has come, returns cooled numbers to their pools, records
+  // `failed` the holder inquiries whose outcome never came, and deletes expired idempotency
+  // records (a bounded slice a batch).
   void RunTimers(Instant now);
   // When RunTimers next has work, if ever.
   std::optional<Instant> NextTimer() const;
@@ -203,6 +208,8 @@ class Relay final : private LoadSink {
   Result<Outcome> Do(const Caller&, const StartHolderInquiry&, Instant now);
   Result<Outcome> Do(const Caller&, const FinishHolderInquiry&, Instant now);
   Result<Outcome> Do(const Caller&, const ListHolderInquiries&, Instant now);
+  // Records `failed` and forgets each open inquiry whose expiry has come (its outcome lost).
+  void ExpireHolderInquiries(Instant now);
   // A merchant's transfer within its limits and allow-list, or kPayoutLimitExceeded /
   // kRecipientNotAllowed; changes nothing.
   Result<void> CheckPayoutLimits(const std::string& merchant, const CreateTransfer& c, Instant now) const;
@@ -334,9 +341,11 @@ class Relay final : private LoadSink {
   std::map<std::string, PayoutPolicy, std::less<>> payout_policies_;
   PayoutDay payout_day_;  // what today's transfers not refused hold, per merchant
   InquiryRateLimit inquiry_limit_;
-  // Inquiries recorded `asked` whose bank has not answered yet, by id. Bounded by the rate limit;
-  // what a restart forgets stays `asked` in the store.
+  // Inquiries recorded `asked` whose outcome has not come yet, by id: at most
+  // options_.max_open_holder_inquiries, each forgotten (recorded `failed`) at its expiry if its
+  // outcome never comes. What a restart forgets stays `asked` in the store.
   std::map<std::string, HolderInquiryRecord> open_inquiries_;
+  std::multimap<Instant, std::string> inquiry_expiries_;  // expiry -> open inquiry id
 };
 
 // Whether `endpoint` has the form `protocol` is reached at (empty: none, always fits).

@@ -35,6 +35,9 @@ Result<Outcome> Relay::Do(const Caller& caller, const StartHolderInquiry& c, Ins
   }
   HolderInquiryTicket ticket;
   ticket.route = BankRoute{bank.code, bank.protocol, bank.endpoint, bank.signing_secret};
+  if (open_inquiries_.size() >= options_.max_open_holder_inquiries) {
+    return Fail(ErrorCode::kOverloaded, "too many account-holder inquiries are waiting for their banks; retry shortly");
+  }
   if (auto wait = inquiry_limit_.Take(caller.merchant, now)) {
     ticket.retry_after = *wait;
     return ticket;  // a refusal of the caller: nothing recorded, nothing asked
@@ -48,6 +51,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const StartHolderInquiry& c, Ins
   record.asked_at = now;
   store_.PutHolderInquiry(record);
   ticket.inquiry_id = record.id;
+  inquiry_expiries_.emplace(now + options_.holder_inquiry_expiry, record.id);
   open_inquiries_.emplace(record.id, std::move(record));
   return ticket;
 }
@@ -62,6 +66,23 @@ Result<Outcome> Relay::Do(const Caller& caller, const FinishHolderInquiry& c, In
   record.answered_at = now;
   store_.PutHolderInquiry(record);
   return Recorded{};
+}
+
+// An outcome whose submission was refused (the relay overloaded or stopping) never comes, and
+// nothing retries it: past the bank's timeout and a margin the inquiry is recorded `failed`, so
+// neither the memory nor the operators' list waits for it for ever.
+void Relay::ExpireHolderInquiries(Instant now) {
+  while (!inquiry_expiries_.empty() && inquiry_expiries_.begin()->first <= now) {
+    auto [at, id] = *inquiry_expiries_.begin();
+    inquiry_expiries_.erase(inquiry_expiries_.begin());
+    auto it = open_inquiries_.find(id);
+    if (it == open_inquiries_.end()) continue;  // its outcome came in time
+    HolderInquiryRecord record = std::move(it->second);
+    open_inquiries_.erase(it);
+    record.outcome = HolderInquiryOutcome::kFailed;
+    record.answered_at = at;
+    store_.PutHolderInquiry(record);
+  }
 }
 
 Result<Outcome> Relay::Do(const Caller& caller, const ListHolderInquiries& c, Instant) {
