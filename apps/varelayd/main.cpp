@@ -492,7 +492,8 @@ int main(int argc, char** argv) {
       ->envname("VARELAY_MAX_CONNECTIONS")->check(CLI::Range(1, 1000000))->capture_default_str();
   app.add_option(
          "--max-connections-per-address", flags.max_connections_per_address,
-         "open connections from one client address beyond which new ones from it are closed")
+         "open connections from one client address (an IPv6 client counts by its /64) beyond "
+         "which new ones from it are closed")
       ->envname("VARELAY_MAX_CONNECTIONS_PER_ADDRESS")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
@@ -582,9 +583,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 65536))
       ->capture_default_str();
   app.add_option("--telegram-max-connections-per-peer", flags.telegram_max_connections_per_peer,
-                 "telegram connections open at once from one address; more are closed at accept (a "
-                 "peer outside "
-                 "every --telegram-bank network is closed at accept always)")
+                 "telegram connections open at once from one address (an IPv6 peer counts by its /64); "
+                 "more are closed at accept (a peer outside every --telegram-bank network is closed "
+                 "at accept always)")
       ->envname("VARELAY_TELEGRAM_MAX_CONNECTIONS_PER_PEER")
       ->check(CLI::Range(1, 65536))
       ->capture_default_str();

@@ -1,15 +1,20 @@
 #include "net/connection_limits.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace varelay::net {
 namespace {
 
+// The key a peer is counted under: an IPv4 address; for IPv6 its /64, since one host is
+// commonly given a whole /64 and could otherwise take a slot cap per address in it.
 boost::asio::ip::address Canonical(const boost::asio::ip::address& peer) {
-  if (peer.is_v6() && peer.to_v6().is_v4_mapped()) {
-    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, peer.to_v6());
-  }
-  return peer;
+  if (!peer.is_v6()) return peer;
+  auto v6 = peer.to_v6();
+  if (v6.is_v4_mapped()) return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6);
+  auto bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return boost::asio::ip::address_v6(bytes);
 }
 
 }  // namespace

@@ -13,8 +13,9 @@ namespace varelay::net {
 
 class ConnectionLimits {
  public:
-  // At most `max_total` connections open, at most `max_per_address` of them from one address (an
-  // IPv4-mapped IPv6 address counts as its IPv4 address).
+  // At most `max_total` connections open, at most `max_per_address` of them from one address: an
+  // IPv4 address, or an IPv6 /64 (one host often holds a whole /64); an IPv4-mapped IPv6 address
+  // counts as its IPv4 address.
   ConnectionLimits(std::size_t max_total, std::size_t max_per_address);
   ConnectionLimits(const ConnectionLimits&) = delete;
   ConnectionLimits& operator=(const ConnectionLimits&) = delete;
@@ -48,7 +49,7 @@ class ConnectionLimits {
   const std::size_t max_per_address_;
   mutable std::mutex mutex_;
   std::size_t total_ = 0;
-  std::map<boost::asio::ip::address, std::size_t> per_address_;  // only addresses with one open
+  std::map<boost::asio::ip::address, std::size_t> per_address_;  // by /64 for IPv6; only those open
 };
 
 }  // namespace varelay::net
