@@ -250,6 +250,9 @@ struct HttpServer::Impl {
                       std::string_view(header[http::field::authorization]), engine.keys());
     if (admission.refusal) return std::move(admission.refusal);
     auto declared = parser.content_length();
+    if (admission.body_limit == 0 && (parser.chunked() || (declared && *declared > 0))) {
+      return Problem(ErrorCode::kBodyTooLarge, "this route takes no request body");
+    }
     if (declared && *declared > admission.body_limit) {
       return Problem(ErrorCode::kBodyTooLarge,
                      "the request body is larger than this route accepts (" +

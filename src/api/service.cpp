@@ -165,6 +165,14 @@ HttpResponse Refuse(ErrorCode code, std::string detail, std::string field = {}) 
 
 HttpResponse Refuse(const RequestError& e) { return ProblemResponse(e.error, e.fields); }
 
+// The answer to a request no route takes: 405 with Allow when the path takes other methods.
+HttpResponse NoRoute(const Lookup& lookup) {
+  if (!lookup.other_method) return Refuse(ErrorCode::kRouteNotFound, "no such route");
+  auto response = Refuse(ErrorCode::kMethodNotAllowed, "this path takes " + lookup.allow);
+  response.headers.emplace_back("Allow", lookup.allow);
+  return response;
+}
+
 // A page size given as a query parameter: a decimal integer from 1 to 500, nothing else.
 std::optional<int> ParseLimit(std::string_view value) {
   int limit = 0;
@@ -510,22 +518,28 @@ std::vector<std::string> Service::RouteList() {
 
 std::size_t Service::BodyLimit(std::string_view method, std::string_view target) const {
   auto t = ParseTarget(target);
-  if (!t) return kMaxBodyBytes;
+  if (!t) return 0;
   auto lookup = FindRoute(method, *t);
-  if (lookup.route < 0) return kMaxBodyBytes;
-  return std::max(kRoutes[static_cast<std::size_t>(lookup.route)].max_body, kMaxBodyBytes);
+  if (lookup.route < 0) return 0;
+  return kRoutes[static_cast<std::size_t>(lookup.route)].max_body;
 }
 
 Service::Admission Service::Admit(std::string_view method, std::string_view target,
                                   std::string_view authorization, const KeyDirectory& keys) const {
   Admission admission;
   auto t = ParseTarget(target);
-  if (!t) return admission;
+  if (!t) {
+    admission.refusal = Refuse(ErrorCode::kRouteNotFound, "the request target is not a valid path");
+    return admission;
+  }
   auto lookup = FindRoute(method, *t);
-  if (lookup.route < 0) return admission;
+  if (lookup.route < 0) {
+    admission.refusal = NoRoute(lookup);  // answered now: no body is read for no route
+    return admission;
+  }
   const Route& route = kRoutes[static_cast<std::size_t>(lookup.route)];
-  admission.body_limit = std::max(route.max_body, kMaxBodyBytes);
-  if (route.handler == Handler::kHealth || route.handler == Handler::kMetrics) return admission;
+  admission.body_limit = route.max_body;
+  if (route.handler == Handler::kHealth) return admission;
   auto bearer = BearerToken(authorization);
   if (bearer.empty()) {
     admission.refusal =
@@ -546,12 +560,7 @@ Service::Prepared Service::Prepare(const HttpRequestView& request) const {
   }
   auto lookup = FindRoute(request.method, *target);
   if (lookup.route < 0) {
-    if (lookup.other_method) {
-      prepared.response = Refuse(ErrorCode::kMethodNotAllowed, "this path takes " + lookup.allow);
-      prepared.response->headers.emplace_back("Allow", lookup.allow);
-    } else {
-      prepared.response = Refuse(ErrorCode::kRouteNotFound, "no such route");
-    }
+    prepared.response = NoRoute(lookup);
     return prepared;
   }
   prepared.route = lookup.route;

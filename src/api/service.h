@@ -29,16 +29,18 @@ class Service {
   // "METHOD /pattern" for every route, in table order (what `varelayd --print-routes` prints).
   static std::vector<std::string> RouteList();
 
-  // The body limit for a request, known from its method and target once the header is read.
+  // The body limit for a request, known from its method and target once the header is read:
+  // 0 for a route that takes no body, or no route.
   std::size_t BodyLimit(std::string_view method, std::string_view target) const;
 
-  // What the server learns from a request's head before it reads the body: the body limit, and
-  // a 401 when the route needs a key and the Authorization header carries none, or one that is
-  // not in `keys` (so a stranger's body is never read). No refusal for a route that takes no
-  // key or does not exist (Prepare answers those as usual); the engine checks a key let through
-  // in full.
+  // What the server learns from a request's head before it reads the body: the body limit (0
+  // where no body is taken: the server then refuses a declared one at once), or the answer to
+  // give at once, the body unread: 404/405 for a target no route takes, and 401 when the route
+  // needs a key and the Authorization header carries none, or one that is not in `keys` (so a
+  // stranger's body is never read, nor given any of the body budget). The engine checks a key
+  // let through in full.
   struct Admission {
-    std::size_t body_limit = kMaxBodyBytes;
+    std::size_t body_limit = 0;
     std::optional<HttpResponse> refusal;
   };
   Admission Admit(std::string_view method, std::string_view target, std::string_view authorization,

@@ -99,8 +99,31 @@ TEST_F(ServiceTest, AdmitsOnTheHeadersAlone) {
     EXPECT_EQ(refused.refusal->content_type, "application/problem+json");
   }
   EXPECT_FALSE(service_.Admit("GET", "/healthz", "", keys).refusal);
-  EXPECT_FALSE(service_.Admit("POST", "/v1/nothing", "", keys).refusal) << "404 comes from Prepare";
-  EXPECT_EQ(service_.Admit("POST", "/v1/nothing", "", keys).body_limit, kMaxBodyBytes);
+}
+
+// Proves a route that takes no body, or no route at all, is given no body budget: /healthz and
+// every GET get a body limit of 0, /metrics needs a key like any other, and a target that names
+// no route is answered 404 or 405 from its head (a stranger cannot make the server wait for a body).
+TEST_F(ServiceTest, AdmitsNoBodyWhereNoneIsTaken) {
+  KeyDirectory keys;
+  keys.Publish({Sha256Hex("vrk_known")});
+  auto health = service_.Admit("GET", "/healthz", "", keys);
+  EXPECT_FALSE(health.refusal);
+  EXPECT_EQ(health.body_limit, 0u);
+  auto banks = service_.Admit("GET", "/v1/banks", "Bearer vrk_known", keys);
+  EXPECT_FALSE(banks.refusal);
+  EXPECT_EQ(banks.body_limit, 0u);
+  EXPECT_EQ(service_.Admit("POST", "/v1/assignments", "Bearer vrk_known", keys).body_limit, kMaxBodyBytes);
+  auto metrics = service_.Admit("GET", "/metrics", "", keys);
+  ASSERT_TRUE(metrics.refusal);
+  EXPECT_EQ(metrics.refusal->status, 401);
+  auto nothing = service_.Admit("POST", "/v1/nothing", "", keys);
+  ASSERT_TRUE(nothing.refusal);
+  EXPECT_EQ(nothing.refusal->status, 404);
+  auto wrong_method = service_.Admit("PUT", "/v1/banks", "", keys);
+  ASSERT_TRUE(wrong_method.refusal);
+  EXPECT_EQ(wrong_method.refusal->status, 405);
+  ASSERT_TRUE(service_.Admit("POST", "//bad target", "", keys).refusal);
 }
 
 // Proves the route list is what --print-routes shows and the pool load allows a larger body.

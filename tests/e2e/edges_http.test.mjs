@@ -1,7 +1,8 @@
 // Proves the HTTP server knows the caller before it reads a body: a 4 MiB camt.053 with an unknown
 // or missing key is answered 401 from its headers alone, then closed; connections from one address
 // beyond --max-connections-per-address are closed while the first ones and other addresses are
-// served; and request bodies in flight stay within --body-budget-mib (503 with Retry-After).
+// served; and request bodies in flight stay within --body-budget-mib (503 with Retry-After), taken
+// only by a known key on a route that takes a body and may be called with that key's role.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -105,4 +106,33 @@ test('request bodies in flight stay within --body-budget-mib: past it a request 
     return true;
   }, { timeoutMs: 5000, what: 'a body let in again' });
   assert.equal(created.status, 201, created.text);
+});
+
+test('a body declared on a route that takes none, or on no route, is refused at once and holds no budget', async (t) => {
+  const relay = await relayWith(t, ['--body-budget-mib', '4']);
+  // 66 × 64 KiB is past the whole 4 MiB budget, were these bodies waited for.
+  const strangers = [];
+  for (let i = 0; i < 66; i++) {
+    const [method, path, status, code] = [
+      ['GET', '/healthz', 413, 'body_too_large'],
+      ['GET', '/metrics', 401, 'unauthorized'],
+      ['POST', '/v1/nothing', 404, 'route_not_found'],
+    ][i % 3];
+    const conn = await openConnection(relay.port);
+    t.after(() => conn.socket.destroy());
+    conn.socket.write(requestHead(relay.port, { method, path, contentLength: 65536 }));
+    conn.socket.write('x');  // the body trickles in, and never ends
+    strangers.push({ conn, what: `${method} ${path}`, status, code });
+  }
+  for (const { conn, what, status, code } of strangers) {
+    assertProblem(await nextResponse(conn, { timeoutMs: 3000 }), status, code, what);
+  }
+  const admin = api(relay.url, ADMIN_KEY);
+  expectStatus(await admin.post('/v1/banks', { code: '004', name: 'KB Kookmin Bank' }), 201, 'a real POST');
+  const conn = await openConnection(relay.port);
+  t.after(() => conn.socket.destroy());
+  conn.socket.write(requestHead(relay.port, {
+    method: 'GET', path: '/v1/banks', contentLength: 2, headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+  }));
+  assertProblem(await nextResponse(conn, { timeoutMs: 3000 }), 413, 'body_too_large', 'a body on a GET');
 });

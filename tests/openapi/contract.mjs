@@ -72,7 +72,7 @@ export function templateFor(urlPath) {
 // What docs/openapi.yaml's "Errors" section lets any route answer besides its own responses.
 const ANY_ROUTE = {
   400: ['malformed_request', 'unknown_field'], 404: ['route_not_found'], 405: ['method_not_allowed'],
-  431: ['headers_too_large'], 500: ['internal'], 503: ['shutting_down', 'overloaded'],
+  413: ['body_too_large'], 431: ['headers_too_large'], 500: ['internal'], 503: ['shutting_down', 'overloaded'],
 };
 
 function responseKey(responses, status) {
