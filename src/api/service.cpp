@@ -496,6 +496,34 @@ std::optional<BankProtocol> ChannelOf(Handler h) {
   }
 }
 
+// The one role that may call a route, where the engine lets only one (each command's role check
+// in Relay::Do; `x-varelay-roles` in docs/openapi.yaml): Admit refuses any other before the body.
+// Routes that several roles share are left to the engine.
+std::optional<Role> SoleRole(Handler h) {
+  switch (h) {
+    case Handler::kPrecheck:
+    case Handler::kDepositNotice:
+    case Handler::kCancelDeposit:
+    case Handler::kCamt054:
+    case Handler::kCamt053: return Role::kBank;
+    case Handler::kMetrics:
+    case Handler::kCreateBank:
+    case Handler::kUpdateBank:
+    case Handler::kCreateSigningSecret:
+    case Handler::kCreateMerchant:
+    case Handler::kListMerchants:
+    case Handler::kUpdateMerchant:
+    case Handler::kCreateContract:
+    case Handler::kSetPayoutLimits:
+    case Handler::kCreateApiKey:
+    case Handler::kListApiKeys:
+    case Handler::kRevokeApiKey:
+    case Handler::kLoadNumbers:
+    case Handler::kVerifyLedger: return Role::kAdmin;
+    default: return std::nullopt;
+  }
+}
+
 // POSTs whose every field is optional: an empty body is the same as {}.
 bool EmptyBodyAllowed(Handler h) {
   return h == Handler::kCancelAssignment || h == Handler::kRotateSecret || h == Handler::kResendEvent;
@@ -544,8 +572,12 @@ Service::Admission Service::Admit(std::string_view method, std::string_view targ
   if (bearer.empty()) {
     admission.refusal =
         Refuse(ErrorCode::kUnauthorized, "an API key is required: Authorization: Bearer <key>");
-  } else if (!keys.Knows(bearer)) {
+  } else if (auto role = keys.RoleOf(bearer); !role) {
     admission.refusal = Refuse(ErrorCode::kUnauthorized, "the API key is unknown or revoked");
+  } else if (auto sole = SoleRole(route.handler); sole && *role != *sole) {
+    admission.refusal = Refuse(ErrorCode::kForbidden,
+                               "this operation needs a " + std::string(RoleName(*sole)) + " key");
+    return admission;
   }
   if (admission.refusal) admission.refusal->headers.emplace_back("WWW-Authenticate", "Bearer");
   return admission;

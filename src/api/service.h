@@ -37,8 +37,9 @@ class Service {
   // where no body is taken: the server then refuses a declared one at once), or the answer to
   // give at once, the body unread: 404/405 for a target no route takes, and 401 when the route
   // needs a key and the Authorization header carries none, or one that is not in `keys` (so a
-  // stranger's body is never read, nor given any of the body budget). The engine checks a key
-  // let through in full.
+  // stranger's body is never read, nor given any of the body budget), and 403 when the key's role
+  // is not the one role the route takes (a merchant's key on a bank's camt.053, anyone but an
+  // admin on a 4 MiB pool load). The engine checks a key let through in full.
   struct Admission {
     std::size_t body_limit = 0;
     std::optional<HttpResponse> refusal;

@@ -88,7 +88,7 @@ TEST_F(ServiceTest, RefusesMissingKeyMediaTypeAndRoutes) {
 // a route that needs one, but not on routes that take none or do not exist.
 TEST_F(ServiceTest, AdmitsOnTheHeadersAlone) {
   KeyDirectory keys;
-  keys.Publish({Sha256Hex("vrk_known")});
+  keys.Publish({{Sha256Hex("vrk_known"), Role::kBank}});
   auto camt = service_.Admit("POST", "/v1/bank/camt053", "Bearer vrk_known", keys);
   EXPECT_EQ(camt.body_limit, kMaxBankMessageBytes);
   EXPECT_FALSE(camt.refusal);
@@ -106,7 +106,7 @@ TEST_F(ServiceTest, AdmitsOnTheHeadersAlone) {
 // no route is answered 404 or 405 from its head (a stranger cannot make the server wait for a body).
 TEST_F(ServiceTest, AdmitsNoBodyWhereNoneIsTaken) {
   KeyDirectory keys;
-  keys.Publish({Sha256Hex("vrk_known")});
+  keys.Publish({{Sha256Hex("vrk_known"), Role::kAdmin}});
   auto health = service_.Admit("GET", "/healthz", "", keys);
   EXPECT_FALSE(health.refusal);
   EXPECT_EQ(health.body_limit, 0u);
@@ -124,6 +124,36 @@ TEST_F(ServiceTest, AdmitsNoBodyWhereNoneIsTaken) {
   ASSERT_TRUE(wrong_method.refusal);
   EXPECT_EQ(wrong_method.refusal->status, 405);
   ASSERT_TRUE(service_.Admit("POST", "//bad target", "", keys).refusal);
+}
+
+// Proves a known key is turned away 403 from its head alone on a route only another role may call
+// (the bank routes, the admin's, the 4 MiB pool load among them), so its body is never read;
+// routes that several roles share are left to the engine.
+TEST_F(ServiceTest, RefusesARoleTheRouteNeverTakesBeforeTheBody) {
+  KeyDirectory keys;
+  keys.Publish({{Sha256Hex("vrk_admin"), Role::kAdmin},
+                {Sha256Hex("vrk_shop"), Role::kMerchant},
+                {Sha256Hex("vrk_payouts"), Role::kMerchantPayouts},
+                {Sha256Hex("vrk_bank"), Role::kBank}});
+  auto forbidden = [&](std::string_view method, std::string_view target, std::string_view key) {
+    auto admission = service_.Admit(method, target, "Bearer " + std::string(key), keys);
+    if (!admission.refusal) return false;
+    EXPECT_EQ(admission.refusal->status, 403) << target << " " << key;
+    EXPECT_NE(admission.refusal->body.find("\"code\":\"forbidden\""), std::string::npos);
+    return true;
+  };
+  for (auto target : {"/v1/bank/camt053", "/v1/bank/camt054", "/v1/bank/precheck",
+                      "/v1/bank/deposits", "/v1/bank/cancellations"}) {
+    for (auto key : {"vrk_admin", "vrk_shop", "vrk_payouts"}) EXPECT_TRUE(forbidden("POST", target, key)) << target << key;
+    EXPECT_FALSE(forbidden("POST", target, "vrk_bank")) << target;
+  }
+  const auto pool = "/v1/pools/shop/004/seoul/numbers";
+  for (auto key : {"vrk_shop", "vrk_payouts", "vrk_bank"}) EXPECT_TRUE(forbidden("POST", pool, key)) << key;
+  EXPECT_FALSE(forbidden("POST", pool, "vrk_admin"));
+  EXPECT_TRUE(forbidden("POST", "/v1/api-keys", "vrk_shop"));
+  EXPECT_TRUE(forbidden("GET", "/metrics", "vrk_bank"));
+  EXPECT_FALSE(forbidden("POST", "/v1/assignments", "vrk_bank")) << "left to the engine";
+  EXPECT_FALSE(forbidden("GET", "/v1/deposits", "vrk_bank"));
 }
 
 // Proves the route list is what --print-routes shows and the pool load allows a larger body.

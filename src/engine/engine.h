@@ -184,7 +184,7 @@ class Engine {
   std::optional<Relay> relay_;  // replaced only when a snapshot proves unsound at start-up
   EngineStats stats_;
   KeyDirectory keys_;
-  void PublishKeys() { keys_.Publish(relay_->ActiveKeyHashes()); }
+  void PublishKeys() { keys_.Publish(relay_->ActiveKeyRoles()); }
 
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -4,21 +4,23 @@
 
 namespace varelay {
 
-void KeyDirectory::Publish(Hashes hashes) {
-  auto published = std::make_shared<const Hashes>(std::move(hashes));
+void KeyDirectory::Publish(Roles roles) {
+  auto published = std::make_shared<const Roles>(std::move(roles));
   std::lock_guard lock(mutex_);
-  hashes_ = std::move(published);
+  roles_ = std::move(published);
 }
 
-bool KeyDirectory::Knows(std::string_view bearer) const {
-  if (bearer.empty()) return false;
-  std::shared_ptr<const Hashes> hashes;
+std::optional<Role> KeyDirectory::RoleOf(std::string_view bearer) const {
+  if (bearer.empty()) return std::nullopt;
+  std::shared_ptr<const Roles> roles;
   {
     std::lock_guard lock(mutex_);
-    hashes = hashes_;
+    roles = roles_;
   }
   // The same handle Relay::Authenticate looks keys up by.
-  return hashes->contains(Sha256Hex(bearer));
+  auto it = roles->find(Sha256Hex(bearer));
+  if (it == roles->end()) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace varelay

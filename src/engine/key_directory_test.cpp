@@ -1,6 +1,6 @@
 // Proves the key directory the HTTP layer checks before reading a body follows the engine's keys:
 // the bootstrap key and keys read back at a start are in it, a created key is in it by the time
-// its creator hears of it, and a revoked key is out of it by then.
+// its creator hears of it, and a revoked key is out of it by then; each key with its role.
 #include "engine/key_directory.h"
 
 #include <gtest/gtest.h>
@@ -20,8 +20,11 @@ const std::string kAdminToken = "vrk_key_directory_admin_0123456789";
 TEST(KeyDirectoryTest, KnowsOnlyWhatWasPublished) {
   KeyDirectory directory;
   EXPECT_FALSE(directory.Knows(kAdminToken));
-  directory.Publish({Sha256Hex(kAdminToken)});
+  directory.Publish({{Sha256Hex(kAdminToken), Role::kAdmin}, {Sha256Hex("vrk_bank"), Role::kBank}});
   EXPECT_TRUE(directory.Knows(kAdminToken));
+  EXPECT_EQ(directory.RoleOf(kAdminToken), Role::kAdmin);
+  EXPECT_EQ(directory.RoleOf("vrk_bank"), Role::kBank);
+  EXPECT_EQ(directory.RoleOf("vrk_someone_else"), std::nullopt);
   EXPECT_FALSE(directory.Knows("vrk_someone_else"));
   EXPECT_FALSE(directory.Knows(""));
   directory.Publish({});
@@ -85,8 +88,8 @@ TEST_F(EngineKeysTest, FollowsCreationRevocationAndRestart) {
   const auto key = std::get<IssuedApiKey>(*issued);
 
   Open();  // a restart reads the keys back
-  EXPECT_TRUE(engine_->keys().Knows(kAdminToken));
-  EXPECT_TRUE(engine_->keys().Knows(key.token));
+  EXPECT_EQ(engine_->keys().RoleOf(kAdminToken), Role::kAdmin);
+  EXPECT_EQ(engine_->keys().RoleOf(key.token), Role::kBank) << "each key with its role";
 
   auto revoked = Run(RevokeApiKey{key.key.id}, key.token, seen);
   ASSERT_TRUE(revoked) << revoked.error().detail;

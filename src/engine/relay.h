@@ -84,11 +84,12 @@ class Relay final : private LoadSink {
 
   // Resolves a presented API key; kUnauthorized when unknown or revoked.
   Result<Caller> Authenticate(std::string_view bearer) const;
-  // The look-up handle (SHA-256 hex of the secret) of every active key, for KeyDirectory.
-  std::unordered_set<std::string> ActiveKeyHashes() const {
-    std::unordered_set<std::string> hashes;
-    for (const auto& [hash, id] : key_by_hash_) hashes.insert(hash);
-    return hashes;
+  // The role of every active key by its look-up handle (SHA-256 hex of the secret), for
+  // KeyDirectory.
+  std::unordered_map<std::string, Role> ActiveKeyRoles() const {
+    std::unordered_map<std::string, Role> roles;
+    for (const auto& [hash, id] : key_by_hash_) roles.emplace(hash, keys_.at(id).role);
+    return roles;
   }
   // A caller vouched for by a connector: kUnauthorized unless its bank or merchant exists.
   Result<void> CheckCaller(const Caller& caller) const;

@@ -136,3 +136,28 @@ test('a body declared on a route that takes none, or on no route, is refused at 
   }));
   assertProblem(await nextResponse(conn, { timeoutMs: 3000 }), 413, 'body_too_large', 'a body on a GET');
 });
+
+test('a 4 MiB body on a route the key\'s role may not call is answered 403 before it is sent', async (t) => {
+  const relay = await relayWith(t);
+  const admin = api(relay.url, ADMIN_KEY);
+  expectStatus(await admin.post('/v1/banks', { code: '004', name: 'KB Kookmin Bank' }), 201);
+  expectStatus(await admin.post('/v1/merchants', { id: 'shop', name: 'Example Shop' }), 201);
+  const key = async (body) => expectStatus(await admin.post('/v1/api-keys', body), 201).key;
+  const merchant = await key({ role: 'merchant', merchant: 'shop', label: 'shop' });
+  const bank = await key({ role: 'bank', bank: '004', label: 'bank' });
+  for (const [what, token, path, type] of [
+    ['a merchant key on camt.053', merchant, '/v1/bank/camt053', 'application/xml'],
+    ['an admin key on camt.054', ADMIN_KEY, '/v1/bank/camt054', 'application/xml'],
+    ['a merchant key on a pool load', merchant, '/v1/pools/shop/004/seoul/numbers', 'application/json'],
+    ['a bank key on a pool load', bank, '/v1/pools/shop/004/seoul/numbers', 'application/json'],
+  ]) {
+    const conn = await openConnection(relay.port);
+    t.after(() => conn.socket.destroy());
+    conn.socket.write(requestHead(relay.port, {
+      method: 'POST', path, contentLength: FOUR_MIB,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': type },
+    }));
+    assertProblem(await nextResponse(conn, { timeoutMs: 3000 }), 403, 'forbidden', what);
+    assert.ok(await closedByServer(conn), `${what}: closed cleanly after the answer`);
+  }
+});
