@@ -35,6 +35,7 @@ function checked(url, key, seen) {
     get: (p, o) => call('GET', p, o),
     post: (p, body, o = {}) => call('POST', p, { ...o, body }),
     patch: (p, body, o = {}) => call('PATCH', p, { ...o, body }),
+    put: (p, body, o = {}) => call('PUT', p, { ...o, body }),
     del: (p, o) => call('DELETE', p, o),
     xml: (p, xml) => call('POST', p, { raw: xml, headers: { 'Content-Type': 'application/xml' } }),
   };
@@ -131,6 +132,8 @@ test('every route answers good and bad input as docs/openapi.yaml says', async (
   assert.match(long.body.errors[0].reason, /0 to 100/);
   expect(await bank.post('/v1/bank/cancellations', { transaction_id: 'contract-c-1', original_transaction_id: 'contract-tx-1', cancelled_at: nowRfc3339() }), 200);
   expect(await bank.post('/v1/bank/cancellations', { transaction_id: 'contract-c-2', original_transaction_id: 'no-such-tx', cancelled_at: nowRfc3339() }), 404, 'not_found');
+  // Bank 004 reports by JSON; an admin lets it send camt as well (a bank is held to its channel).
+  expect(await admin.patch('/v1/banks/004', { extra_channels: ['iso20022'] }), 200);
   expect(await bank.xml('/v1/bank/camt054', readFileSync(path.join(TESTDATA, 'krw_deposit.camt054.xml'), 'utf8')), 200);
   expect(await bank.xml('/v1/bank/camt054', '<Document><unclosed>'), 400, 'malformed_xml');
   const swiss = readFileSync(path.join(SHARED, 'camt.053_P_CH2909000000250094239_1110092698_0_2020112503071366.xml'), 'utf8');
@@ -157,6 +160,11 @@ test('every route answers good and bad input as docs/openapi.yaml says', async (
   const inquiry = await shop.post('/v1/account-holder-inquiries', { bank_code: '004', account: '11112222333' });
   assert.ok(inquiry.status >= 400, inquiry.text);
   expect(await shop.post('/v1/account-holder-inquiries', { bank_code: '004' }), 400, 'missing_field');
+  expect(await admin.get('/v1/account-holder-inquiries'), 200);
+  expect(await admin.put('/v1/merchants/shop/payout-limits', { per_transfer_max: 300000, daily_max: 2000000 }), 200);
+  expect(await admin.put('/v1/merchants/shop/payout-limits', { per_transfer_max: 3000000, daily_max: 2000000 }), 400);
+  expect(await admin.get('/v1/merchants/shop/payout-limits'), 200);
+  expect(await shop.get('/v1/merchants/shop/payout-limits'), 200);
 
   // Webhook endpoints and events.
   const receiver = await startReceiver();
