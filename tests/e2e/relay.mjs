@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { assertResponseMatches } from '../openapi/contract.mjs';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEFAULT_BINARY = 'build/release/apps/varelayd/varelayd';
@@ -163,9 +164,14 @@ export async function killAll() {
 /**
  * JSON helpers bound to a base URL and an API key (or null for no Authorization header).
  * Every call resolves to {status, headers, body, text}: body is the parsed JSON or null.
+ * Every answer is checked against docs/openapi.yaml (by method, path template and status; a path
+ * the document lacks against its any-route refusals), so a test that meets an undocumented answer
+ * fails naming the route, the status and the schema error. `unchecked: 'why'` skips the check for
+ * a request the document cannot describe; say why at the call. A client of another server (the
+ * bank simulator) passes `{ contract: false }`.
  */
-export function api(url, key) {
-  const request = async (method, urlPath, { body, headers = {}, raw } = {}) => {
+export function api(url, key, { contract = true } = {}) {
+  const request = async (method, urlPath, { body, headers = {}, raw, unchecked } = {}) => {
     const h = { ...headers };
     if (key && !Object.keys(h).some((k) => k.toLowerCase() === 'authorization')) h.Authorization = `Bearer ${key}`;
     let payload;
@@ -185,7 +191,9 @@ export function api(url, key) {
     } catch {
       parsed = null;
     }
-    return { status: res.status, headers: res.headers, body: parsed, text };
+    const answer = { status: res.status, headers: res.headers, body: parsed, text };
+    if (contract && !unchecked) assertResponseMatches(method, urlPath, answer);
+    return answer;
   };
   return {
     request,

@@ -84,6 +84,12 @@ function responseKey(responses, status) {
   return responses.default ? 'default' : null;
 }
 
+/** The schema errors of an any-route refusal's body against the document's Problem. */
+function problemErrors(route, status, body) {
+  const validate = validatorAt(['components', 'schemas', 'Problem']);
+  return validate(body) ? [] : validate.errors.map((e) => `${route} ${status}: ${e.instancePath} ${e.message}`);
+}
+
 /**
  * Checks one answer against the document. Returns a list of problems (empty when it conforms):
  * an undocumented route or status, a media type the operation does not declare, or the body's
@@ -91,16 +97,15 @@ function responseKey(responses, status) {
  */
 export function validateResponse(method, urlPath, { status, headers, body, text }) {
   const template = templateFor(urlPath);
-  if (!template) return [`${method} ${urlPath}: no such path in the document`];
-  const op = doc.paths[template][method.toLowerCase()];
-  if (!op) return [`${method} ${template}: no such operation in the document`];
-  const key = responseKey(op.responses ?? {}, status);
+  const op = template ? doc.paths[template][method.toLowerCase()] : undefined;
+  const route = `${method} ${template ?? urlPath.split('?')[0]}`;
+  // A path or method the document lacks may still be answered with an any-route refusal.
+  const key = op ? responseKey(op.responses ?? {}, status) : null;
   if (!key || (key === 'default' && ANY_ROUTE[status])) {
-    if (ANY_ROUTE[status]?.includes(body?.code)) {
-      const validate = validatorAt(['components', 'schemas', 'Problem']);
-      return validate(body) ? [] : validate.errors.map((e) => `${method} ${template} ${status}: ${e.instancePath} ${e.message}`);
-    }
-    if (!key) return [`${method} ${template}: status ${status} is not documented`];
+    if (ANY_ROUTE[status]?.includes(body?.code)) return problemErrors(route, status, body);
+    if (!template) return [`${route}: no such path in the document (answered ${status})`];
+    if (!op) return [`${route}: no such operation in the document (answered ${status})`];
+    if (!key) return [`${route}: status ${status} is not documented`];
   }
   const [segments, response] = follow(['paths', template, method.toLowerCase(), 'responses', key]);
   const content = response?.content;
