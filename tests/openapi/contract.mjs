@@ -87,7 +87,7 @@ function responseKey(responses, status) {
 /** The schema errors of an any-route refusal's body against the document's Problem. */
 function problemErrors(route, status, body) {
   const validate = validatorAt(['components', 'schemas', 'Problem']);
-  return validate(body) ? [] : validate.errors.map((e) => `${route} ${status}: ${e.instancePath} ${e.message}`);
+  return validate(body) ? [] : validate.errors.map((e) => `${route} ${status}: ${e.instancePath || '(body)'} ${e.message} ${JSON.stringify(e.params)}`);
 }
 
 /**
