@@ -132,8 +132,6 @@ test('every route answers good and bad input as docs/openapi.yaml says', async (
   assert.match(long.body.errors[0].reason, /0 to 100/);
   expect(await bank.post('/v1/bank/cancellations', { transaction_id: 'contract-c-1', original_transaction_id: 'contract-tx-1', cancelled_at: nowRfc3339() }), 200);
   expect(await bank.post('/v1/bank/cancellations', { transaction_id: 'contract-c-2', original_transaction_id: 'no-such-tx', cancelled_at: nowRfc3339() }), 404, 'not_found');
-  // Bank 004 reports by JSON; an admin lets it send camt as well (a bank is held to its channel).
-  expect(await admin.patch('/v1/banks/004', { extra_channels: ['iso20022'] }), 200);
   expect(await bank.xml('/v1/bank/camt054', readFileSync(path.join(TESTDATA, 'krw_deposit.camt054.xml'), 'utf8')), 200);
   expect(await bank.xml('/v1/bank/camt054', '<Document><unclosed>'), 400, 'malformed_xml');
   const swiss = readFileSync(path.join(SHARED, 'camt.053_P_CH2909000000250094239_1110092698_0_2020112503071366.xml'), 'utf8');
