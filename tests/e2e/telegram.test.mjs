@@ -5,75 +5,16 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 
 import { allDeposits, api, expectStatus, killAll, makeTempDir, removeDir, seedDemo, startRelay, waitFor } from './relay.mjs';
+import { connectTelegrams, depositTelegram, header, kstStamp, num, text } from './telegram_frames.mjs';
 
 after(killAll);
-
-const text = (s, n) => s.padEnd(n, ' ').slice(0, n);
-const num = (v, n) => String(v).padStart(n, '0');
-
-function kstStamp(date = new Date()) {
-  const k = new Date(date.getTime() + 9 * 3600_000).toISOString();
-  return { ymd: k.slice(0, 10).replaceAll('-', ''), hms: k.slice(11, 19).replaceAll(':', '') };
-}
-
-function header({ message, business, sequence, sendCount = 1, bank = '004', original = null }) {
-  const { ymd, hms } = kstStamp();
-  return text('VARELAY01', 9) + text('VR000001', 8) + '04' + message + business + String(sendCount) + num(sequence, 6) +
-    ymd + hms + '0000' + '0000' + (original ? original.date + num(original.sequence, 6) : '0'.repeat(14)) +
-    text(`KB${num(sequence, 6)}`, 15) + bank + ' '.repeat(13);
-}
-
-function depositTelegram({ sequence, number, amount, kind = '20', sendCount = 1, original = null, bank = '004' }) {
-  const { ymd, hms } = kstStamp();
-  const body = text('1002345678901', 15) + '01' + kind + '04' + num(amount, 13) + num(0, 13) + text('', 6) +
-    text('KIM MINJI', 14) + text('', 10) + num(amount, 13) + num(0, 13) + num(0, 13) + text(number, 16) + ymd + hms +
-    text('', 6) + bank + text('', 7) + ' '.repeat(38);
-  return header({ message: '0200', business: '300', sequence, sendCount, bank, original }) + body;
-}
 
 function inquiryTelegram({ sequence, number, amount }) {
   const body = text(number, 16) + text('', 30) + '04' + '0'.repeat(8) + '0'.repeat(14) + num(amount, 13) + text('', 2) +
     '10' + text('KIM MINJI', 20) + '004' + ' '.repeat(90);
   return header({ message: '0900', business: '100', sequence }) + body;
-}
-
-/** A connection that sends framed telegrams and reads framed answers (or notices the close). */
-async function connect(port) {
-  const socket = net.connect(port, '127.0.0.1');
-  await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
-  let buffer = Buffer.alloc(0);
-  let closed = false;
-  const waiters = [];
-  const pump = () => {
-    while (waiters.length > 0) {
-      if (buffer.length >= 4) {
-        const length = Number(buffer.subarray(0, 4).toString('latin1'));
-        if (buffer.length >= 4 + length) {
-          const frame = buffer.subarray(4, 4 + length);
-          buffer = buffer.subarray(4 + length);
-          waiters.shift().resolve(frame);
-          continue;
-        }
-      }
-      if (closed) { waiters.shift().resolve(null); continue; }
-      break;
-    }
-  };
-  socket.on('data', (d) => { buffer = Buffer.concat([buffer, d]); pump(); });
-  socket.on('close', () => { closed = true; pump(); });
-  socket.on('error', () => {});
-  return {
-    send(telegramOrRaw, { raw = false } = {}) {
-      const payload = Buffer.from(telegramOrRaw, 'latin1');
-      socket.write(raw ? payload : Buffer.concat([Buffer.from(num(payload.length, 4), 'latin1'), payload]));
-    },
-    /** The next answer frame, or null when the relay closed the connection. */
-    next() { return new Promise((resolve) => { waiters.push({ resolve }); pump(); }); },
-    close() { socket.destroy(); },
-  };
 }
 
 const field = (frame, offset, length) => frame.subarray(offset, offset + length);
@@ -91,7 +32,7 @@ test('telegrams over TCP: inquiry with holder name or reject code, one deposit d
   const order = expectStatus(await shop.post('/v1/assignments', { order_id: 'TG-1', amount: 5000, bank: '004' },
     { headers: { 'Idempotency-Key': 'tg-1' } }), 201, 'issue');
 
-  const bank = await connect(port);
+  const bank = await connectTelegrams(port);
   t.after(() => bank.close());
   bank.send(inquiryTelegram({ sequence: 1, number: order.number, amount: 5000 }));
   const accepted = await bank.next();
@@ -133,16 +74,16 @@ test('telegrams over TCP: inquiry with holder name or reject code, one deposit d
   assert.equal(responseCode(formatError), '0901');
 
   // Strangers and broken framing: closed without an answer; the relay keeps serving.
-  const stranger = await connect(port);
+  const stranger = await connectTelegrams(port);
   stranger.send(depositTelegram({ sequence: 6, number: order.number, amount: 5000, bank: '088' }));
   assert.equal(await stranger.next(), null, 'a bank not configured for telegrams is cut off');
-  const junk = await connect(port);
+  const junk = await connectTelegrams(port);
   junk.send('00x5hello', { raw: true });
   assert.equal(await junk.next(), null, 'a non-digit length prefix closes the connection');
-  const huge = await connect(port);
+  const huge = await connectTelegrams(port);
   huge.send('9999', { raw: true });
   assert.equal(await huge.next(), null, 'an oversized frame closes the connection');
-  const short = await connect(port);
+  const short = await connectTelegrams(port);
   short.send('hello');
   assert.equal(await short.next(), null, 'a frame too short to carry a header closes the connection');
   await waitFor(async () => (await fetch(`${relay.url}/healthz`)).ok, { what: 'the relay still serves' });
@@ -161,7 +102,7 @@ test('--telegram-request-missing: a hole in the bank\'s sequence numbers is aske
     numbers.push(expectStatus(await shop.post('/v1/assignments', { order_id: order, amount: 5000, bank: '004', region: 'seoul' },
       { headers: { 'Idempotency-Key': order } }), 201, order).number);
   }
-  const bank = await connect(port);
+  const bank = await connectTelegrams(port);
   t.after(() => bank.close());
   bank.send(depositTelegram({ sequence: 10, number: numbers[0], amount: 5000 }));
   assert.equal(responseCode(await bank.next()), '0000');

@@ -12,7 +12,8 @@ export function kstStamp(date = new Date()) {
   return { ymd: k.slice(0, 10).replaceAll('-', ''), hms: k.slice(11, 19).replaceAll(':', '') };
 }
 
-function header({ message, business, sequence, sendCount = 1, bank = '004', original = null }) {
+/** A telegram header (100 bytes) for a message of this relay's bank link. */
+export function header({ message, business, sequence, sendCount = 1, bank = '004', original = null }) {
   const { ymd, hms } = kstStamp();
   return text('VARELAY01', 9) + text('VR000001', 8) + '04' + message + business + String(sendCount) + num(sequence, 6) +
     ymd + hms + '0000' + '0000' + (original ? original.date + num(original.sequence, 6) : '0'.repeat(14)) +
@@ -54,10 +55,12 @@ export async function connectTelegrams(port) {
   socket.on('close', () => { closed = true; pump(); });
   socket.on('error', () => {});
   return {
-    send(telegram) {
-      const payload = Buffer.from(telegram, 'latin1');
-      socket.write(Buffer.concat([Buffer.from(num(payload.length, 4), 'latin1'), payload]));
+    /** Sends a telegram framed with its 4-digit length, or, with raw, the bytes as given. */
+    send(telegramOrRaw, { raw = false } = {}) {
+      const payload = Buffer.from(telegramOrRaw, 'latin1');
+      socket.write(raw ? payload : Buffer.concat([Buffer.from(num(payload.length, 4), 'latin1'), payload]));
     },
+    /** The next answer frame, or null when the relay closed the connection. */
     next() { return new Promise((resolve) => { waiters.push({ resolve }); pump(); }); },
     close() { socket.destroy(); },
   };
