@@ -75,7 +75,9 @@ Relay::Relay(Store& store, RelayOptions options)
       options_(options),
       ids_(options.id_seed),
       ledger_hash_(kGenesisHash),
-      inquiry_limit_(options.holder_inquiries_per_minute) {}
+      payouts_(store),
+      inquiries_(store, {options.holder_inquiries_per_minute, options.holder_inquiry_expiry,
+                         options.max_open_holder_inquiries}) {}
 
 std::string Relay::PoolKey(std::string_view merchant, std::string_view bank,
                            std::string_view region) {
@@ -585,7 +587,7 @@ void Relay::RunTimers(Instant now) {
     if (slot->state != NumberState::kCooling || slot->release_at != at) continue;
     ReleaseToPool(*slot);
   }
-  ExpireHolderInquiries(now);
+  inquiries_.Expire(now);
   if (now >= next_idempotency_sweep_) SweepIdempotency(now);
   WriteTouchedNumbers();
 }
@@ -602,7 +604,7 @@ std::optional<Instant> Relay::NextTimer() const {
   std::optional<Instant> next = next_idempotency_sweep_;
   if (!expiries_.empty()) next = std::min(*next, expiries_.begin()->first);
   if (!releases_.empty()) next = std::min(*next, releases_.begin()->first);
-  if (!inquiry_expiries_.empty()) next = std::min(*next, inquiry_expiries_.begin()->first);
+  if (auto inquiry = inquiries_.NextExpiry()) next = std::min(*next, *inquiry);
   return next;
 }
 

@@ -17,8 +17,10 @@
 #include <vector>
 
 #include "engine/commands.h"
+#include "engine/holder_inquiries.h"
 #include "engine/ledger_audit.h"
 #include "engine/number_table.h"
+#include "engine/payout_book.h"
 #include "engine/random.h"
 #include "engine/snapshot_file.h"
 #include "store/store.h"
@@ -113,7 +115,7 @@ class Relay final : private LoadSink {
 
   // Counts what today's (Asia/Seoul) transfers not refused hold against each merchant's daily
   // pay-out limit, from the store: once, after Recover, while the tables hold every batch.
-  Result<void> LoadPayoutDay(Instant now);
+  Result<void> LoadPayoutDay(Instant now) { return payouts_.LoadDay(now); }
 
   // Creates an admin key for `token` unless an active admin key exists; returns whether it did.
   bool EnsureAdminKey(const std::string& token, Instant now);
@@ -150,7 +152,7 @@ class Relay final : private LoadSink {
   void OnEventHead(std::int64_t seq) override;
   void OnPendingDelivery(Delivery delivery, Event event) override;
   void OnPendingTransfer(Transfer transfer) override;
-  void OnPayoutPolicy(PayoutPolicy policy) override;
+  void OnPayoutPolicy(PayoutPolicy policy) override { payouts_.OnPolicy(std::move(policy)); }
 
   // Admin.
   Result<Outcome> Do(const Caller&, const CreateBank&, Instant now);
@@ -202,19 +204,13 @@ class Relay final : private LoadSink {
   Result<Outcome> Do(const Caller&, const ListTransfers&, Instant now);
   Result<Outcome> Do(const Caller&, const RouteToBank&, Instant now);
   Result<Outcome> Do(const Caller&, const RecordTransfer&, Instant now);
-  // Pay-out limits (relay_payouts.cpp).
+  // Pay-out limits, who may set and read them (relay_payouts.cpp; the state is payouts_).
   Result<Outcome> Do(const Caller&, const SetPayoutPolicy&, Instant now);
   Result<Outcome> Do(const Caller&, const GetPayoutPolicy&, Instant now);
-  // Account-holder inquiries (relay_inquiries.cpp).
+  // Account-holder inquiries, who may ask which bank (relay_inquiries.cpp; the state is inquiries_).
   Result<Outcome> Do(const Caller&, const StartHolderInquiry&, Instant now);
   Result<Outcome> Do(const Caller&, const FinishHolderInquiry&, Instant now);
   Result<Outcome> Do(const Caller&, const ListHolderInquiries&, Instant now);
-  // Records `failed` and forgets each open inquiry whose expiry has come (its outcome lost).
-  void ExpireHolderInquiries(Instant now);
-  // A merchant's transfer within its limits and allow-list, or kPayoutLimitExceeded /
-  // kRecipientNotAllowed; changes nothing.
-  Result<void> CheckPayoutLimits(const std::string& merchant, const CreateTransfer& c, Instant now) const;
-  const PayoutPolicy& PolicyOf(const std::string& merchant) const;
 
   static std::string PoolKey(std::string_view merchant, std::string_view bank,
                              std::string_view region);
@@ -338,15 +334,10 @@ class Relay final : private LoadSink {
   std::map<std::string, Transfer> pending_transfers_;  // by id
   std::map<std::string, std::int64_t> pending_by_merchant_;
   std::vector<Transfer> new_transfers_;
-  // Pay-out policies an operator set, by merchant (others have the defaults).
-  std::map<std::string, PayoutPolicy, std::less<>> payout_policies_;
-  PayoutDay payout_day_;  // what today's transfers not refused hold, per merchant
-  InquiryRateLimit inquiry_limit_;
-  // Inquiries recorded `asked` whose outcome has not come yet, by id: at most
-  // options_.max_open_holder_inquiries, each forgotten (recorded `failed`) at its expiry if its
-  // outcome never comes. What a restart forgets stays `asked` in the store.
-  std::map<std::string, HolderInquiryRecord> open_inquiries_;
-  std::multimap<Instant, std::string> inquiry_expiries_;  // expiry -> open inquiry id
+  PayoutBook payouts_;  // merchants' pay-out policies and the day's sums
+  // The rate limit and the inquiries waiting for their bank. What a restart forgets stays `asked`
+  // in the store.
+  HolderInquiries inquiries_;
 };
 
 // Whether `endpoint` has the form `protocol` is reached at (empty: none, always fits).

@@ -96,7 +96,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateTransfer& c, Instant
                                             std::to_string(kMaxPendingTransfersPerMerchant) +
                                             " transfers waiting for their banks; retry once some are settled");
   }
-  if (auto allowed = CheckPayoutLimits(caller.merchant, c, now); !allowed) return std::unexpected(allowed.error());
+  if (auto allowed = payouts_.Check(caller.merchant, c, now); !allowed) return std::unexpected(allowed.error());
   auto day = KstDay(now);
   auto last = store_.LastTransferSequence(c.bank, day);
   if (!last) return std::unexpected(last.error());
@@ -118,7 +118,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateTransfer& c, Instant
   t.request_sequence = *last + 1;
   t.created_at = t.updated_at = t.next_attempt_at = now;
   store_.PutTransfer(t);
-  payout_day_.Reserve(t.merchant, SeoulDay(now), t.amount.minor());
+  payouts_.Reserve(t);
   pending_transfers_.emplace(t.id, t);
   ++pending_by_merchant_[t.merchant];
   new_transfers_.push_back(t);
@@ -189,7 +189,7 @@ Result<Outcome> Relay::Do(const Caller& caller, const RecordTransfer& c, Instant
       t.finished_at = now;
       store_.PutTransfer(t);
       EmitTransfer(done ? EventType::kTransferCompleted : EventType::kTransferRefused, t, now);
-      if (!done) payout_day_.Release(t.merchant, SeoulDay(t.created_at), t.amount.minor());
+      if (!done) payouts_.Release(t);
       Transfer settled = std::move(t);
       pending_transfers_.erase(it);
       --pending_by_merchant_[settled.merchant];
