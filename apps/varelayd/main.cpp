@@ -37,6 +37,7 @@ struct Flags {
   std::int64_t idempotency_retention_s = 24 * 3600;
   std::size_t max_batch = 1024;
   int wal_checkpoint_pages = varelay::SqliteOptions{}.checkpoint_pages;
+  int audit_duty_percent = varelay::EngineOptions{}.audit_duty_percent;
   bool stop_snapshot = true;
   double running_snapshot_mib =
       static_cast<double>(varelay::EngineOptions{}.running_snapshot_bytes) / (1 << 20);
@@ -261,6 +262,7 @@ int Serve(const Flags& flags) {
   options.open_reader = [db_path = (data / "varelay.db").string()] {
     return OpenSqliteStore(db_path, OpenMode::kReadOnly);
   };
+  options.audit_duty_percent = flags.audit_duty_percent;
   options.max_batch = flags.max_batch;
   if (flags.stop_snapshot) options.snapshot_path = (data / "varelay.snapshot").string();
   const std::string running_snapshot = (data / "varelay.running-snapshot").string();
@@ -488,6 +490,9 @@ int main(int argc, char** argv) {
   app.add_option("--wal-checkpoint-pages", flags.wal_checkpoint_pages,
                  "write-ahead log pages after which a checkpoint runs on its own thread")
       ->envname("VARELAY_WAL_CHECKPOINT_PAGES")->check(CLI::Range(8, 1000000))->capture_default_str();
+  app.add_option("--audit-duty-percent", flags.audit_duty_percent,
+                 "share of its time a ledger audit reads; it rests between pages for the rest")
+      ->envname("VARELAY_AUDIT_DUTY_PERCENT")->check(CLI::Range(1, 100))->capture_default_str();
   app.add_option("--max-connections", flags.max_connections, "open connections beyond which new ones are closed")
       ->envname("VARELAY_MAX_CONNECTIONS")->check(CLI::Range(1, 1000000))->capture_default_str();
   app.add_option(

@@ -521,7 +521,13 @@ Result<Outcome> Engine::RunAudit(const Audit& audit) {
     audit_reader_ = std::move(*opened);
   }
   store_.WaitForTables(audit.position);
-  auto verdict = AuditLedgerTo(*audit_reader_, audit.head);
+  AuditPacing pacing;
+  pacing.duty_percent = options_.audit_duty_percent;
+  pacing.rest = [this](std::chrono::nanoseconds pause) {
+    std::unique_lock lock(audit_mutex_);
+    audit_wake_.wait_for(lock, pause, [&] { return audit_stopping_; });
+  };
+  auto verdict = AuditLedgerTo(*audit_reader_, audit.head, pacing);
   if (!verdict) return std::unexpected(verdict.error());
   return *verdict;
 }

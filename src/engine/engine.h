@@ -52,6 +52,9 @@ struct EngineOptions {
   // writer; at most kMaxAuditsWaiting wait for it (beyond, kOverloaded). Without one, the audit
   // runs on the engine thread as a batch of its own.
   std::function<Result<std::unique_ptr<Store>>()> open_reader;
+  // The share of its time the audit thread reads, 1..100 (AuditPacing): below 100 it rests
+  // between pages, so an audit takes longer and the requests beside it are delayed less.
+  int audit_duty_percent = 25;
 };
 
 // Figures the engine keeps for /metrics. Updated by the engine thread, read by anyone.

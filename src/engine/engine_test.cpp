@@ -15,6 +15,7 @@
 #include <tuple>
 
 #include "domain/bank_channels.h"
+#include "engine/ledger_audit.h"
 #include "engine/random.h"
 #include "engine/snapshot_file.h"
 #include "engine/snapshot_records.h"
@@ -775,7 +776,7 @@ class CountingStore final : public Store {
     return inner_.ReadLedger(after, limit);
   }
   Result<std::optional<Instant>> OldestIdempotency() override { return inner_.OldestIdempotency(); }
-  Result<std::vector<std::string>> FindMispostedDeposits(int limit) override { return inner_.FindMispostedDeposits(limit); }
+  Result<PostingRange> CheckPostings(PostingCursor from, int count) override { return inner_.CheckPostings(from, count); }
   Result<std::optional<BankStatement>> FindStatement(const std::string& b, const std::string& m,
                                                      const std::string& s) override {
     return inner_.FindStatement(b, m, s);
@@ -1705,6 +1706,33 @@ TEST_F(EngineTest, TheEngineAnswersADepositWhileALedgerAuditReads) {
   engine.Stop();
 }
 
+// Proves an audit below full duty rests after each page of entries, three times as long as the
+// page took at 25 percent (so it reads a quarter of the time), and not at all at 100.
+TEST_F(EngineTest, AnAuditAtAQuarterDutyRestsThreeTimesAsLongAsEachPageTook) {
+  const Assignment first = Issue("order-1", 15'000);
+  Deposit("tx-1", first.number, 15'000);
+  engine_.reset();
+  auto entries = store_->ReadLedger(0, 10);
+  ASSERT_TRUE(entries && !entries->empty());
+  const LedgerHead head{entries->back().seq, entries->back().hash};
+  CountingStore slow(*store_);
+  slow.on_read_ledger = [] { std::this_thread::sleep_for(20ms); };
+  std::vector<std::chrono::nanoseconds> rests;
+  AuditPacing quarter;
+  quarter.duty_percent = 25;
+  quarter.rest = [&](std::chrono::nanoseconds pause) { rests.push_back(pause); };
+  auto verdict = AuditLedgerTo(slow, head, quarter);
+  ASSERT_TRUE(verdict && verdict->ok);
+  ASSERT_EQ(rests.size(), 3u);  // a page of entries, a range of deposits, a range of entries
+  EXPECT_GE(rests[0], 60ms);    // three times the 20 ms or more the page took
+
+  AuditPacing full = quarter;
+  full.duty_percent = 100;
+  rests.clear();
+  ASSERT_TRUE(AuditLedgerTo(slow, head, full));
+  EXPECT_TRUE(rests.empty());
+}
+
 // Runs `sql` on the tables of `db` (to damage them as an attacker with the file would).
 void Tamper(const std::filesystem::path& db, const std::string& sql) {
   sqlite3* handle = nullptr;
@@ -1740,6 +1768,30 @@ TEST_F(EngineTest, TheAuditOnItsOwnReaderFindsATamperedChainAndOneShortOfTheHead
   LedgerVerdict short_of_head = Verify();
   EXPECT_FALSE(short_of_head.ok);
   EXPECT_EQ(short_of_head.reason, "the stored chain does not end at the relay's head");
+}
+
+// Proves the posting check, range by range, still names a deposit whose entries do not match its
+// status and an entry whose deposit is gone, with the chain itself intact.
+TEST_F(EngineTest, TheAuditOnItsOwnReaderFindsDepositsNotPostedExactlyOnce) {
+  const Assignment first = Issue("order-1", 15'000);
+  Deposit("tx-1", first.number, 15'000);
+  engine_.reset();
+  EngineOptions options;
+  options.relay.quarantine = std::chrono::hours(1);
+  options.open_reader = ReaderOf(dir_ / "varelay.db");
+  engine_ = std::make_unique<Engine>(*store_, clock_, options);
+  ASSERT_TRUE(engine_->Recover());
+  ASSERT_TRUE(Verify().ok);
+
+  Tamper(dir_ / "varelay.db", "UPDATE deposits SET status = 'cancelled'");
+  LedgerVerdict unreversed = Verify();
+  EXPECT_FALSE(unreversed.ok);
+  EXPECT_TRUE(unreversed.reason.starts_with("deposits not posted exactly once: dep_")) << unreversed.reason;
+
+  Tamper(dir_ / "varelay.db", "UPDATE deposits SET status = 'booked', id = 'dep_elsewhere'");
+  LedgerVerdict orphaned = Verify();
+  EXPECT_FALSE(orphaned.ok);
+  EXPECT_EQ(orphaned.reason, "deposits not posted exactly once: dep_elsewhere, ledger entry 1 names no deposit");
 }
 
 // ---- bank statements (camt.053) -------------------------------------------------------------

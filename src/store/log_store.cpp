@@ -673,9 +673,9 @@ class LogStore final : public Store {
     WaitApplied();
     return reader_->ReadLedger(after_seq, limit);
   }
-  Result<std::vector<std::string>> FindMispostedDeposits(int limit) override {
+  Result<PostingRange> CheckPostings(PostingCursor from, int count) override {
     WaitApplied();
-    return reader_->FindMispostedDeposits(limit);
+    return reader_->CheckPostings(from, count);
   }
   Result<std::vector<BankStatement>> QueryStatements(const std::string& bank, int limit) override {
     WaitApplied();

@@ -883,7 +883,7 @@ class SqliteStore final : public Store {
   Result<std::vector<Deposit>> QueryDeposits(const DepositQuery& query) override;
   Result<std::vector<LedgerEntry>> QueryLedger(const LedgerQuery& query) override;
   Result<std::vector<LedgerEntry>> ReadLedger(std::int64_t after_seq, int limit) override;
-  Result<std::vector<std::string>> FindMispostedDeposits(int limit) override;
+  Result<PostingRange> CheckPostings(PostingCursor from, int count) override;
   Result<std::int64_t> CountDeposits() override;
 
  private:
@@ -1383,17 +1383,35 @@ Result<std::vector<LedgerEntry>> SqliteStore::ReadLedger(std::int64_t after_seq,
   return ReadAll(s, [](const Statement& r) { return ReadLedgerEntry(r); }, "reading ledger");
 }
 
-Result<std::vector<std::string>> SqliteStore::FindMispostedDeposits(int limit) {
-  Statement s(db_,
-              "SELECT d.id FROM deposits d LEFT JOIN (SELECT deposit_id, "
-              "SUM(kind = 'deposit') AS posted, SUM(kind = 'reversal') AS reversed "
-              "FROM ledger_entries GROUP BY deposit_id) e ON e.deposit_id = d.id "
-              "WHERE COALESCE(e.posted, 0) != 1 OR COALESCE(e.reversed, 0) != (d.status = 'cancelled') "
-              "UNION ALL SELECT 'ledger entry ' || seq || ' names no deposit' FROM ledger_entries "
-              "WHERE deposit_id NOT IN (SELECT id FROM deposits) LIMIT ?1");
+Result<PostingRange> SqliteStore::CheckPostings(PostingCursor from, int count) {
+  // Each deposit's entries are counted through ledger_by_deposit; each entry's deposit is found
+  // through the deposits' primary key: a range costs `count` index look-ups, whatever the size.
+  Statement s(db_, from.entries
+                       ? "SELECT seq, 'ledger entry ' || seq || ' names no deposit', "
+                         "EXISTS (SELECT 1 FROM deposits d WHERE d.id = l.deposit_id) "
+                         "FROM ledger_entries l WHERE seq > ?1 AND kind IN ('deposit', 'reversal') "
+                         "ORDER BY seq LIMIT ?2"
+                       : "SELECT d.rowid, d.id, "
+                         "(SELECT COUNT(*) FROM ledger_entries e WHERE e.deposit_id = d.id AND e.kind = 'deposit') = 1 "
+                         "AND (SELECT COUNT(*) FROM ledger_entries e WHERE e.deposit_id = d.id "
+                         "AND e.kind = 'reversal') = (d.status = 'cancelled') "
+                         "FROM deposits d WHERE d.rowid > ?1 ORDER BY d.rowid LIMIT ?2");
   if (!s.ok()) return SqlError("preparing the posting audit");
-  s.Bind(1, std::int64_t{limit});
-  return ReadAll(s, [](const Statement& r) { return r.Text(0); }, "auditing postings");
+  s.Bind(1, from.after).Bind(2, std::int64_t{count});
+  struct Row {
+    std::int64_t at;
+    std::string name;
+    bool sound;
+  };
+  auto rows = ReadAll(s, [](const Statement& r) { return Row{r.Int(0), r.Text(1), r.Int(2) != 0}; },
+                      "auditing postings");
+  if (!rows) return std::unexpected(rows.error());
+  PostingRange range;
+  for (const auto& row : *rows)
+    if (!row.sound) range.misposted.push_back(row.name);
+  if (static_cast<int>(rows->size()) == count) range.next = PostingCursor{from.entries, rows->back().at};
+  else if (!from.entries) range.next = PostingCursor{true, 0};
+  return range;
 }
 
 Result<std::vector<Event>> SqliteStore::QueryEvents(const EventQuery& q) {

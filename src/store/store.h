@@ -201,6 +201,17 @@ class IgnoredWrites : public StoreWrites {
   void PutHolderInquiry(const HolderInquiryRecord&) override {}
 };
 
+// Where the posting check (Store::CheckPostings) goes on: the deposits after rowid `after`, or,
+// once those are done, the ledger entries after seq `after`.
+struct PostingCursor {
+  bool entries = false;
+  std::int64_t after = 0;
+};
+struct PostingRange {
+  std::vector<std::string> misposted;  // "dep_..." or "ledger entry N names no deposit"
+  std::optional<PostingCursor> next;   // none: the check is done
+};
+
 class Store : public StoreWrites {
  public:
   // Safe from any thread.
@@ -222,7 +233,7 @@ class Store : public StoreWrites {
   virtual Result<std::uint64_t> LogPosition() { return 0; }
   virtual void SetLogPosition(std::uint64_t /*lsn*/) {}
 
-  // Queries that read whole tables (the Query* methods, ReadLedger, FindMispostedDeposits,
+  // Queries that read whole tables (the Query* methods, ReadLedger, CheckPostings,
   // FindDeliveries, CountDeposits) answer once the tables hold every batch committed before
   // them. A store that writes its tables behind a command log makes them wait for that; these let
   // the one writer wait elsewhere instead, doing other work meanwhile. For the writer's thread.
@@ -299,9 +310,12 @@ class Store : public StoreWrites {
   virtual Result<std::vector<LedgerEntry>> QueryLedger(const LedgerQuery& query) = 0;
   // Entries with seq > after_seq in order, at most `limit`: for verification and export.
   virtual Result<std::vector<LedgerEntry>> ReadLedger(std::int64_t after_seq, int limit) = 0;
-  // Up to `limit` deposits not posted exactly once (a booked deposit: one deposit entry and no
-  // reversal; a cancelled one: one of each), and entries naming no deposit. Empty when sound.
-  virtual Result<std::vector<std::string>> FindMispostedDeposits(int limit) = 0;
+  // One range of the posting check: of the next `count` deposits (by rowid), those not posted
+  // exactly once (a booked deposit: one deposit entry and no reversal; a cancelled one: one of
+  // each); then, once the deposits are done, of the next `count` deposit and reversal entries (by
+  // seq), those naming no deposit. Each range is one short read, so a check of a million
+  // deposits never holds one read transaction (and with it the write-ahead log) for seconds.
+  virtual Result<PostingRange> CheckPostings(PostingCursor from, int count) = 0;
   virtual Result<std::optional<BankStatement>> FindStatement(const std::string& bank, const std::string& message_id,
                                                             const std::string& statement_id) = 0;
   // Statements of `bank` (all banks when empty), newest first, at most `limit`.
