@@ -23,13 +23,6 @@ std::optional<HolderInquiryOutcome> ParseHolderInquiryOutcome(std::string_view n
   return std::nullopt;
 }
 
-std::string MaskAccount(std::string_view account) {
-  const std::size_t shown = account.size() > 4 ? 4 : (account.empty() ? 0 : 1);
-  std::string masked(account.size() - shown, '*');
-  masked += account.substr(account.size() - shown);
-  return masked;
-}
-
 std::optional<Millis> InquiryRateLimit::Take(const std::string& merchant, Instant now) {
   const double capacity = per_minute_;
   const double per_ms = capacity / 60'000.0;

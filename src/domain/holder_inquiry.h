@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "domain/masking.h"  // MaskAccount, for account_masked
 #include "domain/time.h"
 
 namespace varelay {
@@ -41,10 +42,6 @@ struct HolderInquiryRecord {
   std::optional<Instant> answered_at;
   friend bool operator==(const HolderInquiryRecord&, const HolderInquiryRecord&) = default;
 };
-
-// The account with all but its last four characters replaced by '*' (shorter ones: all but the
-// last one), so an operator can tell accounts apart without learning them.
-std::string MaskAccount(std::string_view account);
 
 // A token bucket per merchant: `per_minute` inquiries at once, then one every 60/per_minute
 // seconds. Memory: one entry per merchant that asked.

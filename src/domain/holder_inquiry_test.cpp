@@ -1,18 +1,11 @@
-// Proves what is kept of a holder inquiry shows no whole account, and that the per-merchant rate
-// limit lets a burst of its size through, then one more per interval, and says when.
+// Proves the outcomes keep stable names, and that the per-merchant rate limit lets a burst of its
+// size through, then one more per interval, and says when.
 #include "domain/holder_inquiry.h"
 
 #include <gtest/gtest.h>
 
 namespace varelay {
 namespace {
-
-TEST(HolderInquiryTest, AccountsAreMaskedButForTheirLastDigits) {
-  EXPECT_EQ(MaskAccount("11112222333"), "*******2333");
-  EXPECT_EQ(MaskAccount("1234"), "***4");
-  EXPECT_EQ(MaskAccount("9"), "9");
-  EXPECT_EQ(MaskAccount(""), "");
-}
 
 TEST(HolderInquiryTest, OutcomesHaveStableNames) {
   for (auto o : {HolderInquiryOutcome::kAsked, HolderInquiryOutcome::kFound, HolderInquiryOutcome::kNotFound,
