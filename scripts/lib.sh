@@ -10,6 +10,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
 BUILD_PACKAGES=(g++ cmake ninja-build ccache pkg-config libboost1.81-dev libboost-json1.81-dev
   libboost-url1.81-dev libsqlite3-dev libssl-dev libgtest-dev libgmock-dev libcli11-dev curl)
 BUILD_PACKAGES+=(libpugixml-dev)  # XML parser of the ISO 20022 reader (src/banks/iso20022)
+BUILD_PACKAGES+=(libsodium-dev)  # sealing personal data and argon2id password hashes (src/crypto)
 
 apt_updated=0
 ensure_apt() {
