@@ -13,6 +13,7 @@
 #include <map>
 
 #include "client/http_client.h"
+#include "crypto/sealer.h"
 #include "domain/identifiers.h"
 #include "engine/ledger_audit.h"
 #include "store/log_records.h"
@@ -367,6 +368,17 @@ int ImportCamt054(const Connection& c, const std::string& file, const std::strin
   return report.at("refused").as_int64() == 0 ? 0 : 1;
 }
 
+// Prints a fresh seal key line for varelayd's key file (docs/architecture.md, "Sealed personal data").
+int NewSealKey(std::string id) {
+  if (id.empty()) id = varelay::crypto::Sealer::DefaultKeyId(std::chrono::system_clock::now());
+  if (!varelay::crypto::IsSealKeyId(id)) {
+    std::cerr << "varelay: a seal key id is 1 to 16 characters a-z 0-9 -, not '" << id << "'\n";
+    return 2;
+  }
+  std::cout << varelay::crypto::Sealer::NewKeyLine(id) << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -422,7 +434,15 @@ int main(int argc, char** argv) {
                           "where this bank puts the virtual account number")
       ->check(CLI::IsMember({"creditor_account", "notified_account", "creditor_reference"}))->capture_default_str();
 
+  std::string seal_key_id;
+  auto* seal_key = app.add_subcommand("seal-key", "keys sealing personal data at rest");
+  seal_key->require_subcommand(1);
+  auto* seal_key_new = seal_key->add_subcommand(
+      "new", "print a new key line '<key_id>:<base64 key>'; to rotate, put it first in the key file and restart");
+  seal_key_new->add_option("--id", seal_key_id, "key id, 1 to 16 of a-z 0-9 - (default: k<UTC date>-<time>)");
+
   CLI11_PARSE(app, argc, argv);
+  if (seal_key_new->parsed()) return NewSealKey(seal_key_id);
   if (camt_import->parsed()) return ImportCamt054(c, camt_file, virtual_account);
   if (pool_load->parsed()) return LoadPool(c, load);
   if (app.got_subcommand("pools")) return ListPools(c);

@@ -21,6 +21,8 @@
 #include "engine/snapshot_file.h"
 #include "banks/telegram_listener.h"
 #include "banks/transfer_executor.h"
+#include "crypto/password_hasher.h"
+#include "crypto/sealer.h"
 #include "domain/identifiers.h"
 #include "notify/dispatcher.h"
 #include "store/file_io.h"
@@ -84,6 +86,10 @@ struct Flags {
   std::int64_t bank_timeout_ms = 10'000;
   int holder_inquiries_per_minute = varelay::kDefaultHolderInquiriesPerMinute;
   std::int64_t transfer_retry_max_s = 300;
+  // Personal data sealed at rest and password hashes (src/crypto; docs/architecture.md).
+  std::string seal_key_file;
+  int password_threads = 1;
+  std::string password_hash_strength = "interactive";
 };
 
 // "1.2": seconds to a tenth.
@@ -190,6 +196,29 @@ bool WriteSecretFile(const std::filesystem::path& path, const std::string& secre
   return static_cast<bool>(out);
 }
 
+// The keys personal data is sealed with: --seal-key-file, else VARELAY_SEAL_KEY, else
+// <data>/seal.key, made on the first start (with a warning: a copy of the folder then opens it).
+varelay::Result<varelay::crypto::Sealer> LoadSealer(const Flags& flags, const std::filesystem::path& data) {
+  using varelay::crypto::Sealer;
+  const char* text = std::getenv("VARELAY_SEAL_KEY");
+  const bool from_env = flags.seal_key_file.empty() && text != nullptr && *text != '\0';
+  const std::string from = !flags.seal_key_file.empty() ? flags.seal_key_file
+                           : from_env                   ? "VARELAY_SEAL_KEY"
+                                                        : (data / "seal.key").string();
+  bool created = false;
+  auto sealer = !flags.seal_key_file.empty() ? Sealer::FromKeyFile(from)
+                : from_env                   ? Sealer::FromKeyText(text)
+                                             : Sealer::OpenOrCreateKeyFile(from, Sealer::DefaultKeyId(std::chrono::system_clock::now()), created);
+  if (!sealer) return sealer;
+  if (created) {
+    std::cerr << "varelayd: warning: made a new seal key in " << from << "; it lives beside the data it seals, so keep "
+              << "it elsewhere (--seal-key-file or VARELAY_SEAL_KEY) and out of copies of the folder\n";
+  }
+  std::cout << "varelayd: seal key " << sealer->current_key_id() << " (" << sealer->key_count()
+            << (sealer->key_count() == 1 ? " key" : " keys") << ") from " << from << std::endl;
+  return sealer;
+}
+
 // Running snapshots need the command log after them.
 bool RunningSnapshots(const Flags& flags) {
   return flags.command_log && flags.running_snapshot_mib > 0;
@@ -247,6 +276,15 @@ int Serve(const Flags& flags) {
     std::cerr << "varelayd: data folder: " << kept.error().detail << "\n";
     return 1;
   }
+  auto loaded_sealer = LoadSealer(flags, data);
+  if (!loaded_sealer) {
+    std::cerr << "varelayd: seal key: " << loaded_sealer.error().detail << "\n";
+    return 1;
+  }
+  // Kept for the division-account routes (issue 15), which the API is handed at wiring.
+  const crypto::Sealer sealer = std::move(*loaded_sealer);
+  crypto::PasswordHasher password_hasher({flags.password_threads, crypto::PasswordHasherOptions{}.max_queued,
+                                          *crypto::ParseStrength(flags.password_hash_strength)});
   auto store = OpenStore(flags, data);
   if (!store) {
     std::cerr << "varelayd: " << store.error().detail << "\n";
@@ -394,6 +432,7 @@ int Serve(const Flags& flags) {
   std::cout << "varelayd listening on http://" << shown_host << ":" << *bound << std::endl;
   server.Run();
   transfers.Stop();
+  password_hasher.Stop();
   if (telegrams) telegrams->Stop();
   dispatcher.Stop();
   // Everything is durable and every thread has stopped. Close the database (a checkpoint), then
@@ -609,6 +648,20 @@ int main(int argc, char** argv) {
   app.add_option("--transfer-retry-max-s", flags.transfer_retry_max_s,
                  "longest pause between attempts at an unsettled transfer (the pause doubles from 2 s)")
       ->envname("VARELAY_TRANSFER_RETRY_MAX_S")->check(CLI::Range(std::int64_t{1}, std::int64_t{3600}))->capture_default_str();
+  app.add_option("--seal-key-file", flags.seal_key_file,
+                 "file of keys sealing personal data at rest, '<key_id>:<base64 of 32 bytes>' a line, the first "
+                 "sealing (varelay seal-key new); mode 0600 or refused (default: VARELAY_SEAL_KEY, else "
+                 "<data>/seal.key, made at the first start)")
+      ->envname("VARELAY_SEAL_KEY_FILE");
+  app.add_option("--password-threads", flags.password_threads,
+                 "threads hashing and checking passwords (argon2id; each holds 64 MiB, moderate: 256 MiB, "
+                 "while it works)")
+      ->envname("VARELAY_PASSWORD_THREADS")->check(CLI::Range(1, 64))->capture_default_str();
+  app.add_option("--password-hash-strength", flags.password_hash_strength,
+                 "argon2id cost of new password hashes: interactive, moderate, or testing-only (the "
+                 "minimum: for tests, never production)")
+      ->envname("VARELAY_PASSWORD_HASH_STRENGTH")
+      ->check(CLI::IsMember({"interactive", "moderate", "testing-only"}))->capture_default_str();
   app.add_flag("--print-routes", flags.print_routes, "print every HTTP route as 'METHOD /path' and exit");
   app.add_flag("--print-error-codes", flags.print_error_codes,
                "print every problem code the API can answer as 'code status' and exit");
@@ -616,9 +669,9 @@ int main(int argc, char** argv) {
   app.footer(
       "Environment: VARELAY_ADMIN_KEY fixes the bootstrap admin key (at least 24 characters) "
       "instead of\n"
-      "generating one into <data>/admin.key. Every option above can also be set by the variable "
-      "named\n"
-      "beside it. SIGTERM or SIGINT: answer new requests 503 for the drain grace, finish the "
+      "generating one into <data>/admin.key. VARELAY_SEAL_KEY holds the lines a --seal-key-file\n"
+      "would (docs/architecture.md, \"Sealed personal data\"). Every option above can also be set\n"
+      "by the variable named beside it. SIGTERM or SIGINT: answer new requests 503 for the drain grace, finish the "
       "requests\n"
       "in flight, stop accepting, exit 0.");
   CLI11_PARSE(app, argc, argv);

@@ -36,6 +36,13 @@ std::string_view StrengthName(Strength strength) {
   return "interactive";
 }
 
+std::optional<Strength> ParseStrength(std::string_view name) {
+  for (Strength s : {Strength::kInteractive, Strength::kModerate, Strength::kTestingOnly}) {
+    if (StrengthName(s) == name) return s;
+  }
+  return std::nullopt;
+}
+
 PasswordHasher::PasswordHasher(PasswordHasherOptions options) : options_(options) {
   VARELAY_INVARIANT(::sodium_init() >= 0, "libsodium initialised");
   VARELAY_INVARIANT(options_.threads >= 1, "a password hasher has at least one thread");

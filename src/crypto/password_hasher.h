@@ -8,6 +8,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -22,6 +23,7 @@ namespace varelay::crypto {
 // trivially cheap to attack, for tests only, never a production setting.
 enum class Strength { kInteractive, kModerate, kTestingOnly };
 std::string_view StrengthName(Strength strength);  // "interactive", "moderate", "testing-only"
+std::optional<Strength> ParseStrength(std::string_view name);
 
 // Passwords longer than this are refused (kInvalidField) rather than hashed: the division rules
 // allow 64 characters, and an unbounded input is an unbounded cost.

@@ -167,6 +167,10 @@ TEST(PasswordHasherTest, StrengthsHaveStableNames) {
   EXPECT_EQ(StrengthName(Strength::kInteractive), "interactive");
   EXPECT_EQ(StrengthName(Strength::kModerate), "moderate");
   EXPECT_EQ(StrengthName(Strength::kTestingOnly), "testing-only");
+  for (Strength s : {Strength::kInteractive, Strength::kModerate, Strength::kTestingOnly}) {
+    EXPECT_EQ(ParseStrength(StrengthName(s)), s);
+  }
+  EXPECT_EQ(ParseStrength("strong"), std::nullopt);
 }
 
 TEST(ConstantTimeEqualsTest, ComparesWholeStrings) {
