@@ -152,18 +152,30 @@ Result<Sealer> Sealer::FromKeyFile(const std::filesystem::path& path) {
 Result<Sealer> Sealer::OpenOrCreateKeyFile(const std::filesystem::path& path, std::string_view new_key_id,
                                            bool& created) {
   created = false;
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0 && errno == EEXIST) return FromKeyFile(path);
-  if (fd < 0) return Fail(ErrorCode::kInternal, "cannot create seal key file " + path.string() + ": " + ErrnoText());
+  auto existing = FromKeyFile(path);
+  if (existing || existing.error().code != ErrorCode::kNotFound) return existing;
+  // Written whole under a temporary name, flushed, then linked into place: a start killed midway
+  // leaves no half-written key file, and link fails rather than replace a key made meanwhile.
+  const std::string temporary = path.string() + ".new";
+  ::unlink(temporary.c_str());  // left by a start killed midway: it never sealed anything
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Fail(ErrorCode::kInternal, "cannot create seal key file " + temporary + ": " + ErrnoText());
   std::string line = NewKeyLine(new_key_id) + "\n";
   const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
   ::sodium_memzero(line.data(), line.size());
   ::close(fd);
-  if (!written) {
-    ::unlink(path.c_str());
-    return Fail(ErrorCode::kInternal, "cannot write seal key file " + path.string());
+  const bool linked = written && ::link(temporary.c_str(), path.c_str()) == 0;
+  const int link_errno = errno;
+  ::unlink(temporary.c_str());
+  if (!linked && !(written && link_errno == EEXIST)) {
+    return Fail(ErrorCode::kInternal, "cannot write seal key file " + path.string() + ": " + std::strerror(link_errno));
   }
-  created = true;
+  if (const int dir = ::open(path.parent_path().empty() ? "." : path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      dir >= 0) {
+    ::fsync(dir);  // the new name lasts
+    ::close(dir);
+  }
+  created = linked;
   return FromKeyFile(path);
 }
 

@@ -182,6 +182,17 @@ TEST_F(SealerFileTest, AMissingFileIsCreatedOwnerOnlyAndThenReused) {
   EXPECT_EQ(*again->Open(sealed), "김철수");
 }
 
+TEST_F(SealerFileTest, AKeyHalfWrittenByAKilledStartIsReplaced) {
+  const auto path = dir_ / "seal.key";
+  std::ofstream(path.string() + ".new") << "k1:AAEC";  // a start killed while writing
+  bool created = false;
+  auto sealer = Sealer::OpenOrCreateKeyFile(path, "k2", created);
+  ASSERT_TRUE(sealer) << sealer.error().detail;
+  EXPECT_TRUE(created);
+  EXPECT_EQ(sealer->current_key_id(), "k2");
+  EXPECT_FALSE(std::filesystem::exists(path.string() + ".new"));
+}
+
 TEST(SealerKeyIdTest, KeyIdsAreShortLowercaseWords) {
   EXPECT_TRUE(IsSealKeyId("k1"));
   EXPECT_TRUE(IsSealKeyId("2026-12"));
