@@ -206,13 +206,15 @@ varelay::Result<varelay::crypto::Sealer> LoadSealer(const Flags& flags, const st
                            : from_env                   ? "VARELAY_SEAL_KEY"
                                                         : (data / "seal.key").string();
   bool created = false;
+  const std::string new_id = Sealer::DefaultKeyId(std::chrono::system_clock::now());
   auto sealer = !flags.seal_key_file.empty() ? Sealer::FromKeyFile(from)
                 : from_env                   ? Sealer::FromKeyText(text)
-                                             : Sealer::OpenOrCreateKeyFile(from, Sealer::DefaultKeyId(std::chrono::system_clock::now()), created);
+                                             : Sealer::OpenOrCreateKeyFile(from, new_id, created);
   if (!sealer) return sealer;
   if (created) {
-    std::cerr << "varelayd: warning: made a new seal key in " << from << "; it lives beside the data it seals, so keep "
-              << "it elsewhere (--seal-key-file or VARELAY_SEAL_KEY) and out of copies of the folder\n";
+    std::cerr << "varelayd: warning: made a new seal key in " << from << "; it lives beside the "
+              << "data it seals, so keep it elsewhere (--seal-key-file or VARELAY_SEAL_KEY) and "
+              << "out of copies of the folder\n";
   }
   std::cout << "varelayd: seal key " << sealer->current_key_id() << " (" << sealer->key_count()
             << (sealer->key_count() == 1 ? " key" : " keys") << ") from " << from << std::endl;
@@ -283,7 +285,8 @@ int Serve(const Flags& flags) {
   }
   // Kept for the division-account routes (issue 15), which the API is handed at wiring.
   const crypto::Sealer sealer = std::move(*loaded_sealer);
-  crypto::PasswordHasher password_hasher({flags.password_threads, crypto::PasswordHasherOptions{}.max_queued,
+  crypto::PasswordHasher password_hasher({flags.password_threads,
+                                          crypto::PasswordHasherOptions{}.max_queued,
                                           *crypto::ParseStrength(flags.password_hash_strength)});
   auto store = OpenStore(flags, data);
   if (!store) {

@@ -14,24 +14,31 @@ struct Limits {
 
 Limits LimitsFor(Strength strength) {
   switch (strength) {
-    case Strength::kInteractive: return {crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE};
-    case Strength::kModerate: return {crypto_pwhash_OPSLIMIT_MODERATE, crypto_pwhash_MEMLIMIT_MODERATE};
-    case Strength::kTestingOnly: return {crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN};
+    case Strength::kInteractive:
+      return {crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE};
+    case Strength::kModerate:
+      return {crypto_pwhash_OPSLIMIT_MODERATE, crypto_pwhash_MEMLIMIT_MODERATE};
+    case Strength::kTestingOnly:
+      return {crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN};
   }
   return {crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE};
 }
 
 bool IsArgon2Hash(std::string_view hash) {
-  return hash.size() < crypto_pwhash_STRBYTES && (hash.starts_with("$argon2id$") || hash.starts_with("$argon2i$"));
+  return hash.size() < crypto_pwhash_STRBYTES &&
+         (hash.starts_with("$argon2id$") || hash.starts_with("$argon2i$"));
 }
 
 }  // namespace
 
 std::string_view StrengthName(Strength strength) {
   switch (strength) {
-    case Strength::kInteractive: return "interactive";
-    case Strength::kModerate: return "moderate";
-    case Strength::kTestingOnly: return "testing-only";
+    case Strength::kInteractive:
+      return "interactive";
+    case Strength::kModerate:
+      return "moderate";
+    case Strength::kTestingOnly:
+      return "testing-only";
   }
   return "interactive";
 }
@@ -57,32 +64,39 @@ PasswordHasher::~PasswordHasher() { Stop(); }
 
 void PasswordHasher::Hash(std::string password, std::function<void(Result<std::string>)> done) {
   if (password.size() > kMaxPasswordBytes) {
-    done(Fail(ErrorCode::kInvalidField, "a password is at most " + std::to_string(kMaxPasswordBytes) + " bytes"));
+    done(Fail(ErrorCode::kInvalidField,
+              "a password is at most " + std::to_string(kMaxPasswordBytes) + " bytes"));
     return;
   }
   auto shared_done = std::make_shared<std::function<void(Result<std::string>)>>(std::move(done));
   Job job;
   job.run = [this, password = std::move(password), shared_done]() mutable {
     char hash[crypto_pwhash_STRBYTES];
-    const int failed = ::crypto_pwhash_str(hash, password.data(), password.size(), opslimit_, memlimit_);
+    const int failed =
+        ::crypto_pwhash_str(hash, password.data(), password.size(), opslimit_, memlimit_);
     ::sodium_memzero(password.data(), password.size());
-    if (failed != 0) return (*shared_done)(Fail(ErrorCode::kInternal, "argon2id ran out of memory"));
+    if (failed != 0)
+      return (*shared_done)(Fail(ErrorCode::kInternal, "argon2id ran out of memory"));
     (*shared_done)(std::string(hash));
   };
   job.refuse = [shared_done](Error error) { (*shared_done)(std::unexpected(std::move(error))); };
   Submit(std::move(job));
 }
 
-void PasswordHasher::Verify(std::string hash, std::string password, std::function<void(Result<bool>)> done) {
+void PasswordHasher::Verify(std::string hash, std::string password,
+                            std::function<void(Result<bool>)> done) {
   if (password.size() > kMaxPasswordBytes) {
-    done(Fail(ErrorCode::kInvalidField, "a password is at most " + std::to_string(kMaxPasswordBytes) + " bytes"));
+    done(Fail(ErrorCode::kInvalidField,
+              "a password is at most " + std::to_string(kMaxPasswordBytes) + " bytes"));
     return;
   }
   auto shared_done = std::make_shared<std::function<void(Result<bool>)>>(std::move(done));
   Job job;
   job.run = [hash = std::move(hash), password = std::move(password), shared_done]() mutable {
-    if (!IsArgon2Hash(hash)) return (*shared_done)(Fail(ErrorCode::kInternal, "the stored password hash is not argon2"));
-    const bool match = ::crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+    if (!IsArgon2Hash(hash))
+      return (*shared_done)(Fail(ErrorCode::kInternal, "the stored password hash is not argon2"));
+    const bool match =
+        ::crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
     ::sodium_memzero(password.data(), password.size());
     (*shared_done)(match);
   };
@@ -103,9 +117,12 @@ void PasswordHasher::Submit(Job job) {
     lock.unlock();
     // Answered on the caller's thread, before Submit returns: a full pool must not block an I/O
     // thread, let alone the engine.
-    if (stopping) return job.refuse(Error{ErrorCode::kShuttingDown, "the password hasher has stopped", {}});
-    return job.refuse(Error{ErrorCode::kOverloaded,
-                            "too many password checks waiting (" + std::to_string(options_.max_queued) + ")", {}});
+    if (stopping)
+      return job.refuse(Error{ErrorCode::kShuttingDown, "the password hasher has stopped", {}});
+    return job.refuse(
+        Error{ErrorCode::kOverloaded,
+              "too many password checks waiting (" + std::to_string(options_.max_queued) + ")",
+              {}});
   }
   queue_.push_back(std::move(job));
   lock.unlock();
@@ -132,7 +149,8 @@ void PasswordHasher::Stop() {
     left.swap(queue_);
   }
   wake_.notify_all();
-  for (Job& job : left) job.refuse(Error{ErrorCode::kShuttingDown, "the password hasher is stopping", {}});
+  for (Job& job : left)
+    job.refuse(Error{ErrorCode::kShuttingDown, "the password hasher is stopping", {}});
   for (auto& thread : threads_) {
     if (thread.joinable() && thread.get_id() != std::this_thread::get_id()) thread.join();
   }

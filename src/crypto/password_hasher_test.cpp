@@ -5,8 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include <condition_variable>
 #include <chrono>
+#include <condition_variable>
 #include <future>
 #include <mutex>
 
@@ -106,8 +106,10 @@ TEST(PasswordHasherTest, ManyConcurrentVerifiesAreAllAnswered) {
         const bool right = (i + c) % 2 == 0;
         hasher.Verify(hash, right ? "passphrase-9" : "passphrase-8", [&, right](Result<bool> r) {
           std::lock_guard lock(mutex);
-          if (!r) ++refused;
-          else if (*r == right) ++matched;
+          if (!r)
+            ++refused;
+          else if (*r == right)
+            ++matched;
           if (++answered == kCallers * kEach) all_in.notify_one();
         });
       }

@@ -33,11 +33,13 @@ std::string Base64(const unsigned char* bytes, std::size_t size, int variant) {
 
 // Decodes all of `text` (no characters skipped) into at most `max` bytes; nullopt when it is not
 // that variant of base64 or decodes to more.
-std::optional<std::vector<unsigned char>> Unbase64(std::string_view text, std::size_t max, int variant) {
+std::optional<std::vector<unsigned char>> Unbase64(std::string_view text, std::size_t max,
+                                                   int variant) {
   std::vector<unsigned char> out(max);
   std::size_t size = 0;
   const char* end = nullptr;
-  if (::sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &size, &end, variant) != 0 ||
+  if (::sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &size, &end,
+                          variant) != 0 ||
       end != text.data() + text.size()) {
     return std::nullopt;
   }
@@ -56,12 +58,15 @@ Result<std::string> ReadAll(int fd, const std::filesystem::path& path) {
   for (;;) {
     const ssize_t got = ::read(fd, buffer, sizeof buffer);
     if (got < 0 && errno == EINTR) continue;
-    if (got < 0) return Fail(ErrorCode::kInternal, "cannot read seal key file " + path.string() + ": " + ErrnoText());
+    if (got < 0)
+      return Fail(ErrorCode::kInternal,
+                  "cannot read seal key file " + path.string() + ": " + ErrnoText());
     if (got == 0) return text;
     text.append(buffer, static_cast<std::size_t>(got));
     if (text.size() > kMaxSealKeyTextBytes) {
       return Fail(ErrorCode::kInvalidField, "seal key file " + path.string() + " is over " +
-                                                std::to_string(kMaxSealKeyTextBytes) + " bytes: not a key file?");
+                                                std::to_string(kMaxSealKeyTextBytes) +
+                                                " bytes: not a key file?");
     }
   }
 }
@@ -69,14 +74,19 @@ Result<std::string> ReadAll(int fd, const std::filesystem::path& path) {
 // The text of an open key file, refused unless it is a regular file only its owner may use.
 Result<std::string> ReadOwnerOnly(int fd, const std::filesystem::path& path) {
   struct stat st {};
-  if (::fstat(fd, &st) != 0) return Fail(ErrorCode::kInternal, "cannot stat seal key file " + path.string() + ": " + ErrnoText());
-  if (!S_ISREG(st.st_mode)) return Fail(ErrorCode::kInvalidField, "seal key file " + path.string() + " is not a regular file");
+  if (::fstat(fd, &st) != 0)
+    return Fail(ErrorCode::kInternal,
+                "cannot stat seal key file " + path.string() + ": " + ErrnoText());
+  if (!S_ISREG(st.st_mode))
+    return Fail(ErrorCode::kInvalidField,
+                "seal key file " + path.string() + " is not a regular file");
   if ((st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return Fail(ErrorCode::kForbidden, "seal key file " + path.string() + " has mode " + mode +
-                                           ": group or others may read or write it; chmod 600 it (and, if anyone "
-                                           "else could read it, rotate the key)");
+    return Fail(ErrorCode::kForbidden,
+                "seal key file " + path.string() + " has mode " + mode +
+                    ": group or others may read or write it; chmod 600 it (and, if anyone "
+                    "else could read it, rotate the key)");
   }
   return ReadAll(fd, path);
 }
@@ -112,34 +122,43 @@ Result<Sealer> Sealer::FromKeyText(std::string_view text) {
     const auto colon = line.find(':');
     const std::string_view id = line.substr(0, colon);
     if (colon == std::string_view::npos || !IsSealKeyId(id)) {
-      return Fail(ErrorCode::kInvalidField, LineName(line_number) + " is not <key_id>:<base64 key> with a key id of 1 to " +
-                                                std::to_string(kMaxSealKeyIdLength) + " characters a-z 0-9 -");
+      return Fail(ErrorCode::kInvalidField,
+                  LineName(line_number) + " is not <key_id>:<base64 key> with a key id of 1 to " +
+                      std::to_string(kMaxSealKeyIdLength) + " characters a-z 0-9 -");
     }
-    auto bytes = Unbase64(line.substr(colon + 1), kSealKeyBytes + 3, sodium_base64_VARIANT_ORIGINAL);
+    auto bytes =
+        Unbase64(line.substr(colon + 1), kSealKeyBytes + 3, sodium_base64_VARIANT_ORIGINAL);
     if (!bytes || bytes->size() != kSealKeyBytes) {
       if (bytes) ::sodium_memzero(bytes->data(), bytes->size());
-      return Fail(ErrorCode::kInvalidField, LineName(line_number) + " (key " + std::string(id) +
-                                                "): the key must be the standard base64 of exactly 32 bytes");
+      return Fail(ErrorCode::kInvalidField,
+                  LineName(line_number) + " (key " + std::string(id) +
+                      "): the key must be the standard base64 of exactly 32 bytes");
     }
     if (!ids.insert(std::string(id)).second) {
-      return Fail(ErrorCode::kInvalidField, LineName(line_number) + ": duplicate key id " + std::string(id));
+      return Fail(ErrorCode::kInvalidField,
+                  LineName(line_number) + ": duplicate key id " + std::string(id));
     }
     if (ring->keys.size() == kMaxSealKeys) {
-      return Fail(ErrorCode::kInvalidField, "more than " + std::to_string(kMaxSealKeys) + " seal keys");
+      return Fail(ErrorCode::kInvalidField,
+                  "more than " + std::to_string(kMaxSealKeys) + " seal keys");
     }
     Key& key = ring->keys.emplace_back(Key{std::string(id), {}});
     std::memcpy(key.bytes.data(), bytes->data(), kSealKeyBytes);
     ::sodium_memzero(bytes->data(), bytes->size());
   }
-  if (ring->keys.empty()) return Fail(ErrorCode::kInvalidField, "no seal key: expected lines <key_id>:<base64 key>");
+  if (ring->keys.empty())
+    return Fail(ErrorCode::kInvalidField, "no seal key: expected lines <key_id>:<base64 key>");
   return Sealer(std::move(ring));
 }
 
 Result<Sealer> Sealer::FromKeyFile(const std::filesystem::path& path) {
   // The checks are made on the descriptor that is read, so the file cannot change in between.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0 && errno == ENOENT) return Fail(ErrorCode::kNotFound, "no seal key file " + path.string());
-  if (fd < 0) return Fail(ErrorCode::kInternal, "cannot open seal key file " + path.string() + ": " + ErrnoText());
+  if (fd < 0 && errno == ENOENT)
+    return Fail(ErrorCode::kNotFound, "no seal key file " + path.string());
+  if (fd < 0)
+    return Fail(ErrorCode::kInternal,
+                "cannot open seal key file " + path.string() + ": " + ErrnoText());
   auto text = ReadOwnerOnly(fd, path);
   ::close(fd);
   if (!text) return std::unexpected(text.error());
@@ -149,8 +168,8 @@ Result<Sealer> Sealer::FromKeyFile(const std::filesystem::path& path) {
   return sealer;
 }
 
-Result<Sealer> Sealer::OpenOrCreateKeyFile(const std::filesystem::path& path, std::string_view new_key_id,
-                                           bool& created) {
+Result<Sealer> Sealer::OpenOrCreateKeyFile(const std::filesystem::path& path,
+                                           std::string_view new_key_id, bool& created) {
   created = false;
   auto existing = FromKeyFile(path);
   if (existing || existing.error().code != ErrorCode::kNotFound) return existing;
@@ -159,18 +178,23 @@ Result<Sealer> Sealer::OpenOrCreateKeyFile(const std::filesystem::path& path, st
   const std::string temporary = path.string() + ".new";
   ::unlink(temporary.c_str());  // left by a start killed midway: it never sealed anything
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Fail(ErrorCode::kInternal, "cannot create seal key file " + temporary + ": " + ErrnoText());
+  if (fd < 0)
+    return Fail(ErrorCode::kInternal,
+                "cannot create seal key file " + temporary + ": " + ErrnoText());
   std::string line = NewKeyLine(new_key_id) + "\n";
-  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+                       ::fsync(fd) == 0;
   ::sodium_memzero(line.data(), line.size());
   ::close(fd);
   const bool linked = written && ::link(temporary.c_str(), path.c_str()) == 0;
   const int link_errno = errno;
   ::unlink(temporary.c_str());
   if (!linked && !(written && link_errno == EEXIST)) {
-    return Fail(ErrorCode::kInternal, "cannot write seal key file " + path.string() + ": " + std::strerror(link_errno));
+    return Fail(ErrorCode::kInternal,
+                "cannot write seal key file " + path.string() + ": " + std::strerror(link_errno));
   }
-  if (const int dir = ::open(path.parent_path().empty() ? "." : path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (const int dir = ::open(path.parent_path().empty() ? "." : path.parent_path().c_str(),
+                             O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       dir >= 0) {
     ::fsync(dir);  // the new name lasts
     ::close(dir);
@@ -184,7 +208,8 @@ std::string Sealer::NewKeyLine(std::string_view key_id) {
   VARELAY_INVARIANT(SodiumReady(), "libsodium initialised");
   std::array<unsigned char, kSealKeyBytes> key{};
   ::randombytes_buf(key.data(), key.size());
-  std::string line = std::string(key_id) + ":" + Base64(key.data(), key.size(), sodium_base64_VARIANT_ORIGINAL);
+  std::string line =
+      std::string(key_id) + ":" + Base64(key.data(), key.size(), sodium_base64_VARIANT_ORIGINAL);
   ::sodium_memzero(key.data(), key.size());
   return line;
 }
@@ -204,23 +229,28 @@ std::string Sealer::DefaultKeyId(std::chrono::system_clock::time_point now) {
 
 std::string Sealer::Seal(std::string_view plaintext) const {
   const Key& key = ring_->keys.front();
-  std::vector<unsigned char> sealed(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + plaintext.size());
+  std::vector<unsigned char> sealed(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES +
+                                    plaintext.size());
   ::randombytes_buf(sealed.data(), crypto_secretbox_NONCEBYTES);
   ::crypto_secretbox_easy(sealed.data() + crypto_secretbox_NONCEBYTES,
-                          reinterpret_cast<const unsigned char*>(plaintext.data()), plaintext.size(), sealed.data(),
-                          key.bytes.data());
+                          reinterpret_cast<const unsigned char*>(plaintext.data()),
+                          plaintext.size(), sealed.data(), key.bytes.data());
   return std::string(kSealedPrefix) + key.id + "." +
          Base64(sealed.data(), sealed.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
 Result<std::string> Sealer::Open(std::string_view sealed) const {
-  if (!sealed.starts_with(kSealedPrefix)) return Fail(ErrorCode::kInternal, "not sealed text (no s1. prefix)");
+  if (!sealed.starts_with(kSealedPrefix))
+    return Fail(ErrorCode::kInternal, "not sealed text (no s1. prefix)");
   const std::string_view rest = sealed.substr(kSealedPrefix.size());
   const auto dot = rest.find('.');
-  if (dot == std::string_view::npos) return Fail(ErrorCode::kInternal, "sealed text without a key id");
+  if (dot == std::string_view::npos)
+    return Fail(ErrorCode::kInternal, "sealed text without a key id");
   const std::string_view id = rest.substr(0, dot);
   const Key* key = Find(id);
-  if (key == nullptr) return Fail(ErrorCode::kInternal, "sealed under key '" + std::string(id) + "', which the seal keys lack");
+  if (key == nullptr)
+    return Fail(ErrorCode::kInternal,
+                "sealed under key '" + std::string(id) + "', which the seal keys lack");
   const std::string_view body = rest.substr(dot + 1);
   auto bytes = Unbase64(body, body.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
   if (!bytes || bytes->size() < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES) {
@@ -229,8 +259,10 @@ Result<std::string> Sealer::Open(std::string_view sealed) const {
   std::string plain(bytes->size() - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES, '\0');
   if (::crypto_secretbox_open_easy(reinterpret_cast<unsigned char*>(plain.data()),
                                    bytes->data() + crypto_secretbox_NONCEBYTES,
-                                   bytes->size() - crypto_secretbox_NONCEBYTES, bytes->data(), key->bytes.data()) != 0) {
-    return Fail(ErrorCode::kInternal, "sealed text does not open under key '" + key->id + "' (altered or another key)");
+                                   bytes->size() - crypto_secretbox_NONCEBYTES, bytes->data(),
+                                   key->bytes.data()) != 0) {
+    return Fail(ErrorCode::kInternal,
+                "sealed text does not open under key '" + key->id + "' (altered or another key)");
   }
   return plain;
 }

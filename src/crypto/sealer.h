@@ -42,8 +42,8 @@ class Sealer {
   static Result<Sealer> FromKeyFile(const std::filesystem::path& path);
   // FromKeyFile, or when `path` does not exist, a new file there (mode 0600, created exclusively
   // and flushed) holding NewKeyLine(new_key_id); `created` says which happened.
-  static Result<Sealer> OpenOrCreateKeyFile(const std::filesystem::path& path, std::string_view new_key_id,
-                                            bool& created);
+  static Result<Sealer> OpenOrCreateKeyFile(const std::filesystem::path& path,
+                                            std::string_view new_key_id, bool& created);
 
   // A fresh key line `<key_id>:<base64 of 32 random bytes>` for a key file. `key_id` must pass
   // IsSealKeyId (the caller checks; an invalid one is an invariant breach).

@@ -3,10 +3,10 @@
 // text are refused when readable by others or malformed.
 #include "crypto/sealer.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <fstream>
-#include <gtest/gtest.h>
 #include <set>
 
 namespace varelay::crypto {
@@ -24,10 +24,13 @@ Sealer Make(const std::string& text) {
 
 TEST(SealerTest, WhatIsSealedOpens) {
   const Sealer sealer = Make(kOld);
-  for (std::string plain : {std::string("김철수"), std::string("010-1234-5678"), std::string(), std::string(5000, 'x')}) {
+  for (std::string plain : {std::string("김철수"), std::string("010-1234-5678"), std::string(),
+                            std::string(5000, 'x')}) {
     const std::string sealed = sealer.Seal(plain);
     EXPECT_TRUE(sealed.starts_with("s1.old.")) << sealed;
-    EXPECT_EQ(sealed.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."), std::string::npos);
+    EXPECT_EQ(sealed.find_first_not_of(
+                  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."),
+              std::string::npos);
     auto opened = sealer.Open(sealed);
     ASSERT_TRUE(opened) << opened.error().detail;
     EXPECT_EQ(*opened, plain);
@@ -59,14 +62,17 @@ TEST(SealerTest, AWrongOrUnknownKeyIsAnError) {
   ASSERT_FALSE(unknown);
   EXPECT_NE(unknown.error().detail.find("old"), std::string::npos) << unknown.error().detail;
   // The right id with other key bytes: the box does not open.
-  const Sealer impostor = Make("old:" + std::string("ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="));
+  const Sealer impostor =
+      Make("old:" + std::string("ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="));
   EXPECT_FALSE(impostor.Open(old_only.Seal("secret")));
 }
 
 TEST(SealerTest, BadFormatsAreErrorsNotCrashes) {
   const Sealer sealer = Make(kOld);
-  for (std::string_view bad : {"", "s1", "s1.", "s1.old", "s1.old.", "s2.old.AAAA", "s1.old.!!!!", "s1.old.AAAA",
-                               "plain text", "s1..AAAA", "s1.old.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}) {
+  for (std::string_view bad :
+       {"", "s1", "s1.", "s1.old", "s1.old.", "s2.old.AAAA", "s1.old.!!!!", "s1.old.AAAA",
+        "plain text", "s1..AAAA",
+        "s1.old.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}) {
     auto opened = sealer.Open(bad);
     EXPECT_FALSE(opened) << bad;
   }
@@ -95,18 +101,22 @@ TEST(SealerTest, KeyTextAllowsCommentsBlankLinesAndCrlf) {
 
 TEST(SealerTest, MalformedKeyTextIsRefusedWithoutShowingTheKey) {
   const std::string key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-  for (const std::string& bad : std::vector<std::string>{"", "\n# only a comment\n", key, ":" + key, "Upper:" + key,
-                          "a_b:" + key, "seventeen-chars-x:" + key, "k1:", "k1:not base64!", "k1:" + key.substr(4),
-                          "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8fHw==", "k1 :" + key, "k1:" + key + " ",
-                          "k1:" + key + "\nk1:" + key}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "", "\n# only a comment\n", key, ":" + key, "Upper:" + key, "a_b:" + key,
+           "seventeen-chars-x:" + key, "k1:", "k1:not base64!", "k1:" + key.substr(4),
+           "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8fHw==", "k1 :" + key, "k1:" + key + " ",
+           "k1:" + key + "\nk1:" + key}) {
     auto sealer = Sealer::FromKeyText(bad);
     ASSERT_FALSE(sealer) << bad;
     EXPECT_EQ(sealer.error().code, ErrorCode::kInvalidField) << bad;
-    EXPECT_EQ(sealer.error().detail.find(key.substr(4, 20)), std::string::npos) << sealer.error().detail;
+    EXPECT_EQ(sealer.error().detail.find(key.substr(4, 20)), std::string::npos)
+        << sealer.error().detail;
   }
-  EXPECT_NE(Sealer::FromKeyText("k1:" + key + "\nk1:" + key).error().detail.find("duplicate"), std::string::npos);
+  EXPECT_NE(Sealer::FromKeyText("k1:" + key + "\nk1:" + key).error().detail.find("duplicate"),
+            std::string::npos);
   std::string many;
-  for (std::size_t i = 0; i <= kMaxSealKeys; ++i) many += "k" + std::to_string(i) + ":" + key + "\n";
+  for (std::size_t i = 0; i <= kMaxSealKeys; ++i)
+    many += "k" + std::to_string(i) + ":" + key + "\n";
   EXPECT_FALSE(Sealer::FromKeyText(many));
 }
 
@@ -118,8 +128,9 @@ TEST(SealerTest, NewKeyLinesLoadAndDiffer) {
   const Sealer sealer = Make(a + "\n" + b);
   EXPECT_EQ(*sealer.Open(sealer.Seal("x")), "x");
   EXPECT_TRUE(IsSealKeyId(Sealer::DefaultKeyId(std::chrono::system_clock::now())));
-  EXPECT_EQ(Sealer::DefaultKeyId(std::chrono::sys_days{std::chrono::December / 7 / 2026} + std::chrono::hours(19) +
-                                 std::chrono::minutes(48) + std::chrono::seconds(12)),
+  EXPECT_EQ(Sealer::DefaultKeyId(std::chrono::sys_days{std::chrono::December / 7 / 2026} +
+                                 std::chrono::hours(19) + std::chrono::minutes(48) +
+                                 std::chrono::seconds(12)),
             "k20261207-194812");
 }
 
@@ -127,7 +138,8 @@ class SealerFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
-           ("varelay-sealer-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           ("varelay-sealer-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
   }
@@ -171,7 +183,7 @@ TEST_F(SealerFileTest, AMissingFileIsCreatedOwnerOnlyAndThenReused) {
   auto first = Sealer::OpenOrCreateKeyFile(path, "k1", created);
   ASSERT_TRUE(first) << first.error().detail;
   EXPECT_TRUE(created);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   const std::string sealed = first->Seal("김철수");

@@ -14,9 +14,15 @@ std::vector<std::string_view> Characters(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size()) {
     const auto lead = static_cast<unsigned char>(text[i]);
-    std::size_t length = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    std::size_t length = lead < 0x80    ? 1
+                         : lead >= 0xF0 ? 4
+                         : lead >= 0xE0 ? 3
+                         : lead >= 0xC0 ? 2
+                                        : 1;
     std::size_t end = i + 1;
-    while (end < text.size() && end < i + length && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
+    while (end < text.size() && end < i + length &&
+           (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80)
+      ++end;
     out.push_back(text.substr(i, end - i));
     i = end;
   }
@@ -28,7 +34,8 @@ std::vector<std::string_view> Split(std::string_view text, char separator) {
   std::size_t start = 0;
   for (;;) {
     const auto at = text.find(separator, start);
-    parts.push_back(text.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
+    parts.push_back(
+        text.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
     if (at == std::string_view::npos) return parts;
     start = at + 1;
   }
@@ -104,7 +111,9 @@ std::string MaskAccount(std::string_view account) {
   return masked;
 }
 
-std::string MaskBirthDate(std::string_view birth_date) { return birth_date.empty() ? "" : "****-**-**"; }
+std::string MaskBirthDate(std::string_view birth_date) {
+  return birth_date.empty() ? "" : "****-**-**";
+}
 
 std::string MaskEmail(std::string_view email) {
   if (email.empty()) return {};
