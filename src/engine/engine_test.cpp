@@ -316,6 +316,18 @@ class EngineTest : public ::testing::Test {
   std::string merchant_, other_, bank_, payouts_;  // payouts_: shop's merchant_payouts key
 };
 
+// Proves 16-digit numbers starting with 94 (division accounts' range) are never loaded as virtual
+// account numbers: skipped as reserved_number, whether their Luhn digit is right or not.
+TEST_F(EngineTest, LoadNumbersSkipsTheDivisionAccountRange) {
+  auto report = std::get<LoadReport>(
+      Ok(LoadNumbers{"shop", "004", "seoul", {"9400000000000004", "9412345678901234", "940000000000000", "1000000003"}}));
+  EXPECT_EQ(report.loaded, 2);  // 15 digits starting 94 is an ordinary number
+  ASSERT_EQ(report.skipped.size(), 2u);
+  EXPECT_EQ(report.skipped[0].number, "9400000000000004");
+  EXPECT_EQ(report.skipped[0].reason, "reserved_number");
+  EXPECT_EQ(report.skipped[1].reason, "reserved_number");
+}
+
 // Proves one full payment: issue, pre-check, deposit, matched, number cooling, ledger intact.
 // The stored row of a number, as (state, generation, event_seq).
 std::tuple<int, int, int> StoredNumber(const std::filesystem::path& db_path, const std::string& number) {

@@ -7,6 +7,7 @@
 
 #include "domain/assert.h"
 #include "domain/digest.h"
+#include "domain/division/division_rules.h"
 #include "domain/identifiers.h"
 #include "engine/ledger_audit.h"
 #include "engine/snapshot_file.h"
@@ -511,6 +512,9 @@ Result<Outcome> Relay::Do(const Caller& caller, const LoadNumbers& c, Instant) {
   for (const auto& number : c.numbers) {
     if (!IsVirtualAccountNumber(number)) {
       report.skipped.push_back({number, "malformed"});
+    } else if (IsReservedVirtualAccountNumber(number)) {
+      // Division accounts' range (docs/division-accounts.md): a payer must never mistake one for the other.
+      report.skipped.push_back({number, "reserved_number"});
     } else if (!seen.insert(number).second) {
       report.skipped.push_back({number, "duplicate_in_request"});
     } else if (numbers_.Find(c.bank, number)) {
