@@ -6,7 +6,32 @@
 namespace varelay {
 
 std::string_view EntryKindName(EntryKind kind) {
-  return kind == EntryKind::kReversal ? "reversal" : "deposit";
+  switch (kind) {
+    case EntryKind::kDeposit: return "deposit";
+    case EntryKind::kReversal: return "reversal";
+    case EntryKind::kDivisionPayment: return "division_payment";
+    case EntryKind::kDivisionRefund: return "division_refund";
+  }
+  return "deposit";
+}
+
+EntryKind ParseEntryKind(std::string_view name) {
+  for (auto kind : {EntryKind::kReversal, EntryKind::kDivisionPayment, EntryKind::kDivisionRefund}) {
+    if (EntryKindName(kind) == name) return kind;
+  }
+  return EntryKind::kDeposit;
+}
+
+std::string MasterAccount(std::string_view master) { return "master/" + std::string(master); }
+std::string DivisionLedgerAccount(std::string_view account) { return "division/" + std::string(account); }
+
+std::vector<LedgerLine> DivisionPaymentLines(std::string_view master, std::string_view account,
+                                             std::string_view merchant, std::int64_t amount_minor) {
+  // As a deposit's: the source debited, the destination credited.
+  return {{MasterAccount(master), amount_minor, 0},
+          {DivisionLedgerAccount(account), 0, amount_minor},
+          {DivisionLedgerAccount(account), amount_minor, 0},
+          {CollectedAccount(merchant), 0, amount_minor}};
 }
 
 std::string ClearingAccount(std::string_view bank) {

@@ -18,8 +18,12 @@ struct LedgerLine {
   friend bool operator==(const LedgerLine&, const LedgerLine&) = default;
 };
 
-enum class EntryKind { kDeposit, kReversal };
+// A division payment's entry (master -> division account -> merchant) names the payment (dvp_...)
+// where a deposit's names the deposit; its refund is the mirror image, for the amount refunded.
+enum class EntryKind { kDeposit, kReversal, kDivisionPayment, kDivisionRefund };
 std::string_view EntryKindName(EntryKind kind);
+// The kind a name stands for; an unknown name reads as kDeposit (the first kind ever written).
+EntryKind ParseEntryKind(std::string_view name);
 
 struct LedgerEntry {
   std::int64_t seq = 0;  // 1, 2, 3, ... with no gaps
@@ -38,6 +42,13 @@ inline constexpr std::string_view kGenesisHash =
 std::string ClearingAccount(std::string_view bank);
 std::string CollectedAccount(std::string_view merchant);
 std::string SuspenseAccount(std::string_view bank);
+// Division payments' accounts: "master/<id>", "division/<id>".
+std::string MasterAccount(std::string_view master);
+std::string DivisionLedgerAccount(std::string_view account);
+// Lines for a division payment of `amount_minor`: the master pays the division account, which pays
+// the merchant (collected); a refund is their mirror image for what is refunded.
+std::vector<LedgerLine> DivisionPaymentLines(std::string_view master, std::string_view account,
+                                             std::string_view merchant, std::int64_t amount_minor);
 
 // Lines for a booked deposit: debit the bank's clearing, credit the merchant for what matched and
 // suspense for what was parked.

@@ -9,6 +9,7 @@ std::string_view RoleName(Role role) {
     case Role::kBank: return "bank";
     case Role::kMerchantPayouts: return "merchant_payouts";
     case Role::kNone: return "none";
+    case Role::kMaster: return "master";
   }
   return "none";
 }
@@ -18,6 +19,7 @@ std::optional<Role> ParseRole(std::string_view name) {
   if (name == "merchant") return Role::kMerchant;
   if (name == "bank") return Role::kBank;
   if (name == "merchant_payouts") return Role::kMerchantPayouts;
+  if (name == "master") return Role::kMaster;
   return std::nullopt;
 }
 

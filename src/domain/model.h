@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "domain/amount_rule.h"
+#include "domain/division/division_rules.h"
 #include "domain/money.h"
 #include "domain/time.h"
 
@@ -37,6 +38,10 @@ struct Merchant {
   std::string name;
   bool active = true;
   Instant created_at;
+  // Set by an operator (docs/division-accounts.md): what division accounts' deny-lists match, and
+  // whether the merchant may authorise division payments with its own key (server to server).
+  MerchantCategory category = MerchantCategory::kGeneral;
+  bool division_direct = false;
 };
 
 // How a contract's numbers are handed out: from a pool the bank issued in advance (batch), or
@@ -64,7 +69,9 @@ struct Contract {
 // kMerchantPayouts is a merchant's pay-out key: transfers (and holder inquiries) only, while a
 // kMerchant key does checkout and cannot move money out. A merchant key from before the two were
 // told apart stays a checkout key.
-enum class Role { kAdmin, kMerchant, kBank, kMerchantPayouts, kNone };
+// kMaster (after kNone: stored under its own log record, never the generic key record) is a
+// division accounts' master's session or app token: it sees only that master's records.
+enum class Role { kAdmin, kMerchant, kBank, kMerchantPayouts, kNone, kMaster };
 // A key of a merchant, for checkout or for pay-outs: it sees only its merchant's records.
 inline bool IsMerchantRole(Role role) { return role == Role::kMerchant || role == Role::kMerchantPayouts; }
 std::string_view RoleName(Role role);
@@ -79,6 +86,8 @@ struct ApiKey {
   std::string label;
   Instant created_at;
   std::optional<Instant> revoked_at;
+  std::string master{};                  // role kMaster
+  std::optional<Instant> expires_at{};   // a master's session: refused from then on
 };
 
 // free -> assigned -> (paid | expired | cancelled) -> cooling -> free

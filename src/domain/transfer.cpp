@@ -31,3 +31,23 @@ std::optional<TransferStatus> ParseTransferStatus(std::string_view name) {
 }
 
 }  // namespace varelay
+
+namespace varelay {
+
+std::string_view TransferPurposeName(TransferPurpose purpose) {
+  switch (purpose) {
+    case TransferPurpose::kPayout: return "payout";
+    case TransferPurpose::kDivisionDebit: return "division_debit";
+    case TransferPurpose::kDivisionRefund: return "division_refund";
+  }
+  return "payout";
+}
+
+std::optional<TransferPurpose> ParseTransferPurpose(std::string_view name) {
+  if (name == "payout") return TransferPurpose::kPayout;
+  if (name == "division_debit") return TransferPurpose::kDivisionDebit;
+  if (name == "division_refund") return TransferPurpose::kDivisionRefund;
+  return std::nullopt;
+}
+
+}  // namespace varelay

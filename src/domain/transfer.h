@@ -32,6 +32,14 @@ inline constexpr std::uint32_t kFirstQuerySequence = 900'000;
 // count within.
 std::chrono::year_month_day KstDay(Instant t);
 
+// Why a transfer moves money: a merchant's pay-out, or a division payment's debit of the master's
+// account (to the merchant's mother account) or its refund (back to the master's account). A
+// division transfer's master account is sealed (debit_account of a debit, recipient_account of a
+// refund): the executor unseals it before it builds the bank's request.
+enum class TransferPurpose { kPayout, kDivisionDebit, kDivisionRefund };
+std::string_view TransferPurposeName(TransferPurpose purpose);
+std::optional<TransferPurpose> ParseTransferPurpose(std::string_view name);
+
 struct Transfer {
   std::string id;  // "trf_" + 20 chars; the reference JSON banks dedupe by
   std::string merchant;
@@ -56,6 +64,8 @@ struct Transfer {
   Instant updated_at{};
   Instant next_attempt_at{};  // pending only
   std::optional<Instant> finished_at;
+  TransferPurpose purpose = TransferPurpose::kPayout;
+  std::string division_payment{};  // dvp_... for a division debit or refund
 };
 
 }  // namespace varelay

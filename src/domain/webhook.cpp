@@ -45,6 +45,11 @@ std::string_view EventTypeName(EventType type) {
     case EventType::kAssignmentCancelled: return "assignment.cancelled";
     case EventType::kTransferCompleted: return "transfer.completed";
     case EventType::kTransferRefused: return "transfer.refused";
+    case EventType::kDivisionPaymentApproved: return "division_payment.approved";
+    case EventType::kDivisionPaymentDeclined: return "division_payment.declined";
+    case EventType::kDivisionPaymentRefunded: return "division_payment.refunded";
+    case EventType::kDivisionAccountLocked: return "division_account.locked";
+    case EventType::kDivisionApprovalRequested: return "division_approval.requested";
   }
   return "assignment.created";
 }

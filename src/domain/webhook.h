@@ -24,13 +24,20 @@ enum class EventType {
   kAssignmentCancelled,
   kTransferCompleted,  // a pay-out: the bank debited the mother account and credited the recipient
   kTransferRefused,    // the bank refused the pay-out; nothing moved
+  // Division accounts (docs/division-accounts.md): to the merchant, and to the master's endpoint.
+  kDivisionPaymentApproved,
+  kDivisionPaymentDeclined,
+  kDivisionPaymentRefunded,
+  kDivisionAccountLocked,      // the master's: five wrong passwords in a row
+  kDivisionApprovalRequested,  // the master's: a payment above the threshold waits for it
 };
-inline constexpr std::size_t kEventTypeCount = 10;
+inline constexpr std::size_t kEventTypeCount = 15;
 inline constexpr std::array<EventType, kEventTypeCount> kEventTypes = {
     EventType::kAssignmentCreated, EventType::kDepositMatched,   EventType::kDepositPartial,
     EventType::kDepositUnmatched,  EventType::kDepositLate,      EventType::kDepositCancelled,
     EventType::kAssignmentExpired, EventType::kAssignmentCancelled, EventType::kTransferCompleted,
-    EventType::kTransferRefused};
+    EventType::kTransferRefused,   EventType::kDivisionPaymentApproved, EventType::kDivisionPaymentDeclined,
+    EventType::kDivisionPaymentRefunded, EventType::kDivisionAccountLocked, EventType::kDivisionApprovalRequested};
 
 // "deposit.matched" and so on: the names merchants subscribe to.
 std::string_view EventTypeName(EventType type);

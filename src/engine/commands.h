@@ -14,6 +14,7 @@
 #include "domain/error.h"
 #include "domain/ledger.h"
 #include "domain/model.h"
+#include "engine/division_commands.h"
 #include "store/store.h"
 
 namespace varelay {
@@ -29,6 +30,7 @@ struct Caller {
   // transport; a bank is held to its channels (domain/bank_channels.h). nullopt: none named, which
   // no bank command accepts.
   std::optional<BankProtocol> channel;
+  std::string master{};  // role kMaster
 };
 
 // --- admin ---
@@ -250,7 +252,9 @@ using Command =
                  DeleteWebhookEndpoint, RotateWebhookSecret, ListEvents, GetEvent, ResendEvent,
                  ReadGauges, RecordDeliveries, LoadPendingDeliveries, UpdateBank, CreateTransfer,
                  GetTransfer, ListTransfers, RouteToBank, RecordTransfer, SetPayoutPolicy, GetPayoutPolicy,
-                 StartHolderInquiry, FinishHolderInquiry, ListHolderInquiries>;
+                 StartHolderInquiry, FinishHolderInquiry, ListHolderInquiries,
+                 // Division accounts: one alternative, the component's own commands inside it.
+                 DivisionCommand>;
 
 // What committed batches hand to the webhook dispatcher: endpoints that changed (deleted ones
 // carry deleted_at) and deliveries that became pending, each with its event.
@@ -424,7 +428,7 @@ using Outcome = std::variant<Bank, BankList, Merchant, MerchantList, Contract, C
                              Gauges, EndpointView, EndpointList, EventView, EventPage, Recorded,
                              BankSigningSecret, ImportReport, NeedsBankNumber, StatementList,
                              PendingDeliveries, TransferView, TransferPage, BankRoute, PayoutPolicyView,
-                             HolderInquiryTicket, HolderInquiryPage>;
+                             HolderInquiryTicket, HolderInquiryPage, DivisionOutcome>;
 
 // A response as the API sent it, kept for Idempotency-Key replays.
 struct RenderedResponse {

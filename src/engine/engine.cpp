@@ -52,6 +52,7 @@ std::string IdempotencyScope(const Caller& caller) {
     case Role::kBank: return "bank/" + caller.bank;
     case Role::kAdmin: break;
     case Role::kNone: return "none";
+    case Role::kMaster: return "master/" + caller.master;
   }
   return "operator";
 }
@@ -79,6 +80,11 @@ bool ReadsTables(const Command& command) {
 
 // Commands that create or revoke API keys: the key directory is published again after them.
 bool ChangesKeys(const Command& command) {
+  if (const auto* division = std::get_if<DivisionCommand>(&command)) {
+    return std::holds_alternative<CreateMasterSession>(*division) ||
+           std::holds_alternative<CreateMasterToken>(*division) ||
+           std::holds_alternative<RevokeMasterSession>(*division);
+  }
   return std::holds_alternative<CreateApiKey>(command) ||
          std::holds_alternative<RevokeApiKey>(command);
 }

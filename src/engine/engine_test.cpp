@@ -765,6 +765,11 @@ class CountingStore final : public Store {
   void PutBankChannels(const std::string& b, std::uint32_t c) override { inner_.PutBankChannels(b, c); }
   void PutPayoutPolicy(const PayoutPolicy& x) override { inner_.PutPayoutPolicy(x); }
   void PutHolderInquiry(const HolderInquiryRecord& x) override { inner_.PutHolderInquiry(x); }
+  void PutMerchantDivision(const Merchant& x) override { inner_.PutMerchantDivision(x); }
+  void PutMaster(const Master& x) override { inner_.PutMaster(x); }
+  void PutDivisionAccount(const DivisionAccount& x) override { inner_.PutDivisionAccount(x); }
+  void PutDivisionPayment(const DivisionPayment& x) override { inner_.PutDivisionPayment(x); }
+  void PutDivisionApproval(const DivisionApproval& x) override { inner_.PutDivisionApproval(x); }
   Result<std::vector<HolderInquiryRecord>> QueryHolderInquiries(const HolderInquiryQuery& q) override {
     return inner_.QueryHolderInquiries(q);
   }

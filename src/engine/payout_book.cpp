@@ -51,7 +51,8 @@ Result<void> PayoutBook::LoadDay(Instant now) {
     if (!page) return std::unexpected(page.error());
     for (const Transfer& t : *page) {
       if (t.created_at < start) return {};
-      if (t.status != TransferStatus::kRefused) Reserve(t);
+      // Division payments' transfers are the masters' money, not the merchant's pay-outs.
+      if (t.status != TransferStatus::kRefused && t.purpose == TransferPurpose::kPayout) Reserve(t);
     }
     if (static_cast<int>(page->size()) < q.limit) return {};
     q.before_id = page->back().id;

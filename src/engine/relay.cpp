@@ -78,7 +78,8 @@ Relay::Relay(Store& store, RelayOptions options)
       ledger_hash_(kGenesisHash),
       payouts_(store),
       inquiries_(store, {options.holder_inquiries_per_minute, options.holder_inquiry_expiry,
-                         options.max_open_holder_inquiries}) {}
+                         options.max_open_holder_inquiries}),
+      division_(store, *this) {}
 
 std::string Relay::PoolKey(std::string_view merchant, std::string_view bank,
                            std::string_view region) {
@@ -129,6 +130,7 @@ Result<RecoveryReport> Relay::Recover(const std::string& snapshot_path,
   FinishIndexing();
   if (!loaded) return std::unexpected(loaded.error());
   QueueLoadedTimers();
+  division_.FinishLoading();
   if (!token.empty()) {
     // The state moves on from here: the store stops naming the snapshot before anything changes.
     if (auto cleared = store_.SetSnapshotToken(""); !cleared) return std::unexpected(cleared.error());
@@ -253,7 +255,7 @@ Result<Caller> Relay::Authenticate(std::string_view bearer) const {
   auto it = key_by_hash_.find(Sha256Hex(bearer));
   if (it == key_by_hash_.end()) return Fail(ErrorCode::kUnauthorized, "the API key is unknown or revoked");
   const ApiKey& key = keys_.at(it->second);
-  return Caller{key.id, key.role, key.merchant, key.bank, std::nullopt};
+  return Caller{key.id, key.role, key.merchant, key.bank, std::nullopt, key.master};
 }
 
 Result<void> Relay::CheckCaller(const Caller& caller) const {
@@ -320,6 +322,17 @@ Result<Outcome> Relay::Apply(const Caller& caller, const Command& command, Insta
   if (caller.role == Role::kMerchantPayouts && !PayoutKeyMay(command)) {
     return Fail(ErrorCode::kForbidden, "a merchant_payouts key makes transfers and holder inquiries only");
   }
+  if (caller.role == Role::kMaster) {
+    // A master's key reaches its division accounts only, and a session only until it expires.
+    auto key = keys_.find(caller.key_id);
+    if (key == keys_.end() || key->second.revoked_at || (key->second.expires_at && *key->second.expires_at <= now)) {
+      return Fail(ErrorCode::kUnauthorized, "the session has expired or was ended");
+    }
+    if (!std::holds_alternative<DivisionCommand>(command)) {
+      return Fail(ErrorCode::kForbidden, "a master's key reaches its division accounts only");
+    }
+  }
+  last_now_ = std::max(last_now_, now);
   auto result = std::visit([&](const auto& c) { return Do(caller, c, now); }, command);
   WriteTouchedNumbers();
   return result;
@@ -592,6 +605,8 @@ void Relay::RunTimers(Instant now) {
     ReleaseToPool(*slot);
   }
   inquiries_.Expire(now);
+  division_.RunTimers(now);
+  last_now_ = std::max(last_now_, now);
   if (now >= next_idempotency_sweep_) SweepIdempotency(now);
   WriteTouchedNumbers();
 }
@@ -609,6 +624,7 @@ std::optional<Instant> Relay::NextTimer() const {
   if (!expiries_.empty()) next = std::min(*next, expiries_.begin()->first);
   if (!releases_.empty()) next = std::min(*next, releases_.begin()->first);
   if (auto inquiry = inquiries_.NextExpiry()) next = std::min(*next, *inquiry);
+  if (auto division = division_.NextTimer()) next = std::min(*next, *division);
   return next;
 }
 
@@ -750,6 +766,7 @@ Result<void> Relay::CheckInvariants() const {
   if (front.tied + back.tied != live_.size()) {
     return broken("a live assignment is tied to no number");
   }
+  if (auto division = division_.CheckInvariants(last_now_); !division) return division;
   // One open assignment per (merchant, order id): sorted by the pair's hash, then pairs of equal
   // hash compared.
   auto& open_orders = front.open_orders;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "engine/commands.h"
+#include "engine/division_book.h"
 #include "engine/holder_inquiries.h"
 #include "engine/ledger_audit.h"
 #include "engine/number_table.h"
@@ -62,7 +63,7 @@ struct SnapshotFigures {
   std::uint64_t bytes = 0;
 };
 
-class Relay final : private LoadSink {
+class Relay final : private LoadSink, private DivisionHost {
  public:
   Relay(Store& store, RelayOptions options);
   ~Relay() override;
@@ -153,6 +154,29 @@ class Relay final : private LoadSink {
   void OnPendingDelivery(Delivery delivery, Event event) override;
   void OnPendingTransfer(Transfer transfer) override;
   void OnPayoutPolicy(PayoutPolicy policy) override { payouts_.OnPolicy(std::move(policy)); }
+  void OnMaster(Master master) override { division_.OnMaster(std::move(master)); }
+  void OnDivisionAccount(DivisionAccount account) override { division_.OnAccount(std::move(account)); }
+  void OnDivisionPayment(DivisionPayment payment) override { division_.OnPayment(std::move(payment)); }
+  void OnDivisionApproval(DivisionApproval approval) override { division_.OnApproval(std::move(approval)); }
+
+  // DivisionHost (relay_division.cpp): what the division accounts component may use of the relay.
+  const Merchant* FindMerchant(const std::string& id) const override;
+  const Contract* MotherAccountOf(const std::string& merchant, const std::string& bank) const override;
+  bool KnowsBank(const std::string& bank) const override { return banks_.contains(bank); }
+  Result<Transfer> OpenTransfer(Transfer draft, Instant now) override;
+  void PublishEvent(Event event, const std::function<std::string(const Event&)>& render, Instant now) override {
+    Publish(std::move(event), render, now);
+  }
+  void AppendLedgerEntry(Instant at, EntryKind kind, const std::string& reference,
+                         std::vector<LedgerLine> lines) override;
+  std::string NewId(std::string_view prefix, Instant now) override {
+    return ids_.NewTimeOrderedId(prefix, ToUnixMs(now));
+  }
+  IssuedApiKey IssueMasterKey(const std::string& master, const std::string& label, std::optional<Instant> expires_at,
+                              std::string_view token_prefix, Instant now) override;
+  void RevokeKey(const std::string& key_id, Instant now) override;
+  std::pair<std::string, std::string> PutOwnEndpoint(const std::string& owner, const std::string& endpoint_id,
+                                                     const std::string& url, Instant now) override;
 
   // Admin.
   Result<Outcome> Do(const Caller&, const CreateBank&, Instant now);
@@ -211,6 +235,9 @@ class Relay final : private LoadSink {
   Result<Outcome> Do(const Caller&, const StartHolderInquiry&, Instant now);
   Result<Outcome> Do(const Caller&, const FinishHolderInquiry&, Instant now);
   Result<Outcome> Do(const Caller&, const ListHolderInquiries&, Instant now);
+  // Division accounts, who may send which (relay_division.cpp; the state is division_).
+  Result<Outcome> Do(const Caller&, const DivisionCommand&, Instant now);
+  Result<Outcome> SetDivision(const SetMerchantDivision& c);
 
   static std::string PoolKey(std::string_view merchant, std::string_view bank,
                              std::string_view region);
@@ -338,6 +365,8 @@ class Relay final : private LoadSink {
   // The rate limit and the inquiries waiting for their bank. What a restart forgets stays `asked`
   // in the store.
   HolderInquiries inquiries_;
+  DivisionBook division_;  // masters, division accounts, their payments and approvals
+  Instant last_now_{};     // the latest instant a command or timer ran at (for CheckInvariants)
 };
 
 // Whether `endpoint` has the form `protocol` is reached at (empty: none, always fits).

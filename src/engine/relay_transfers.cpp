@@ -97,32 +97,38 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateTransfer& c, Instant
                                             " transfers waiting for their banks; retry once some are settled");
   }
   if (auto allowed = payouts_.Check(caller.merchant, c, now); !allowed) return std::unexpected(allowed.error());
+
+  Transfer draft;
+  draft.merchant = caller.merchant;
+  draft.bank = c.bank;
+  draft.debit_account = debit;
+  draft.amount = c.amount;
+  draft.recipient_bank = c.recipient_bank;
+  draft.recipient_account = c.recipient_account;
+  draft.recipient_name = c.recipient_name;
+  draft.memo = c.memo;
+  auto t = OpenTransfer(std::move(draft), now);
+  if (!t) return std::unexpected(t.error());
+  payouts_.Reserve(*t);
+  return TransferView{std::move(*t), true};
+}
+
+Result<Transfer> Relay::OpenTransfer(Transfer t, Instant now) {
   auto day = KstDay(now);
-  auto last = store_.LastTransferSequence(c.bank, day);
+  auto last = store_.LastTransferSequence(t.bank, day);
   if (!last) return std::unexpected(last.error());
   if (*last >= kMaxTransferSequence) {
-    return Fail(ErrorCode::kOverloaded, "bank " + c.bank + " has taken all of today's transfer sequence numbers");
+    return Fail(ErrorCode::kOverloaded, "bank " + t.bank + " has taken all of today's transfer sequence numbers");
   }
-
-  Transfer t;
   t.id = ids_.NewTimeOrderedId("trf_", ToUnixMs(now));
-  t.merchant = caller.merchant;
-  t.bank = c.bank;
-  t.debit_account = debit;
-  t.amount = c.amount;
-  t.recipient_bank = c.recipient_bank;
-  t.recipient_account = c.recipient_account;
-  t.recipient_name = c.recipient_name;
-  t.memo = c.memo;
   t.request_date = day;
   t.request_sequence = *last + 1;
   t.created_at = t.updated_at = t.next_attempt_at = now;
   store_.PutTransfer(t);
-  payouts_.Reserve(t);
   pending_transfers_.emplace(t.id, t);
   ++pending_by_merchant_[t.merchant];
   new_transfers_.push_back(t);
-  return TransferView{std::move(t), true};
+  return t;
 }
 
 Result<Outcome> Relay::Do(const Caller& caller, const GetTransfer& c, Instant) {
@@ -188,11 +194,16 @@ Result<Outcome> Relay::Do(const Caller& caller, const RecordTransfer& c, Instant
       t.last_error = done ? std::string{} : c.error;
       t.finished_at = now;
       store_.PutTransfer(t);
-      EmitTransfer(done ? EventType::kTransferCompleted : EventType::kTransferRefused, t, now);
-      if (!done) payouts_.Release(t);
       Transfer settled = std::move(t);
       pending_transfers_.erase(it);
       --pending_by_merchant_[settled.merchant];
+      if (settled.purpose != TransferPurpose::kPayout) {
+        // A division payment's debit or refund: its own events and ledger, no pay-out limits.
+        division_.OnTransferSettled(settled, now);
+        return TransferView{std::move(settled), false};
+      }
+      EmitTransfer(done ? EventType::kTransferCompleted : EventType::kTransferRefused, settled, now);
+      if (!done) payouts_.Release(settled);
       return TransferView{std::move(settled), false};
     }
   }

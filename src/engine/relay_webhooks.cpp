@@ -270,6 +270,36 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateWebhookEndpoint& c, 
   return EndpointView{it->second, true};
 }
 
+std::pair<std::string, std::string> Relay::PutOwnEndpoint(const std::string& owner, const std::string& endpoint_id,
+                                                          const std::string& url, Instant now) {
+  auto it = endpoints_.find(endpoint_id);
+  if (it != endpoints_.end() && it->second.merchant != owner) it = endpoints_.end();
+  if (url.empty()) {
+    if (it == endpoints_.end()) return {};
+    WebhookEndpoint e = std::move(it->second);
+    endpoints_.erase(it);
+    e.deleted_at = now;
+    EndpointChanged(e);
+    return {};
+  }
+  if (it != endpoints_.end()) {
+    it->second.url = url;
+    EndpointChanged(it->second);
+    return {it->first, {}};
+  }
+  // A master's endpoint: every division event about it, owned by the master's id.
+  WebhookEndpoint e;
+  e.id = ids_.NewId("whe_", 20);
+  e.merchant = owner;
+  e.url = url;
+  e.include_personal_data = false;
+  e.secret = NewWebhookSecret();
+  e.created_at = now;
+  EndpointChanged(e);
+  auto [created, inserted] = endpoints_.emplace(e.id, std::move(e));
+  return {created->first, created->second.secret};
+}
+
 Result<Outcome> Relay::Do(const Caller& caller, const ListWebhookEndpoints&, Instant) {
   if (caller.role != Role::kMerchant) return Fail(ErrorCode::kForbidden, "webhook endpoints belong to merchant keys");
   EndpointList list;

@@ -27,8 +27,8 @@ constexpr AmountRuleKind LastOf(AmountRuleKind) { return AmountRuleKind::kAccumu
 constexpr Overpayment LastOf(Overpayment) { return Overpayment::kPark; }
 constexpr DepositOutcome LastOf(DepositOutcome) { return DepositOutcome::kLate; }
 constexpr DepositStatus LastOf(DepositStatus) { return DepositStatus::kCancelled; }
-constexpr EntryKind LastOf(EntryKind) { return EntryKind::kReversal; }
-constexpr EventType LastOf(EventType) { return EventType::kTransferRefused; }
+constexpr EntryKind LastOf(EntryKind) { return EntryKind::kDivisionRefund; }
+constexpr EventType LastOf(EventType) { return EventType::kDivisionApprovalRequested; }
 constexpr DeliveryStatus LastOf(DeliveryStatus) { return DeliveryStatus::kFailed; }
 constexpr TransferStatus LastOf(TransferStatus) { return TransferStatus::kRefused; }
 static_assert(static_cast<std::size_t>(LastOf(EventType{})) + 1 == kEventTypeCount);
@@ -39,6 +39,31 @@ constexpr std::uint64_t CodeOf(E value) {
 }
 
 constexpr HolderInquiryOutcome LastOf(HolderInquiryOutcome) { return HolderInquiryOutcome::kFailed; }
+constexpr MerchantCategory LastOf(MerchantCategory) { return MerchantCategory::kOther; }
+constexpr MasterStatus LastOf(MasterStatus) { return MasterStatus::kSuspended; }
+constexpr DivisionAccountStatus LastOf(DivisionAccountStatus) { return DivisionAccountStatus::kClosed; }
+constexpr DivisionPaymentStatus LastOf(DivisionPaymentStatus) { return DivisionPaymentStatus::kRefunded; }
+constexpr DeclineReason LastOf(DeclineReason) { return DeclineReason::kConsentMissing; }
+constexpr ApprovalStatus LastOf(ApprovalStatus) { return ApprovalStatus::kTimedOut; }
+constexpr TransferPurpose LastOf(TransferPurpose) { return TransferPurpose::kDivisionRefund; }
+static_assert(static_cast<int>(LastOf(DeclineReason{})) + 1 == kDeclineReasonCount);
+
+// The records of tags that carry part of a struct, or a struct and more (log_records.h).
+struct MerchantDivisionRecord {
+  std::string id;
+  MerchantCategory category = MerchantCategory::kGeneral;
+  bool division_direct = false;
+};
+struct MasterKeyRecord {
+  std::string id, secret_hash, label;
+  Instant created_at{};
+  std::optional<Instant> revoked_at;
+  std::string master;
+  std::optional<Instant> expires_at;
+};
+struct DivisionTransferRecord {
+  Transfer transfer;
+};
 
 std::string_view TagName(LogRecordTag tag) {
   switch (tag) {
@@ -85,6 +110,20 @@ std::string_view TagName(LogRecordTag tag) {
       return "PutPayoutPolicy";
     case LogRecordTag::kPutHolderInquiry:
       return "PutHolderInquiry";
+    case LogRecordTag::kPutMerchantDivision:
+      return "PutMerchantDivision";
+    case LogRecordTag::kPutMaster:
+      return "PutMaster";
+    case LogRecordTag::kPutDivisionAccount:
+      return "PutDivisionAccount";
+    case LogRecordTag::kPutDivisionPayment:
+      return "PutDivisionPayment";
+    case LogRecordTag::kPutDivisionApproval:
+      return "PutDivisionApproval";
+    case LogRecordTag::kPutMasterKey:
+      return "PutApiKey";
+    case LogRecordTag::kPutDivisionTransfer:
+      return "PutTransfer";
   }
   return "unknown";
 }
@@ -362,6 +401,15 @@ struct Encode {
     w.U64(v.size());
     for (E e : v) w.Enum(e);
   }
+  template <typename E>
+  requires std::is_enum_v<E>
+  void operator()(std::string_view, const std::optional<E>& v) const {
+    w.Optional(v, [this](E e) { w.Enum(e); });
+  }
+  void operator()(std::string_view, const std::vector<std::string>& v) const {
+    w.U64(v.size());
+    for (const std::string& s : v) w.Bytes(s);
+  }
   void operator()(std::string_view, const std::vector<LedgerLine>& lines) const {
     w.U64(lines.size());
     for (const LedgerLine& line : lines) Fields(line, *this);
@@ -401,6 +449,17 @@ struct Decode {
     const std::size_t count = r.Count(n, 1);
     v.reserve(count);
     for (std::size_t i = 0; i < count && r.ok(); ++i) v.push_back(r.Enum<E>(n));
+  }
+  template <typename E>
+  requires std::is_enum_v<E>
+  void operator()(std::string_view n, std::optional<E>& v) const {
+    if (!r.Bool(n)) return;
+    v = r.Enum<E>(n);
+  }
+  void operator()(std::string_view n, std::vector<std::string>& v) const {
+    const std::size_t count = r.Count(n, 1);
+    v.reserve(count);
+    for (std::size_t i = 0; i < count && r.ok(); ++i) v.push_back(r.Str(n));
   }
   void operator()(std::string_view n, std::vector<LedgerLine>& lines) const {
     const std::size_t count = r.Count(n, kMinLineBytes);
@@ -664,6 +723,120 @@ void Fields(T& t, F&& f) {
   f("finished_at", t.finished_at);
 }
 
+template <Is<DivisionTransferRecord> T, typename F>
+void Fields(T& d, F&& f) {
+  Fields(d.transfer, f);
+  f("purpose", d.transfer.purpose);
+  f("division_payment", d.transfer.division_payment);
+}
+
+template <Is<MerchantDivisionRecord> T, typename F>
+void Fields(T& m, F&& f) {
+  f("id", m.id);
+  f("category", m.category);
+  f("division_direct", m.division_direct);
+}
+
+template <Is<MasterKeyRecord> T, typename F>
+void Fields(T& k, F&& f) {
+  f("id", k.id);
+  f("secret_hash", k.secret_hash);
+  f("label", k.label);
+  f("created_at", k.created_at);
+  f("revoked_at", k.revoked_at);
+  f("master", k.master);
+  f("expires_at", k.expires_at);
+}
+
+// Sealed fields are the crypto layer's boxes: opaque here, and never clear text.
+template <Is<Master> T, typename F>
+void Fields(T& m, F&& f) {
+  f("id", m.id);
+  f("status", m.status);
+  f("login_digest", m.login_digest);
+  f("sealed_login", m.sealed_login);
+  f("sealed_holder_name", m.sealed_holder_name);
+  f("sealed_birth_date", m.sealed_birth_date);
+  f("password_hash", m.password_hash);
+  f("password_generation", m.password_generation);
+  f("bank", m.bank);
+  f("sealed_account", m.sealed_account);
+  f("account_digest", m.account_digest);
+  f("consent_id", m.consent_id);
+  f("consent_ceiling_minor", m.consent_ceiling_minor);
+  f("endpoint_url", m.endpoint_url);
+  f("endpoint_id", m.endpoint_id);
+  f("created_at", m.created_at);
+  f("updated_at", m.updated_at);
+}
+
+template <Is<DivisionAccount> T, typename F>
+void Fields(T& a, F&& f) {
+  f("id", a.id);
+  f("master", a.master);
+  f("number", a.number);
+  f("label", a.label);
+  f("sealed_holder_name", a.sealed_holder_name);
+  f("sealed_phone", a.sealed_phone);
+  f("status", a.status);
+  f("locked", a.locked);
+  f("consecutive_failures", a.consecutive_failures);
+  f("password_hash", a.password_hash);
+  f("password_generation", a.password_generation);
+  f("limits.per_payment_minor", a.limits.per_payment_minor);
+  f("limits.daily_minor", a.limits.daily_minor);
+  f("limits.monthly_minor", a.limits.monthly_minor);
+  f("rules.allowed_merchants", a.rules.allowed_merchants);
+  f("rules.denied_categories", a.rules.denied_categories);
+  f("valid_from", a.valid_from);
+  f("valid_until", a.valid_until);
+  f("approval_threshold_minor", a.approval_threshold_minor);
+  f("approval_timeout_ms", a.approval_timeout_ms);
+  f("created_at", a.created_at);
+  f("updated_at", a.updated_at);
+  f("closed_at", a.closed_at);
+}
+
+template <Is<DivisionPayment> T, typename F>
+void Fields(T& p, F&& f) {
+  f("id", p.id);
+  f("merchant", p.merchant);
+  f("order_id", p.order_id);
+  f("amount", p.amount);
+  f("return_url", p.return_url);
+  f("page_token_digest", p.page_token_digest);
+  f("sealed_result_key", p.sealed_result_key);
+  f("request_fingerprint", p.request_fingerprint);
+  f("status", p.status);
+  f("decline_reason", p.decline_reason);
+  f("bank_response_code", p.bank_response_code);
+  f("account", p.account);
+  f("master", p.master);
+  f("authorised_at", p.authorised_at);
+  f("approval", p.approval);
+  f("debit_transfer", p.debit_transfer);
+  f("refunded_minor", p.refunded_minor);
+  f("refund_pending_minor", p.refund_pending_minor);
+  f("created_at", p.created_at);
+  f("updated_at", p.updated_at);
+  f("expires_at", p.expires_at);
+  f("finished_at", p.finished_at);
+}
+
+template <Is<DivisionApproval> T, typename F>
+void Fields(T& a, F&& f) {
+  f("id", a.id);
+  f("master", a.master);
+  f("account", a.account);
+  f("payment", a.payment);
+  f("merchant", a.merchant);
+  f("amount_minor", a.amount_minor);
+  f("status", a.status);
+  f("created_at", a.created_at);
+  f("deadline", a.deadline);
+  f("decided_at", a.decided_at);
+}
+
 template <typename T>
 void Put(ByteWriter& w, const T& value) {
   Fields(value, Encode{w});
@@ -687,7 +860,8 @@ struct Describe {
   }
   void operator()(std::string_view n, const std::string& v) const {
     const bool secret =
-        n == "secret" || n == "previous_secret" || n == "signing_secret" || n == "secret_hash";
+        n == "secret" || n == "previous_secret" || n == "signing_secret" || n == "secret_hash" ||
+        n == "password_hash" || n == "sealed_result_key";
     Name(n).String(secret && !v.empty() ? "[redacted]" : v);
   }
   void operator()(std::string_view n, bool v) const { Name(n).Bool(v); }
@@ -729,6 +903,11 @@ struct Describe {
   void operator()(std::string_view n, const std::vector<E>& v) const {
     Name(n).BeginArray();
     for (E e : v) j.Int(static_cast<std::int64_t>(CodeOf(e)));
+    j.EndArray();
+  }
+  void operator()(std::string_view n, const std::vector<std::string>& v) const {
+    Name(n).BeginArray();
+    for (const std::string& s : v) j.String(s);
     j.EndArray();
   }
   void operator()(std::string_view n, const std::vector<LedgerLine>& lines) const {
@@ -809,6 +988,13 @@ class BatchDescriber final : public StoreWrites {
     j_.EndArray().Key("updated_at").String(FormatRfc3339(p.updated_at)).EndObject();
   }
   void PutHolderInquiry(const HolderInquiryRecord& v) override { Record("PutHolderInquiry", v); }
+  void PutMerchantDivision(const Merchant& v) override {
+    Record("PutMerchantDivision", MerchantDivisionRecord{v.id, v.category, v.division_direct});
+  }
+  void PutMaster(const Master& v) override { Record("PutMaster", v); }
+  void PutDivisionAccount(const DivisionAccount& v) override { Record("PutDivisionAccount", v); }
+  void PutDivisionPayment(const DivisionPayment& v) override { Record("PutDivisionPayment", v); }
+  void PutDivisionApproval(const DivisionApproval& v) override { Record("PutDivisionApproval", v); }
 
  private:
   void Start(std::string_view record) { j_.BeginObject().Key("record").String(record); }
@@ -883,6 +1069,34 @@ void ReplayPayoutPolicy(ByteReader& r, StoreWrites* target) {
   if (r.ok() && target) target->PutPayoutPolicy(p);
 }
 
+void ReplayMerchantDivision(ByteReader& r, StoreWrites* target) {
+  auto record = Read<MerchantDivisionRecord>(r);
+  Merchant m;
+  m.id = std::move(record.id);
+  m.category = record.category;
+  m.division_direct = record.division_direct;
+  if (r.ok() && target) target->PutMerchantDivision(m);
+}
+
+void ReplayMasterKey(ByteReader& r, StoreWrites* target) {
+  auto record = Read<MasterKeyRecord>(r);
+  ApiKey key;
+  key.id = std::move(record.id);
+  key.secret_hash = std::move(record.secret_hash);
+  key.role = Role::kMaster;
+  key.label = std::move(record.label);
+  key.created_at = record.created_at;
+  key.revoked_at = record.revoked_at;
+  key.master = std::move(record.master);
+  key.expires_at = record.expires_at;
+  if (r.ok() && target) target->PutApiKey(key);
+}
+
+void ReplayDivisionTransfer(ByteReader& r, StoreWrites* target) {
+  auto record = Read<DivisionTransferRecord>(r);
+  if (r.ok() && target) target->PutTransfer(record.transfer);
+}
+
 // One record after its tag byte, handed to `target` (none: read and checked only); an unknown
 // tag is refused by the caller.
 void ReplayRecord(ByteReader& r, LogRecordTag tag, StoreWrites* target) {
@@ -932,6 +1146,20 @@ void ReplayRecord(ByteReader& r, LogRecordTag tag, StoreWrites* target) {
       return ReplayPayoutPolicy(r, target);
     case LogRecordTag::kPutHolderInquiry:
       return Deliver<HolderInquiryRecord>(r, target, &W::PutHolderInquiry);
+    case LogRecordTag::kPutMerchantDivision:
+      return ReplayMerchantDivision(r, target);
+    case LogRecordTag::kPutMaster:
+      return Deliver<Master>(r, target, &W::PutMaster);
+    case LogRecordTag::kPutDivisionAccount:
+      return Deliver<DivisionAccount>(r, target, &W::PutDivisionAccount);
+    case LogRecordTag::kPutDivisionPayment:
+      return Deliver<DivisionPayment>(r, target, &W::PutDivisionPayment);
+    case LogRecordTag::kPutDivisionApproval:
+      return Deliver<DivisionApproval>(r, target, &W::PutDivisionApproval);
+    case LogRecordTag::kPutMasterKey:
+      return ReplayMasterKey(r, target);
+    case LogRecordTag::kPutDivisionTransfer:
+      return ReplayDivisionTransfer(r, target);
   }
   r.Refuse("tag", r.offset(), "unknown tag");
 }
@@ -973,6 +1201,12 @@ void LogBatchEncoder::InsertContract(const Contract& contract) {
 }
 
 void LogBatchEncoder::PutApiKey(const ApiKey& key) {
+  if (key.role == Role::kMaster) {
+    ByteWriter w(StartRecord(LogRecordTag::kPutMasterKey));
+    Put(w, MasterKeyRecord{key.id, key.secret_hash, key.label, key.created_at, key.revoked_at, key.master,
+                           key.expires_at});
+    return;
+  }
   ByteWriter w(StartRecord(LogRecordTag::kPutApiKey));
   Put(w, key);
 }
@@ -1031,6 +1265,11 @@ void LogBatchEncoder::PutStatement(const BankStatement& statement, const std::st
 }
 
 void LogBatchEncoder::PutTransfer(const Transfer& transfer) {
+  if (transfer.purpose != TransferPurpose::kPayout) {
+    ByteWriter w(StartRecord(LogRecordTag::kPutDivisionTransfer));
+    Put(w, DivisionTransferRecord{transfer});
+    return;
+  }
   ByteWriter w(StartRecord(LogRecordTag::kPutTransfer));
   Put(w, transfer);
 }
@@ -1099,6 +1338,35 @@ Result<void> ReplayLogBatch(std::string_view bytes, StoreWrites& target, std::ui
     }
   }
   return {};
+}
+
+}  // namespace varelay
+
+namespace varelay {
+
+void LogBatchEncoder::PutMerchantDivision(const Merchant& merchant) {
+  ByteWriter w(StartRecord(LogRecordTag::kPutMerchantDivision));
+  Put(w, MerchantDivisionRecord{merchant.id, merchant.category, merchant.division_direct});
+}
+
+void LogBatchEncoder::PutMaster(const Master& master) {
+  ByteWriter w(StartRecord(LogRecordTag::kPutMaster));
+  Put(w, master);
+}
+
+void LogBatchEncoder::PutDivisionAccount(const DivisionAccount& account) {
+  ByteWriter w(StartRecord(LogRecordTag::kPutDivisionAccount));
+  Put(w, account);
+}
+
+void LogBatchEncoder::PutDivisionPayment(const DivisionPayment& payment) {
+  ByteWriter w(StartRecord(LogRecordTag::kPutDivisionPayment));
+  Put(w, payment);
+}
+
+void LogBatchEncoder::PutDivisionApproval(const DivisionApproval& approval) {
+  ByteWriter w(StartRecord(LogRecordTag::kPutDivisionApproval));
+  Put(w, approval);
 }
 
 }  // namespace varelay

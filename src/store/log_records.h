@@ -48,6 +48,18 @@ enum class LogRecordTag : std::uint8_t {
   // kPutWebhookEndpoint, which reads as true (the option came later; an endpoint with it on is
   // still written under 11, byte for byte as before).
   kPutWebhookEndpointWithoutPersonalData = 30,
+  // 35..59: division accounts (docs/division-accounts.md).
+  kPutMerchantDivision = 35,  // merchant id, category, division_direct
+  kPutMaster = 36,
+  kPutDivisionAccount = 37,
+  kPutDivisionPayment = 38,
+  kPutDivisionApproval = 39,
+  // PutApiKey of a master's key (role kMaster): id, secret_hash, label, created_at, revoked_at,
+  // master, expires_at (kPutApiKey never carries that role).
+  kPutMasterKey = 40,
+  // PutTransfer of a division transfer: the fields of kPutTransfer, then purpose and
+  // division_payment (a pay-out is still written under 15, byte for byte as before).
+  kPutDivisionTransfer = 41,
 };
 
 // Records a batch's writes as bytes, in call order: one record per call. Writes nothing
@@ -75,6 +87,11 @@ class LogBatchEncoder final : public StoreWrites {
   void PutBankChannels(const std::string& bank, std::uint32_t extra_channels) override;
   void PutPayoutPolicy(const PayoutPolicy& policy) override;
   void PutHolderInquiry(const HolderInquiryRecord& record) override;
+  void PutMerchantDivision(const Merchant& merchant) override;
+  void PutMaster(const Master& master) override;
+  void PutDivisionAccount(const DivisionAccount& account) override;
+  void PutDivisionPayment(const DivisionPayment& payment) override;
+  void PutDivisionApproval(const DivisionApproval& approval) override;
 
   // The records written since the last clear(), back to back.
   const std::string& bytes() const { return bytes_; }

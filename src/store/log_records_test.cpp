@@ -106,6 +106,19 @@ class RecordingWrites final : public StoreWrites {
   void PutHolderInquiry(const HolderInquiryRecord& v) override {
     Keep("PutHolderInquiry", holder_inquiries, v, &StoreWrites::PutHolderInquiry);
   }
+  void PutMerchantDivision(const Merchant& v) override {
+    Keep("PutMerchantDivision", merchant_divisions, v, &StoreWrites::PutMerchantDivision);
+  }
+  void PutMaster(const Master& v) override { Keep("PutMaster", masters, v, &StoreWrites::PutMaster); }
+  void PutDivisionAccount(const DivisionAccount& v) override {
+    Keep("PutDivisionAccount", division_accounts, v, &StoreWrites::PutDivisionAccount);
+  }
+  void PutDivisionPayment(const DivisionPayment& v) override {
+    Keep("PutDivisionPayment", division_payments, v, &StoreWrites::PutDivisionPayment);
+  }
+  void PutDivisionApproval(const DivisionApproval& v) override {
+    Keep("PutDivisionApproval", division_approvals, v, &StoreWrites::PutDivisionApproval);
+  }
 
   // Makes the first `count` calls received (all by default) again on `target`, in order.
   void Forward(StoreWrites& target,
@@ -115,6 +128,11 @@ class RecordingWrites final : public StoreWrites {
 
   std::vector<std::string> calls;  // method names in call order
   std::vector<Bank> banks;
+  std::vector<Merchant> merchant_divisions;
+  std::vector<Master> masters;
+  std::vector<DivisionAccount> division_accounts;
+  std::vector<DivisionPayment> division_payments;
+  std::vector<DivisionApproval> division_approvals;
   std::vector<Merchant> inserted_merchants;
   std::vector<Merchant> updated_merchants;
   std::vector<Contract> contracts;
@@ -418,7 +436,11 @@ void ExpectSame(const Bank& want, const Bank& got) {
 }
 
 void ExpectSame(const Merchant& want, const Merchant& got) {
-  const auto& [id, name, active, created_at] = want;
+  // category and division_direct are written by PutMerchantDivision (tag 35), never by the
+  // merchant records, whose encoding is pinned.
+  const auto& [id, name, active, created_at, category, division_direct] = want;
+  EXPECT_EQ(category, MerchantCategory::kGeneral) << "the merchant records do not carry it";
+  EXPECT_FALSE(division_direct) << "the merchant records do not carry it";
   EXPECT_EQ(got.id, id);
   EXPECT_EQ(got.name, name);
   EXPECT_EQ(got.active, active);
@@ -440,7 +462,9 @@ void ExpectSame(const Contract& want, const Contract& got) {
 }
 
 void ExpectSame(const ApiKey& want, const ApiKey& got) {
-  const auto& [id, secret_hash, role, merchant, bank, label, created_at, revoked_at] = want;
+  const auto& [id, secret_hash, role, merchant, bank, label, created_at, revoked_at, master, expires_at] = want;
+  EXPECT_EQ(got.master, master);
+  EXPECT_EQ(Ms(got.expires_at), Ms(expires_at));
   EXPECT_EQ(got.id, id);
   EXPECT_EQ(got.secret_hash, secret_hash);
   EXPECT_EQ(got.role, role);
@@ -645,7 +669,9 @@ void ExpectSame(const Transfer& want, const Transfer& got) {
   const auto& [id, merchant, bank, debit_account, amount, recipient_bank, recipient_account,
                recipient_name, memo, status, request_date, request_sequence, attempts, in_doubt,
                response_code, last_error, bank_reference, created_at, updated_at, next_attempt_at,
-               finished_at] = want;
+               finished_at, purpose, division_payment] = want;
+  EXPECT_EQ(got.purpose, purpose);
+  EXPECT_EQ(got.division_payment, division_payment);
   EXPECT_EQ(got.id, id);
   EXPECT_EQ(got.merchant, merchant);
   EXPECT_EQ(got.bank, bank);
@@ -1163,8 +1189,10 @@ TEST(LogRecordsTest, TheEncodingOfEveryKindIsPinned) {
   WriteEveryKind(encoder);
   std::uint64_t fnv = 0xcbf29ce484222325ULL;  // FNV-1a, spelled out: stable everywhere
   for (unsigned char c : encoder.bytes()) fnv = (fnv ^ c) * 0x100000001b3ULL;
-  EXPECT_EQ(encoder.bytes().size(), 2307u);
-  EXPECT_EQ(fnv, 0xb479f1b1e34e44a3ULL);
+  // 2307 bytes and 0xb479f1b1e34e44a3 before issue 15 added five event types: the sample
+  // endpoint lists every type, so it grew by five bytes; no record's encoding changed.
+  EXPECT_EQ(encoder.bytes().size(), 2312u);
+  EXPECT_EQ(fnv, 2106132724456266772ULL);
 }
 
 // Proves a batch describes itself as JSON for people: every record in order under its write's
@@ -1368,11 +1396,11 @@ TEST(LogRecordsTest, ValuesOutOfRangeAreRefusedNamingTheFieldAndOffset) {
   EXPECT_NE(detail.find("currency at byte 5: unknown currency \"XRW\""), std::string::npos)
       << detail;
   Refusal(Bytes({9, 0, 0, 0, 0, 2, 'K', 'R', 0, 0, 0}));
-  detail = Refusal(Bytes({9, 0, 0, 2, 0, 3, 'K', 'R', 'W', 0, 0, 0}));
+  detail = Refusal(Bytes({9, 0, 0, 4, 0, 3, 'K', 'R', 'W', 0, 0, 0}));  // kinds 0..3
   EXPECT_NE(detail.find("kind at byte 3"), std::string::npos) << detail;
 
   WebhookEndpoint endpoint;
-  endpoint.event_types = {EventType::kTransferRefused};
+  endpoint.event_types = {kEventTypes.back()};
   LogBatchEncoder hooks;
   hooks.PutWebhookEndpoint(endpoint);  // tag, id, merchant, url, count, type, ...
   std::string bad_type = hooks.bytes();
@@ -1513,6 +1541,176 @@ TEST(LogRecordsTest, DamagedBatchesNeverCrashAndWhatIsAcceptedIsCanonical) {
     if (HasFailure()) FAIL() << "round " << round;
   }
   EXPECT_GT(accepted, 0);  // some damage lands inside strings and is still a valid batch
+}
+
+}  // namespace
+}  // namespace varelay
+
+namespace varelay {
+namespace {
+
+Master SampleMaster() {
+  Master m;
+  m.id = "mst_1";
+  m.status = MasterStatus::kSuspended;
+  m.login_digest = "ld";
+  m.sealed_login = "sl";
+  m.sealed_holder_name = "sh";
+  m.sealed_birth_date = "sb";
+  m.password_hash = "$argon2id$x";
+  m.password_generation = 3;
+  m.bank = "004";
+  m.sealed_account = "sa";
+  m.account_digest = "ad";
+  m.consent_id = "c1";
+  m.consent_ceiling_minor = 500'000;
+  m.endpoint_url = "https://app.example/hook";
+  m.endpoint_id = "whe_1";
+  m.created_at = At(1'700'000'000'000);
+  m.updated_at = At(1'700'000'000'001);
+  return m;
+}
+
+DivisionAccount SampleDivisionAccount() {
+  DivisionAccount a;
+  a.id = "dva_1";
+  a.master = "mst_1";
+  a.number = "9400000000000004";
+  a.label = "Minji";
+  a.sealed_holder_name = "sh";
+  a.sealed_phone = "sp";
+  a.status = DivisionAccountStatus::kClosed;
+  a.locked = true;
+  a.consecutive_failures = 5;
+  a.password_hash = "$argon2id$y";
+  a.password_generation = 2;
+  a.limits = {1000, std::nullopt, 30000};
+  a.rules = {{"shop", "games"}, {MerchantCategory::kAlcohol, MerchantCategory::kOther}};
+  a.valid_from = At(1);
+  a.approval_threshold_minor = 500;
+  a.approval_timeout_ms = 60'000;
+  a.created_at = At(2);
+  a.updated_at = At(3);
+  a.closed_at = At(4);
+  return a;
+}
+
+DivisionPayment SampleDivisionPayment() {
+  DivisionPayment p;
+  p.id = "dvp_1";
+  p.merchant = "shop";
+  p.order_id = "o-1";
+  p.amount = Money(12'000, Currency::Krw());
+  p.return_url = "https://shop.example/r";
+  p.page_token_digest = "ptd";
+  p.sealed_result_key = "srk";
+  p.request_fingerprint = "fp";
+  p.status = DivisionPaymentStatus::kRefunded;
+  p.decline_reason = DeclineReason::kConsentMissing;
+  p.bank_response_code = "0202";
+  p.account = "dva_1";
+  p.master = "mst_1";
+  p.authorised_at = At(5);
+  p.approval = "apr_1";
+  p.debit_transfer = "trf_1";
+  p.refunded_minor = 12'000;
+  p.refund_pending_minor = 0;
+  p.created_at = At(6);
+  p.updated_at = At(7);
+  p.expires_at = At(8);
+  p.finished_at = At(9);
+  return p;
+}
+
+DivisionApproval SampleDivisionApproval() {
+  return {"apr_1", "mst_1", "dva_1", "dvp_1", "shop", 12'000, ApprovalStatus::kTimedOut, At(10), At(11), At(12)};
+}
+
+// Proves the division records (tags 35 to 41) come back exactly, defaults too, that a pay-out
+// and a non-master key keep their old tags, and pins their encoding.
+TEST(LogRecordsTest, DivisionRecordsRoundTripAndArePinned) {
+  LogBatchEncoder encoder;
+  Merchant merchant{"shop", "ignored", true, At(0), MerchantCategory::kGambling, true};
+  encoder.PutMerchantDivision(merchant);
+  encoder.PutMaster(SampleMaster());
+  encoder.PutMaster(Master{});
+  encoder.PutDivisionAccount(SampleDivisionAccount());
+  encoder.PutDivisionAccount(DivisionAccount{});
+  encoder.PutDivisionPayment(SampleDivisionPayment());
+  encoder.PutDivisionPayment(DivisionPayment{});
+  encoder.PutDivisionApproval(SampleDivisionApproval());
+  ApiKey key;
+  key.id = "key_m";
+  key.secret_hash = "h";
+  key.role = Role::kMaster;
+  key.label = "session";
+  key.created_at = At(13);
+  key.master = "mst_1";
+  key.expires_at = At(14);
+  encoder.PutApiKey(key);
+  Transfer debit;
+  debit.id = "trf_1";
+  debit.purpose = TransferPurpose::kDivisionRefund;
+  debit.division_payment = "dvp_1";
+  encoder.PutTransfer(debit);
+  const std::string bytes = encoder.bytes();
+  EXPECT_EQ(static_cast<int>(bytes[0]), 35);
+
+  RecordingWrites got = Replayed(bytes);
+  ASSERT_EQ(got.merchant_divisions.size(), 1u);
+  EXPECT_EQ(got.merchant_divisions[0].id, "shop");
+  EXPECT_EQ(got.merchant_divisions[0].category, MerchantCategory::kGambling);
+  EXPECT_TRUE(got.merchant_divisions[0].division_direct);
+  ASSERT_EQ(got.masters.size(), 2u);
+  EXPECT_EQ(got.masters[0].consent_ceiling_minor, 500'000);
+  EXPECT_EQ(got.masters[0].endpoint_id, "whe_1");
+  EXPECT_EQ(got.masters[0].status, MasterStatus::kSuspended);
+  ASSERT_EQ(got.division_accounts.size(), 2u);
+  const DivisionAccount& a = got.division_accounts[0];
+  EXPECT_EQ(a.limits, (DivisionLimits{1000, std::nullopt, 30000}));
+  EXPECT_EQ(a.rules, SampleDivisionAccount().rules);
+  EXPECT_EQ(a.closed_at, At(4));
+  EXPECT_TRUE(a.locked);
+  EXPECT_EQ(got.division_accounts[1].limits, DivisionLimits{});
+  ASSERT_EQ(got.division_payments.size(), 2u);
+  EXPECT_EQ(got.division_payments[0].decline_reason, DeclineReason::kConsentMissing);
+  EXPECT_EQ(got.division_payments[0].amount.minor(), 12'000);
+  EXPECT_EQ(got.division_payments[0].finished_at, At(9));
+  EXPECT_EQ(got.division_payments[1].decline_reason, std::nullopt);
+  ASSERT_EQ(got.division_approvals.size(), 1u);
+  EXPECT_EQ(got.division_approvals[0].status, ApprovalStatus::kTimedOut);
+  ASSERT_EQ(got.api_keys.size(), 1u);
+  EXPECT_EQ(got.api_keys[0].role, Role::kMaster);
+  EXPECT_EQ(got.api_keys[0].master, "mst_1");
+  EXPECT_EQ(got.api_keys[0].expires_at, At(14));
+  ASSERT_EQ(got.transfers.size(), 1u);
+  EXPECT_EQ(got.transfers[0].purpose, TransferPurpose::kDivisionRefund);
+  EXPECT_EQ(got.transfers[0].division_payment, "dvp_1");
+
+  LogBatchEncoder again;
+  got.Forward(again);
+  EXPECT_EQ(again.bytes(), bytes);  // canonical
+
+  // A pay-out and a merchant's key are written under their old tags, byte for byte.
+  LogBatchEncoder old;
+  old.PutTransfer(Transfer{});
+  EXPECT_EQ(static_cast<int>(old.bytes()[0]), 15);
+  ApiKey merchant_key;
+  merchant_key.role = Role::kMerchant;
+  LogBatchEncoder old_key;
+  old_key.PutApiKey(merchant_key);
+  EXPECT_EQ(static_cast<int>(old_key.bytes()[0]), 5);
+
+  auto described = DescribeLogBatch(bytes);
+  ASSERT_TRUE(described) << described.error().detail;
+  EXPECT_EQ(described->find("$argon2id$"), std::string::npos) << *described;
+  EXPECT_EQ(described->find("srk"), std::string::npos);
+  EXPECT_NE(described->find(R"("record":"PutDivisionPayment")"), std::string::npos);
+
+  std::uint64_t fnv = 0xcbf29ce484222325ULL;
+  for (unsigned char c : bytes) fnv = (fnv ^ c) * 0x100000001b3ULL;
+  EXPECT_EQ(bytes.size(), 470u);
+  EXPECT_EQ(fnv, 6919487497050716859ULL);
 }
 
 }  // namespace

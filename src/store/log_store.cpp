@@ -581,6 +581,12 @@ class LogStore final : public Store {
   }
   void PutPayoutPolicy(const PayoutPolicy& policy) override { batch_.PutPayoutPolicy(policy); }
   void PutHolderInquiry(const HolderInquiryRecord& record) override { batch_.PutHolderInquiry(record); }
+  // Division accounts: the engine keeps every one in memory; read back only at start-up.
+  void PutMerchantDivision(const Merchant& merchant) override { batch_.PutMerchantDivision(merchant); }
+  void PutMaster(const Master& master) override { batch_.PutMaster(master); }
+  void PutDivisionAccount(const DivisionAccount& account) override { batch_.PutDivisionAccount(account); }
+  void PutDivisionPayment(const DivisionPayment& payment) override { batch_.PutDivisionPayment(payment); }
+  void PutDivisionApproval(const DivisionApproval& approval) override { batch_.PutDivisionApproval(approval); }
 
   // ---- look-ups: the overlays first (newest), then the tables -----------------------------------
   // In that order: a row the applier forgets between the two was in the tables before it did.

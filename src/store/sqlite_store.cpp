@@ -16,6 +16,7 @@
 #include <thread>
 #include <string_view>
 
+#include "store/log_records.h"
 #include "store/sqlite_statement.h"
 #include "store/wal_checkpointer.h"
 
@@ -25,7 +26,7 @@ namespace {
 using sqlite::Statement;
 
 // Numbered migrations: index + 1 is the version. Never edit one that has shipped; append.
-constexpr std::array<std::string_view, 11> kMigrations = {R"sql(
+constexpr std::array<std::string_view, 12> kMigrations = {R"sql(
 CREATE TABLE banks (
   code TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
 CREATE TABLE merchants (
@@ -164,6 +165,27 @@ CREATE TABLE holder_inquiries (
   id TEXT PRIMARY KEY, merchant TEXT NOT NULL, key_id TEXT NOT NULL, bank TEXT NOT NULL,
   account_masked TEXT NOT NULL, outcome TEXT NOT NULL, asked_at INTEGER NOT NULL, answered_at INTEGER);
 CREATE INDEX holder_inquiries_by_merchant ON holder_inquiries (merchant, asked_at);
+)sql",
+                                                          R"sql(
+-- Issue 15, migration 13: division accounts (docs/division-accounts.md). Each record's row keeps
+-- the columns its look-ups and uniqueness need, and the whole record as its command-log encoding
+-- (store/log_records.h) in `body`; personal data in it is sealed by the API layer.
+ALTER TABLE merchants ADD COLUMN category TEXT NOT NULL DEFAULT 'general';
+ALTER TABLE merchants ADD COLUMN division_direct INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_keys ADD COLUMN master TEXT NOT NULL DEFAULT '';
+ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
+ALTER TABLE transfers ADD COLUMN purpose TEXT NOT NULL DEFAULT 'payout';
+ALTER TABLE transfers ADD COLUMN division_payment TEXT NOT NULL DEFAULT '';
+CREATE TABLE masters (
+  id TEXT PRIMARY KEY, login_digest TEXT NOT NULL UNIQUE, account_digest TEXT NOT NULL UNIQUE, body BLOB NOT NULL);
+CREATE TABLE division_accounts (
+  id TEXT PRIMARY KEY, master TEXT NOT NULL, number TEXT NOT NULL UNIQUE, body BLOB NOT NULL);
+CREATE TABLE division_payments (
+  id TEXT PRIMARY KEY, merchant TEXT NOT NULL, order_id TEXT NOT NULL, master TEXT NOT NULL,
+  account TEXT NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL, body BLOB NOT NULL);
+CREATE UNIQUE INDEX division_payments_by_order ON division_payments (merchant, order_id);
+CREATE INDEX division_payments_by_account ON division_payments (account, created_at);
+CREATE TABLE division_approvals (id TEXT PRIMARY KEY, master TEXT NOT NULL, body BLOB NOT NULL);
 )sql"};
 
 std::int64_t NumberStateCode(NumberState s) { return static_cast<std::int64_t>(s); }
@@ -331,7 +353,7 @@ LedgerEntry ReadLedgerEntry(const Statement& s) {
   LedgerEntry e;
   e.seq = s.Int(0);
   e.at = FromUnixMs(s.Int(1));
-  e.kind = s.Text(2) == "reversal" ? EntryKind::kReversal : EntryKind::kDeposit;
+  e.kind = ParseEntryKind(s.Text(2));
   e.deposit_id = s.Text(3);
   e.currency = CurrencyFrom(s.Text(4));
   e.lines = DecodeLines(s.Text(5));
@@ -448,7 +470,7 @@ BankStatement ReadStatement(const Statement& s) {
 constexpr std::string_view kTransferColumns =
     "id, merchant, bank, debit_account, amount_minor, currency, recipient_bank, recipient_account, recipient_name, "
     "memo, status, request_date, request_sequence, attempts, in_doubt, response_code, last_error, bank_reference, "
-    "created_at, updated_at, next_attempt_at, finished_at";
+    "created_at, updated_at, next_attempt_at, finished_at, purpose, division_payment";
 
 std::int64_t DateCode(std::chrono::year_month_day d) {
   return int(d.year()) * 10'000 + std::int64_t{unsigned(d.month())} * 100 + unsigned(d.day());
@@ -481,6 +503,8 @@ Transfer ReadTransfer(const Statement& s) {
   t.updated_at = FromUnixMs(s.Int(19));
   t.next_attempt_at = FromUnixMs(s.Int(20));
   t.finished_at = OptionalInstant(s.OptionalInt(21));
+  t.purpose = ParseTransferPurpose(s.Text(22)).value_or(TransferPurpose::kPayout);
+  t.division_payment = s.Text(23);
   return t;
 }
 
@@ -710,7 +734,7 @@ class SqliteStore final : public Store {
   void PutApiKey(const ApiKey& k) override {
     Write(statements_.put_api_key.Bind(1, k.id).Bind(2, k.secret_hash).Bind(3, RoleName(k.role))
               .Bind(4, k.merchant).Bind(5, k.bank).Bind(6, k.label).Bind(7, ToUnixMs(k.created_at))
-              .Bind(8, OptionalMs(k.revoked_at)));
+              .Bind(8, OptionalMs(k.revoked_at)).Bind(9, k.master).Bind(10, OptionalMs(k.expires_at)));
   }
   void PutNumber(const NumberRecord& n) override {
     Write(statements_.put_number.Bind(1, n.bank).Bind(2, n.number).Bind(3, n.merchant)
@@ -802,6 +826,45 @@ class SqliteStore final : public Store {
       batch_error_ = sqlite3_errmsg(db_);
     }
   }
+  void PutMerchantDivision(const Merchant& m) override {
+    Statement s(db_, "UPDATE merchants SET category = ?2, division_direct = ?3 WHERE id = ?1");
+    WriteOnce(s.Bind(1, m.id).Bind(2, MerchantCategoryName(m.category)).Bind(3, std::int64_t{m.division_direct ? 1 : 0}));
+  }
+  void PutMaster(const Master& m) override {
+    Statement s(db_, "INSERT OR REPLACE INTO masters VALUES (?1, ?2, ?3, ?4)");
+    WriteOnce(s.Bind(1, m.id).Bind(2, m.login_digest).Bind(3, m.account_digest).Bind(4, RecordBody(&StoreWrites::PutMaster, m)));
+  }
+  void PutDivisionAccount(const DivisionAccount& a) override {
+    Statement s(db_, "INSERT OR REPLACE INTO division_accounts VALUES (?1, ?2, ?3, ?4)");
+    WriteOnce(s.Bind(1, a.id).Bind(2, a.master).Bind(3, a.number).Bind(4, RecordBody(&StoreWrites::PutDivisionAccount, a)));
+  }
+  void PutDivisionPayment(const DivisionPayment& p) override {
+    Statement s(db_, "INSERT OR REPLACE INTO division_payments VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    WriteOnce(s.Bind(1, p.id).Bind(2, p.merchant).Bind(3, p.order_id).Bind(4, p.master).Bind(5, p.account)
+                  .Bind(6, DivisionPaymentStatusName(p.status)).Bind(7, ToUnixMs(p.created_at))
+                  .Bind(8, RecordBody(&StoreWrites::PutDivisionPayment, p)));
+  }
+  void PutDivisionApproval(const DivisionApproval& a) override {
+    Statement s(db_, "INSERT OR REPLACE INTO division_approvals VALUES (?1, ?2, ?3)");
+    WriteOnce(s.Bind(1, a.id).Bind(2, a.master).Bind(3, RecordBody(&StoreWrites::PutDivisionApproval, a)));
+  }
+  // Runs a statement prepared for this one write (rare writes: no cached statement).
+  void WriteOnce(Statement& s) {
+    if (s.ok()) {
+      Write(s);
+    } else if (batch_error_.empty()) {
+      batch_error_ = sqlite3_errmsg(db_);
+    }
+  }
+  // A record's command-log encoding without its tag byte (division tables keep it as `body`).
+  template <typename T>
+  static std::string RecordBody(void (StoreWrites::*write)(const T&), const T& value) {
+    LogBatchEncoder encoder;
+    (encoder.*write)(value);
+    return encoder.bytes().substr(1);
+  }
+  Result<void> LoadDivision(LoadSink& sink);
+
   void PutHolderInquiry(const HolderInquiryRecord& h) override {
     // An update keeps the row (and its rowid, the order inquiries are listed in).
     Statement s(db_, "INSERT INTO holder_inquiries VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) "
@@ -831,7 +894,8 @@ class SqliteStore final : public Store {
               .Bind(13, std::int64_t{t.request_sequence}).Bind(14, std::int64_t{t.attempts})
               .Bind(15, std::int64_t{t.in_doubt ? 1 : 0}).Bind(16, t.response_code).Bind(17, t.last_error)
               .Bind(18, t.bank_reference).Bind(19, ToUnixMs(t.created_at)).Bind(20, ToUnixMs(t.updated_at))
-              .Bind(21, ToUnixMs(t.next_attempt_at)).Bind(22, OptionalMs(t.finished_at)));
+              .Bind(21, ToUnixMs(t.next_attempt_at)).Bind(22, OptionalMs(t.finished_at))
+              .Bind(23, TransferPurposeName(t.purpose)).Bind(24, t.division_payment));
   }
   Result<std::optional<Transfer>> FindTransfer(const std::string& id) override {
     return FindOne(statements_.find_transfer.Bind(1, id), ReadTransfer, "reading transfer");
@@ -1003,8 +1067,9 @@ Result<void> SqliteStore::PrepareStatements() {
               "name = excluded.name, protocol = excluded.protocol, signing_secret = excluded.signing_secret, "
               "endpoint = excluded.endpoint") &&
       prepare(statements_.put_transfer,
-              "INSERT INTO transfers VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-              "?17, ?18, ?19, ?20, ?21, ?22) ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
+              "INSERT INTO transfers (" + std::string(kTransferColumns) +
+                  ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+                  "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24) ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
               "attempts = excluded.attempts, in_doubt = excluded.in_doubt, response_code = excluded.response_code, "
               "last_error = excluded.last_error, bank_reference = excluded.bank_reference, "
               "updated_at = excluded.updated_at, next_attempt_at = excluded.next_attempt_at, "
@@ -1012,11 +1077,13 @@ Result<void> SqliteStore::PrepareStatements() {
       prepare(statements_.find_transfer, "SELECT " + std::string(kTransferColumns) + " FROM transfers WHERE id = ?1") &&
       prepare(statements_.last_transfer_sequence,
               "SELECT COALESCE(MAX(request_sequence), 0) FROM transfers WHERE bank = ?1 AND request_date = ?2") &&
-      prepare(statements_.insert_merchant, "INSERT INTO merchants VALUES (?1, ?2, ?3, ?4)") &&
+      prepare(statements_.insert_merchant,
+              "INSERT INTO merchants (id, name, active, created_at) VALUES (?1, ?2, ?3, ?4)") &&
       prepare(statements_.update_merchant, "UPDATE merchants SET name = ?2, active = ?3 WHERE id = ?1") &&
       prepare(statements_.insert_contract, "INSERT INTO contracts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)") &&
       prepare(statements_.put_api_key,
-              "INSERT INTO api_keys VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO "
+              "INSERT INTO api_keys (id, secret_hash, role, merchant, bank, label, created_at, revoked_at, master, "
+              "expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO "
               "UPDATE SET revoked_at = excluded.revoked_at, label = excluded.label") &&
       prepare(statements_.put_number,
               "INSERT INTO numbers VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (bank, number) "
@@ -1165,9 +1232,10 @@ Result<void> SqliteStore::LoadAll(LoadSink& sink, LoadParts parts) {
     if (rc != SQLITE_DONE) return SqlError("loading pay-out policies");
   }
   {
-    Statement s(db_, "SELECT id, name, active, created_at FROM merchants");
+    Statement s(db_, "SELECT id, name, active, created_at, category, division_direct FROM merchants");
     while (s.Step() == SQLITE_ROW) {
-      sink.OnMerchant({s.Text(0), s.Text(1), s.Int(2) != 0, FromUnixMs(s.Int(3))});
+      sink.OnMerchant({s.Text(0), s.Text(1), s.Int(2) != 0, FromUnixMs(s.Int(3)),
+                       ParseMerchantCategory(s.Text(4)).value_or(MerchantCategory::kGeneral), s.Int(5) != 0});
     }
   }
   {
@@ -1179,8 +1247,8 @@ Result<void> SqliteStore::LoadAll(LoadSink& sink, LoadParts parts) {
     }
   }
   {
-    Statement s(db_, "SELECT id, secret_hash, role, merchant, bank, label, created_at, revoked_at "
-                     "FROM api_keys");
+    Statement s(db_, "SELECT id, secret_hash, role, merchant, bank, label, created_at, revoked_at, master, "
+                     "expires_at FROM api_keys");
     while (s.Step() == SQLITE_ROW) {
       ApiKey k;
       k.id = s.Text(0);
@@ -1191,6 +1259,8 @@ Result<void> SqliteStore::LoadAll(LoadSink& sink, LoadParts parts) {
       k.label = s.Text(5);
       k.created_at = FromUnixMs(s.Int(6));
       k.revoked_at = OptionalInstant(s.OptionalInt(7));
+      k.master = s.Text(8);
+      k.expires_at = OptionalInstant(s.OptionalInt(9));
       sink.OnApiKey(std::move(k));
     }
   }
@@ -1227,6 +1297,43 @@ Result<void> SqliteStore::LoadAll(LoadSink& sink, LoadParts parts) {
     int rc;
     while ((rc = s.Step()) == SQLITE_ROW) sink.OnPendingTransfer(ReadTransfer(s));
     if (rc != SQLITE_DONE) return SqlError("loading pending transfers");
+  }
+  return LoadDivision(sink);
+}
+
+namespace {
+
+// Hands the division records a load reads (each a body: its log encoding without the tag) on.
+class DivisionLoader final : public IgnoredWrites {
+ public:
+  explicit DivisionLoader(LoadSink& sink) : sink_(sink) {}
+  void PutMaster(const Master& m) override { sink_.OnMaster(m); }
+  void PutDivisionAccount(const DivisionAccount& a) override { sink_.OnDivisionAccount(a); }
+  void PutDivisionPayment(const DivisionPayment& p) override { sink_.OnDivisionPayment(p); }
+  void PutDivisionApproval(const DivisionApproval& a) override { sink_.OnDivisionApproval(a); }
+
+ private:
+  LoadSink& sink_;
+};
+
+}  // namespace
+
+Result<void> SqliteStore::LoadDivision(LoadSink& sink) {
+  DivisionLoader loader(sink);
+  const std::pair<LogRecordTag, const char*> tables[] = {
+      {LogRecordTag::kPutMaster, "SELECT body FROM masters ORDER BY id"},
+      {LogRecordTag::kPutDivisionAccount, "SELECT body FROM division_accounts ORDER BY id"},
+      {LogRecordTag::kPutDivisionPayment, "SELECT body FROM division_payments ORDER BY id"},
+      {LogRecordTag::kPutDivisionApproval, "SELECT body FROM division_approvals ORDER BY id"}};
+  for (const auto& [tag, sql] : tables) {
+    Statement s(db_, sql);
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) {
+      std::string record(1, static_cast<char>(tag));
+      record += s.View(0);
+      if (auto r = ReplayLogBatch(record, loader); !r) return r;
+    }
+    if (rc != SQLITE_DONE) return SqlError("loading division accounts");
   }
   return {};
 }
@@ -1358,10 +1465,12 @@ Result<std::vector<Deposit>> SqliteStore::QueryDeposits(const DepositQuery& q) {
 
 Result<std::vector<LedgerEntry>> SqliteStore::QueryLedger(const LedgerQuery& q) {
   std::string sql = "SELECT " + std::string(kLedgerColumns) +
-                    " FROM ledger_entries e JOIN deposits d ON d.id = e.deposit_id WHERE e.seq > ?1";
-  if (!q.merchant.empty()) sql += " AND d.merchant = ?2";
+                    " FROM ledger_entries e LEFT JOIN deposits d ON d.id = e.deposit_id "
+                    "LEFT JOIN division_payments p ON p.id = e.deposit_id "  // a division payment's entries
+                    "WHERE e.seq > ?1 AND (d.id IS NOT NULL OR p.id IS NOT NULL)";
+  if (!q.merchant.empty()) sql += " AND COALESCE(d.merchant, p.merchant) = ?2";
   if (!q.number.empty()) sql += " AND d.number = ?3";
-  if (!q.order_id.empty()) sql += " AND d.order_id = ?4";
+  if (!q.order_id.empty()) sql += " AND COALESCE(d.order_id, p.order_id) = ?4";
   if (q.from) sql += " AND e.at >= ?5";
   if (q.to) sql += " AND e.at < ?6";
   sql += " ORDER BY e.seq LIMIT ?7";

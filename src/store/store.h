@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "domain/division/division_model.h"
 #include "domain/error.h"
 #include "domain/holder_inquiry.h"
 #include "domain/ledger.h"
@@ -117,6 +118,11 @@ class LoadSink {
   virtual void OnPendingTransfer(Transfer transfer) = 0;
   // Every merchant's pay-out policy an operator set.
   virtual void OnPayoutPolicy(PayoutPolicy policy) = 0;
+  // Division accounts (docs/division-accounts.md): every master, account, payment and approval.
+  virtual void OnMaster(Master /*master*/) {}
+  virtual void OnDivisionAccount(DivisionAccount /*account*/) {}
+  virtual void OnDivisionPayment(DivisionPayment /*payment*/) {}
+  virtual void OnDivisionApproval(DivisionApproval /*approval*/) {}
 };
 
 // The writes a batch is made of, in the order the engine makes them. A store applies them to its
@@ -158,6 +164,13 @@ class StoreWrites {
   virtual void PutPayoutPolicy(const PayoutPolicy& policy) = 0;
   // Inserts an account-holder inquiry's record or updates its outcome.
   virtual void PutHolderInquiry(const HolderInquiryRecord& record) = 0;
+  // Division accounts. A merchant's category and division_direct (InsertMerchant and
+  // UpdateMerchant leave them); the others insert or replace the record by its id.
+  virtual void PutMerchantDivision(const Merchant& merchant) = 0;
+  virtual void PutMaster(const Master& master) = 0;
+  virtual void PutDivisionAccount(const DivisionAccount& account) = 0;
+  virtual void PutDivisionPayment(const DivisionPayment& payment) = 0;
+  virtual void PutDivisionApproval(const DivisionApproval& approval) = 0;
 };
 
 enum class LoadParts { kAll, kAllButNumbers };
@@ -199,6 +212,11 @@ class IgnoredWrites : public StoreWrites {
   void PutBankChannels(const std::string&, std::uint32_t) override {}
   void PutPayoutPolicy(const PayoutPolicy&) override {}
   void PutHolderInquiry(const HolderInquiryRecord&) override {}
+  void PutMerchantDivision(const Merchant&) override {}
+  void PutMaster(const Master&) override {}
+  void PutDivisionAccount(const DivisionAccount&) override {}
+  void PutDivisionPayment(const DivisionPayment&) override {}
+  void PutDivisionApproval(const DivisionApproval&) override {}
 };
 
 // Where the posting check (Store::CheckPostings) goes on: the deposits after rowid `after`, or,
