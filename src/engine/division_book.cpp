@@ -722,6 +722,14 @@ Result<DivisionOutcome> DivisionBook::Do(const DivisionActor&, const SetMerchant
   return Fail(ErrorCode::kInternal, "merchants' division settings are the relay's");
 }
 
+Result<DivisionOutcome> DivisionBook::Do(const DivisionActor& actor, const ListMasterEvents& c, Instant) {
+  auto master = OwnMaster(actor);
+  if (!master) return std::unexpected(master.error());
+  auto events = store_.QueryEvents(EventQuery{actor.id, std::nullopt, c.after_seq, std::clamp(c.limit, 1, 500)});
+  if (!events) return std::unexpected(events.error());
+  return MasterEvents{std::move(*events)};
+}
+
 // ---- settlement -----------------------------------------------------------------------------
 
 void DivisionBook::OnTransferSettled(const Transfer& t, Instant now) {

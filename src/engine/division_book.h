@@ -111,6 +111,7 @@ class DivisionBook {
   Result<DivisionOutcome> Do(const DivisionActor&, const AuthorizeDivisionPayment&, Instant);
   Result<DivisionOutcome> Do(const DivisionActor&, const RefundDivisionPayment&, Instant);
   Result<DivisionOutcome> Do(const DivisionActor&, const SetMerchantDivision&, Instant);
+  Result<DivisionOutcome> Do(const DivisionActor&, const ListMasterEvents&, Instant);
 
   Result<Master*> OwnMaster(const DivisionActor& actor);
   Result<DivisionAccount*> OwnAccount(const DivisionActor& actor, const std::string& id);

@@ -20,6 +20,7 @@
 
 #include "domain/division/division_model.h"
 #include "domain/model.h"
+#include "domain/webhook.h"
 
 namespace varelay {
 
@@ -94,6 +95,13 @@ struct GetDivisionStatement {
   int limit = 1000;
 };
 inline constexpr int kMaxStatementItems = 10'000;
+// The master's notifications (division_account.locked, division_approval.requested,
+// division_payment.*) in write order after `after_seq`, at most `limit` (1 to 500): read from the
+// tables, so the engine puts it aside while they are behind, as it does ListEvents.
+struct ListMasterEvents {
+  std::int64_t after_seq = 0;
+  int limit = 100;
+};
 // Pending approvals first, then the latest decided, at most 100.
 struct ListDivisionApprovals {};
 struct DecideDivisionApproval {
@@ -144,7 +152,7 @@ using DivisionCommand =
                  UpdateDivisionAccount, ChangeDivisionAccount, ResetDivisionPassword, GetDivisionStatement,
                  ListDivisionApprovals, DecideDivisionApproval, CreateDivisionPayment, GetDivisionPayment,
                  GetDivisionPaymentPage, GetDivisionPaymentForAuthorization, AuthorizeDivisionPayment,
-                 RefundDivisionPayment, SetMerchantDivision>;
+                 RefundDivisionPayment, SetMerchantDivision, ListMasterEvents>;
 
 // ---- answers ----
 struct MasterView {
@@ -184,10 +192,11 @@ struct DivisionCredentials {
 };
 struct DivisionApprovalList { std::vector<DivisionApproval> items; };
 struct DivisionStatement { std::vector<DivisionPayment> items; };
+struct MasterEvents { std::vector<Event> items; };
 
 using DivisionOutcome =
     std::variant<MasterView, MasterLogin, MasterKeyIssued, DivisionAccountView, DivisionAccountList,
                  DivisionPaymentView, DivisionPaymentPage, DivisionCredentials, DivisionApproval,
-                 DivisionApprovalList, DivisionStatement, Merchant>;
+                 DivisionApprovalList, DivisionStatement, Merchant, MasterEvents>;
 
 }  // namespace varelay

@@ -69,6 +69,9 @@ void Observe(std::array<std::atomic<std::uint64_t>, N + 1>& buckets, const std::
 // an event with its deliveries, the dispatcher's reload. None writes anything. (The ledger audit
 // is not one: it compares the tables with the relay's head, so it runs first in a batch, below.)
 bool ReadsTables(const Command& command) {
+  if (const auto* division = std::get_if<DivisionCommand>(&command)) {
+    return std::holds_alternative<ListMasterEvents>(*division);
+  }
   return std::holds_alternative<FindDeposits>(command) ||
          std::holds_alternative<FindLedgerEntries>(command) ||
          std::holds_alternative<ListStatements>(command) ||
