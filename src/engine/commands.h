@@ -60,6 +60,10 @@ struct UpdateMerchant {
   std::string id;
   std::optional<std::string> name;
   std::optional<bool> active;
+  // Division accounts (docs/division-accounts.md): what deny-lists match, and whether the merchant
+  // may authorise division payments with its own key.
+  std::optional<MerchantCategory> category{};
+  std::optional<bool> division_direct{};
 };
 struct CreateContract {
   std::string merchant, bank, mother_account, holder_name;

@@ -448,7 +448,7 @@ TEST_F(DivisionTest, ARestartKeepsEverythingWhetherReplayedOrFromTheSnapshot) {
   auto in_flight = Pay(a.account.number, 3000);  // debiting: holds 3,000
   auto done = Pay(a.account.number, 2000);
   Settle(done.debit_transfer, true);
-  Admin(DivisionCommand{SetMerchantDivision{"shop", MerchantCategory::kBooks, true}});
+  Admin(UpdateMerchant{"shop", std::nullopt, std::nullopt, MerchantCategory::kBooks, true});
   for (bool snapshot : {false, true}) {
     Reopen(snapshot);
     EXPECT_EQ(recovery_.from_snapshot, snapshot);

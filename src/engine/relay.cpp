@@ -433,7 +433,12 @@ Result<Outcome> Relay::Do(const Caller& caller, const UpdateMerchant& c, Instant
   Merchant& merchant = it->second;
   if (c.name) merchant.name = *c.name;
   if (c.active) merchant.active = *c.active;
-  store_.UpdateMerchant(merchant);
+  if (c.name || c.active || (!c.category && !c.division_direct)) store_.UpdateMerchant(merchant);
+  if (c.category || c.division_direct) {
+    if (c.category) merchant.category = *c.category;
+    if (c.division_direct) merchant.division_direct = *c.division_direct;
+    store_.PutMerchantDivision(merchant);  // its own record: UpdateMerchant's encoding is pinned
+  }
   return merchant;
 }
 

@@ -14,7 +14,7 @@ bool RelayMay(const DivisionCommand& c) {
   return std::holds_alternative<EnrolMaster>(c) || std::holds_alternative<GetMasterLogin>(c) ||
          std::holds_alternative<CreateMasterSession>(c) || std::holds_alternative<GetDivisionPaymentPage>(c) ||
          std::holds_alternative<GetDivisionPaymentForAuthorization>(c) ||
-         std::holds_alternative<AuthorizeDivisionPayment>(c) || std::holds_alternative<GetDivisionPayment>(c);
+         std::holds_alternative<AuthorizeDivisionPayment>(c);
 }
 
 bool MerchantMay(const DivisionCommand& c) {
