@@ -492,5 +492,41 @@ TEST_F(DivisionTest, ACrashBehindTheCommandLogRecoversEverythingFromTheLog) {
   EXPECT_TRUE(Get<MasterEvents>(As(other_master_, DivisionCommand{ListMasterEvents{0, 100}})).items.empty());
 }
 
+// Keeps what the engine hands the webhook dispatcher.
+class KeptOutbox final : public OutboxListener {
+ public:
+  void OnCommitted(OutboxChanges changes) override {
+    for (auto& e : changes.endpoints) endpoints.push_back(e);
+    for (auto& d : changes.deliveries) deliveries.push_back(d);
+  }
+  std::vector<WebhookEndpoint> endpoints;
+  std::vector<OutboxWork> deliveries;
+};
+
+TEST_F(DivisionTest, TheMastersNotificationsGoToItsEndpointThroughTheOutbox) {
+  KeptOutbox outbox;
+  engine_->SetOutboxListener(&outbox);
+  auto set = Get<MasterView>(As(master_, DivisionCommand{SetMasterEndpoint{"https://app.example/hook"}}));
+  EXPECT_TRUE(set.endpoint_secret.starts_with("whsec_"));
+  EXPECT_EQ(set.master.endpoint_url, "https://app.example/hook");
+  ASSERT_EQ(outbox.endpoints.size(), 1u);
+  EXPECT_EQ(outbox.endpoints[0].merchant, master_ids_[master_]);
+  EXPECT_FALSE(outbox.endpoints[0].include_personal_data);
+  auto again = Get<MasterView>(As(master_, DivisionCommand{SetMasterEndpoint{"https://app.example/v2"}}));
+  EXPECT_TRUE(again.endpoint_secret.empty());  // shown once, when created
+  EXPECT_EQ(again.master.endpoint_id, set.master.endpoint_id);
+
+  auto a = Issue(master_, {{}, {}, {}, {}, 100, 600'000});
+  Pay(a.account.number, 500);  // waits for the master's approval
+  ASSERT_EQ(outbox.deliveries.size(), 1u);
+  EXPECT_EQ(outbox.deliveries[0].delivery.endpoint_id, set.master.endpoint_id);
+  EXPECT_EQ(outbox.deliveries[0].event->type, EventType::kDivisionApprovalRequested);
+  EXPECT_NE(outbox.deliveries[0].event->payload.find(R"("label":"Minji")"), std::string::npos);
+
+  ASSERT_TRUE(As(master_, DivisionCommand{SetMasterEndpoint{""}}));
+  EXPECT_TRUE(outbox.endpoints.back().deleted_at.has_value());
+  engine_->SetOutboxListener(nullptr);
+}
+
 }  // namespace
 }  // namespace varelay
