@@ -426,6 +426,10 @@ TEST_F(DivisionTest, SessionsExpireAndCanBeEnded) {
   Issue(master_);
   clock_.Advance(12h);
   EXPECT_EQ(Code(As(master_, DivisionCommand{ListDivisionAccounts{}})), ErrorCode::kUnauthorized);
+  EXPECT_FALSE(engine_->relay().Authenticate(master_));  // forgotten once expired, restart or not
+  Reopen();
+  engine_->Step();
+  EXPECT_FALSE(engine_->relay().Authenticate(master_));
   auto fresh = Get<MasterKeyIssued>(Internal(DivisionCommand{CreateMasterSession{master_ids_[master_], 1}}));
   EXPECT_TRUE(fresh.token.starts_with("vms_"));
   EXPECT_EQ(Get<DivisionAccountList>(As(fresh.token, DivisionCommand{ListDivisionAccounts{}})).items.size(), 1u);

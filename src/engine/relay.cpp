@@ -185,6 +185,7 @@ void Relay::OnContract(Contract c) {
 }
 void Relay::OnApiKey(ApiKey key) {
   if (!key.revoked_at) key_by_hash_[key.secret_hash] = key.id;
+  if (!key.revoked_at && key.expires_at) session_expiries_.emplace(*key.expires_at, key.id);
   keys_.emplace(key.id, std::move(key));
 }
 
@@ -611,9 +612,21 @@ void Relay::RunTimers(Instant now) {
   }
   inquiries_.Expire(now);
   division_.RunTimers(now);
+  ForgetExpiredSessions(now);
   last_now_ = std::max(last_now_, now);
   if (now >= next_idempotency_sweep_) SweepIdempotency(now);
   WriteTouchedNumbers();
+}
+
+void Relay::ForgetExpiredSessions(Instant now) {
+  while (!session_expiries_.empty() && session_expiries_.begin()->first <= now) {
+    auto id = std::move(session_expiries_.begin()->second);
+    session_expiries_.erase(session_expiries_.begin());
+    auto it = keys_.find(id);
+    if (it == keys_.end()) continue;
+    if (!it->second.revoked_at) key_by_hash_.erase(it->second.secret_hash);
+    keys_.erase(it);
+  }
 }
 
 void Relay::SweepIdempotency(Instant now) {
@@ -630,6 +643,7 @@ std::optional<Instant> Relay::NextTimer() const {
   if (!releases_.empty()) next = std::min(*next, releases_.begin()->first);
   if (auto inquiry = inquiries_.NextExpiry()) next = std::min(*next, *inquiry);
   if (auto division = division_.NextTimer()) next = std::min(*next, *division);
+  if (!session_expiries_.empty()) next = std::min(*next, session_expiries_.begin()->first);
   return next;
 }
 

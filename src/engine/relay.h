@@ -366,6 +366,10 @@ class Relay final : private LoadSink, private DivisionHost {
   // in the store.
   HolderInquiries inquiries_;
   DivisionBook division_;  // masters, division accounts, their payments and approvals
+  // Masters' sessions by when they expire: forgotten then (their rows stay, expired), so a
+  // login a day does not grow the keys held without end.
+  std::multimap<Instant, std::string> session_expiries_;
+  void ForgetExpiredSessions(Instant now);
   Instant last_now_{};     // the latest instant a command or timer ran at (for CheckInvariants)
 };
 

@@ -101,6 +101,7 @@ IssuedApiKey Relay::IssueMasterKey(const std::string& master, const std::string&
   store_.PutApiKey(key);
   key_by_hash_[key.secret_hash] = key.id;
   keys_.emplace(key.id, key);
+  if (expires_at) session_expiries_.emplace(*expires_at, key.id);
   return issued;
 }
 
