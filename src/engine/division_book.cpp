@@ -576,7 +576,9 @@ Result<DivisionOutcome> DivisionBook::Do(const DivisionActor& actor, const Autho
   static const DivisionSpending kNothingHeld;
   const DivisionSpending& held = account ? spending_[account->id] : kNothingHeld;
   const Evaluation e = Evaluate(account ? &terms : nullptr, held, facts, c.password_ok);
-  if (account && p.account.empty()) {
+  if (account && p.account != account->id) {
+    // The account this try named (a try before may have named another): its limits, its statement.
+    if (!p.account.empty()) std::erase(payments_by_account_[p.account], p.id);
     p.account = account->id;
     p.master = account->master;
     payments_by_account_[account->id].push_back(p.id);

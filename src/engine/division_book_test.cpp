@@ -250,6 +250,23 @@ TEST_F(DivisionTest, FiveWrongPasswordsInARowLockTheAccountAndTellTheMaster) {
   EXPECT_EQ(Pay(a.account.number, 100).status, DivisionPaymentStatus::kDebiting);
 }
 
+TEST_F(DivisionTest, ATryWithAnotherAccountAfterAWrongPasswordChargesTheOneThatPassed) {
+  auto first = Issue(master_, {{std::nullopt, 10'000, std::nullopt}, {}, {}, {}, {}, 600'000});
+  auto second = Issue(other_master_, {{std::nullopt, 10'000, std::nullopt}, {}, {}, {}, {}, 600'000});
+  auto p = Create(shop_, "two-cards", 700);
+  Authorize(p, first.account.number, false);
+  auto paid = Authorize(p, second.account.number, true);
+  EXPECT_EQ(paid.status, DivisionPaymentStatus::kDebiting);
+  EXPECT_EQ(paid.account, second.account.id);
+  EXPECT_EQ(Account(other_master_, second.account.id).spent_today_minor, 700);
+  EXPECT_EQ(Account(master_, first.account.id).spent_today_minor, 0);
+  EXPECT_EQ(Code(As(master_, DivisionCommand{GetDivisionPayment{p.id}})), ErrorCode::kNotFound);
+  EXPECT_TRUE(Get<DivisionStatement>(As(master_, DivisionCommand{GetDivisionStatement{"", kStart - 1h, kStart + 1h}}))
+                  .items.empty());
+  Settle(paid.debit_transfer, false, "0201");  // released from the account that held it
+  EXPECT_EQ(Account(other_master_, second.account.id).spent_today_minor, 0);
+}
+
 TEST_F(DivisionTest, AVerdictOnAStalePasswordIsRefusedAndChangesNothing) {
   auto a = Issue(master_);
   ASSERT_TRUE(As(master_, DivisionCommand{ResetDivisionPassword{a.account.id, "hash-new"}}));
