@@ -219,4 +219,37 @@ Result<MissingSequenceRequest> DecodeMissingSequenceRequest(std::string_view byt
   return Check(r, std::move(b), "missing-sequence request");
 }
 
+std::string EncodeBody(const ConsentRegistration& b) {
+  FieldWriter w(kBodyBytes);
+  w.Digits(b.bank_code, 3, "bank_code");
+  w.Text(b.account_number, 16);
+  w.Text(b.holder_id, 10);
+  w.Text(b.holder_name, 30);
+  w.Text(b.action == ConsentAction::kCancel ? "C" : "R", 1);
+  w.Text(b.consent_id, 20);
+  w.Amount(b.ceiling_won, 13, "ceiling");
+  w.Spare(107);
+  return Finish(w, "consent registration");
+}
+
+Result<ConsentRegistration> DecodeConsentRegistration(std::string_view bytes) {
+  if (auto size = CheckSize(bytes); !size) return std::unexpected(size.error());
+  FieldReader r(bytes, "body");
+  ConsentRegistration b;
+  b.bank_code = r.Digits(3, "bank_code");
+  b.account_number = r.Text(16, "account_number");
+  b.holder_id = r.Text(10, "holder_id");
+  b.holder_name = r.Text(30, "holder_name");
+  std::string action = r.Text(1, "action");
+  b.consent_id = r.Text(20, "consent_id");
+  b.ceiling_won = ReadAmount(r, 13, "ceiling");
+  r.Skip(107);
+  auto checked = Check(r, std::move(b), "consent registration");
+  if (checked && action != "R" && action != "C") {
+    return Fail(ErrorCode::kInvalidField, "action must be R (register) or C (cancel)", "body.action");
+  }
+  if (checked) checked->action = action == "C" ? ConsentAction::kCancel : ConsentAction::kRegister;
+  return checked;
+}
+
 }  // namespace varelay::telegram

@@ -134,6 +134,27 @@ struct MissingSequenceRequest {
   friend bool operator==(const MissingSequenceRequest&, const MissingSequenceRequest&) = default;
 };
 
+// 0600/500 -> 0610/500, relay to bank (varelay's extension): register (or cancel) the account
+// holder's consent that the relay may debit this account (withdrawal consent, Open Banking's
+// 출금동의). The bank checks the account and the holder and answers its consent id and the most it
+// lets one debit take (0: no ceiling).
+enum class ConsentAction { kRegister, kCancel };  // `R`, `C`
+
+struct ConsentRegistration {
+  static constexpr std::string_view kMessageCode = "0600";
+  static constexpr std::string_view kBusinessCode = "500";
+
+  std::string bank_code;                           // 3 digits, the account's bank
+  std::string account_number;                      // 16 text
+  std::string holder_id;                           // 10 text: birth date YYMMDD
+  std::string holder_name;                         // 30 text
+  ConsentAction action = ConsentAction::kRegister;  // 1 text, R or C
+  std::string consent_id;                          // 20 text, blank in the request, the bank's in the answer
+  std::int64_t ceiling_won = 0;                    // 13 digits, the answer's: most per debit, 0 = none
+
+  friend bool operator==(const ConsentRegistration&, const ConsentRegistration&) = default;
+};
+
 // Each returns exactly kBodyBytes bytes.
 std::string EncodeBody(const DepositNotice& body);
 std::string EncodeBody(const ReceivabilityInquiry& body);
@@ -141,6 +162,7 @@ std::string EncodeBody(const HolderInquiry& body);
 std::string EncodeBody(const Withdrawal& body);
 std::string EncodeBody(const ResultInquiry& body);
 std::string EncodeBody(const MissingSequenceRequest& body);
+std::string EncodeBody(const ConsentRegistration& body);
 
 // Each parses exactly kBodyBytes bytes; a wrong field is kInvalidField naming it ("body.amount").
 // Spare bytes are not checked.
@@ -150,5 +172,6 @@ Result<HolderInquiry> DecodeHolderInquiry(std::string_view bytes);
 Result<Withdrawal> DecodeWithdrawal(std::string_view bytes);
 Result<ResultInquiry> DecodeResultInquiry(std::string_view bytes);
 Result<MissingSequenceRequest> DecodeMissingSequenceRequest(std::string_view bytes);
+Result<ConsentRegistration> DecodeConsentRegistration(std::string_view bytes);
 
 }  // namespace varelay::telegram

@@ -26,13 +26,14 @@ constexpr BodyKind Row() {
   return {T::kMessageCode, T::kBusinessCode, &DecodeAs<T, kDecode>};
 }
 
-constexpr std::array<BodyKind, 6> kBodyKinds = {
+constexpr std::array<BodyKind, 7> kBodyKinds = {
     Row<DepositNotice, DecodeDepositNotice>(),
     Row<ReceivabilityInquiry, DecodeReceivabilityInquiry>(),
     Row<HolderInquiry, DecodeHolderInquiry>(),
     Row<Withdrawal, DecodeWithdrawal>(),
     Row<ResultInquiry, DecodeResultInquiry>(),
     Row<MissingSequenceRequest, DecodeMissingSequenceRequest>(),
+    Row<ConsentRegistration, DecodeConsentRegistration>(),
 };
 
 bool IsRequestCode(std::string_view message_code) {

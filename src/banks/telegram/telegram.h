@@ -7,6 +7,7 @@
 //   0100/100, 0110/100  Withdrawal              relay -> bank, bank answers
 //   0600/101, 0610/101  ResultInquiry           relay -> bank, bank answers
 //   0600/200, 0610/200  MissingSequenceRequest  relay -> bank, bank answers
+//   0600/500, 0610/500  ConsentRegistration     relay -> bank, bank answers (varelay's extension)
 #pragma once
 
 #include <cstddef>
@@ -23,7 +24,7 @@ namespace varelay::telegram {
 inline constexpr std::size_t kTelegramBytes = kHeaderBytes + kBodyBytes;  // 300
 
 using Body = std::variant<DepositNotice, ReceivabilityInquiry, HolderInquiry, Withdrawal,
-                          ResultInquiry, MissingSequenceRequest>;
+                          ResultInquiry, MissingSequenceRequest, ConsentRegistration>;
 
 struct Telegram {
   Header header;

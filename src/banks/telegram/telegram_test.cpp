@@ -233,6 +233,54 @@ TEST(Telegram, MissingSequenceRequestRoundTrip) {
   ExpectRoundTrip(request);
 }
 
+// Proves the withdrawal-consent registration (0600/500, varelay's extension) encodes its body byte
+// for byte as docs/telegrams.md lays it out, and round trips as request and answer.
+TEST(Telegram, ConsentRegistrationPinnedAndRoundTrip) {
+  ConsentRegistration b;
+  b.bank_code = "088";
+  b.account_number = "110123456789";
+  b.holder_id = "900101";
+  b.holder_name = "홍길동";
+  Telegram request = MakeRequest(SampleHeader(), b);
+  EXPECT_EQ(request.header.message_code, "0600");
+  EXPECT_EQ(request.header.business_code, "500");
+  std::string body;
+  body += "088";                                                // 0   bank code (3)
+  body += "110123456789    ";                                   // 3   account number (16)
+  body += "900101    ";                                         // 19  holder id (10)
+  body += std::string(kHongGilDongEucKr) + std::string(24, ' ');  // 29  holder name (30)
+  body += "R";                                                  // 59  action (1)
+  body += std::string(20, ' ');                                 // 60  consent id (20), blank
+  body += "0000000000000";                                      // 80  ceiling (13), 0
+  body += std::string(107, ' ');                                // 93  spare (107)
+  ASSERT_EQ(body.size(), 200u);
+  EXPECT_EQ(Encode(request).substr(100), body);
+  ExpectRoundTrip(request);
+
+  auto answer = MakeBankResponse(request, "0000").value();
+  auto& answered = std::get<ConsentRegistration>(answer.body);
+  answered.consent_id = "CNS2026112500000001";
+  answered.ceiling_won = 500000;
+  std::string bytes = Encode(answer);
+  EXPECT_EQ(bytes.substr(100 + 60, 33), "CNS2026112500000001 0000000500000");
+  EXPECT_EQ(Decode(bytes).value(), answer);
+
+  b.action = ConsentAction::kCancel;
+  b.consent_id = "CNS2026112500000001";
+  Telegram cancel = MakeRequest(SampleHeader(), b);
+  EXPECT_EQ(Encode(cancel)[100 + 59], 'C');
+  ExpectRoundTrip(cancel);
+
+  std::string bad = Encode(request);
+  bad[100 + 59] = 'X';
+  auto decoded = Decode(bad);
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.error().field, "body.action");
+  bad = Encode(request);
+  bad[100 + 85] = 'A';
+  EXPECT_EQ(Decode(bad).error().field, "body.ceiling");
+}
+
 // Proves wrong lengths and unknown codes are refused as malformed.
 TEST(Telegram, RefusesWrongLengthAndUnknownCodes) {
   std::string bytes = Encode(MakeRequest(SampleHeader(), SampleDeposit()));
