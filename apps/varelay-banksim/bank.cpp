@@ -156,6 +156,8 @@ std::string_view BankErrcName(BankErrc code) {
       return "balance_limit";
     case BankErrc::kAlreadyCancelled:
       return "already_cancelled";
+    case BankErrc::kHolderMismatch:
+      return "holder_mismatch";
     case BankErrc::kReferenceConflict:
       return "reference_conflict";
     case BankErrc::kNumbersExhausted:
@@ -723,22 +725,33 @@ BankResult<WithdrawalResult> Bank::Withdraw(const WithdrawalOrder& order, Instan
   w.amount = order.amount;
   w.executed_at = now;
   std::vector<BankRecord> records;
-  if (account_it->second.balance.minor() < order.amount.minor()) {
-    w.status = WithdrawalStatus::kRefused;
+  const Account& debit = account_it->second;
+  bool needs_consent = debit.consent_required;
+  if (needs_consent && debit.consent_id.empty()) {
+    w.reason = "consent_missing";
+  } else if (needs_consent && debit.consent_ceiling_won > 0 && order.amount.minor() > debit.consent_ceiling_won) {
+    w.reason = "over_consent_ceiling";
+  } else if (debit.balance.minor() < order.amount.minor()) {
     w.reason = "insufficient_funds";
+  }
+  if (!w.reason.empty()) {
+    w.status = WithdrawalStatus::kRefused;
   } else {
     Booking booking;
     booking.id = NextTransactionId();
     booking.kind = BookingKind::kWithdrawal;
     booking.debit_account = order.account;
+    booking.credit_account = CreditableAccount(order);
     booking.amount = order.amount;
     booking.booked_at = now;
     booking.reference = order.reference;
     Post(booking);
     w.status = WithdrawalStatus::kCompleted;
     w.booking_id = booking.id;
+    w.credit_account = booking.credit_account;
     records.emplace_back(counters_);
     records.emplace_back(account_it->second);
+    if (!booking.credit_account.empty()) records.emplace_back(accounts_.at(booking.credit_account));
     records.emplace_back(booking);
   }
   w.balance_after = account_it->second.balance;
@@ -746,6 +759,43 @@ BankResult<WithdrawalResult> Bank::Withdraw(const WithdrawalOrder& order, Instan
   records.emplace_back(w);
   Persist(std::move(records));
   return WithdrawalResult{w, false};
+}
+
+// The recipient of a withdrawal, when it is another of this bank's accounts with room for the
+// money (a refund to a master lands on its balance); empty when the money leaves the bank.
+std::string Bank::CreditableAccount(const WithdrawalOrder& order) const {
+  auto it = accounts_.find(order.recipient_account);
+  if (it == accounts_.end() || it->first == order.account) return {};
+  if (it->second.balance.minor() > kMaxBalanceMinor - order.amount.minor()) return {};
+  return it->first;
+}
+
+std::vector<Withdrawal> Bank::WithdrawalsFrom(std::string_view account) const {
+  std::vector<Withdrawal> out;
+  for (const auto& [reference, w] : withdrawals_) {
+    if (w.account == account) out.push_back(w);
+  }
+  return out;
+}
+
+BankResult<ConsentResult> Bank::RegisterConsent(std::string_view number, std::string_view holder_id,
+                                                std::string_view holder_name, bool cancel, Instant) {
+  auto it = accounts_.find(number);
+  if (it == accounts_.end()) return Refuse(BankErrc::kNotFound, "no account " + std::string(number));
+  Account& account = it->second;
+  if (account.kind != AccountKind::kCustomer) {
+    return Refuse(BankErrc::kWrongAccountKind, "consent is registered for customer accounts");
+  }
+  if (account.holder_name != holder_name || (!account.holder_id.empty() && account.holder_id != holder_id)) {
+    return Refuse(BankErrc::kHolderMismatch, "the holder does not match account " + account.number);
+  }
+  if (cancel) {
+    account.consent_id.clear();
+  } else if (account.consent_id.empty()) {
+    account.consent_id = "CNS" + NextTransactionId();
+  }
+  Persist({counters_, account});
+  return ConsentResult{account.consent_id, account.consent_ceiling_won};
 }
 
 const Withdrawal* Bank::FindWithdrawal(std::string_view reference) const {

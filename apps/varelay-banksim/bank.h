@@ -85,6 +85,13 @@ struct Account {
   // Mother accounts: virtual numbers that start with this prefix are in front of this account.
   std::string prefix;
   Instant opened_at{};
+  // Withdrawal consent (a division account's master: a customer account opened with
+  // consent_required, POST /sim/accounts). A debit from such an account needs a registered consent
+  // (consent_id) and at most the ceiling (0: none); other accounts' debits need none.
+  std::string holder_id;                // birth date YYMMDD; empty: not checked at registration
+  std::int64_t consent_ceiling_won = 0;  // what the bank answers as the ceiling per debit
+  std::string consent_id;               // empty: no consent registered
+  bool consent_required = false;
 };
 
 struct VirtualAccount {
@@ -138,9 +145,10 @@ struct Notice {
 struct Withdrawal {
   std::string reference;
   std::string account;
+  std::string credit_account;  // the recipient, when it is one of this bank's accounts (completed only)
   Money amount{0, Currency::Krw()};
   WithdrawalStatus status = WithdrawalStatus::kCompleted;
-  std::string reason;  // refused: insufficient_funds
+  std::string reason;  // refused: insufficient_funds, consent_missing, over_consent_ceiling
   Money balance_after{0, Currency::Krw()};
   std::string booking_id;  // completed only
   Instant executed_at{};
@@ -180,6 +188,7 @@ enum class BankErrc {
   kReferenceConflict,
   kNumbersExhausted,
   kLimitReached,
+  kHolderMismatch,
 };
 
 // The stable snake_case name of a code ("insufficient_funds").
@@ -252,6 +261,12 @@ struct WithdrawalOrder {
   std::string account;
   Money amount{0, Currency::Krw()};
   std::string reference;
+  std::string recipient_account;  // credited when it is one of this bank's accounts; else the money leaves
+};
+
+struct ConsentResult {
+  std::string consent_id;
+  std::int64_t ceiling_won = 0;  // 0: none
 };
 
 struct WithdrawalResult {
@@ -373,6 +388,13 @@ class Bank {
   // kReferenceConflict. An unknown account fails kNotFound and records nothing.
   BankResult<WithdrawalResult> Withdraw(const WithdrawalOrder& order, Instant now);
   const Withdrawal* FindWithdrawal(std::string_view reference) const;
+  // Every withdrawal from `account` (completed and refused), in reference order.
+  std::vector<Withdrawal> WithdrawalsFrom(std::string_view account) const;
+  // Registers (or, `cancel`, ends) the withdrawal consent of a customer account. Fails kNotFound
+  // (no such account), kHolderMismatch (name, or holder id when the account has one, differs),
+  // kWrongAccountKind (a mother account). Registering again answers the same consent id.
+  BankResult<ConsentResult> RegisterConsent(std::string_view account, std::string_view holder_id,
+                                            std::string_view holder_name, bool cancel, Instant now);
   BankResult<Holder> HolderOf(std::string_view number) const;
 
   // ---- statements
@@ -387,6 +409,7 @@ class Bank {
 
  private:
   std::string NextTransactionId();
+  std::string CreditableAccount(const WithdrawalOrder& order) const;
   // The next sequence number of the KST day of `now`; rolls the counter over on a new day. Fails
   // kLimitReached past kMaxTelegramSequence. Persisted with counters_.
   BankResult<TelegramRef> NextTelegramRef(Instant now);

@@ -79,9 +79,9 @@ struct Fixture {
   explicit Fixture(BankOptions options = {"004", 3, Millis(1000)})
       : bank(options, "TEST", &journal) {
     Account mother{
-        "004100000000001", "Example Shop Co.", AccountKind::kMother, Krw(0), Krw(0), "9004", {}};
+        "004100000000001", "Example Shop Co.", AccountKind::kMother, Krw(0), Krw(0), "9004", {}, {}, 0, {}, false};
     Account customer{
-        "11112222333", "Kim Minji", AccountKind::kCustomer, Krw(100'000), Krw(0), "", {}};
+        "11112222333", "Kim Minji", AccountKind::kCustomer, Krw(100'000), Krw(0), "", {}, {}, 0, {}, false};
     EXPECT_TRUE(bank.OpenAccount(mother, kT0).has_value());
     EXPECT_TRUE(bank.OpenAccount(customer, kT0).has_value());
   }
@@ -100,16 +100,16 @@ PaymentOrder Order(std::int64_t amount, std::string to = "90040000000001") {
 TEST(BanksimBank, OpensAccountsAndRefusesBadOnes) {
   Fixture f;
   EXPECT_EQ(f.Balance("11112222333"), 100'000);
-  Account dup{"11112222333", "Someone", AccountKind::kCustomer, Krw(0), Krw(0), "", {}};
+  Account dup{"11112222333", "Someone", AccountKind::kCustomer, Krw(0), Krw(0), "", {}, {}, 0, {}, false};
   EXPECT_EQ(f.bank.OpenAccount(dup, kT0).error().code, BankErrc::kAccountExists);
-  Account bad_number{"12-34", "X", AccountKind::kCustomer, Krw(0), Krw(0), "", {}};
+  Account bad_number{"12-34", "X", AccountKind::kCustomer, Krw(0), Krw(0), "", {}, {}, 0, {}, false};
   EXPECT_EQ(f.bank.OpenAccount(bad_number, kT0).error().code, BankErrc::kInvalidField);
-  Account prefixed_customer{"55556666777", "X", AccountKind::kCustomer, Krw(0), Krw(0), "77", {}};
+  Account prefixed_customer{"55556666777", "X", AccountKind::kCustomer, Krw(0), Krw(0), "77", {}, {}, 0, {}, false};
   EXPECT_EQ(f.bank.OpenAccount(prefixed_customer, kT0).error().code, BankErrc::kInvalidField);
   Account taken_prefix{
-      "004100000000009", "Other", AccountKind::kMother, Krw(0), Krw(0), "9004", {}};
+      "004100000000009", "Other", AccountKind::kMother, Krw(0), Krw(0), "9004", {}, {}, 0, {}, false};
   EXPECT_EQ(f.bank.OpenAccount(taken_prefix, kT0).error().code, BankErrc::kInvalidField);
-  Account negative{"55556666777", "X", AccountKind::kCustomer, Krw(-1), Krw(0), "", {}};
+  Account negative{"55556666777", "X", AccountKind::kCustomer, Krw(-1), Krw(0), "", {}, {}, 0, {}, false};
   EXPECT_EQ(f.bank.OpenAccount(negative, kT0).error().code, BankErrc::kInvalidField);
   EXPECT_EQ(f.bank.Accounts().size(), 2u);
 }
@@ -133,7 +133,7 @@ TEST(BanksimBank, IssuesBlocksAndSingleNumbersInFrontOfAMotherAccount) {
   EXPECT_EQ(f.bank.MotherFor("12345678"), nullptr);
   // A second mother account: a request must say which one (or use an owned prefix).
   Account second{
-      "004200000000001", "Rival Shop Co.", AccountKind::kMother, Krw(0), Krw(0), "8004", {}};
+      "004200000000001", "Rival Shop Co.", AccountKind::kMother, Krw(0), Krw(0), "8004", {}, {}, 0, {}, false};
   ASSERT_TRUE(f.bank.OpenAccount(second, kT0).has_value());
   EXPECT_EQ(f.bank.IssueBlock(IssueRequest{"", "", 1}, kT0).error().code,
             BankErrc::kNoMotherAccount);
@@ -479,14 +479,14 @@ TEST(BanksimBank, ACancellationWaitsForItsDepositsNoticeAndCannotRepeat) {
 
 TEST(BanksimBank, WithdrawalsCheckTheBalanceAndAnswerResultInquiries) {
   Fixture f;
-  auto done = f.bank.Withdraw(WithdrawalOrder{"11112222333", Krw(30'000), "PAYOUT-1"}, kT0);
+  auto done = f.bank.Withdraw(WithdrawalOrder{"11112222333", Krw(30'000), "PAYOUT-1", {}}, kT0);
   ASSERT_TRUE(done.has_value());
   EXPECT_EQ(done->withdrawal.status, WithdrawalStatus::kCompleted);
   EXPECT_EQ(done->withdrawal.balance_after.minor(), 70'000);
   EXPECT_FALSE(done->replayed);
   EXPECT_EQ(f.Balance("11112222333"), 70'000);
 
-  auto poor = f.bank.Withdraw(WithdrawalOrder{"11112222333", Krw(70'001), "PAYOUT-2"}, kT0);
+  auto poor = f.bank.Withdraw(WithdrawalOrder{"11112222333", Krw(70'001), "PAYOUT-2", {}}, kT0);
   ASSERT_TRUE(poor.has_value());
   EXPECT_EQ(poor->withdrawal.status, WithdrawalStatus::kRefused);
   EXPECT_EQ(poor->withdrawal.reason, "insufficient_funds");
@@ -496,16 +496,16 @@ TEST(BanksimBank, WithdrawalsCheckTheBalanceAndAnswerResultInquiries) {
   EXPECT_EQ(f.bank.FindWithdrawal("PAYOUT-1")->status, WithdrawalStatus::kCompleted);
   EXPECT_EQ(f.bank.FindWithdrawal("PAYOUT-2")->status, WithdrawalStatus::kRefused);
   EXPECT_EQ(f.bank.FindWithdrawal("PAYOUT-3"), nullptr);
-  auto again = f.bank.Withdraw(WithdrawalOrder{"11112222333", Krw(30'000), "PAYOUT-1"}, kT0);
+  auto again = f.bank.Withdraw(WithdrawalOrder{"11112222333", Krw(30'000), "PAYOUT-1", {}}, kT0);
   ASSERT_TRUE(again.has_value());
   EXPECT_TRUE(again->replayed);
   EXPECT_EQ(f.Balance("11112222333"), 70'000) << "a replay debits nothing";
-  EXPECT_EQ(f.bank.Withdraw(WithdrawalOrder{"11112222333", Krw(1), "PAYOUT-1"}, kT0).error().code,
+  EXPECT_EQ(f.bank.Withdraw(WithdrawalOrder{"11112222333", Krw(1), "PAYOUT-1", {}}, kT0).error().code,
             BankErrc::kReferenceConflict);
-  EXPECT_EQ(f.bank.Withdraw(WithdrawalOrder{"404040404", Krw(1), "PAYOUT-9"}, kT0).error().code,
+  EXPECT_EQ(f.bank.Withdraw(WithdrawalOrder{"404040404", Krw(1), "PAYOUT-9", {}}, kT0).error().code,
             BankErrc::kNotFound);
   EXPECT_EQ(f.bank.FindWithdrawal("PAYOUT-9"), nullptr);
-  EXPECT_EQ(f.bank.Withdraw(WithdrawalOrder{"11112222333", Krw(1), "bad ref"}, kT0).error().code,
+  EXPECT_EQ(f.bank.Withdraw(WithdrawalOrder{"11112222333", Krw(1), "bad ref", {}}, kT0).error().code,
             BankErrc::kInvalidField);
   EXPECT_TRUE(f.bank.CheckInvariants().has_value());
 }
@@ -532,7 +532,7 @@ TEST(BanksimBank, StatementBalancesAddUpAcrossBusinessDays) {
   ASSERT_TRUE(
       f.bank.BookPayment(Order(5'000), NoticePlan{Krw(5'000), day2}, day2 + hours(1)).has_value());
   ASSERT_TRUE(
-      f.bank.Withdraw(WithdrawalOrder{"004100000000001", Krw(7'000), "SETTLE-1"}, day2 + hours(2))
+      f.bank.Withdraw(WithdrawalOrder{"004100000000001", Krw(7'000), "SETTLE-1", {}}, day2 + hours(2))
           .has_value());
 
   auto d1 = *ParseDate("2026-11-25");
@@ -612,7 +612,7 @@ TEST(BanksimStateFile, RecordsRoundTripAndABankIsRebuiltFromThem) {
   f.bank.RecordAttempt(
       1, NoticeAttempt{AttemptVerdict::kAnswered, "200", "dep_x", "matched", false}, kT0);
   ASSERT_TRUE(f.bank.CancelDeposit(deposit->id, kT0, kT0).has_value());
-  ASSERT_TRUE(f.bank.Withdraw(WithdrawalOrder{"11112222333", Krw(1'000), "W-1"}, kT0).has_value());
+  ASSERT_TRUE(f.bank.Withdraw(WithdrawalOrder{"11112222333", Krw(1'000), "W-1", {}}, kT0).has_value());
 
   for (const auto& record : f.journal.all) {
     auto line = EncodeRecord(record);
@@ -652,7 +652,7 @@ TEST(BanksimStateFile, LoadsWhatWasAppendedAndIgnoresATornLastLine) {
     auto file = StateFile::Rewrite(path, {});
     ASSERT_TRUE(file.has_value());
     Bank bank(BankOptions{}, "FILE", file->get());
-    Account customer{"11112222333", "Kim Minji", AccountKind::kCustomer, Krw(5), Krw(0), "", {}};
+    Account customer{"11112222333", "Kim Minji", AccountKind::kCustomer, Krw(5), Krw(0), "", {}, {}, 0, {}, false};
     ASSERT_TRUE(bank.OpenAccount(customer, kT0).has_value());
   }
   { std::ofstream(path, std::ios::app) << "{\"type\":\"acc"; }

@@ -49,7 +49,7 @@ std::string FormatProbability(double p) {
 bool FaultPlan::Any() const {
   return duplicate_p > 0 || reorder || delay.count() > 0 || drop_answer_p > 0 ||
          outage.has_value() || amount_off_minor != 0 || late.count() > 0 || cancel_after_p > 0 ||
-         drop_transfer_answer_p > 0 || transfer_outage.has_value();
+         drop_transfer_answer_p > 0 || transfer_outage.has_value() || debit_delay.count() > 0;
 }
 
 std::optional<OutageWindow> ParseOutage(std::string_view text) {
@@ -118,6 +118,7 @@ std::string DescribeFaults(const FaultPlan& plan) {
     out += " transfer-outage=" + std::to_string(plan.transfer_outage->start.count()) + "ms.." +
            std::to_string(plan.transfer_outage->end.count()) + "ms";
   }
+  if (plan.debit_delay.count() > 0) out += " debit-delay=" + std::to_string(plan.debit_delay.count()) + "ms";
   out += " seed=" + std::to_string(plan.seed);
   return out;
 }

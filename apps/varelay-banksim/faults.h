@@ -31,10 +31,14 @@ struct FaultPlan {
   std::int64_t amount_off_minor = 0;  // added to the notified amount (not to the booking)
   std::chrono::seconds late{0};       // hold a deposit notice this long before its first send
   double cancel_after_p = 0;          // cancel a deposit once its notice was answered
-  // Telegram server: execute and record a withdrawal (0100/100) but send no answer.
+  // Execute and record a withdrawal (telegram 0100/100, JSON transfer/withdraw) but send no
+  // answer (JSON: the connection is closed unanswered).
   double drop_transfer_answer_p = 0;
-  // Telegram server: a window in which every telegram closes its connection unexecuted.
+  // Telegram server: a window in which every telegram closes its connection unexecuted; the JSON
+  // bank routes (/v2.0/...) answer 503 in it, unexecuted.
   std::optional<OutageWindow> transfer_outage;
+  // Both protocols: a withdrawal is executed at once and answered this late (a debit timeout).
+  std::chrono::milliseconds debit_delay{0};
   std::uint64_t seed = 1;
 
   bool Any() const;

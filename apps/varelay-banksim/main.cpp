@@ -52,6 +52,7 @@ struct Flags {
   double fault_cancel_after = 0;
   double fault_drop_transfer_answer = 0;
   std::string fault_transfer_outage;
+  std::int64_t fault_debit_delay_ms = 0;
   std::uint64_t fault_seed = 1;
 };
 
@@ -108,6 +109,7 @@ FaultPlan Faults(const Flags& flags, std::string& error) {
       error = "--fault-transfer-outage must be START_S:END_S with START_S < END_S, e.g. 2:5";
     }
   }
+  plan.debit_delay = std::chrono::milliseconds(flags.fault_debit_delay_ms);
   plan.seed = flags.fault_seed;
   return plan;
 }
@@ -315,6 +317,23 @@ constexpr const char* kFooter =
   GET  /statements/{YYYY-MM-DD}.txt   the same as fixed-width telegram-style records (H, D, T; 150 bytes)
        ?account=NUMBER for one account. Business days are Korean (UTC+9).
   GET  /healthz
+Masters' accounts (division accounts; the relay's JSON bank API below):
+  POST /sim/accounts {bank, account, holder_name, holder_id? (YYMMDD), balance?, ceiling?}
+       a master's account: its debits need a registered withdrawal consent and at most `ceiling`
+       won each (0: none); `bank` must be --bank
+  GET  /sim/accounts/{bank}/{account} -> balance, holder, ceiling, consent_id, debits (every
+       withdrawal from it, refusals included, with reason and credit_account)
+JSON bank API (the relay's own requests to a JSON bank; varelayd --json-bank CODE=http://this):
+  always HTTP 200 with rsp_code A0000 + bank_rsp_code 000 on success, else A0002 and the reason:
+  101 no such account, 102 holder mismatch, 201 insufficient funds, 202 no consent, 203 over the
+  consent's ceiling, 301 no such transfer; 503 inside --fault-transfer-outage (nothing executed).
+  POST /v2.0/transfer/withdraw {bank_tran_id, bank_tran_date, withdraw_bank_code, withdraw_account,
+       tran_amt ("digits"), recv_bank_code, recv_account, recv_name, ...}: debits once per
+       bank_tran_date + bank_tran_id (a re-send replays); credits recv_account when it is this bank's
+  POST /v2.0/transfer/result {org_bank_tran_id, org_bank_tran_date} -> org_bank_rsp_code
+  POST /v2.0/transfer/withdraw-consent {bank_code, account, holder_id, holder_name,
+       action: register|cancel} -> consent_id, ceiling
+  (Telegram: 0600/500 registers consent; a debit answers 0202 without it, 0203 above the ceiling.)
 
 Protocols (--protocol): every payment asks the relay's pre-check before money moves, then the
 booking's notice (and a cancellation's) goes to the relay from an outbox, re-sent every
@@ -381,7 +400,10 @@ faults act on --telegram-serve: --fault-drop-transfer-answer rolls each withdraw
 date, sequence, send count), executes and records it and sends no answer (the relay times out
 and must ask with a result inquiry); --fault-transfer-outage closes the connection on every
 telegram inside the window (seconds after start) without executing it; --fault-delay-ms also
-waits before every telegram answer (after the bank acted).
+waits before every telegram answer (after the bank acted). On the JSON bank API the same two act
+on POST /v2.0/transfer/withdraw (a dropped answer: booked, the connection closed unanswered) and
+/v2.0/* (503 in the outage window); --fault-debit-delay-ms executes a withdrawal of either
+protocol at once and answers it that late (the relay gives up first: a debit timeout).
 
 Examples:
   varelay-banksim --relay http://127.0.0.1:8080 --api-key vrk_... --listen 127.0.0.1:8090 \
@@ -481,14 +503,18 @@ int main(int argc, char** argv) {
          "P: cancel a deposit once its notice was answered (reversal + cancellation notice)")
       ->check(CLI::Range(0.0, 1.0))
       ->group("Faults");
+  app.add_option("--fault-debit-delay-ms", flags.fault_debit_delay_ms,
+                 "N: execute a withdrawal (telegram or JSON) at once but answer it N ms later")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{600'000}))
+      ->group("Faults");
   app.add_option("--fault-drop-transfer-answer", flags.fault_drop_transfer_answer,
-                 "P: execute and record a withdrawal telegram but send no answer "
-                 "(--telegram-serve; the relay must ask with a result inquiry)")
+                 "P: execute and record a withdrawal (telegram or JSON transfer/withdraw) but send no "
+                 "answer (the relay must ask with a result inquiry)")
       ->check(CLI::Range(0.0, 1.0))
       ->group("Faults");
   app.add_option("--fault-transfer-outage", flags.fault_transfer_outage,
                  "START_S:END_S after start: every telegram to --telegram-serve closes its "
-                 "connection unexecuted in the window")
+                 "connection, and every /v2.0 JSON bank request is answered 503, unexecuted in the window")
       ->group("Faults");
   app.add_option("--fault-seed", flags.fault_seed, "seed of the fault rolls")
       ->capture_default_str()

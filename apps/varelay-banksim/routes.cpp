@@ -47,6 +47,7 @@ int StatusOf(BankErrc code) {
     case BankErrc::kNoMotherAccount:
     case BankErrc::kInsufficientFunds:
     case BankErrc::kBalanceLimit:
+    case BankErrc::kHolderMismatch:
       return 422;
   }
   return 500;
@@ -472,6 +473,7 @@ std::vector<std::string_view> Segments(std::string_view path) {
 }  // namespace
 
 SimResponse HandleRequest(Teller& teller, const SimRequest& request) {
+  if (auto answered = HandleOpenBanking(teller, request)) return std::move(*answered);
   std::string_view target = request.target;
   auto question = target.find('?');
   std::string_view query =

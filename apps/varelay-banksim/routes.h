@@ -4,6 +4,8 @@
 // docs in main.cpp list the routes.
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
 
 #include "teller.h"
@@ -21,6 +23,8 @@ struct SimResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  bool drop = false;                   // close the connection without answering (a fault)
+  std::chrono::milliseconds delay{0};  // answer this late (a fault; the work is already done)
 };
 
 // Requests and responses are JSON (bodies at most kMaxRequestBytes); errors are problem+json
@@ -28,5 +32,10 @@ struct SimResponse {
 inline constexpr std::size_t kMaxRequestBytes = 64 * 1024;
 
 SimResponse HandleRequest(Teller& teller, const SimRequest& request);
+
+// The JSON bank's side of the relay's own requests (open_banking.cpp, Open Banking-style): POST
+// /v2.0/transfer/withdraw, /v2.0/transfer/result, /v2.0/transfer/withdraw-consent; and the test
+// routes POST /sim/accounts, GET /sim/accounts/{bank}/{account}. nullopt: not one of these paths.
+std::optional<SimResponse> HandleOpenBanking(Teller& teller, const SimRequest& request);
 
 }  // namespace varelay::banksim

@@ -138,6 +138,11 @@ struct Server::Impl {
         out = co_await RunOn(pool, std::move(job), asio::use_awaitable);
       }
       --in_flight;
+      if (out.drop) break;  // the dropped-answer fault: the work is done, no answer comes
+      if (out.delay.count() > 0) {
+        asio::steady_timer late(ioc, out.delay);
+        co_await late.async_wait(kUseTuple);
+      }
       bool keep_alive = req.keep_alive() && !draining.load();
       co_await Write(stream, std::move(out), req.version(), keep_alive, ec);
       if (ec || !keep_alive) break;

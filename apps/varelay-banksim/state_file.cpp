@@ -24,7 +24,11 @@ json::object Encode(const Account& a) {
           {"opening_balance", MoneyValue(a.opening_balance)},
           {"balance", MoneyValue(a.balance)},
           {"prefix", a.prefix},
-          {"opened_at_ms", ToUnixMs(a.opened_at)}};
+          {"opened_at_ms", ToUnixMs(a.opened_at)},
+          {"holder_id", a.holder_id},
+          {"consent_ceiling", a.consent_ceiling_won},
+          {"consent_id", a.consent_id},
+          {"consent_required", a.consent_required}};
 }
 json::object Encode(const VirtualAccount& v) {
   return {{"type", "virtual_account"},
@@ -79,6 +83,7 @@ json::object Encode(const Withdrawal& w) {
   return {{"type", "withdrawal"},
           {"reference", w.reference},
           {"account", w.account},
+          {"credit_account", w.credit_account},
           {"currency", w.amount.currency().code()},
           {"amount", MoneyValue(w.amount)},
           {"status", Name(w.status)},
@@ -182,6 +187,11 @@ Result<BankRecord> Decode(const json::object& o) {
     a.balance = Money(r.Int("balance"), ccy);
     a.prefix = r.Str("prefix");
     a.opened_at = r.At("opened_at_ms");
+    // Files written before consent existed have none of these three.
+    a.holder_id = r.StrOr("holder_id");
+    a.consent_ceiling_won = r.IntOr("consent_ceiling", 0);
+    a.consent_id = r.StrOr("consent_id");
+    a.consent_required = o.contains("consent_required") && r.Bool("consent_required");
     record = a;
   } else if (type == "virtual_account") {
     VirtualAccount v;
@@ -235,6 +245,7 @@ Result<BankRecord> Decode(const json::object& o) {
     Withdrawal w;
     w.reference = r.Str("reference");
     w.account = r.Str("account");
+    w.credit_account = r.StrOr("credit_account");
     auto ccy = r.Ccy();
     w.amount = Money(r.Int("amount"), ccy);
     w.status = r.Enum<WithdrawalStatus>("status", ParseWithdrawalStatus);

@@ -41,13 +41,20 @@ telegram::Telegram AnswerHolderInquiry(const Bank& bank, const telegram::Telegra
 
 // The code a withdrawal's outcome is answered with, in the 0110 and in a result inquiry's body.
 std::string_view CodeOf(const Withdrawal& w) {
-  return w.status == WithdrawalStatus::kCompleted ? kBankOk : kBankInsufficientFunds;
+  if (w.status == WithdrawalStatus::kCompleted) return kBankOk;
+  if (w.reason == "consent_missing") return kBankNoConsent;
+  if (w.reason == "over_consent_ceiling") return kBankOverConsentCeiling;
+  return kBankInsufficientFunds;
 }
 
 std::string_view CodeOf(BankErrc error) {
   switch (error) {
     case BankErrc::kNotFound:
       return kBankUnknownAccount;
+    case BankErrc::kHolderMismatch:
+      return kBankHolderMismatch;
+    case BankErrc::kWrongAccountKind:
+      return kBankNotSupported;
     case BankErrc::kReferenceConflict:
       return kBankTransferConflict;
     case BankErrc::kInvalidField:  // an amount of 0: the telegram decoded, its content cannot be
@@ -66,7 +73,8 @@ telegram::Telegram AnswerWithdrawal(Bank& bank, const telegram::Telegram& reques
   const auto& body = std::get<telegram::Withdrawal>(request.body);
   WithdrawalOrder order{
       body.debit_account, Krw(body.amount_won),
-      TransferReference(telegram::KstDate(request.header.sent_at), request.header.sequence)};
+      TransferReference(telegram::KstDate(request.header.sent_at), request.header.sequence),
+      body.recipient_bank_code == bank.options().bank_code ? body.recipient_account : std::string()};
   auto result = bank.Withdraw(order, now);
   telegram::Telegram answer =
       Answer(request, result ? CodeOf(result->withdrawal) : CodeOf(result.error().code));
@@ -77,6 +85,19 @@ telegram::Telegram AnswerWithdrawal(Bank& bank, const telegram::Telegram& reques
     processed_at = result->withdrawal.executed_at;
     AddBankReference(result->withdrawal, answer.header);
   }
+  return answer;
+}
+
+// 0600/500: register (or cancel) a customer account's withdrawal consent; the answer carries the
+// consent id and the account's ceiling per debit.
+telegram::Telegram AnswerConsent(Bank& bank, const telegram::Telegram& request, Instant now) {
+  const auto& body = std::get<telegram::ConsentRegistration>(request.body);
+  auto result = bank.RegisterConsent(body.account_number, body.holder_id, body.holder_name,
+                                     body.action == telegram::ConsentAction::kCancel, now);
+  telegram::Telegram answer = Answer(request, result ? kBankOk : CodeOf(result.error().code));
+  auto& out = std::get<telegram::ConsentRegistration>(answer.body);
+  out.consent_id = result ? result->consent_id : "";
+  out.ceiling_won = result ? result->ceiling_won : 0;
   return answer;
 }
 
@@ -126,7 +147,8 @@ bool Serves(const telegram::Header& h) {
   };
   return is(telegram::HolderInquiry::kMessageCode, telegram::HolderInquiry::kBusinessCode) ||
          is(telegram::Withdrawal::kMessageCode, telegram::Withdrawal::kBusinessCode) ||
-         is(telegram::ResultInquiry::kMessageCode, telegram::ResultInquiry::kBusinessCode);
+         is(telegram::ResultInquiry::kMessageCode, telegram::ResultInquiry::kBusinessCode) ||
+         is(telegram::ConsentRegistration::kMessageCode, telegram::ConsentRegistration::kBusinessCode);
 }
 
 // The roll of a transfer telegram: its send date and sequence name it, the send count is the
@@ -154,6 +176,8 @@ std::optional<telegram::Telegram> AnswerRequest(Bank& bank, const telegram::Tele
     return AnswerHolderInquiry(bank, request);
   if (std::holds_alternative<telegram::Withdrawal>(request.body))
     return AnswerWithdrawal(bank, request, now);
+  if (std::holds_alternative<telegram::ConsentRegistration>(request.body))
+    return AnswerConsent(bank, request, now);
   return AnswerResultInquiry(bank, request);
 }
 
@@ -178,7 +202,9 @@ TelegramReply AnswerRelayTelegram(Bank& bank, std::string_view payload, Instant 
       DropsAnswer(faults, request->header)) {
     return TelegramReply{TelegramDisposition::kSilent, {}};
   }
-  return TelegramReply{TelegramDisposition::kAnswer, telegram::Encode(*answer)};
+  TelegramReply reply{TelegramDisposition::kAnswer, telegram::Encode(*answer)};
+  if (std::holds_alternative<telegram::Withdrawal>(request->body)) reply.delay = faults.debit_delay;
+  return reply;
 }
 
 // ---- TelegramServer ----------------------------------------------------------------------------
@@ -281,8 +307,8 @@ struct TelegramServer::Impl {
         TelegramReply reply = co_await Handle(std::move(**frame), asio::use_awaitable);
         if (reply.disposition == TelegramDisposition::kClose) co_return;
         if (reply.disposition == TelegramDisposition::kSilent) continue;
-        if (options.answer_delay.count() > 0) {
-          delay.expires_after(options.answer_delay);
+        if (auto wait = std::max(options.answer_delay, reply.delay); wait.count() > 0) {
+          delay.expires_after(wait);
           co_await delay.async_wait(kUseTuple);
         }
         std::string out = telegram::Frame(reply.answer);

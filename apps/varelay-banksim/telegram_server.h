@@ -9,6 +9,8 @@
 //                                         the reference "tg:<send date YYYYMMDD>:<sequence>"
 //                                         (the header's KST send date, 6-digit sequence); body
 //                                         processed_at = when it was done (completed only)
+//   consent         0600/500 -> 0610/500  Bank::RegisterConsent(account, holder id, name, R/C):
+//                                         body consent_id and ceiling per debit (0 = none)
 //   result inquiry  0600/101 -> 0610/101  the withdrawal "tg:<original date>:<original sequence>"
 //                                         of the header; body original_response_code = the
 //                                         original's code (0000 or 0201), processed_at = when the
@@ -18,8 +20,12 @@
 //   0000  done: the holder's name / the withdrawal completed / the result inquiry found the
 //         transfer (its outcome is in the body's original_response_code)
 //   0101  no such account (holder inquiry, or a withdrawal's debit account; nothing recorded)
+//   0102  holder mismatch (consent): the name, or the holder id when the account has one, differs
 //   0201  insufficient funds: the withdrawal is refused, and the refusal is recorded, so a re-send
 //         or a result inquiry gets 0201 again even after the balance has grown
+//   0202  no withdrawal consent: a debit from a customer account without a registered consent
+//   0203  over the consent's ceiling per debit (a customer account's ceiling)
+// A completed withdrawal whose recipient (bank code = this bank's) is one of its accounts credits it.
 //   0301  no such transfer: the bank never received (or never recorded) the withdrawal a result
 //         inquiry names; the relay may safely send the withdrawal again
 //   0302  not supported: a request this bank does not serve (any other message/business code)
@@ -47,7 +53,8 @@
 // sends no answer (rolled by send date, sequence and send count: the relay times out and must use
 // the result inquiry); transfer_outage closes the connection on any telegram received inside the
 // window (counted from the simulator's start) without executing it; answer_delay waits before every
-// answer is written (after the bank acted).
+// answer is written (after the bank acted); debit_delay waits before a withdrawal's answer only
+// (the relay gives up first: a debit timeout).
 #pragma once
 
 #include <chrono>
@@ -70,7 +77,10 @@ namespace varelay::banksim {
 // Bank response codes of the server's answers (the table above).
 inline constexpr std::string_view kBankOk = "0000";
 inline constexpr std::string_view kBankUnknownAccount = "0101";
+inline constexpr std::string_view kBankHolderMismatch = "0102";
 inline constexpr std::string_view kBankInsufficientFunds = "0201";
+inline constexpr std::string_view kBankNoConsent = "0202";
+inline constexpr std::string_view kBankOverConsentCeiling = "0203";
 inline constexpr std::string_view kBankNoSuchTransfer = "0301";
 inline constexpr std::string_view kBankNotSupported = "0302";
 inline constexpr std::string_view kBankTransferConflict = "0303";
@@ -95,6 +105,7 @@ enum class TelegramDisposition {
 struct TelegramReply {
   TelegramDisposition disposition = TelegramDisposition::kClose;
   std::string answer;  // kAnswer: the 300-byte answer telegram, without its length prefix
+  std::chrono::milliseconds delay{0};  // wait this long (at least) before writing it: the debit-delay fault
 };
 
 // One framed telegram (the payload, without the length prefix) -> what to do with it: decodes,

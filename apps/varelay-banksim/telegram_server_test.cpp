@@ -47,8 +47,8 @@ class CountingJournal : public BankJournal {
 struct TestBank {
   explicit TestBank(BankJournal* journal = nullptr) : bank(BankOptions{}, "TEST", journal) {
     Account mother{kMother, "Example Shop Co.", AccountKind::kMother, Krw(50'000), Krw(0), "9004",
-                   {}};
-    Account customer{kCustomer, "김민지", AccountKind::kCustomer, Krw(100'000), Krw(0), "", {}};
+                   {}, {}, 0, {}, false};
+    Account customer{kCustomer, "김민지", AccountKind::kCustomer, Krw(100'000), Krw(0), "", {}, {}, 0, {}, false};
     EXPECT_TRUE(bank.OpenAccount(mother, kSent).has_value());
     EXPECT_TRUE(bank.OpenAccount(customer, kSent).has_value());
   }

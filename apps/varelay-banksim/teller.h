@@ -64,6 +64,7 @@ class Teller {
   void Stop();
 
   Instant Now() const { return now_(); }
+  Instant started_at() const { return started_at_; }  // the origin of the fault windows
   const FaultPlan& faults() const { return faults_; }
   std::string link_description() const { return link_.Describe(); }
 
