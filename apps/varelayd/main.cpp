@@ -69,6 +69,7 @@ struct Flags {
   // Telegram banks (docs/telegrams.md).
   std::string telegram_listen;
   std::vector<std::string> telegram_banks;  // CODE=CIDR[,CIDR...]
+  std::vector<std::string> json_banks;      // CODE=URL: a JSON bank's base URL for the relay's requests
   std::string telegram_reject_codes;
   bool telegram_request_missing = false;
   std::int64_t telegram_idle_timeout_ms =
@@ -380,6 +381,15 @@ int Serve(const Flags& flags) {
   transfer_options.max_retry = std::chrono::seconds(flags.transfer_retry_max_s);
   transfer_options.first_retry = std::min<std::chrono::milliseconds>(transfer_options.first_retry, transfer_options.max_retry);
   transfer_options.health = &bank_health;
+  for (const auto& entry : flags.json_banks) {  // --json-bank CODE=URL
+    auto eq = entry.find('=');
+    std::string url = eq == std::string::npos ? "" : entry.substr(eq + 1);
+    if (!varelay::IsBankCode(entry.substr(0, eq)) || !(url.starts_with("http://") || url.starts_with("https://"))) {
+      std::cerr << "varelayd: --json-bank must be CODE=http(s)://HOST[:PORT][/PATH], got '" << entry << "'\n";
+      return 2;
+    }
+    transfer_options.json_banks[entry.substr(0, eq)] = url;
+  }
   banks::TransferExecutor transfers(engine, transfer_options);
   engine.SetTransferListener(&transfers);
   dispatcher.Start();
@@ -600,6 +610,10 @@ int main(int argc, char** argv) {
   app.add_option("--telegram-bank", flags.telegram_banks,
                  "CODE=CIDR[,CIDR...]: a bank that sends telegrams, and the networks it connects from (repeatable)")
       ->envname("VARELAY_TELEGRAM_BANKS")->delimiter(';');
+  app.add_option("--json-bank", flags.json_banks,
+                 "CODE=URL: a JSON bank's base URL for the relay's transfers and consent requests "
+                 "(repeatable; default: the bank's endpoint when it is a URL)")
+      ->envname("VARELAY_JSON_BANKS")->delimiter(';');
   app.add_option("--telegram-reject-codes", flags.telegram_reject_codes,
                  "file mapping reject reasons to each bank's codes ('004 amount_mismatch 0415' per line)")
       ->envname("VARELAY_TELEGRAM_REJECT_CODES");

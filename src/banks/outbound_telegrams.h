@@ -28,6 +28,8 @@ inline constexpr std::string_view kBankSystemError = "0999";     // not done; as
 struct OutboundHeader {
   std::string identification_code = "VARELAY01";
   std::string institution_code = "VR000001";
+  // A JSON bank's 10-character institution code, the first part of every bank_tran_id.
+  std::string json_institution_code = "VR00000001";
 };
 
 telegram::Telegram HolderInquiryTelegram(std::string_view bank_code, std::string_view account,

@@ -6,6 +6,8 @@
 #include <set>
 #include <thread>
 
+#include "banks/consent.h"
+#include "banks/json_bank_client.h"
 #include "engine/async_submit.h"
 
 namespace varelay::banks {
@@ -25,6 +27,12 @@ struct TransferExecutor::Impl : std::enable_shared_from_this<Impl> {
   std::thread thread;
   std::set<std::string> driving;  // ids with a running coroutine (io thread only)
   std::size_t in_flight = 0;      // exchanges now (io thread only)
+  JsonBankClient json{ioc, options.timeout};
+
+  // What one attempt got; `unsent`: nothing went to the bank (no URL), so its health is not told.
+  struct Attempt : TransferAnswer {
+    bool unsent = false;
+  };
 
   Impl(Engine& e, TransferExecutorOptions o) : engine(e), options(std::move(o)) {}
 
@@ -68,6 +76,57 @@ struct TransferExecutor::Impl : std::enable_shared_from_this<Impl> {
     co_return inquiry ? ReadResultAnswer(request, got, error) : ReadWithdrawalAnswer(request, got, error);
   }
 
+  // Records the send ("in doubt") before it leaves; nullopt: the transfer is no longer pending.
+  asio::awaitable<bool> MarkSending(Transfer& t) {
+    RecordTransfer sending{t.id, TransferStep::kSending, {}, {}, {}, {}};
+    auto sent = co_await Record(std::move(sending));
+    if (!sent) co_return false;
+    t = std::move(*sent);
+    co_return true;
+  }
+
+  // One attempt at a telegram bank: a result inquiry when in doubt, else the withdrawal.
+  asio::awaitable<std::optional<Attempt>> AskTelegram(Transfer& t, std::string endpoint) {
+    if (t.in_doubt) {
+      auto inquiry = ResultInquiryTelegram(t, NextQuerySequence(), Now(), options.ids);
+      auto got = co_await Ask(endpoint, inquiry, true);
+      co_return Attempt{got};
+    }
+    if (!co_await MarkSending(t)) co_return std::nullopt;
+    auto withdrawal = WithdrawalTelegram(t, t.attempts, options.ids);
+    auto got = co_await Ask(endpoint, withdrawal, false);
+    co_return Attempt{got};
+  }
+
+  // One attempt at a JSON bank: `transfer/result` when in doubt, else `transfer/withdraw` with the
+  // transfer's fixed bank_tran_id. Without a base URL nothing is sent.
+  asio::awaitable<std::optional<Attempt>> AskJson(Transfer& t, const BankRoute& bank) {
+    std::string base = JsonBaseUrl(options.json_banks, bank.bank, bank.endpoint);
+    if (base.empty()) {
+      Attempt none{{TransferVerdict::kUnknown, {}, {}, "no URL for JSON bank " + bank.bank + ": give varelayd --json-bank " +
+                                                       bank.bank + "=URL"}};
+      none.unsent = true;
+      co_return none;
+    }
+    std::string tran_id = TransferTranId(t, options.ids.json_institution_code);
+    std::string body;
+    std::string_view path = kJsonWithdrawPath;
+    if (t.in_doubt) {
+      path = kJsonResultPath;
+      body = JsonResultBody(t, QueryTranId(NextQuerySequence(), options.ids.json_institution_code), tran_id);
+    } else {
+      if (!co_await MarkSending(t)) co_return std::nullopt;
+      body = JsonWithdrawBody(t, tran_id);
+    }
+    bool inquiry = t.in_doubt;
+    while (in_flight >= options.max_in_flight) co_await Sleep(std::chrono::milliseconds(20));
+    ++in_flight;
+    std::string secret = bank.signing_secret;
+    auto response = co_await json.Post(base, path, std::move(body), std::move(secret));
+    --in_flight;
+    co_return Attempt{inquiry ? ReadJsonResultAnswer(response) : ReadJsonWithdrawAnswer(response)};
+  }
+
   // One transfer, from pending to settled. Each loop is one attempt: a result inquiry when the
   // last withdrawal's outcome is unknown, else a withdrawal. (Arguments to co_await calls are
   // named locals: g++ 12 mishandles temporaries with destructors inside co_await expressions.)
@@ -83,24 +142,21 @@ struct TransferExecutor::Impl : std::enable_shared_from_this<Impl> {
       } else if (options.health && !options.health->Allow(t.bank, Now())) {
         report.error = "bank " + t.bank + " is not called for now: its circuit is open";
       } else {
-        std::string endpoint = std::get<BankRoute>(*route).endpoint;
-        TransferAnswer answer;
-        if (t.in_doubt) {
-          auto inquiry = ResultInquiryTelegram(t, NextQuerySequence(), Now(), options.ids);
-          answer = co_await Ask(endpoint, inquiry, true);
+        BankRoute bank = std::get<BankRoute>(*route);
+        std::optional<Attempt> answer;
+        if (bank.protocol == BankProtocol::kJson) {
+          answer = co_await AskJson(t, bank);
         } else {
-          RecordTransfer sending{t.id, TransferStep::kSending, {}, {}, {}, {}};
-          auto sent = co_await Record(std::move(sending));
-          if (!sent) co_return;
-          t = std::move(*sent);
-          auto withdrawal = WithdrawalTelegram(t, t.attempts, options.ids);
-          answer = co_await Ask(endpoint, withdrawal, false);
+          answer = co_await AskTelegram(t, bank.endpoint);
         }
-        if (options.health) options.health->Record(t.bank, answer.verdict != TransferVerdict::kUnknown, Now());
-        report.response_code = answer.response_code;
-        report.bank_reference = answer.bank_reference;
-        report.error = answer.detail;
-        switch (answer.verdict) {
+        if (!answer) co_return;
+        if (options.health && !answer->unsent) {
+          options.health->Record(t.bank, answer->verdict != TransferVerdict::kUnknown, Now());
+        }
+        report.response_code = answer->response_code;
+        report.bank_reference = answer->bank_reference;
+        report.error = answer->detail;
+        switch (answer->verdict) {
           case TransferVerdict::kCompleted: report.step = TransferStep::kCompleted; break;
           case TransferVerdict::kRefused: report.step = TransferStep::kRefused; break;
           case TransferVerdict::kNotReceived:

@@ -1,12 +1,15 @@
-// Sends pending transfers to their banks as withdrawal telegrams (0100/100) and settles them from
-// the answers. Write-ahead: each send is recorded ("in doubt") before it leaves, so whatever
-// happens next (a timeout, a dropped connection, a crash of the relay) the transfer is never sent
-// again before a result inquiry (0600/101) has asked the bank what became of the last attempt. The
-// bank books a re-send of the same telegram (same date and sequence) once. A transfer ends only
-// on the bank's word: completed or refused. Until then it is retried with a growing pause.
+// Sends pending transfers to their banks, as withdrawal telegrams (0100/100) to a telegram bank or
+// `POST {base}/v2.0/transfer/withdraw` to a JSON bank, and settles them from the answers.
+// Write-ahead: each send is recorded ("in doubt") before it leaves, so whatever happens next (a
+// timeout, a dropped connection, a crash of the relay) the transfer is never sent again before a
+// result inquiry (0600/101, or JSON `transfer/result`) has asked the bank what became of the last
+// attempt. The bank books a re-send of the same telegram (same date and sequence), or of the same
+// bank_tran_id, once. A transfer ends only on the bank's word: completed or refused. Until then it
+// is retried with a growing pause.
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 
 #include "banks/bank_health.h"
@@ -22,6 +25,9 @@ struct TransferExecutorOptions {
   std::size_t max_in_flight = 16;                 // exchanges at once, all banks together
   OutboundHeader ids;
   BankHealth* health = nullptr;  // circuit breakers shared with the other bank calls; optional
+  // --json-bank CODE=URL: a JSON bank's base URL (else its endpoint, when that is a URL). A JSON
+  // bank with neither keeps its transfers pending, last_error saying so.
+  std::map<std::string, std::string> json_banks;
 };
 
 class TransferExecutor final : public TransferListener {

@@ -1295,8 +1295,8 @@ TEST_F(EngineTest, ImportAppliesEachNoticeOnItsOwn) {
 
 // Proves a transfer's life in the engine: recorded pending with the bank's next sequence of the day,
 // the sending step leaves it in doubt, "not received" clears the doubt, the bank's word settles it
-// once with its event, a restart keeps exactly the unsettled ones, and a bank without an endpoint
-// takes none.
+// once with its event, a restart keeps exactly the unsettled ones, and a bank that only reports
+// (ISO 20022) takes none.
 TEST_F(EngineTest, TransfersAreRecordedBeforeTheyAreSentAndSettleOnce) {
   Ok(CreateBank{"088", "Shinhan", BankProtocol::kTelegram, "127.0.0.1:9300"});
   Ok(CreateContract{"shop", "088", "8801234567890", "Demo Shop", Issuance::kPool, "", 3000, true});
@@ -1307,9 +1307,12 @@ TEST_F(EngineTest, TransfersAreRecordedBeforeTheyAreSentAndSettleOnce) {
   EXPECT_EQ(first.debit_account, "8801234567890");
   EXPECT_EQ(first.request_sequence, 1u);
   EXPECT_EQ(second.request_sequence, 2u);
-  CreateTransfer json_bank = c;
-  json_bank.bank = "004";
-  EXPECT_EQ(Err(json_bank, payouts_), ErrorCode::kBankUnavailable);
+  // An ISO 20022 bank only reports; JSON banks take transfers (their URL is the executor's).
+  Ok(CreateBank{"011", "NH", BankProtocol::kIso20022, ""});
+  Ok(CreateContract{"shop", "011", "0111234567890", "Demo Shop", Issuance::kPool, "", 3000, true});
+  CreateTransfer reporting_bank = c;
+  reporting_bank.bank = "011";
+  EXPECT_EQ(Err(reporting_bank, payouts_), ErrorCode::kBankUnavailable);
   EXPECT_EQ(Err(c, merchant_), ErrorCode::kForbidden) << "a checkout key moves no money";
   EXPECT_EQ(Err(c, kAdminToken), ErrorCode::kForbidden);
 

@@ -50,9 +50,11 @@ Result<Outcome> Relay::Do(const Caller& caller, const RouteToBank& c, Instant) {
   auto it = banks_.find(c.bank);
   if (it == banks_.end()) return Fail(ErrorCode::kUnknownBank, "no bank " + c.bank, "bank_code");
   const Bank& bank = it->second;
-  if (bank.endpoint.empty() || bank.protocol != BankProtocol::kTelegram) {
-    return Fail(ErrorCode::kBankUnavailable, "the relay sends requests only to telegram banks with an endpoint; bank " +
-                                                 c.bank + " is not one");
+  // A JSON bank's base URL may come from varelayd's --json-bank instead of its endpoint: the caller
+  // decides, and keeps a transfer pending when it has none.
+  if (bank.protocol == BankProtocol::kIso20022 || (bank.protocol == BankProtocol::kTelegram && bank.endpoint.empty())) {
+    return Fail(ErrorCode::kBankUnavailable, "the relay sends requests only to telegram banks with an endpoint and "
+                                             "JSON banks; bank " + c.bank + " is not one");
   }
   return BankRoute{bank.code, bank.protocol, bank.endpoint, bank.signing_secret};
 }
@@ -71,9 +73,11 @@ Result<Outcome> Relay::Do(const Caller& caller, const CreateTransfer& c, Instant
   if (contract == contracts_.end()) {
     return Fail(ErrorCode::kNoContract, "no contract with bank " + c.bank + ": no mother account to pay from", "bank");
   }
-  if (bank->second.endpoint.empty() || bank->second.protocol != BankProtocol::kTelegram) {
+  const BankProtocol protocol = bank->second.protocol;
+  if (protocol == BankProtocol::kIso20022 || (protocol == BankProtocol::kTelegram && bank->second.endpoint.empty())) {
     return Fail(ErrorCode::kBankUnavailable,
-                "bank " + c.bank + " takes no transfer requests from the relay (only telegram banks with an endpoint do)",
+                "bank " + c.bank + " takes no transfer requests from the relay (only telegram banks with an endpoint "
+                                   "and JSON banks do)",
                 "bank");
   }
   if (c.amount.currency() != Currency::Krw()) {
