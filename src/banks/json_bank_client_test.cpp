@@ -1,0 +1,285 @@
+// Proves the relay's JSON bank client: bank_tran_id and bodies as docs/telegrams.md ("JSON banks")
+// gives them, every kind of answer read to the right verdict (no answer, an HTTP error or 999
+// settles nothing), requests signed as banks sign theirs; against a real loopback HTTP server, a
+// post arrives signed and an answer that never comes (the connection closed) leaves it unknown;
+// and BankConsentRegistrar, routed by a real engine, registers, is refused, or is unavailable.
+#include "banks/json_bank_client.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "banks/consent.h"
+#include "domain/digest.h"
+#include "engine/engine.h"
+#include "store/sqlite_store.h"
+
+namespace varelay::banks {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+
+Transfer SampleTransfer() {
+  Transfer t;
+  t.id = "trf_0123456789abcdefghij";
+  t.bank = "088";
+  t.debit_account = "33334444555";
+  t.amount = Money(12'000, Currency::Krw());
+  t.recipient_bank = "004";
+  t.recipient_account = "004100000000001";
+  t.recipient_name = "Example Shop";
+  t.memo = "DIVISION";
+  t.request_date = std::chrono::year_month_day(std::chrono::year(2026), std::chrono::month(11), std::chrono::day(25));
+  t.request_sequence = 17;
+  t.created_at = *ParseRfc3339("2026-11-25T01:00:00Z");
+  return t;
+}
+
+notify::WebhookResponse Http(int status, std::string body) {
+  notify::WebhookResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+TEST(JsonBankClient, TranIdsAndBodies) {
+  Transfer t = SampleTransfer();
+  EXPECT_EQ(TransferTranId(t, "VR00000001"), "VR00000001U000000017");
+  EXPECT_EQ(QueryTranId(900'001, "VR00000001"), "VR00000001U000900001");
+  auto body = boost::json::parse(JsonWithdrawBody(t, TransferTranId(t, "VR00000001"))).as_object();
+  EXPECT_EQ(body.at("bank_tran_id"), "VR00000001U000000017");
+  EXPECT_EQ(body.at("bank_tran_date"), "20261125");
+  EXPECT_EQ(body.at("tran_dtime"), "20261125100000");
+  EXPECT_EQ(body.at("tran_amt"), "12000") << "amounts are digit strings";
+  EXPECT_EQ(body.at("withdraw_account"), "33334444555");
+  EXPECT_EQ(body.at("recv_bank_code"), "004");
+  EXPECT_EQ(body.at("recv_account"), "004100000000001");
+  EXPECT_EQ(body.at("recv_name"), "Example Shop");
+  EXPECT_EQ(body.at("print_content"), "DIVISION");
+  auto result = boost::json::parse(JsonResultBody(t, "VR00000001U000900001", "VR00000001U000000017")).as_object();
+  EXPECT_EQ(result.at("org_bank_tran_id"), "VR00000001U000000017");
+  EXPECT_EQ(result.at("org_bank_tran_date"), "20261125");
+  auto consent = boost::json::parse(JsonConsentBody({"088", "33334444555", "900101", "Kim Minji", true}, "x")).as_object();
+  EXPECT_EQ(consent.at("action"), "cancel");
+}
+
+TEST(JsonBankClient, ReadsAnswers) {
+  auto done = ReadJsonWithdrawAnswer(Http(200, R"({"rsp_code":"A0000","bank_rsp_code":"000","bank_tran_id":"X"})"));
+  EXPECT_EQ(done.verdict, TransferVerdict::kCompleted);
+  EXPECT_EQ(done.response_code, "000");
+  EXPECT_EQ(done.bank_reference, "X");
+  auto poor = ReadJsonWithdrawAnswer(Http(200, R"({"rsp_code":"A0002","bank_rsp_code":"201"})"));
+  EXPECT_EQ(poor.verdict, TransferVerdict::kRefused);
+  EXPECT_EQ(poor.response_code, "201");
+  EXPECT_EQ(poor.detail, "insufficient funds");
+  EXPECT_EQ(ReadJsonWithdrawAnswer(Http(200, R"({"rsp_code":"A0002","bank_rsp_code":"999"})")).verdict,
+            TransferVerdict::kUnknown);
+  EXPECT_EQ(ReadJsonWithdrawAnswer(Http(503, "{}")).verdict, TransferVerdict::kUnknown);
+  EXPECT_EQ(ReadJsonWithdrawAnswer(Http(200, "not json")).verdict, TransferVerdict::kUnknown);
+  EXPECT_EQ(ReadJsonWithdrawAnswer(notify::WebhookResponse{}).verdict, TransferVerdict::kUnknown);
+
+  EXPECT_EQ(ReadJsonResultAnswer(Http(200, R"({"rsp_code":"A0002","bank_rsp_code":"301"})")).verdict,
+            TransferVerdict::kNotReceived);
+  auto found = ReadJsonResultAnswer(Http(200, R"({"rsp_code":"A0000","bank_rsp_code":"000","org_bank_rsp_code":"000"})"));
+  EXPECT_EQ(found.verdict, TransferVerdict::kCompleted);
+  auto ceiling = ReadJsonResultAnswer(Http(200, R"({"rsp_code":"A0000","bank_rsp_code":"000","org_bank_rsp_code":"203"})"));
+  EXPECT_EQ(ceiling.verdict, TransferVerdict::kRefused);
+  EXPECT_EQ(ceiling.response_code, "203");
+  EXPECT_EQ(ReadJsonResultAnswer(Http(200, R"({"rsp_code":"A0000","bank_rsp_code":"000"})")).verdict,
+            TransferVerdict::kUnknown);
+
+  auto registered = ReadJsonConsentAnswer(
+      Http(200, R"({"rsp_code":"A0000","bank_rsp_code":"000","consent_id":"CNS1","ceiling":50000})"));
+  EXPECT_EQ(registered.outcome, ConsentOutcome::kRegistered);
+  EXPECT_EQ(registered.consent_id, "CNS1");
+  EXPECT_EQ(registered.ceiling_won, 50'000);
+  auto mismatch = ReadJsonConsentAnswer(Http(200, R"({"rsp_code":"A0002","bank_rsp_code":"102"})"));
+  EXPECT_EQ(mismatch.outcome, ConsentOutcome::kRefused);
+  EXPECT_EQ(mismatch.response_code, "102");
+  EXPECT_EQ(ReadJsonConsentAnswer(Http(502, "")).outcome, ConsentOutcome::kUnavailable);
+}
+
+// A bank on loopback: answers each request with `answer` (nullopt: closes the connection unanswered)
+// on its own thread, and keeps what it was sent.
+class LoopbackBank {
+ public:
+  using Answer = std::function<std::optional<std::string>(const http::request<http::string_body>&)>;
+  explicit LoopbackBank(Answer answer) : answer_(std::move(answer)) {
+    acceptor_.open(tcp::v4());
+    acceptor_.bind({asio::ip::make_address("127.0.0.1"), 0});
+    acceptor_.listen();
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~LoopbackBank() {
+    stopping_ = true;
+    tcp::socket poke(ioc_);  // unblocks accept
+    boost::system::error_code ec;
+    poke.connect(acceptor_.local_endpoint(), ec);
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()); }
+  std::vector<http::request<http::string_body>> seen() {
+    std::lock_guard lock(mutex_);
+    return seen_;
+  }
+
+ private:
+  void Serve() {
+    while (!stopping_) {
+      tcp::socket socket(ioc_);
+      boost::system::error_code ec;
+      acceptor_.accept(socket, ec);
+      if (ec || stopping_) return;
+      beast::flat_buffer buffer;
+      http::request<http::string_body> request;
+      http::read(socket, buffer, request, ec);
+      if (ec) continue;
+      {
+        std::lock_guard lock(mutex_);
+        seen_.push_back(request);
+      }
+      auto body = answer_(request);
+      if (!body) continue;  // the socket closes unanswered
+      http::response<http::string_body> response{http::status::ok, request.version()};
+      response.set(http::field::content_type, "application/json");
+      response.body() = *body;
+      response.prepare_payload();
+      http::write(socket, response, ec);
+    }
+  }
+
+  Answer answer_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_{ioc_};
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;
+  std::vector<http::request<http::string_body>> seen_;
+};
+
+notify::WebhookResponse PostTo(const std::string& base, std::string body, std::string secret) {
+  asio::io_context io;
+  JsonBankClient client(io, std::chrono::milliseconds(2000));
+  auto future = asio::co_spawn(io, client.Post(base, kJsonWithdrawPath, std::move(body), std::move(secret)),
+                               asio::use_future);
+  io.run();
+  return future.get();
+}
+
+TEST(JsonBankClient, PostsSignedOverLoopbackAndADroppedAnswerIsUnknown) {
+  LoopbackBank bank([](const auto&) { return std::optional<std::string>(R"({"rsp_code":"A0000","bank_rsp_code":"000"})"); });
+  auto response = PostTo(bank.url() + "/", R"({"a":1})", "bsk_secret");
+  EXPECT_EQ(ReadJsonWithdrawAnswer(response).verdict, TransferVerdict::kCompleted) << response.error;
+  auto seen = bank.seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].target(), "/v2.0/transfer/withdraw");
+  std::string ts(seen[0]["Varelay-Timestamp"]);
+  EXPECT_EQ(seen[0]["Varelay-Signature"],
+            "v1=" + HmacSha256Hex("bsk_secret", ts + ".POST./v2.0/transfer/withdraw.{\"a\":1}"));
+
+  LoopbackBank silent([](const auto&) { return std::optional<std::string>(); });
+  auto lost = PostTo(silent.url(), "{}", "");
+  EXPECT_EQ(lost.status, 0);
+  EXPECT_EQ(ReadJsonWithdrawAnswer(lost).verdict, TransferVerdict::kUnknown);
+  EXPECT_TRUE(silent.seen().at(0)["Varelay-Signature"].empty()) << "no secret, no signature";
+}
+
+// A started engine on a temporary store with JSON bank 088 (its URL given as --json-bank would)
+// and telegram bank 004 without an endpoint.
+class RegistrarTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("varelay-consent-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    store_ = std::move(OpenSqliteStore((dir_ / "varelay.db").string()).value());
+    engine_ = std::make_unique<Engine>(*store_, clock_, EngineOptions{});
+    ASSERT_TRUE(engine_->Recover());
+    engine_->Start();
+    Do(CreateBank{"088", "Shinhan"});
+    Do(CreateBank{"004", "KB", BankProtocol::kTelegram, ""});
+  }
+  void TearDown() override {
+    engine_->Stop();
+    engine_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Do(Command command) {
+    std::promise<bool> done;
+    Submission s;
+    s.internal = true;
+    s.command = std::move(command);
+    s.reply = [&done](Result<Outcome> r, std::optional<RenderedResponse>) { done.set_value(r.has_value()); };
+    ASSERT_TRUE(engine_->Submit(std::move(s)));
+    ASSERT_TRUE(done.get_future().get());
+  }
+  ConsentAnswer Register(BankConsentRegistrar& registrar, ConsentRequest request) {
+    std::promise<ConsentAnswer> answer;
+    registrar.Register(std::move(request), [&answer](ConsentAnswer a) { answer.set_value(std::move(a)); });
+    return answer.get_future().get();
+  }
+
+  std::filesystem::path dir_;
+  SystemClock clock_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(RegistrarTest, RegistersAtAJsonBankIsRefusedOrUnavailable) {
+  LoopbackBank bank([](const http::request<http::string_body>& r) {
+    auto body = boost::json::parse(r.body()).as_object();
+    if (body.at("holder_name") != "Kim Minji") return std::optional<std::string>(R"({"rsp_code":"A0002","bank_rsp_code":"102"})");
+    return std::optional<std::string>(
+        R"({"rsp_code":"A0000","bank_rsp_code":"000","consent_id":"CNS77","ceiling":30000})");
+  });
+  BankHealth health({2, std::chrono::seconds(60)});
+  ConsentRegistrarOptions options;
+  options.timeout = std::chrono::milliseconds(2000);
+  options.health = &health;
+  options.json_banks["088"] = bank.url();
+  BankConsentRegistrar registrar(*engine_, options);
+
+  auto ok = Register(registrar, {"088", "33334444555", "900101", "Kim Minji"});
+  EXPECT_EQ(ok.outcome, ConsentOutcome::kRegistered) << ok.detail;
+  EXPECT_EQ(ok.consent_id, "CNS77");
+  EXPECT_EQ(ok.ceiling_won, 30'000);
+  EXPECT_EQ(bank.seen().at(0).target(), "/v2.0/transfer/withdraw-consent");
+  auto refused = Register(registrar, {"088", "33334444555", "900101", "Lee"});
+  EXPECT_EQ(refused.outcome, ConsentOutcome::kRefused);
+  EXPECT_EQ(refused.response_code, "102");
+  EXPECT_EQ(Register(registrar, {"004", "1234567", "900101", "Kim"}).outcome, ConsentOutcome::kUnavailable)
+      << "a telegram bank without an endpoint";
+  EXPECT_EQ(Register(registrar, {"011", "1234567", "900101", "Kim"}).outcome, ConsentOutcome::kUnavailable)
+      << "an unknown bank";
+}
+
+TEST_F(RegistrarTest, AnUnansweringBankIsUnavailableAndOpensItsCircuit) {
+  LoopbackBank bank([](const auto&) { return std::optional<std::string>(); });
+  BankHealth health({2, std::chrono::seconds(60)});
+  ConsentRegistrarOptions options;
+  options.timeout = std::chrono::milliseconds(500);
+  options.health = &health;
+  options.json_banks["088"] = bank.url();
+  BankConsentRegistrar registrar(*engine_, options);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(Register(registrar, {"088", "33334444555", "900101", "Kim Minji"}).outcome, ConsentOutcome::kUnavailable);
+  }
+  auto open = Register(registrar, {"088", "33334444555", "900101", "Kim Minji"});
+  EXPECT_EQ(open.outcome, ConsentOutcome::kUnavailable);
+  EXPECT_NE(open.detail.find("circuit is open"), std::string::npos) << open.detail;
+  EXPECT_EQ(bank.seen().size(), 2u) << "an open circuit calls nobody";
+}
+
+}  // namespace
+}  // namespace varelay::banks
