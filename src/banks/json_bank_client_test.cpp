@@ -2,7 +2,9 @@
 // gives them, every kind of answer read to the right verdict (no answer, an HTTP error or 999
 // settles nothing), requests signed as banks sign theirs; against a real loopback HTTP server, a
 // post arrives signed and an answer that never comes (the connection closed) leaves it unknown;
-// and BankConsentRegistrar, routed by a real engine, registers, is refused, or is unavailable.
+// BankConsentRegistrar, routed by a real engine, registers, is refused, or is unavailable; and the
+// transfer executor sends a JSON bank's transfer once and, its answer dropped, settles it by
+// transfer/result with one booking.
 #include "banks/json_bank_client.h"
 
 #include <gtest/gtest.h>
@@ -18,6 +20,7 @@
 #include <thread>
 
 #include "banks/consent.h"
+#include "banks/transfer_executor.h"
 #include "domain/digest.h"
 #include "engine/engine.h"
 #include "store/sqlite_store.h"
@@ -108,6 +111,28 @@ TEST(JsonBankClient, ReadsAnswers) {
   EXPECT_EQ(mismatch.outcome, ConsentOutcome::kRefused);
   EXPECT_EQ(mismatch.response_code, "102");
   EXPECT_EQ(ReadJsonConsentAnswer(Http(502, "")).outcome, ConsentOutcome::kUnavailable);
+}
+
+TEST(ConsentTelegram, BuildsTheRequestAndReadsTheBanksAnswers) {
+  auto request = ConsentTelegram({"004", "33334444555", "900101", "김민지"}, 900'005, *ParseRfc3339("2026-11-25T01:00:00Z"));
+  EXPECT_EQ(request.header.message_code, "0600");
+  EXPECT_EQ(request.header.business_code, "500");
+  EXPECT_EQ(request.header.sequence, 900'005u);
+  EXPECT_EQ(telegram::Decode(telegram::Encode(request)).value(), request);
+  auto answer = telegram::MakeBankResponse(request, "0000").value();
+  std::get<telegram::ConsentRegistration>(answer.body).consent_id = "CNS9";
+  std::get<telegram::ConsentRegistration>(answer.body).ceiling_won = 100'000;
+  auto registered = ReadConsentAnswer(answer);
+  EXPECT_EQ(registered.outcome, ConsentOutcome::kRegistered);
+  EXPECT_EQ(registered.consent_id, "CNS9");
+  EXPECT_EQ(registered.ceiling_won, 100'000);
+  auto refused = ReadConsentAnswer(telegram::MakeBankResponse(request, "0102").value());
+  EXPECT_EQ(refused.outcome, ConsentOutcome::kRefused);
+  EXPECT_EQ(refused.response_code, "0102");
+  EXPECT_EQ(ReadConsentAnswer(telegram::MakeBankResponse(request, "0999").value()).outcome, ConsentOutcome::kUnavailable);
+  EXPECT_EQ(ReadConsentAnswer(std::nullopt, "no answer within 500 ms").outcome, ConsentOutcome::kUnavailable);
+  EXPECT_EQ(ReadConsentAnswer(telegram::MakeBankResponse(request, "0000").value()).outcome, ConsentOutcome::kUnavailable)
+      << "a registration answered without a consent id";
 }
 
 // A bank on loopback: answers each request with `answer` (nullopt: closes the connection unanswered)
@@ -215,14 +240,20 @@ class RegistrarTest : public ::testing::Test {
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
-  void Do(Command command) {
-    std::promise<bool> done;
+  // Submits as the relay itself (`bearer` empty) or with a key; waits for the outcome.
+  Result<Outcome> Ask(Command command, const std::string& bearer = {}) {
+    std::promise<Result<Outcome>> done;
     Submission s;
-    s.internal = true;
+    s.internal = bearer.empty();
+    s.bearer = bearer;
     s.command = std::move(command);
-    s.reply = [&done](Result<Outcome> r, std::optional<RenderedResponse>) { done.set_value(r.has_value()); };
-    ASSERT_TRUE(engine_->Submit(std::move(s)));
-    ASSERT_TRUE(done.get_future().get());
+    s.reply = [&done](Result<Outcome> r, std::optional<RenderedResponse>) { done.set_value(std::move(r)); };
+    EXPECT_TRUE(engine_->Submit(std::move(s)));
+    return done.get_future().get();
+  }
+  void Do(Command command) {
+    auto r = Ask(std::move(command));
+    ASSERT_TRUE(r.has_value()) << r.error().detail;
   }
   ConsentAnswer Register(BankConsentRegistrar& registrar, ConsentRequest request) {
     std::promise<ConsentAnswer> answer;
@@ -279,6 +310,70 @@ TEST_F(RegistrarTest, AnUnansweringBankIsUnavailableAndOpensItsCircuit) {
   EXPECT_EQ(open.outcome, ConsentOutcome::kUnavailable);
   EXPECT_NE(open.detail.find("circuit is open"), std::string::npos) << open.detail;
   EXPECT_EQ(bank.seen().size(), 2u) << "an open circuit calls nobody";
+}
+
+// A JSON bank that books each bank_tran_id once, never answers the first withdraw (the dropped
+// answer) and answers result inquiries from its book.
+struct BookingBank {
+  std::mutex mutex;
+  std::map<std::string, std::int64_t> booked;  // bank_tran_id -> amount
+  int withdraws = 0;
+  int results = 0;
+
+  std::optional<std::string> Answer(const http::request<http::string_body>& r) {
+    auto body = boost::json::parse(r.body()).as_object();
+    std::lock_guard lock(mutex);
+    if (r.target() == "/v2.0/transfer/withdraw") {
+      ++withdraws;
+      booked.emplace(std::string(body.at("bank_tran_id").as_string()), std::stoll(std::string(body.at("tran_amt").as_string())));
+      if (withdraws == 1) return std::nullopt;
+      return R"({"rsp_code":"A0000","bank_rsp_code":"000"})";
+    }
+    ++results;
+    if (!booked.contains(std::string(body.at("org_bank_tran_id").as_string()))) {
+      return R"({"rsp_code":"A0002","bank_rsp_code":"301"})";
+    }
+    return R"({"rsp_code":"A0000","bank_rsp_code":"000","org_bank_rsp_code":"000","org_bank_tran_id":"REF1"})";
+  }
+};
+
+TEST_F(RegistrarTest, ExecutorSendsAJsonTransferAndResolvesADroppedAnswerWithOneDebit) {
+  BookingBank book;
+  LoopbackBank bank([&book](const auto& r) { return book.Answer(r); });
+  Do(CreateMerchant{"shop", "Shop"});
+  Do(CreateContract{"shop", "088", "8801234567890", "Shop Co.", Issuance::kPool, "", 3000, true});
+  auto key = std::get<IssuedApiKey>(Ask(CreateApiKey{Role::kMerchantPayouts, "shop", "", "payouts"}).value()).token;
+  engine_->Stop();  // the executor must be the engine's transfer listener from its start
+  engine_.reset();
+  engine_ = std::make_unique<Engine>(*store_, clock_, EngineOptions{});
+  ASSERT_TRUE(engine_->Recover());
+  TransferExecutorOptions options;
+  options.timeout = std::chrono::milliseconds(500);
+  options.first_retry = std::chrono::milliseconds(50);
+  options.json_banks["088"] = bank.url();
+  TransferExecutor executor(*engine_, options);
+  engine_->SetTransferListener(&executor);
+  executor.Start();
+  engine_->Start();
+
+  auto created = Ask(CreateTransfer{"088", Money(12'000, Currency::Krw()), "004", "1101234567", "Kim", "DIVISION"}, key);
+  ASSERT_TRUE(created.has_value()) << created.error().detail;
+  std::string id = std::get<TransferView>(*created).transfer.id;
+  Transfer t;
+  for (int i = 0; i < 200; ++i) {
+    t = std::get<TransferView>(Ask(GetTransfer{id}, key).value()).transfer;
+    if (t.status != TransferStatus::kPending) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  engine_->Stop();  // before the executor it calls goes away
+  executor.Stop();
+  EXPECT_EQ(t.status, TransferStatus::kCompleted) << t.last_error;
+  EXPECT_EQ(t.attempts, 1) << "sent once; the result inquiry told the outcome";
+  EXPECT_EQ(t.bank_reference, "REF1");
+  std::lock_guard lock(book.mutex);
+  EXPECT_EQ(book.withdraws, 1);
+  EXPECT_GE(book.results, 1);
+  EXPECT_EQ(book.booked.size(), 1u);
 }
 
 }  // namespace
