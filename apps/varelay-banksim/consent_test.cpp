@@ -156,6 +156,13 @@ TEST(BanksimConsent, JsonBankRoutesWithFaults) {
   EXPECT_EQ(Body(consent).at("rsp_code"), "A0000");
   EXPECT_EQ(Body(consent).at("bank_rsp_code"), "000");
   EXPECT_EQ(Body(consent).at("ceiling"), 0);
+  auto named = Body(call("POST", "/v2.0/inquiry/real_name",
+                         R"({"bank_code_std":"004","account_num":"33334444555","account_holder_info":"900101"})"));
+  EXPECT_EQ(named.at("account_holder_name"), "Kim Minji");
+  EXPECT_EQ(Body(call("POST", "/v2.0/inquiry/real_name",
+                      R"({"bank_code_std":"004","account_num":"33334444555","account_holder_info":"800101"})"))
+                .at("bank_rsp_code"),
+            "101") << "another birth date";
   auto mismatch = call("POST", "/v2.0/transfer/withdraw-consent",
                        R"({"bank_code":"004","account":"33334444555","holder_id":"900101","holder_name":"Lee","action":"register"})");
   EXPECT_EQ(Body(mismatch).at("bank_rsp_code"), "102");

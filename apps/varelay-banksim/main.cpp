@@ -333,6 +333,7 @@ JSON bank API (the relay's own requests to a JSON bank; varelayd --json-bank COD
   POST /v2.0/transfer/result {org_bank_tran_id, org_bank_tran_date} -> org_bank_rsp_code
   POST /v2.0/transfer/withdraw-consent {bank_code, account, holder_id, holder_name,
        action: register|cancel} -> consent_id, ceiling
+  POST /v2.0/inquiry/real_name {bank_code_std, account_num, account_holder_info?} -> account_holder_name
   (Telegram: 0600/500 registers consent; a debit answers 0202 without it, 0203 above the ceiling.)
 
 Protocols (--protocol): every payment asks the relay's pre-check before money moves, then the

@@ -148,6 +148,26 @@ SimResponse Consent(Teller& teller, const SimRequest& request) {
   return Answer(kJsonBankOk, std::move(extra));
 }
 
+// inquiry/real_name: the holder of an account (a birth date given must be the account's, when it
+// has one).
+SimResponse RealName(Teller& teller, const SimRequest& request) {
+  if (InOutage(teller)) return Outage();
+  auto body = Parse(request);
+  if (!body) return Problem(400, "malformed_json", "the body must be a JSON object");
+  std::string account = Text(*body, "account_num");
+  std::string holder_id = Text(*body, "account_holder_info");
+  auto name = teller.WithBank([&](Bank& bank) -> std::optional<std::string> {
+    const Account* a = bank.FindAccount(account);
+    if (Text(*body, "bank_code_std") != bank.options().bank_code || !a) return std::nullopt;
+    if (!a->holder_id.empty() && !holder_id.empty() && a->holder_id != holder_id) return std::nullopt;
+    return a->holder_name;
+  });
+  json::object extra{{"bank_tran_id", Text(*body, "bank_tran_id")}, {"account_num", account}};
+  if (!name) return Answer(kJsonNoSuchAccount, std::move(extra));
+  extra["account_holder_name"] = *name;
+  return Answer(kJsonBankOk, std::move(extra));
+}
+
 // POST /sim/accounts {bank, account, holder_name, holder_id?, balance?, ceiling?}: a master's
 // (customer) account, with the ceiling per debit the bank answers at consent (0: none).
 SimResponse OpenMasterAccount(Teller& teller, const SimRequest& request) {
@@ -223,6 +243,7 @@ std::optional<SimResponse> HandleOpenBanking(Teller& teller, const SimRequest& r
   if (path == "/v2.0/transfer/withdraw") return only_post(Withdraw);
   if (path == "/v2.0/transfer/result") return only_post(Result);
   if (path == "/v2.0/transfer/withdraw-consent") return only_post(Consent);
+  if (path == "/v2.0/inquiry/real_name") return only_post(RealName);
   if (path == "/sim/accounts") return only_post(OpenMasterAccount);
   constexpr std::string_view kAccounts = "/sim/accounts/";
   if (path.starts_with(kAccounts)) {

@@ -109,6 +109,29 @@ std::string JsonConsentBody(const ConsentRequest& r, std::string_view bank_tran_
   return json::serialize(o);
 }
 
+std::string JsonRealNameBody(std::string_view bank, std::string_view account, std::string_view holder_id,
+                             std::string_view bank_tran_id) {
+  json::object o{{"bank_tran_id", bank_tran_id},
+                 {"bank_code_std", bank},
+                 {"account_num", account},
+                 {"account_holder_info_type", holder_id.size() == 10 ? "6" : " "},
+                 {"account_holder_info", holder_id}};
+  return json::serialize(o);
+}
+
+Result<std::string> ReadJsonRealNameAnswer(const notify::WebhookResponse& response) {
+  std::string why;
+  auto o = Parse(response, why);
+  if (!o) return Fail(ErrorCode::kBankUnavailable, why);
+  std::string code = Text(*o, "bank_rsp_code");
+  if (code == kJsonNoSuchAccount) return Fail(ErrorCode::kNotFound, "the bank has no such account");
+  std::string name = Text(*o, "account_holder_name");
+  if (!Succeeded(*o) || name.empty()) {
+    return Fail(ErrorCode::kBankUnavailable, "the bank answered " + Text(*o, "rsp_code") + "/" + code);
+  }
+  return name;
+}
+
 TransferAnswer ReadJsonWithdrawAnswer(const notify::WebhookResponse& response) {
   std::string why;
   auto o = Parse(response, why);

@@ -23,6 +23,7 @@ namespace varelay::banks {
 inline constexpr std::string_view kJsonWithdrawPath = "/v2.0/transfer/withdraw";
 inline constexpr std::string_view kJsonResultPath = "/v2.0/transfer/result";
 inline constexpr std::string_view kJsonConsentPath = "/v2.0/transfer/withdraw-consent";
+inline constexpr std::string_view kJsonRealNamePath = "/v2.0/inquiry/real_name";
 
 // The transfer's bank_tran_id: the 10-character institution code, `U`, and its sequence of the
 // day zero-filled to 9 digits. Fixed by the transfer's date and sequence, so a re-send repeats it
@@ -35,12 +36,19 @@ std::string JsonWithdrawBody(const Transfer& transfer, std::string_view bank_tra
 std::string JsonResultBody(const Transfer& transfer, std::string_view bank_tran_id,
                            std::string_view original_tran_id);
 std::string JsonConsentBody(const ConsentRequest& request, std::string_view bank_tran_id);
+// An account-holder inquiry (Open Banking `inquiry/real_name`), for a JSON bank what 0600/400 is
+// for a telegram bank.
+std::string JsonRealNameBody(std::string_view bank, std::string_view account, std::string_view holder_id,
+                             std::string_view bank_tran_id);
 
 // What the bank's HTTP answer says. A status other than 200, no answer or a body that is not the
 // expected JSON settles nothing (kUnknown / kUnavailable).
 TransferAnswer ReadJsonWithdrawAnswer(const notify::WebhookResponse& response);
 TransferAnswer ReadJsonResultAnswer(const notify::WebhookResponse& response);
 ConsentAnswer ReadJsonConsentAnswer(const notify::WebhookResponse& response);
+// The holder name, or kNotFound (bank_rsp_code 101), or kBankUnavailable (anything else), as
+// ReadHolderAnswer does for telegrams.
+Result<std::string> ReadJsonRealNameAnswer(const notify::WebhookResponse& response);
 
 // The headers that sign `body` posted to `url` (Varelay-Timestamp, Varelay-Signature: v1= HMAC-SHA256
 // of "<ts>.POST.<target>.<body>"), none when `secret` is empty.

@@ -111,6 +111,16 @@ TEST(JsonBankClient, ReadsAnswers) {
   EXPECT_EQ(mismatch.outcome, ConsentOutcome::kRefused);
   EXPECT_EQ(mismatch.response_code, "102");
   EXPECT_EQ(ReadJsonConsentAnswer(Http(502, "")).outcome, ConsentOutcome::kUnavailable);
+
+  EXPECT_EQ(ReadJsonRealNameAnswer(Http(200, R"({"rsp_code":"A0000","bank_rsp_code":"000","account_holder_name":"김민지"})"))
+                .value(),
+            "김민지");
+  EXPECT_EQ(ReadJsonRealNameAnswer(Http(200, R"({"rsp_code":"A0002","bank_rsp_code":"101"})")).error().code,
+            ErrorCode::kNotFound);
+  EXPECT_EQ(ReadJsonRealNameAnswer(Http(503, "")).error().code, ErrorCode::kBankUnavailable);
+  auto name = boost::json::parse(JsonRealNameBody("088", "33334444555", "900101", "T")).as_object();
+  EXPECT_EQ(name.at("account_num"), "33334444555");
+  EXPECT_EQ(name.at("account_holder_info"), "900101");
 }
 
 TEST(ConsentTelegram, BuildsTheRequestAndReadsTheBanksAnswers) {
