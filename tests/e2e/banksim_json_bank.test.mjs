@@ -3,8 +3,9 @@
 // POST /v2.0/transfer/withdraw and completes, crediting a recipient account at the same bank (a
 // refund to a master); a dropped answer (the bank booked, never answered) is resolved by
 // /v2.0/transfer/result with exactly one debit; a debit answered after the relay gave up, likewise;
-// insufficient funds is refused with the bank's code 201; a JSON bank without a URL keeps the
-// transfer pending with last_error saying so.
+// a SIGKILL of varelayd with the withdrawal in doubt, likewise after the restart; insufficient funds
+// is refused with the bank's code 201; a JSON bank without a URL keeps the transfer pending with
+// last_error saying so.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,14 +29,12 @@ const MASTER_OPENING = 5_000;
  * and a relay given its URL with --json-bank, with json banks 088 and 004 (no URL), merchant shop
  * with a contract at each and a pay-out key.
  */
-async function setup(t, { simArgs = [] } = {}) {
+async function setup(t, { simArgs = [], timeoutMs = 700 } = {}) {
   const dataDir = makeTempDir();
-  const c = {};
+  const c = { dataDir };
   c.sim = await startBanksim({ relayUrl: 'http://127.0.0.1:9', apiKey: 'unused', args: ['--bank', '088', ...simArgs] });
-  c.relay = await startRelay({
-    dataDir,
-    args: ['--json-bank', `088=${c.sim.url}`, '--bank-timeout-ms', '700', '--transfer-retry-max-s', '1'],
-  });
+  c.relayArgv = ['--json-bank', `088=${c.sim.url}`, '--bank-timeout-ms', String(timeoutMs), '--transfer-retry-max-s', '1'];
+  c.relay = await startRelay({ dataDir, args: c.relayArgv });
   t.after(async () => {
     await c.sim.kill();
     await c.relay.kill();
@@ -51,7 +50,8 @@ async function setup(t, { simArgs = [] } = {}) {
       bank, mother_account: bank === '088' ? MOTHER : '004100000000001', holder_name: 'Example Shop Co.',
     }), 201, `contract ${bank}`);
   }
-  c.shop = api(c.relay.url, expectStatus(await c.admin.post('/v1/api-keys', { role: 'merchant_payouts', merchant: 'shop', label: 'payouts' }), 201).key);
+  c.shopKey = expectStatus(await c.admin.post('/v1/api-keys', { role: 'merchant_payouts', merchant: 'shop', label: 'payouts' }), 201).key;
+  c.shop = api(c.relay.url, c.shopKey);
   expectStatus(await c.sim.client.post('/accounts', {
     number: MOTHER, holder_name: 'Example Shop Co.', kind: 'mother', prefix: '9088', balance: MOTHER_OPENING,
   }), 201, 'mother account');
@@ -113,6 +113,26 @@ test('a debit answered after the relay gave up is resolved by the result inquiry
   const mother = await simAccount(c, MOTHER);
   assert.equal(mother.debits.length, 1);
   assert.equal(mother.balance, MOTHER_OPENING - 7_000);
+});
+
+test('SIGKILL with a JSON withdrawal in doubt: after the restart the relay asks transfer/result first, debited once', async (t) => {
+  // The bank books at once and answers 4 s later: the relay is killed while it waits.
+  const c = await setup(t, { simArgs: ['--fault-debit-delay-ms', '4000'], timeoutMs: 5000 });
+  const created = await createTransfer(c, 9_000);
+  await waitFor(async () => {
+    const x = expectStatus(await c.shop.get(`/v1/transfers/${created.id}`), 200);
+    return x.in_doubt ? x : null;
+  }, { what: 'the withdrawal to be sent (in doubt)' });
+  await waitFor(async () => ((await simAccount(c, MOTHER)).debits.length === 1 ? true : null), { what: 'the bank to debit' });
+  await c.relay.kill();
+  c.relay = await startRelay({ dataDir: c.dataDir, args: c.relayArgv });
+  c.shop = api(c.relay.url, c.shopKey);
+  const done = await settled(c, created.id);
+  assert.equal(done.status, 'completed', JSON.stringify(done));
+  assert.equal(done.attempts, 1, 'never sent twice');
+  const mother = await simAccount(c, MOTHER);
+  assert.equal(mother.debits.length, 1);
+  assert.equal(mother.balance, MOTHER_OPENING - 9_000);
 });
 
 test('a JSON bank without a URL: the transfer is taken and stays pending, last_error naming --json-bank', async (t) => {
