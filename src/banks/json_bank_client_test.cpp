@@ -2,7 +2,8 @@
 // gives them, every kind of answer read to the right verdict (no answer, an HTTP error or 999
 // settles nothing), requests signed as banks sign theirs; against a real loopback HTTP server, a
 // post arrives signed and an answer that never comes (the connection closed) leaves it unknown;
-// BankConsentRegistrar, routed by a real engine, registers, is refused, or is unavailable; and the
+// BankConsentRegistrar, routed by a real engine, registers at a JSON or a telegram bank (0600/500
+// over loopback TCP), is refused, or is unavailable; and the
 // transfer executor sends a JSON bank's transfer once and, its answer dropped, settles it by
 // transfer/result with one booking.
 #include "banks/json_bank_client.h"
@@ -20,6 +21,7 @@
 #include <thread>
 
 #include "banks/consent.h"
+#include "banks/telegram/frame.h"
 #include "banks/transfer_executor.h"
 #include "domain/digest.h"
 #include "engine/engine.h"
@@ -303,6 +305,69 @@ TEST_F(RegistrarTest, RegistersAtAJsonBankIsRefusedOrUnavailable) {
       << "a telegram bank without an endpoint";
   EXPECT_EQ(Register(registrar, {"011", "1234567", "900101", "Kim"}).outcome, ConsentOutcome::kUnavailable)
       << "an unknown bank";
+}
+
+// A telegram bank on loopback: reads one framed telegram per connection and answers it with
+// `code`, a consent id and a ceiling.
+class LoopbackTelegramBank {
+ public:
+  explicit LoopbackTelegramBank(std::string code) : code_(std::move(code)) {
+    acceptor_.open(tcp::v4());
+    acceptor_.bind({asio::ip::make_address("127.0.0.1"), 0});
+    acceptor_.listen();
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~LoopbackTelegramBank() {
+    stopping_ = true;
+    tcp::socket poke(ioc_);
+    boost::system::error_code ec;
+    poke.connect(acceptor_.local_endpoint(), ec);
+    thread_.join();
+  }
+  std::string endpoint() const { return "127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()); }
+
+ private:
+  void Serve() {
+    while (!stopping_) {
+      tcp::socket socket(ioc_);
+      boost::system::error_code ec;
+      acceptor_.accept(socket, ec);
+      if (ec || stopping_) return;
+      std::string frame(4 + telegram::kTelegramBytes, '\0');
+      asio::read(socket, asio::buffer(frame), ec);
+      if (ec) continue;
+      auto request = telegram::Decode(std::string_view(frame).substr(4));
+      if (!request) continue;
+      auto answer = telegram::MakeBankResponse(*request, code_).value();
+      auto& body = std::get<telegram::ConsentRegistration>(answer.body);
+      body.consent_id = code_ == "0000" ? "CNS42" : "";
+      body.ceiling_won = 70'000;
+      asio::write(socket, asio::buffer(telegram::Frame(telegram::Encode(answer))), ec);
+    }
+  }
+
+  std::string code_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_{ioc_};
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+};
+
+TEST_F(RegistrarTest, RegistersAtATelegramBankOr0102Refuses) {
+  LoopbackTelegramBank yes("0000");
+  LoopbackTelegramBank no("0102");
+  ConsentRegistrarOptions options;
+  options.timeout = std::chrono::milliseconds(2000);
+  BankConsentRegistrar registrar(*engine_, options);
+  Do(UpdateBank{"004", std::nullopt, yes.endpoint(), std::nullopt});
+  auto ok = Register(registrar, {"004", "33334444555", "900101", "김민지"});
+  EXPECT_EQ(ok.outcome, ConsentOutcome::kRegistered) << ok.detail;
+  EXPECT_EQ(ok.consent_id, "CNS42");
+  EXPECT_EQ(ok.ceiling_won, 70'000);
+  Do(UpdateBank{"004", std::nullopt, no.endpoint(), std::nullopt});
+  auto refused = Register(registrar, {"004", "33334444555", "900101", "Lee"});
+  EXPECT_EQ(refused.outcome, ConsentOutcome::kRefused);
+  EXPECT_EQ(refused.response_code, "0102");
 }
 
 TEST_F(RegistrarTest, AnUnansweringBankIsUnavailableAndOpensItsCircuit) {
