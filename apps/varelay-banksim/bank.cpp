@@ -770,6 +770,26 @@ std::string Bank::CreditableAccount(const WithdrawalOrder& order) const {
   return it->first;
 }
 
+BankResult<Booking> Bank::Fund(std::string_view number, Money amount, Instant now) {
+  if (auto ok = CheckAmount(amount); !ok) return std::unexpected(ok.error());
+  auto it = accounts_.find(number);
+  if (it == accounts_.end()) return Refuse(BankErrc::kNotFound, "no account " + std::string(number));
+  if (it->second.balance.minor() > kMaxBalanceMinor - amount.minor()) {
+    return Refuse(BankErrc::kBalanceLimit, "the account would exceed its balance limit");
+  }
+  if (bookings_.size() >= kMaxBookings) return Refuse(BankErrc::kLimitReached, "the bank's booking journal is full");
+  Booking booking;
+  booking.id = NextTransactionId();
+  booking.kind = BookingKind::kDeposit;
+  booking.credit_account = it->first;
+  booking.amount = amount;
+  booking.booked_at = now;
+  booking.payer_name = "top-up";
+  Post(booking);
+  Persist({counters_, it->second, booking});
+  return booking;
+}
+
 std::vector<Withdrawal> Bank::WithdrawalsFrom(std::string_view account) const {
   std::vector<Withdrawal> out;
   for (const auto& [reference, w] : withdrawals_) {

@@ -388,6 +388,9 @@ class Bank {
   // kReferenceConflict. An unknown account fails kNotFound and records nothing.
   BankResult<WithdrawalResult> Withdraw(const WithdrawalOrder& order, Instant now);
   const Withdrawal* FindWithdrawal(std::string_view reference) const;
+  // Money paid into `account` from outside the bank (a master tops up): a booking, no notice.
+  // Fails kNotFound, kInvalidField (amount), kBalanceLimit.
+  BankResult<Booking> Fund(std::string_view account, Money amount, Instant now);
   // Every withdrawal from `account` (completed and refused), in reference order.
   std::vector<Withdrawal> WithdrawalsFrom(std::string_view account) const;
   // Registers (or, `cancel`, ends) the withdrawal consent of a customer account. Fails kNotFound

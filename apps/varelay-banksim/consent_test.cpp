@@ -189,6 +189,12 @@ TEST(BanksimConsent, JsonBankRoutesWithFaults) {
   poor.replace(poor.find("000000007"), 9, "000000009");
   poor.replace(poor.find("\"7000\""), 6, "\"99000\"");
   EXPECT_EQ(Body(call("POST", "/v2.0/transfer/withdraw", poor)).at("bank_rsp_code"), "201");
+  auto funded = call("POST", "/sim/accounts/004/33334444555/fund", R"({"amount":100000})");
+  EXPECT_EQ(funded.status, 200);
+  EXPECT_EQ(Body(funded).at("balance"), 113'000);
+  EXPECT_EQ(call("POST", "/sim/accounts/004/0000/fund", R"({"amount":1})").status, 404);
+  EXPECT_EQ(call("POST", "/sim/accounts/004/33334444555/fund", R"({"amount":0})").status, 400);
+  EXPECT_TRUE(bank.CheckInvariants().has_value());
 }
 
 TEST(BanksimConsent, JsonBankOutageAnswers503Unexecuted) {

@@ -321,6 +321,7 @@ Masters' accounts (division accounts; the relay's JSON bank API below):
   POST /sim/accounts {bank, account, holder_name, holder_id? (YYMMDD), balance?, ceiling?}
        a master's account: its debits need a registered withdrawal consent and at most `ceiling`
        won each (0: none); `bank` must be --bank
+  POST /sim/accounts/{bank}/{account}/fund {amount}   money from outside (a top-up; no notice)
   GET  /sim/accounts/{bank}/{account} -> balance, holder, ceiling, consent_id, debits (every
        withdrawal from it, refusals included, with reason and credit_account)
 JSON bank API (the relay's own requests to a JSON bank; varelayd --json-bank CODE=http://this):

@@ -1,5 +1,5 @@
 // The simulated bank as a JSON (Open Banking-style) bank for the relay's own requests, and the
-// routes tests use to set up and read masters' accounts. Codes: domain/bank_codes.h (rsp_code
+// routes tests use to set up, fund and read masters' accounts. Codes: domain/bank_codes.h (rsp_code
 // A0000 and bank_rsp_code 000 together mean success; 201 insufficient funds, 202 no consent, 203
 // over the consent's ceiling, 101 no such account, 102 holder mismatch, 301 no such transfer).
 #include <boost/json.hpp>
@@ -231,6 +231,25 @@ SimResponse ReadAccount(Teller& teller, std::string_view bank_code, std::string_
   });
 }
 
+// POST /sim/accounts/{bank}/{account}/fund {amount}: money from outside lands on the account.
+SimResponse FundAccount(Teller& teller, const SimRequest& request, std::string_view bank_code, std::string_view number) {
+  auto body = Parse(request);
+  const auto* amount = body ? body->if_contains("amount") : nullptr;
+  if (!amount || !amount->is_int64()) return Problem(400, "invalid_field", "amount is an integer");
+  return teller.WithBank([&](Bank& bank) {
+    if (bank_code != bank.options().bank_code) return Problem(404, "not_found", "no such account");
+    auto funded = bank.Fund(number, Money(amount->get_int64(), Currency::Krw()), teller.Now());
+    if (!funded) {
+      auto code = funded.error().code;
+      return Problem(code == BankErrc::kNotFound ? 404 : code == BankErrc::kInvalidField ? 400 : 422,
+                     BankErrcName(code), funded.error().detail);
+    }
+    return Json(200, json::object{{"account", std::string(number)},
+                                  {"balance", bank.FindAccount(number)->balance.minor()},
+                                  {"transaction_id", funded->id}});
+  });
+}
+
 }  // namespace
 
 std::optional<SimResponse> HandleOpenBanking(Teller& teller, const SimRequest& request) {
@@ -249,6 +268,14 @@ std::optional<SimResponse> HandleOpenBanking(Teller& teller, const SimRequest& r
   if (path.starts_with(kAccounts)) {
     auto rest = path.substr(kAccounts.size());
     auto slash = rest.find('/');
+    constexpr std::string_view kFund = "/fund";
+    if (rest.ends_with(kFund) && slash != std::string_view::npos) {
+      auto account = rest.substr(slash + 1, rest.size() - slash - 1 - kFund.size());
+      if (account.find('/') == std::string_view::npos) {
+        return post ? FundAccount(teller, request, rest.substr(0, slash), account)
+                    : Problem(405, "method_not_allowed", "this path does not take that method");
+      }
+    }
     if (slash == std::string_view::npos || rest.find('/', slash + 1) != std::string_view::npos) {
       return Problem(404, "route_not_found", "GET /sim/accounts/{bank}/{account}");
     }

@@ -35,7 +35,8 @@ SimResponse HandleRequest(Teller& teller, const SimRequest& request);
 
 // The JSON bank's side of the relay's own requests (open_banking.cpp, Open Banking-style): POST
 // /v2.0/transfer/withdraw, /v2.0/transfer/result, /v2.0/transfer/withdraw-consent; and the test
-// routes POST /sim/accounts, GET /sim/accounts/{bank}/{account}. nullopt: not one of these paths.
+// routes POST /sim/accounts, POST /sim/accounts/{bank}/{account}/fund,
+// GET /sim/accounts/{bank}/{account}. nullopt: not one of these paths.
 std::optional<SimResponse> HandleOpenBanking(Teller& teller, const SimRequest& request);
 
 }  // namespace varelay::banksim
