@@ -18,13 +18,6 @@ Instant Now() { return std::chrono::time_point_cast<Millis>(std::chrono::system_
 
 ConsentAnswer Unavailable(std::string detail) { return {ConsentOutcome::kUnavailable, {}, 0, {}, std::move(detail)}; }
 
-std::string RefusalDetail(std::string_view code) {
-  if (code == kTelegramNoSuchAccount) return "no such account";
-  if (code == kTelegramHolderMismatch) return "the holder does not match the account";
-  if (code == kTelegramAccountClosed) return "the account is closed";
-  return "the bank refused with code " + std::string(code);
-}
-
 }  // namespace
 
 telegram::Telegram ConsentTelegram(const ConsentRequest& r, std::uint32_t sequence, Instant now,
@@ -59,7 +52,7 @@ ConsentAnswer ReadConsentAnswer(const std::optional<telegram::Telegram>& answer,
     return {ConsentOutcome::kRegistered, body->consent_id, body->ceiling_won, code, {}};
   }
   if (code.empty() || code == kTelegramSystemError) return Unavailable("the bank answered " + code);
-  return {ConsentOutcome::kRefused, {}, 0, code, RefusalDetail(code)};
+  return {ConsentOutcome::kRefused, {}, 0, code, BankRefusalText(code)};
 }
 
 std::string JsonBaseUrl(const std::map<std::string, std::string>& json_banks, const std::string& bank,

@@ -55,16 +55,6 @@ std::string Text(const json::object& o, std::string_view key) {
 
 bool Succeeded(const json::object& o) { return Text(o, "rsp_code") == kJsonRspOk && Text(o, "bank_rsp_code") == kJsonBankOk; }
 
-std::string RefusalDetail(std::string_view code) {
-  if (code == kJsonInsufficientFunds) return "insufficient funds";
-  if (code == kJsonNoConsent) return "no withdrawal consent for the debit account";
-  if (code == kJsonOverConsentCeiling) return "above the consent's ceiling per debit";
-  if (code == kJsonNoSuchAccount) return "no such account";
-  if (code == kJsonAccountClosed) return "the account is closed";
-  if (code == kJsonHolderMismatch) return "the holder does not match the account";
-  return "the bank refused with code " + std::string(code);
-}
-
 // A refusal code: present, not success, not "try later".
 bool Definitive(std::string_view code) { return !code.empty() && code != kJsonBankOk && code != kJsonSystemError; }
 
@@ -141,7 +131,7 @@ TransferAnswer ReadJsonWithdrawAnswer(const notify::WebhookResponse& response) {
   if (!Definitive(code)) {
     return {TransferVerdict::kUnknown, {}, {}, "the bank answered " + Text(*o, "rsp_code") + "/" + code};
   }
-  return {TransferVerdict::kRefused, code, Text(*o, "bank_tran_id"), RefusalDetail(code)};
+  return {TransferVerdict::kRefused, code, Text(*o, "bank_tran_id"), BankRefusalText(code)};
 }
 
 TransferAnswer ReadJsonResultAnswer(const notify::WebhookResponse& response) {
@@ -155,7 +145,7 @@ TransferAnswer ReadJsonResultAnswer(const notify::WebhookResponse& response) {
   std::string reference = Text(*o, "org_bank_tran_id");
   if (original == kJsonBankOk) return {TransferVerdict::kCompleted, original, reference, {}};
   if (!Definitive(original)) return {TransferVerdict::kUnknown, {}, {}, "the bank has no outcome for it yet"};
-  return {TransferVerdict::kRefused, original, reference, RefusalDetail(original)};
+  return {TransferVerdict::kRefused, original, reference, BankRefusalText(original)};
 }
 
 ConsentAnswer ReadJsonConsentAnswer(const notify::WebhookResponse& response) {
@@ -174,7 +164,7 @@ ConsentAnswer ReadJsonConsentAnswer(const notify::WebhookResponse& response) {
   if (!Definitive(code)) {
     return {ConsentOutcome::kUnavailable, {}, 0, code, "the bank answered " + Text(*o, "rsp_code") + "/" + code};
   }
-  return {ConsentOutcome::kRefused, {}, 0, code, RefusalDetail(code)};
+  return {ConsentOutcome::kRefused, {}, 0, code, BankRefusalText(code)};
 }
 
 std::vector<std::pair<std::string, std::string>> SignatureHeaders(std::string_view secret, std::string_view url,

@@ -7,6 +7,7 @@
 
 #include "banks/telegram/field.h"
 #include "banks/telegram/frame.h"
+#include "domain/bank_codes.h"
 
 namespace varelay::banks {
 namespace asio = boost::asio;
@@ -90,9 +91,7 @@ TransferAnswer ReadWithdrawalAnswer(const Telegram& request, const std::optional
   if (code == telegram::kResponseOk) return out;
   if (code == kBankSystemError) return Unknown("the bank answered " + code + " (system error)");
   out.verdict = TransferVerdict::kRefused;
-  out.detail = code == kBankInsufficientFunds ? "insufficient funds"
-               : code == kBankNoSuchAccount   ? "no such account"
-                                              : "the bank refused with code " + code;
+  out.detail = BankRefusalText(code);
   return out;
 }
 
@@ -112,7 +111,7 @@ TransferAnswer ReadResultAnswer(const Telegram& request, const std::optional<Tel
     return Unknown("the bank has no outcome for it yet");
   }
   out.verdict = TransferVerdict::kRefused;
-  out.detail = original == kBankInsufficientFunds ? "insufficient funds" : "the bank refused with code " + original;
+  out.detail = BankRefusalText(original);
   return out;
 }
 

@@ -5,6 +5,7 @@
 // Transfer::response_code, so the mapping reads both.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace varelay {
@@ -39,5 +40,9 @@ inline constexpr std::string_view kJsonSystemError = "999";
 // bank_refused for any other refusal (an unknown or closed account among them). Empty for a
 // success code (0000/000) or no code.
 std::string_view DivisionDeclineFor(std::string_view response_code);
+
+// For people: what a refusal code of either protocol means ("insufficient funds"), or "the bank
+// refused with code X" for a code of the bank's own.
+std::string BankRefusalText(std::string_view response_code);
 
 }  // namespace varelay

@@ -22,5 +22,11 @@ TEST(DivisionDeclineFor, MapsBothProtocolsCodes) {
   EXPECT_EQ(DivisionDeclineFor(""), "");
 }
 
+TEST(BankRefusalText, NamesBothProtocolsCodes) {
+  EXPECT_EQ(BankRefusalText("0202"), "no withdrawal consent for the debit account");
+  EXPECT_EQ(BankRefusalText("203"), "above the consent's ceiling per debit");
+  EXPECT_EQ(BankRefusalText("V713"), "the bank refused with code V713");
+}
+
 }  // namespace
 }  // namespace varelay
