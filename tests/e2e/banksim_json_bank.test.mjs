@@ -5,13 +5,14 @@
 // /v2.0/transfer/result with exactly one debit; a debit answered after the relay gave up, likewise;
 // a SIGKILL of varelayd with the withdrawal in doubt, likewise after the restart; insufficient funds
 // is refused with the bank's code 201; a JSON bank without a URL keeps the transfer pending with
-// last_error saying so.
+// last_error saying so; a malformed --json-bank stops varelayd at start.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 
-import { ADMIN_KEY, api, expectStatus, killAll, makeTempDir, removeDir, startRelay, waitFor } from './relay.mjs';
+import { ADMIN_KEY, api, binaryPath, expectStatus, killAll, makeTempDir, removeDir, startRelay, waitFor } from './relay.mjs';
 import { killAllBanksims, startBanksim } from './banksim.mjs';
 
 after(async () => {
@@ -145,4 +146,17 @@ test('a JSON bank without a URL: the transfer is taken and stays pending, last_e
   assert.equal(waiting.status, 'pending');
   assert.equal(waiting.attempts, 0, 'nothing was sent');
   assert.match(waiting.last_error, /--json-bank 004=URL/);
+});
+
+test('a malformed --json-bank stops varelayd at start with exit 2, naming the flag', () => {
+  const dataDir = makeTempDir();
+  try {
+    const run = spawnSync(binaryPath(), ['--listen', '127.0.0.1:0', '--data', dataDir, '--json-bank', '88=ftp://bank'], {
+      env: { ...process.env, VARELAY_ADMIN_KEY: ADMIN_KEY }, encoding: 'utf8', timeout: 15_000,
+    });
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, /--json-bank must be CODE=http\(s\):\/\/HOST/);
+  } finally {
+    removeDir(dataDir);
+  }
 });
