@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include "bank.h"
+#include "domain/digest.h"
 #include "banks/telegram/telegram.h"
 #include "relay_link.h"
 #include "routes.h"
@@ -205,6 +206,22 @@ TEST(BanksimConsent, JsonBankOutageAnswers503Unexecuted) {
   Teller teller(bank, link, faults, [] { return kT0; });
   auto r = HandleRequest(teller, SimRequest{"POST", "/v2.0/transfer/withdraw", "application/json", "{}"});
   EXPECT_EQ(r.status, 503);
+}
+
+TEST(BanksimConsent, WithASigningSecretJsonBankRequestsMustBeSignedByTheRelay) {
+  Bank bank(BankOptions{}, "TEST");
+  NoRelay link;
+  Teller teller(bank, link, FaultPlan{}, [] { return kT0; });
+  teller.SetSigningSecret("bsk_s");
+  std::string body = R"({"org_bank_tran_id":"X","org_bank_tran_date":"20261125"})";
+  SimRequest unsigned_request{"POST", "/v2.0/transfer/result", "application/json", body};
+  EXPECT_EQ(HandleRequest(teller, unsigned_request).status, 401);
+  SimRequest signed_request = unsigned_request;
+  signed_request.signature_timestamp = "1795568400";
+  signed_request.signature = "v1=" + HmacSha256Hex("bsk_s", "1795568400.POST./v2.0/transfer/result." + body);
+  EXPECT_EQ(HandleRequest(teller, signed_request).status, 200);
+  signed_request.body += " ";
+  EXPECT_EQ(HandleRequest(teller, signed_request).status, 401) << "the body is signed";
 }
 
 }  // namespace

@@ -234,6 +234,7 @@ int Serve(const Flags& flags) {
   }
   const Instant started_at = Now();  // the origin of the transfer outage window
   Teller teller(bank, **link, faults, Now);
+  teller.SetSigningSecret(flags.signing_secret);  // the relay signs its JSON bank requests with it
   teller_for_requests = &teller;
 
   ServerOptions server_options;
@@ -335,6 +336,8 @@ JSON bank API (the relay's own requests to a JSON bank; varelayd --json-bank COD
   POST /v2.0/transfer/withdraw-consent {bank_code, account, holder_id, holder_name,
        action: register|cancel} -> consent_id, ceiling
   POST /v2.0/inquiry/real_name {bank_code_std, account_num, account_holder_info?} -> account_holder_name
+  With --signing-secret each must carry the relay's Varelay-Timestamp and Varelay-Signature
+  (v1=HMAC-SHA256 of "{timestamp}.POST.{target}.{body}"), else 401 signature_invalid.
   (Telegram: 0600/500 registers consent; a debit answers 0202 without it, 0203 above the ceiling.)
 
 Protocols (--protocol): every payment asks the relay's pre-check before money moves, then the

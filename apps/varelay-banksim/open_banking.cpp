@@ -7,6 +7,7 @@
 #include <charconv>
 
 #include "domain/bank_codes.h"
+#include "domain/digest.h"
 #include "routes.h"
 
 namespace varelay::banksim {
@@ -63,6 +64,14 @@ bool DropsAnswer(const FaultPlan& faults, std::string_view tran_id, bool replaye
 bool InOutage(const Teller& teller) {
   auto since = std::chrono::duration_cast<std::chrono::milliseconds>(teller.Now() - teller.started_at());
   return InTransferOutage(teller.faults(), since);
+}
+
+// The relay signs as banks sign their requests to it: v1=HMAC-SHA256 of "<ts>.POST.<target>.<body>".
+bool SignedByTheRelay(const Teller& teller, const SimRequest& r) {
+  const std::string& secret = teller.signing_secret();
+  if (secret.empty()) return true;
+  std::string content = r.signature_timestamp + "." + r.method + "." + r.target + "." + r.body;
+  return !r.signature_timestamp.empty() && ConstantTimeEquals(r.signature, "v1=" + HmacSha256Hex(secret, content));
 }
 
 SimResponse Outage() { return Problem(503, "unavailable", "the bank is out (--fault-transfer-outage)"); }
@@ -257,7 +266,11 @@ std::optional<SimResponse> HandleOpenBanking(Teller& teller, const SimRequest& r
   path = path.substr(0, path.find('?'));
   bool post = request.method == "POST";
   auto only_post = [&](SimResponse (*handler)(Teller&, const SimRequest&)) {
-    return post ? handler(teller, request) : Problem(405, "method_not_allowed", "this path does not take that method");
+    if (!post) return Problem(405, "method_not_allowed", "this path does not take that method");
+    if (path.starts_with("/v2.0/") && !SignedByTheRelay(teller, request)) {
+      return Problem(401, "signature_invalid", "Varelay-Signature does not match the request");
+    }
+    return handler(teller, request);
   };
   if (path == "/v2.0/transfer/withdraw") return only_post(Withdraw);
   if (path == "/v2.0/transfer/result") return only_post(Result);

@@ -17,6 +17,9 @@ struct SimRequest {
   std::string target;  // path and query
   std::string content_type;
   std::string body;
+  // The relay's signature of its requests to a JSON bank (Varelay-Timestamp, Varelay-Signature).
+  std::string signature_timestamp{};
+  std::string signature{};
 };
 
 struct SimResponse {
@@ -36,7 +39,9 @@ SimResponse HandleRequest(Teller& teller, const SimRequest& request);
 // The JSON bank's side of the relay's own requests (open_banking.cpp, Open Banking-style): POST
 // /v2.0/transfer/withdraw, /v2.0/transfer/result, /v2.0/transfer/withdraw-consent; and the test
 // routes POST /sim/accounts, POST /sim/accounts/{bank}/{account}/fund,
-// GET /sim/accounts/{bank}/{account}. nullopt: not one of these paths.
+// GET /sim/accounts/{bank}/{account}. nullopt: not one of these paths. With a signing secret
+// (Teller::SetSigningSecret, --signing-secret) a /v2.0 request must carry the relay's valid
+// signature, else 401 signature_invalid, unexecuted.
 std::optional<SimResponse> HandleOpenBanking(Teller& teller, const SimRequest& request);
 
 }  // namespace varelay::banksim

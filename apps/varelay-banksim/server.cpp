@@ -126,6 +126,8 @@ struct Server::Impl {
       auto& req = parser.get();
       SimRequest request{std::string(req.method_string()), std::string(req.target()),
                          std::string(req[http::field::content_type]), std::move(req.body())};
+      request.signature_timestamp = std::string(req["Varelay-Timestamp"]);
+      request.signature = std::string(req["Varelay-Signature"]);
       ++in_flight;
       // Plain statements around co_await: g++ 12 mishandles temporaries of a co_await inside ?:.
       SimResponse out;

@@ -65,6 +65,10 @@ class Teller {
 
   Instant Now() const { return now_(); }
   Instant started_at() const { return started_at_; }  // the origin of the fault windows
+  // The secret the relay signs its requests to this bank with (the bank's own, --signing-secret);
+  // set before serving. Empty: requests are not checked.
+  void SetSigningSecret(std::string secret) { signing_secret_ = std::move(secret); }
+  const std::string& signing_secret() const { return signing_secret_; }
   const FaultPlan& faults() const { return faults_; }
   std::string link_description() const { return link_.Describe(); }
 
@@ -79,6 +83,7 @@ class Teller {
   FaultPlan faults_;
   Clock now_;
   Instant started_at_;
+  std::string signing_secret_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;

@@ -5,7 +5,8 @@
 // /v2.0/transfer/result with exactly one debit; a debit answered after the relay gave up, likewise;
 // a SIGKILL of varelayd with the withdrawal in doubt, likewise after the restart; insufficient funds
 // is refused with the bank's code 201; a JSON bank without a URL keeps the transfer pending with
-// last_error saying so; a malformed --json-bank stops varelayd at start.
+// last_error saying so; a malformed --json-bank stops varelayd at start. At the bank's endpoint
+// instead, the requests carry the bank's signature, which the simulator checks.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,22 +29,31 @@ const MASTER_OPENING = 5_000;
 /**
  * A simulator serving bank 088 (its own relay link unused: this test only has the relay ask it),
  * and a relay given its URL with --json-bank, with json banks 088 and 004 (no URL), merchant shop
- * with a contract at each and a pay-out key.
+ * with a contract at each and a pay-out key. With `signed`, the relay is started first, issues bank
+ * 088 a signing secret, the simulator is given `simSecret` (by default that one) and the relay
+ * learns its URL as bank 088's endpoint instead.
  */
-async function setup(t, { simArgs = [], timeoutMs = 700 } = {}) {
+async function setup(t, { simArgs = [], timeoutMs = 700, signed = false, simSecret } = {}) {
   const dataDir = makeTempDir();
   const c = { dataDir };
-  c.sim = await startBanksim({ relayUrl: 'http://127.0.0.1:9', apiKey: 'unused', args: ['--bank', '088', ...simArgs] });
-  c.relayArgv = ['--json-bank', `088=${c.sim.url}`, '--bank-timeout-ms', String(timeoutMs), '--transfer-retry-max-s', '1'];
+  const startSim = (args) => startBanksim({ relayUrl: 'http://127.0.0.1:9', apiKey: 'unused', args: ['--bank', '088', ...args, ...simArgs] });
+  if (!signed) c.sim = await startSim([]);
+  c.relayArgv = ['--bank-timeout-ms', String(timeoutMs), '--transfer-retry-max-s', '1'];
+  if (!signed) c.relayArgv.push('--json-bank', `088=${c.sim.url}`);
   c.relay = await startRelay({ dataDir, args: c.relayArgv });
   t.after(async () => {
-    await c.sim.kill();
+    if (c.sim) await c.sim.kill();
     await c.relay.kill();
     removeDir(dataDir);
   });
   c.admin = api(c.relay.url, ADMIN_KEY);
   for (const code of ['088', '004']) {
     expectStatus(await c.admin.post('/v1/banks', { code, name: `Bank ${code}` }), 201, `bank ${code}`);
+  }
+  if (signed) {
+    const secret = expectStatus(await c.admin.post('/v1/banks/088/signing-secret'), 201, 'signing secret').signing_secret;
+    c.sim = await startSim(['--signing-secret', simSecret ?? secret]);
+    expectStatus(await c.admin.patch('/v1/banks/088', { endpoint: c.sim.url }), 200, 'endpoint');
   }
   expectStatus(await c.admin.post('/v1/merchants', { id: 'shop', name: 'Example Shop' }), 201, 'merchant');
   for (const bank of ['088', '004']) {
@@ -134,6 +144,23 @@ test('SIGKILL with a JSON withdrawal in doubt: after the restart the relay asks 
   const mother = await simAccount(c, MOTHER);
   assert.equal(mother.debits.length, 1);
   assert.equal(mother.balance, MOTHER_OPENING - 9_000);
+});
+
+test('at the bank\'s endpoint, signed with its secret: the bank checks the signature; a wrong secret moves nothing', async (t) => {
+  const c = await setup(t, { signed: true });
+  const done = await settled(c, (await createTransfer(c, 4_000)).id);
+  assert.equal(done.status, 'completed', JSON.stringify(done));
+  assert.equal((await simAccount(c, MOTHER)).balance, MOTHER_OPENING - 4_000);
+
+  const w = await setup(t, { signed: true, simSecret: 'bsk_not_the_relays' });
+  const created = await createTransfer(w, 4_000);
+  const waiting = await waitFor(async () => {
+    const tr = expectStatus(await w.shop.get(`/v1/transfers/${created.id}`), 200);
+    return tr.last_error ? tr : null;
+  }, { what: 'the refused signature to be recorded' });
+  assert.equal(waiting.status, 'pending');
+  assert.match(waiting.last_error, /401/);
+  assert.equal((await simAccount(w, MOTHER)).debits.length, 0);
 });
 
 test('a JSON bank without a URL: the transfer is taken and stays pending, last_error naming --json-bank', async (t) => {
