@@ -8,12 +8,12 @@
 #include <boost/json.hpp>
 
 #include "bank.h"
-#include "domain/digest.h"
 #include "banks/telegram/telegram.h"
+#include "domain/digest.h"
 #include "relay_link.h"
 #include "routes.h"
-#include "teller.h"
 #include "telegram_server.h"
+#include "teller.h"
 
 namespace varelay::banksim {
 namespace {
@@ -28,12 +28,26 @@ constexpr const char* kMother = "004100000000001";
 
 struct MasterBank {
   MasterBank() : bank(BankOptions{}, "TEST") {
-    Account mother{kMother, "Example Shop Co.", AccountKind::kMother, Krw(50'000), Krw(0), "9004", {}, {}, 0, {}, false};
-    Account master{kMaster, "Kim Minji", AccountKind::kCustomer, Krw(20'000), Krw(0), "", {}, "900101", 15'000, {}, true};
+    Account mother{kMother,
+                   "Example Shop Co.",
+                   AccountKind::kMother,
+                   Krw(50'000),
+                   Krw(0),
+                   "9004",
+                   {},
+                   {},
+                   0,
+                   {},
+                   false};
+    Account master{
+        kMaster, "Kim Minji", AccountKind::kCustomer, Krw(20'000), Krw(0), "", {}, "900101", 15'000,
+        {},      true};
     EXPECT_TRUE(bank.OpenAccount(mother, kT0).has_value());
     EXPECT_TRUE(bank.OpenAccount(master, kT0).has_value());
   }
-  std::int64_t Balance(std::string_view number) const { return bank.FindAccount(number)->balance.minor(); }
+  std::int64_t Balance(std::string_view number) const {
+    return bank.FindAccount(number)->balance.minor();
+  }
   Bank bank;
 };
 
@@ -44,14 +58,18 @@ WithdrawalOrder Debit(std::int64_t amount, std::string reference) {
 TEST(BanksimConsent, RegistersForTheHolderOnlyAndDebitsWithinConsentCeilingAndBalance) {
   MasterBank t;
   EXPECT_EQ(t.bank.Withdraw(Debit(1'000, "W-0"), kT0)->withdrawal.reason, "consent_missing");
-  EXPECT_EQ(t.bank.RegisterConsent("99999999", "900101", "Kim Minji", false, kT0).error().code, BankErrc::kNotFound);
-  EXPECT_EQ(t.bank.RegisterConsent(kMaster, "900101", "Lee", false, kT0).error().code, BankErrc::kHolderMismatch);
-  EXPECT_EQ(t.bank.RegisterConsent(kMaster, "800101", "Kim Minji", false, kT0).error().code, BankErrc::kHolderMismatch);
+  EXPECT_EQ(t.bank.RegisterConsent("99999999", "900101", "Kim Minji", false, kT0).error().code,
+            BankErrc::kNotFound);
+  EXPECT_EQ(t.bank.RegisterConsent(kMaster, "900101", "Lee", false, kT0).error().code,
+            BankErrc::kHolderMismatch);
+  EXPECT_EQ(t.bank.RegisterConsent(kMaster, "800101", "Kim Minji", false, kT0).error().code,
+            BankErrc::kHolderMismatch);
   auto consent = t.bank.RegisterConsent(kMaster, "900101", "Kim Minji", false, kT0);
   ASSERT_TRUE(consent.has_value());
   EXPECT_FALSE(consent->consent_id.empty());
   EXPECT_EQ(consent->ceiling_won, 15'000);
-  EXPECT_EQ(t.bank.RegisterConsent(kMaster, "900101", "Kim Minji", false, kT0)->consent_id, consent->consent_id);
+  EXPECT_EQ(t.bank.RegisterConsent(kMaster, "900101", "Kim Minji", false, kT0)->consent_id,
+            consent->consent_id);
 
   EXPECT_EQ(t.bank.Withdraw(Debit(15'001, "W-1"), kT0)->withdrawal.reason, "over_consent_ceiling");
   auto done = t.bank.Withdraw(Debit(12'000, "W-2"), kT0);
@@ -63,7 +81,8 @@ TEST(BanksimConsent, RegistersForTheHolderOnlyAndDebitsWithinConsentCeilingAndBa
   EXPECT_EQ(t.Balance(kMother), 62'000) << "the recipient at the same bank is credited once";
   EXPECT_EQ(t.bank.Withdraw(Debit(9'000, "W-3"), kT0)->withdrawal.reason, "insufficient_funds");
   // A refund: the mother account pays the master back (no consent needed from a mother account).
-  ASSERT_TRUE(t.bank.Withdraw(WithdrawalOrder{kMother, Krw(2'000), "R-1", kMaster}, kT0).has_value());
+  ASSERT_TRUE(
+      t.bank.Withdraw(WithdrawalOrder{kMother, Krw(2'000), "R-1", kMaster}, kT0).has_value());
   EXPECT_EQ(t.Balance(kMaster), 10'000);
   EXPECT_EQ(t.bank.WithdrawalsFrom(kMaster).size(), 4u) << "W-0 to W-3, refusals included";
   EXPECT_TRUE(t.bank.CheckInvariants().has_value());
@@ -84,7 +103,8 @@ telegram::Header RelayHeader(std::uint32_t sequence) {
   return h;
 }
 
-telegram::Telegram Answer(Bank& bank, const telegram::Telegram& request, const FaultPlan& faults = {}) {
+telegram::Telegram Answer(Bank& bank, const telegram::Telegram& request,
+                          const FaultPlan& faults = {}) {
   TelegramReply reply = AnswerRelayTelegram(bank, telegram::Encode(request), kT0, faults);
   EXPECT_EQ(reply.disposition, TelegramDisposition::kAnswer);
   return telegram::Decode(reply.answer).value();
@@ -103,7 +123,8 @@ TEST(BanksimConsent, TelegramConsentAndDebitCodes) {
   w.amount_won = 5'000;
   w.recipient_bank_code = "004";
   w.recipient_account = kMother;
-  EXPECT_EQ(Answer(t.bank, telegram::MakeRequest(RelayHeader(1), w)).header.bank_response_code, "0202");
+  EXPECT_EQ(Answer(t.bank, telegram::MakeRequest(RelayHeader(1), w)).header.bank_response_code,
+            "0202");
   auto registered = Answer(t.bank, telegram::MakeRequest(RelayHeader(2), c));
   EXPECT_EQ(registered.header.message_code, "0610");
   EXPECT_EQ(registered.header.bank_response_code, "0000");
@@ -111,15 +132,19 @@ TEST(BanksimConsent, TelegramConsentAndDebitCodes) {
   EXPECT_EQ(std::get<telegram::ConsentRegistration>(registered.body).ceiling_won, 15'000);
   telegram::ConsentRegistration wrong = c;
   wrong.holder_name = "Lee";
-  EXPECT_EQ(Answer(t.bank, telegram::MakeRequest(RelayHeader(3), wrong)).header.bank_response_code, "0102");
+  EXPECT_EQ(Answer(t.bank, telegram::MakeRequest(RelayHeader(3), wrong)).header.bank_response_code,
+            "0102");
   wrong.account_number = "99999999";
-  EXPECT_EQ(Answer(t.bank, telegram::MakeRequest(RelayHeader(4), wrong)).header.bank_response_code, "0101");
+  EXPECT_EQ(Answer(t.bank, telegram::MakeRequest(RelayHeader(4), wrong)).header.bank_response_code,
+            "0101");
   w.amount_won = 16'000;
-  EXPECT_EQ(Answer(t.bank, telegram::MakeRequest(RelayHeader(5), w)).header.bank_response_code, "0203");
+  EXPECT_EQ(Answer(t.bank, telegram::MakeRequest(RelayHeader(5), w)).header.bank_response_code,
+            "0203");
   w.amount_won = 5'000;
   FaultPlan late;
   late.debit_delay = milliseconds(800);
-  TelegramReply reply = AnswerRelayTelegram(t.bank, telegram::Encode(telegram::MakeRequest(RelayHeader(6), w)), kT0, late);
+  TelegramReply reply = AnswerRelayTelegram(
+      t.bank, telegram::Encode(telegram::MakeRequest(RelayHeader(6), w)), kT0, late);
   EXPECT_EQ(reply.delay, milliseconds(800)) << "executed at once, answered late";
   EXPECT_EQ(t.Balance(kMaster), 15'000);
   EXPECT_EQ(t.Balance(kMother), 55'000);
@@ -127,8 +152,12 @@ TEST(BanksimConsent, TelegramConsentAndDebitCodes) {
 
 class NoRelay : public RelayLink {
  public:
-  LinkResult<PrecheckVerdict> Precheck(const PrecheckQuery&) override { return std::unexpected(LinkFailure{}); }
-  LinkResult<NoticeReceipt> NotifyDeposit(const DepositMessage&) override { return std::unexpected(LinkFailure{}); }
+  LinkResult<PrecheckVerdict> Precheck(const PrecheckQuery&) override {
+    return std::unexpected(LinkFailure{});
+  }
+  LinkResult<NoticeReceipt> NotifyDeposit(const DepositMessage&) override {
+    return std::unexpected(LinkFailure{});
+  }
   LinkResult<NoticeReceipt> NotifyCancellation(const CancellationMessage&) override {
     return std::unexpected(LinkFailure{});
   }
@@ -145,27 +174,40 @@ TEST(BanksimConsent, JsonBankRoutesWithFaults) {
   Instant now = kT0;
   Teller teller(bank, link, faults, [&] { return now; });
   auto call = [&](std::string method, std::string target, std::string body = {}) {
-    return HandleRequest(teller, SimRequest{std::move(method), std::move(target), "application/json", std::move(body)});
+    return HandleRequest(teller, SimRequest{std::move(method), std::move(target),
+                                            "application/json", std::move(body)});
   };
-  EXPECT_EQ(call("POST", "/sim/accounts", R"({"bank":"088","account":"33334444555","holder_name":"Kim"})").status, 422);
-  ASSERT_EQ(call("POST", "/sim/accounts",
-                 R"({"bank":"004","account":"33334444555","holder_name":"Kim Minji","holder_id":"900101","balance":20000})")
-                .status,
-            201);
-  auto consent = call("POST", "/v2.0/transfer/withdraw-consent",
-                      R"({"bank_tran_id":"VR00000001U900000001","bank_code":"004","account":"33334444555","holder_id":"900101","holder_name":"Kim Minji","action":"register"})");
+  EXPECT_EQ(
+      call("POST", "/sim/accounts", R"({"bank":"088","account":"33334444555","holder_name":"Kim"})")
+          .status,
+      422);
+  ASSERT_EQ(
+      call(
+          "POST", "/sim/accounts",
+          R"({"bank":"004","account":"33334444555","holder_name":"Kim Minji","holder_id":"900101","balance":20000})")
+          .status,
+      201);
+  auto consent = call(
+      "POST", "/v2.0/transfer/withdraw-consent",
+      R"({"bank_tran_id":"VR00000001U900000001","bank_code":"004","account":"33334444555","holder_id":"900101","holder_name":"Kim Minji","action":"register"})");
   EXPECT_EQ(Body(consent).at("rsp_code"), "A0000");
   EXPECT_EQ(Body(consent).at("bank_rsp_code"), "000");
   EXPECT_EQ(Body(consent).at("ceiling"), 0);
-  auto named = Body(call("POST", "/v2.0/inquiry/real_name",
-                         R"({"bank_code_std":"004","account_num":"33334444555","account_holder_info":"900101"})"));
+  auto named = Body(call(
+      "POST", "/v2.0/inquiry/real_name",
+      R"({"bank_code_std":"004","account_num":"33334444555","account_holder_info":"900101"})"));
   EXPECT_EQ(named.at("account_holder_name"), "Kim Minji");
-  EXPECT_EQ(Body(call("POST", "/v2.0/inquiry/real_name",
-                      R"({"bank_code_std":"004","account_num":"33334444555","account_holder_info":"800101"})"))
-                .at("bank_rsp_code"),
-            "101") << "another birth date";
-  auto mismatch = call("POST", "/v2.0/transfer/withdraw-consent",
-                       R"({"bank_code":"004","account":"33334444555","holder_id":"900101","holder_name":"Lee","action":"register"})");
+  EXPECT_EQ(
+      Body(
+          call(
+              "POST", "/v2.0/inquiry/real_name",
+              R"({"bank_code_std":"004","account_num":"33334444555","account_holder_info":"800101"})"))
+          .at("bank_rsp_code"),
+      "101")
+      << "another birth date";
+  auto mismatch = call(
+      "POST", "/v2.0/transfer/withdraw-consent",
+      R"({"bank_code":"004","account":"33334444555","holder_id":"900101","holder_name":"Lee","action":"register"})");
   EXPECT_EQ(Body(mismatch).at("bank_rsp_code"), "102");
 
   std::string debit =
@@ -178,8 +220,9 @@ TEST(BanksimConsent, JsonBankRoutesWithFaults) {
   auto found = Body(call("POST", "/v2.0/transfer/result", result));
   EXPECT_EQ(found.at("bank_rsp_code"), "000");
   EXPECT_EQ(found.at("org_bank_rsp_code"), "000");
-  auto missing = Body(call("POST", "/v2.0/transfer/result",
-                           R"({"org_bank_tran_id":"VR00000001U000000008","org_bank_tran_date":"20261125"})"));
+  auto missing =
+      Body(call("POST", "/v2.0/transfer/result",
+                R"({"org_bank_tran_id":"VR00000001U000000008","org_bank_tran_date":"20261125"})"));
   EXPECT_EQ(missing.at("bank_rsp_code"), "301");
   auto account = Body(call("GET", "/sim/accounts/004/33334444555"));
   EXPECT_EQ(account.at("balance"), 13'000);
@@ -204,7 +247,8 @@ TEST(BanksimConsent, JsonBankOutageAnswers503Unexecuted) {
   FaultPlan faults;
   faults.transfer_outage = OutageWindow{milliseconds(0), milliseconds(60'000)};
   Teller teller(bank, link, faults, [] { return kT0; });
-  auto r = HandleRequest(teller, SimRequest{"POST", "/v2.0/transfer/withdraw", "application/json", "{}"});
+  auto r = HandleRequest(teller,
+                         SimRequest{"POST", "/v2.0/transfer/withdraw", "application/json", "{}"});
   EXPECT_EQ(r.status, 503);
 }
 
@@ -218,7 +262,8 @@ TEST(BanksimConsent, WithASigningSecretJsonBankRequestsMustBeSignedByTheRelay) {
   EXPECT_EQ(HandleRequest(teller, unsigned_request).status, 401);
   SimRequest signed_request = unsigned_request;
   signed_request.signature_timestamp = "1795568400";
-  signed_request.signature = "v1=" + HmacSha256Hex("bsk_s", "1795568400.POST./v2.0/transfer/result." + body);
+  signed_request.signature =
+      "v1=" + HmacSha256Hex("bsk_s", "1795568400.POST./v2.0/transfer/result." + body);
   EXPECT_EQ(HandleRequest(teller, signed_request).status, 200);
   signed_request.body += " ";
   EXPECT_EQ(HandleRequest(teller, signed_request).status, 401) << "the body is signed";

@@ -3,7 +3,6 @@
 // A0000 and bank_rsp_code 000 together mean success; 201 insufficient funds, 202 no consent, 203
 // over the consent's ceiling, 101 no such account, 102 holder mismatch, 301 no such transfer).
 #include <boost/json.hpp>
-
 #include <charconv>
 
 #include "domain/bank_codes.h"
@@ -14,7 +13,9 @@ namespace varelay::banksim {
 namespace json = boost::json;
 namespace {
 
-SimResponse Json(int status, const json::value& body) { return SimResponse{status, "application/json", json::serialize(body)}; }
+SimResponse Json(int status, const json::value& body) {
+  return SimResponse{status, "application/json", json::serialize(body)};
+}
 
 SimResponse Problem(int status, std::string_view code, std::string_view detail) {
   json::object body{{"type", "urn:varelay-banksim:problem:" + std::string(code)},
@@ -49,7 +50,8 @@ std::string Text(const json::object& o, std::string_view key) {
 std::optional<std::int64_t> Digits(std::string_view text) {
   std::int64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty() || value < 0) return std::nullopt;
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty() || value < 0)
+    return std::nullopt;
   return value;
 }
 
@@ -57,24 +59,29 @@ std::optional<std::int64_t> Digits(std::string_view text) {
 // reference seen before) is rolled anew as attempt 2.
 bool DropsAnswer(const FaultPlan& faults, std::string_view tran_id, bool replayed) {
   auto number = Digits(tran_id.size() >= 9 ? tran_id.substr(tran_id.size() - 9) : tran_id);
-  return Strikes(faults, FaultKind::kDropTransferAnswer, static_cast<std::uint64_t>(number.value_or(0)),
-                 replayed ? 2 : 1);
+  return Strikes(faults, FaultKind::kDropTransferAnswer,
+                 static_cast<std::uint64_t>(number.value_or(0)), replayed ? 2 : 1);
 }
 
 bool InOutage(const Teller& teller) {
-  auto since = std::chrono::duration_cast<std::chrono::milliseconds>(teller.Now() - teller.started_at());
+  auto since =
+      std::chrono::duration_cast<std::chrono::milliseconds>(teller.Now() - teller.started_at());
   return InTransferOutage(teller.faults(), since);
 }
 
-// The relay signs as banks sign their requests to it: v1=HMAC-SHA256 of "<ts>.POST.<target>.<body>".
+// The relay signs as banks sign their requests to it: v1=HMAC-SHA256 of
+// "<ts>.POST.<target>.<body>".
 bool SignedByTheRelay(const Teller& teller, const SimRequest& r) {
   const std::string& secret = teller.signing_secret();
   if (secret.empty()) return true;
   std::string content = r.signature_timestamp + "." + r.method + "." + r.target + "." + r.body;
-  return !r.signature_timestamp.empty() && ConstantTimeEquals(r.signature, "v1=" + HmacSha256Hex(secret, content));
+  return !r.signature_timestamp.empty() &&
+         ConstantTimeEquals(r.signature, "v1=" + HmacSha256Hex(secret, content));
 }
 
-SimResponse Outage() { return Problem(503, "unavailable", "the bank is out (--fault-transfer-outage)"); }
+SimResponse Outage() {
+  return Problem(503, "unavailable", "the bank is out (--fault-transfer-outage)");
+}
 
 std::string_view CodeOf(const Withdrawal& w) {
   if (w.status == WithdrawalStatus::kCompleted) return kJsonBankOk;
@@ -95,19 +102,26 @@ SimResponse Withdraw(Teller& teller, const SimRequest& request) {
   auto amount = Digits(Text(*body, "tran_amt"));
   std::string date = Text(*body, "bank_tran_date");
   if (tran_id.empty() || date.size() != 8 || !amount || *amount == 0) {
-    return Problem(400, "invalid_field", "bank_tran_id, bank_tran_date (YYYYMMDD) and tran_amt (digits) are required");
+    return Problem(400, "invalid_field",
+                   "bank_tran_id, bank_tran_date (YYYYMMDD) and tran_amt (digits) are required");
   }
-  WithdrawalOrder order{Text(*body, "withdraw_account"), Money(*amount, Currency::Krw()), Reference(date, tran_id), {}};
-  json::object extra{{"bank_tran_id", tran_id}, {"bank_tran_date", date}, {"tran_amt", std::to_string(*amount)}};
+  WithdrawalOrder order{Text(*body, "withdraw_account"),
+                        Money(*amount, Currency::Krw()),
+                        Reference(date, tran_id),
+                        {}};
+  json::object extra{
+      {"bank_tran_id", tran_id}, {"bank_tran_date", date}, {"tran_amt", std::to_string(*amount)}};
   auto result = teller.WithBank([&](Bank& bank) -> BankResult<WithdrawalResult> {
     if (Text(*body, "withdraw_bank_code") != bank.options().bank_code) {
       return std::unexpected(BankError{BankErrc::kNotFound, "not this bank's account"});
     }
-    if (Text(*body, "recv_bank_code") == bank.options().bank_code) order.recipient_account = Text(*body, "recv_account");
+    if (Text(*body, "recv_bank_code") == bank.options().bank_code)
+      order.recipient_account = Text(*body, "recv_account");
     return bank.Withdraw(order, teller.Now());
   });
   if (!result) {
-    if (result.error().code == BankErrc::kNotFound) return Answer(kJsonNoSuchAccount, std::move(extra));
+    if (result.error().code == BankErrc::kNotFound)
+      return Answer(kJsonNoSuchAccount, std::move(extra));
     if (result.error().code == BankErrc::kReferenceConflict) return Answer("303", std::move(extra));
     return Answer(kJsonSystemError, std::move(extra));
   }
@@ -139,18 +153,20 @@ SimResponse Consent(Teller& teller, const SimRequest& request) {
   auto body = Parse(request);
   if (!body) return Problem(400, "malformed_json", "the body must be a JSON object");
   std::string action = Text(*body, "action");
-  if (action != "register" && action != "cancel") return Problem(400, "invalid_field", "action is register or cancel");
+  if (action != "register" && action != "cancel")
+    return Problem(400, "invalid_field", "action is register or cancel");
   auto result = teller.WithBank([&](Bank& bank) -> BankResult<ConsentResult> {
     if (Text(*body, "bank_code") != bank.options().bank_code) {
       return std::unexpected(BankError{BankErrc::kNotFound, "not this bank's account"});
     }
-    return bank.RegisterConsent(Text(*body, "account"), Text(*body, "holder_id"), Text(*body, "holder_name"),
-                                action == "cancel", teller.Now());
+    return bank.RegisterConsent(Text(*body, "account"), Text(*body, "holder_id"),
+                                Text(*body, "holder_name"), action == "cancel", teller.Now());
   });
   json::object extra{{"bank_tran_id", Text(*body, "bank_tran_id")}};
   if (!result) {
     auto code = result.error().code;
-    return Answer(code == BankErrc::kHolderMismatch ? kJsonHolderMismatch : kJsonNoSuchAccount, std::move(extra));
+    return Answer(code == BankErrc::kHolderMismatch ? kJsonHolderMismatch : kJsonNoSuchAccount,
+                  std::move(extra));
   }
   extra["consent_id"] = result->consent_id;
   extra["ceiling"] = result->ceiling_won;
@@ -168,7 +184,8 @@ SimResponse RealName(Teller& teller, const SimRequest& request) {
   auto name = teller.WithBank([&](Bank& bank) -> std::optional<std::string> {
     const Account* a = bank.FindAccount(account);
     if (Text(*body, "bank_code_std") != bank.options().bank_code || !a) return std::nullopt;
-    if (!a->holder_id.empty() && !holder_id.empty() && a->holder_id != holder_id) return std::nullopt;
+    if (!a->holder_id.empty() && !holder_id.empty() && a->holder_id != holder_id)
+      return std::nullopt;
     return a->holder_name;
   });
   json::object extra{{"bank_tran_id", Text(*body, "bank_tran_id")}, {"account_num", account}};
@@ -191,7 +208,8 @@ SimResponse OpenMasterAccount(Teller& teller, const SimRequest& request) {
   auto balance = integer("balance");
   auto ceiling = integer("ceiling");
   std::string holder_id = Text(*body, "holder_id");
-  if (!balance || !ceiling || (!holder_id.empty() && (holder_id.size() != 6 || !Digits(holder_id)))) {
+  if (!balance || !ceiling ||
+      (!holder_id.empty() && (holder_id.size() != 6 || !Digits(holder_id)))) {
     return Problem(400, "invalid_field", "balance and ceiling are integers >= 0, holder_id YYMMDD");
   }
   Account account;
@@ -207,10 +225,13 @@ SimResponse OpenMasterAccount(Teller& teller, const SimRequest& request) {
       return Problem(422, "wrong_bank", "this simulator is bank " + bank.options().bank_code);
     }
     auto opened = bank.OpenAccount(account, teller.Now());
-    if (!opened) return Problem(opened.error().code == BankErrc::kAccountExists ? 409 : 400, BankErrcName(opened.error().code),
-                                opened.error().detail);
-    return Json(201, json::object{{"bank", bank.options().bank_code}, {"account", opened->number},
-                                  {"balance", opened->balance.minor()}, {"ceiling", opened->consent_ceiling_won}});
+    if (!opened)
+      return Problem(opened.error().code == BankErrc::kAccountExists ? 409 : 400,
+                     BankErrcName(opened.error().code), opened.error().detail);
+    return Json(201, json::object{{"bank", bank.options().bank_code},
+                                  {"account", opened->number},
+                                  {"balance", opened->balance.minor()},
+                                  {"ceiling", opened->consent_ceiling_won}});
   });
 }
 
@@ -218,30 +239,36 @@ SimResponse OpenMasterAccount(Teller& teller, const SimRequest& request) {
 SimResponse ReadAccount(Teller& teller, std::string_view bank_code, std::string_view number) {
   return teller.WithBank([&](Bank& bank) {
     const Account* a = bank.FindAccount(number);
-    if (bank_code != bank.options().bank_code || !a) return Problem(404, "not_found", "no such account");
+    if (bank_code != bank.options().bank_code || !a)
+      return Problem(404, "not_found", "no such account");
     json::array debits;
     for (const auto& w : bank.WithdrawalsFrom(number)) {
-      debits.push_back(json::object{{"reference", w.reference},
-                                    {"amount", w.amount.minor()},
-                                    {"status", Name(w.status)},
-                                    {"reason", w.reason.empty() ? json::value(nullptr) : json::value(w.reason)},
-                                    {"credit_account", w.credit_account.empty() ? json::value(nullptr) : json::value(w.credit_account)},
-                                    {"executed_at", FormatRfc3339(w.executed_at)}});
+      debits.push_back(
+          json::object{{"reference", w.reference},
+                       {"amount", w.amount.minor()},
+                       {"status", Name(w.status)},
+                       {"reason", w.reason.empty() ? json::value(nullptr) : json::value(w.reason)},
+                       {"credit_account", w.credit_account.empty() ? json::value(nullptr)
+                                                                   : json::value(w.credit_account)},
+                       {"executed_at", FormatRfc3339(w.executed_at)}});
     }
-    return Json(200, json::object{{"bank", bank.options().bank_code},
-                                  {"account", a->number},
-                                  {"holder_name", a->holder_name},
-                                  {"holder_id", a->holder_id},
-                                  {"kind", Name(a->kind)},
-                                  {"balance", a->balance.minor()},
-                                  {"ceiling", a->consent_ceiling_won},
-                                  {"consent_id", a->consent_id.empty() ? json::value(nullptr) : json::value(a->consent_id)},
-                                  {"debits", std::move(debits)}});
+    return Json(200,
+                json::object{{"bank", bank.options().bank_code},
+                             {"account", a->number},
+                             {"holder_name", a->holder_name},
+                             {"holder_id", a->holder_id},
+                             {"kind", Name(a->kind)},
+                             {"balance", a->balance.minor()},
+                             {"ceiling", a->consent_ceiling_won},
+                             {"consent_id", a->consent_id.empty() ? json::value(nullptr)
+                                                                  : json::value(a->consent_id)},
+                             {"debits", std::move(debits)}});
   });
 }
 
 // POST /sim/accounts/{bank}/{account}/fund {amount}: money from outside lands on the account.
-SimResponse FundAccount(Teller& teller, const SimRequest& request, std::string_view bank_code, std::string_view number) {
+SimResponse FundAccount(Teller& teller, const SimRequest& request, std::string_view bank_code,
+                        std::string_view number) {
   auto body = Parse(request);
   const auto* amount = body ? body->if_contains("amount") : nullptr;
   if (!amount || !amount->is_int64()) return Problem(400, "invalid_field", "amount is an integer");
@@ -250,7 +277,9 @@ SimResponse FundAccount(Teller& teller, const SimRequest& request, std::string_v
     auto funded = bank.Fund(number, Money(amount->get_int64(), Currency::Krw()), teller.Now());
     if (!funded) {
       auto code = funded.error().code;
-      return Problem(code == BankErrc::kNotFound ? 404 : code == BankErrc::kInvalidField ? 400 : 422,
+      return Problem(code == BankErrc::kNotFound       ? 404
+                     : code == BankErrc::kInvalidField ? 400
+                                                       : 422,
                      BankErrcName(code), funded.error().detail);
     }
     return Json(200, json::object{{"account", std::string(number)},
@@ -292,7 +321,8 @@ std::optional<SimResponse> HandleOpenBanking(Teller& teller, const SimRequest& r
     if (slash == std::string_view::npos || rest.find('/', slash + 1) != std::string_view::npos) {
       return Problem(404, "route_not_found", "GET /sim/accounts/{bank}/{account}");
     }
-    if (request.method != "GET") return Problem(405, "method_not_allowed", "this path does not take that method");
+    if (request.method != "GET")
+      return Problem(405, "method_not_allowed", "this path does not take that method");
     return ReadAccount(teller, rest.substr(0, slash), rest.substr(slash + 1));
   }
   return std::nullopt;

@@ -76,7 +76,7 @@ struct TransferExecutor::Impl : std::enable_shared_from_this<Impl> {
     co_return inquiry ? ReadResultAnswer(request, got, error) : ReadWithdrawalAnswer(request, got, error);
   }
 
-  // Records the send ("in doubt") before it leaves; nullopt: the transfer is no longer pending.
+  // Records the send ("in doubt") before it leaves; false: the transfer is no longer pending.
   asio::awaitable<bool> MarkSending(Transfer& t) {
     RecordTransfer sending{t.id, TransferStep::kSending, {}, {}, {}, {}};
     auto sent = co_await Record(std::move(sending));
