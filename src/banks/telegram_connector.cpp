@@ -80,8 +80,8 @@ TelegramAction ActionFor(const telegram::Telegram& request) {
     }
     return action;
   }
-  // Holder inquiries, withdrawals, result inquiries and missing-sequence requests go from the
-  // relay to a bank, not the other way.
+  // Holder inquiries, withdrawals, result inquiries, missing-sequence requests and consent
+  // registrations go from the relay to a bank, not the other way.
   action.reject = RejectReason::kFormatError;
   return action;
 }
