@@ -381,6 +381,7 @@ int Serve(const Flags& flags) {
   transfer_options.max_retry = std::chrono::seconds(flags.transfer_retry_max_s);
   transfer_options.first_retry = std::min<std::chrono::milliseconds>(transfer_options.first_retry, transfer_options.max_retry);
   transfer_options.health = &bank_health;
+  transfer_options.sealer = &sealer;  // division transfers carry the master's account sealed
   for (const auto& entry : flags.json_banks) {  // --json-bank CODE=URL
     auto eq = entry.find('=');
     std::string url = eq == std::string::npos ? "" : entry.substr(eq + 1);

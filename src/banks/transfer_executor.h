@@ -14,6 +14,7 @@
 
 #include "banks/bank_health.h"
 #include "banks/outbound_telegrams.h"
+#include "crypto/sealer.h"
 #include "engine/engine.h"
 
 namespace varelay::banks {
@@ -28,6 +29,9 @@ struct TransferExecutorOptions {
   // --json-bank CODE=URL: a JSON bank's base URL (else its endpoint, when that is a URL). A JSON
   // bank with neither keeps its transfers pending, last_error saying so.
   std::map<std::string, std::string> json_banks;
+  // Opens the sealed accounts of division transfers (the master's account is sealed in the
+  // engine, docs/division-accounts.md); without it such a transfer stays pending, saying why.
+  const crypto::Sealer* sealer = nullptr;
 };
 
 class TransferExecutor final : public TransferListener {

@@ -93,6 +93,8 @@ Result<std::string> ReadOwnerOnly(int fd, const std::filesystem::path& path) {
 
 }  // namespace
 
+bool IsSealedText(std::string_view text) { return text.starts_with(kSealedPrefix); }
+
 bool IsSealKeyId(std::string_view id) {
   if (id.empty() || id.size() > kMaxSealKeyIdLength) return false;
   for (char c : id) {

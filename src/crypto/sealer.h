@@ -25,6 +25,9 @@ inline constexpr std::size_t kMaxSealKeyTextBytes = 64 * 1024;
 
 // Whether `id` may name a key: 1 to 16 of [a-z0-9-].
 bool IsSealKeyId(std::string_view id);
+// Whether `text` is in the sealed form (`s1.` ...), as opposed to a value kept in clear: account
+// numbers are digits, so a field that may hold either is told apart by this.
+bool IsSealedText(std::string_view text);
 
 // A set of keys, the first of which seals and all of which open. Copies share the keys (cheap);
 // the key bytes are wiped when the last copy goes. Safe to use from several threads at once.

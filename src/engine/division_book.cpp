@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "domain/bank_codes.h"
 #include "domain/json_writer.h"
 #include "domain/payout_limits.h"
 #include "engine/random.h"
@@ -88,14 +89,9 @@ std::string RenderEvent(const Event& e, const DivisionPayment* p, const Division
   return w.Take();
 }
 
-// The decline a refused debit's bank code stands for.
-// TODO(issue 15): call DivisionDeclineFor(response_code) from domain/bank_codes.h (the bank
-// helper's, branch div-bank) once merged; until then only the known codes map.
+// The decline a refused debit's bank code stands for (either protocol's codes, domain/bank_codes.h).
 DeclineReason DeclineForBankCode(std::string_view code) {
-  if (code == "0201" || code == "201") return DeclineReason::kInsufficientFunds;
-  if (code == "0203" || code == "203") return DeclineReason::kOverConsentCeiling;
-  if (code == "0202" || code == "202") return DeclineReason::kConsentMissing;
-  return DeclineReason::kBankRefused;
+  return ParseDeclineReason(DivisionDeclineFor(code)).value_or(DeclineReason::kBankRefused);
 }
 
 }  // namespace
