@@ -450,10 +450,18 @@ Result<DivisionOutcome> DivisionBook::Do(const DivisionActor& actor, const Decid
   approval.decided_at = now;
   store_.PutDivisionApproval(approval);
   DivisionPayment& payment = payments_.at(approval.payment);
-  if (c.approve) {
-    StartDebit(payment, now);
-  } else {
+  if (!c.approve) {
     Decline(payment, DeclineReason::kApprovalDeclined, now);
+    return approval;
+  }
+  // The account may have been frozen, closed, locked or have run out of validity while the
+  // master thought it over: step 1 again, so an approval never debits an account not usable now.
+  const auto account = accounts_.find(payment.account);
+  const DivisionTerms terms = account != accounts_.end() ? account->second.Terms() : DivisionTerms{};
+  if (auto unusable = CheckAccountUsable(account != accounts_.end() ? &terms : nullptr, now)) {
+    Decline(payment, *unusable, now);
+  } else {
+    StartDebit(payment, now);
   }
   return approval;
 }

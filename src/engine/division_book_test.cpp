@@ -366,6 +366,19 @@ TEST_F(DivisionTest, CoApprovalApprovedDeclinedAndTimedOut) {
   EXPECT_EQ(Account(master_, a.account.id).spent_today_minor, 2500);
 }
 
+// Proves an approval given after the account was frozen does not debit: the account is checked
+// again when the master approves, and the payment is declined with the account's reason.
+TEST_F(DivisionTest, AnApprovalAfterTheAccountWasFrozenDeclinesInsteadOfDebiting) {
+  auto a = Issue(master_, {{}, {}, {}, {}, 1000, 120'000});
+  auto waiting = Pay(a.account.number, 1500);
+  ASSERT_EQ(waiting.status, DivisionPaymentStatus::kAwaitingApproval);
+  ASSERT_TRUE(As(master_, DivisionCommand{ChangeDivisionAccount{a.account.id, DivisionAccountAction::kFreeze}}));
+  ASSERT_TRUE(As(master_, DivisionCommand{DecideDivisionApproval{waiting.approval, true}}));
+  EXPECT_EQ(Reason(Payment(waiting.id)), DeclineReason::kAccountFrozen);
+  EXPECT_TRUE(Payment(waiting.id).debit_transfer.empty());
+  EXPECT_EQ(Account(master_, a.account.id).spent_today_minor, 0);  // released
+}
+
 TEST_F(DivisionTest, TheBanksRefusalDeclinesWithItsReasonAndReleasesTheLimits) {
   auto a = Issue(master_, {{std::nullopt, 5000, std::nullopt}, {}, {}, {}, {}, 600'000});
   auto poor = Pay(a.account.number, 5000);
