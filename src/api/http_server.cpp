@@ -276,6 +276,7 @@ struct HttpServer::Impl {
     view.target = std::string_view(req.target());
     view.authorization = std::string_view(req[http::field::authorization]);
     view.content_type = std::string_view(req[http::field::content_type]);
+    view.accept = std::string_view(req[http::field::accept]);
     if (auto it = req.find("Idempotency-Key"); it != req.end()) {
       view.has_idempotency_key = true;
       view.idempotency_key = std::string_view(it->value());
@@ -292,6 +293,9 @@ struct HttpServer::Impl {
     auto prepared = service.Prepare(view);
     route = prepared.route;
     if (prepared.response) co_return std::move(*prepared.response);
+    if (prepared.division) {
+      co_return Problem(ErrorCode::kInternal, "division accounts are not wired into this build yet");
+    }
     auto reply = co_await Submit(std::move(*prepared.submission));
     const auto* ticket = reply.result ? std::get_if<HolderInquiryTicket>(&*reply.result) : nullptr;
     if (prepared.holder_inquiry && ticket) {

@@ -13,6 +13,7 @@ struct HttpRequestView {
   std::string_view target;  // origin-form: path and query
   std::string_view authorization;
   std::string_view content_type;
+  std::string_view accept;
   std::string_view idempotency_key;
   bool has_idempotency_key = false;
   std::string_view body;

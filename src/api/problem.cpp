@@ -21,7 +21,9 @@ int StatusFor(ErrorCode code) {
     case ErrorCode::kUnauthorized:
     case ErrorCode::kSignatureMissing:
     case ErrorCode::kSignatureInvalid:
-    case ErrorCode::kSignatureStale: return 401;
+    case ErrorCode::kSignatureStale:
+    case ErrorCode::kInvalidCredentials:
+    case ErrorCode::kSessionExpired: return 401;
     case ErrorCode::kForbidden:
     case ErrorCode::kChannelNotAllowed: return 403;
     case ErrorCode::kRateLimited: return 429;
@@ -37,7 +39,13 @@ int StatusFor(ErrorCode code) {
     case ErrorCode::kMerchantExists:
     case ErrorCode::kContractExists:
     case ErrorCode::kEndpointLimitReached:
-    case ErrorCode::kNoEndpoint: return 409;
+    case ErrorCode::kNoEndpoint:
+    case ErrorCode::kPaymentNotAuthorizable:
+    case ErrorCode::kPaymentNotRefundable:
+    case ErrorCode::kLoginTaken:
+    case ErrorCode::kMasterExists:
+    case ErrorCode::kApprovalNotPending:
+    case ErrorCode::kDivisionAccountClosed: return 409;
     case ErrorCode::kBodyTooLarge: return 413;
     case ErrorCode::kHeadersTooLarge: return 431;
     case ErrorCode::kUnsupportedMediaType: return 415;
@@ -47,7 +55,12 @@ int StatusFor(ErrorCode code) {
     case ErrorCode::kNoContract:
     case ErrorCode::kPayoutLimitExceeded:
     case ErrorCode::kRecipientNotAllowed:
-    case ErrorCode::kWebhookUrlRefused: return 422;
+    case ErrorCode::kWebhookUrlRefused:
+    case ErrorCode::kWeakPassword:
+    case ErrorCode::kHolderMismatch:
+    case ErrorCode::kConsentRefused:
+    case ErrorCode::kWrongPassword:
+    case ErrorCode::kRefundExceedsPayment: return 422;
     case ErrorCode::kOverloaded:
     case ErrorCode::kShuttingDown: return 503;
     case ErrorCode::kInternal: return 500;

@@ -9,6 +9,7 @@
 #include <cctype>
 
 #include "api/bank_messages.h"
+#include "api/division_routes.h"
 #include "api/json_codec.h"
 #include "api/problem.h"
 #include "domain/digest.h"
@@ -136,7 +137,8 @@ bool Matches(std::string_view pattern, const std::vector<std::string>& segments,
 }
 
 struct Lookup {
-  int route = -1;
+  int route = -1;  // kRoutes' index, or kRoutes.size() + DivisionRoutes()'s
+  const DivisionRoute* division = nullptr;
   bool other_method = false;  // the path exists with another method
   std::string allow;
   std::vector<std::string> params;
@@ -155,6 +157,20 @@ Lookup FindRoute(std::string_view method, const Target& target) {
     lookup.other_method = true;
     if (!lookup.allow.empty()) lookup.allow += ", ";
     lookup.allow += kRoutes[i].method;
+  }
+  const auto division = DivisionRoutes();
+  for (std::size_t i = 0; i < division.size(); ++i) {
+    std::vector<std::string> params;
+    if (!Matches(division[i].pattern, target.segments, params)) continue;
+    if (division[i].method == method) {
+      lookup.route = static_cast<int>(kRoutes.size() + i);
+      lookup.division = &division[i];
+      lookup.params = std::move(params);
+      return lookup;
+    }
+    lookup.other_method = true;
+    if (!lookup.allow.empty()) lookup.allow += ", ";
+    lookup.allow += division[i].method;
   }
   return lookup;
 }
@@ -531,16 +547,20 @@ bool EmptyBodyAllowed(Handler h) {
 
 }  // namespace
 
+bool IsJsonMediaType(std::string_view content_type) { return IsJson(content_type); }
+
 Service::Service(const EngineStats& engine_stats, notify::UrlPolicy url_policy)
     : engine_stats_(engine_stats), url_policy_(std::move(url_policy)), metrics_([] {
         std::vector<std::pair<std::string, std::string>> labels;
         for (const auto& r : kRoutes) labels.emplace_back(r.method, r.pattern);
+        for (const auto& r : DivisionRoutes()) labels.emplace_back(r.method, r.pattern);
         return labels;
       }()) {}
 
 std::vector<std::string> Service::RouteList() {
   std::vector<std::string> list;
   for (const auto& r : kRoutes) list.push_back(std::string(r.method) + " " + std::string(r.pattern));
+  for (const auto& r : DivisionRoutes()) list.push_back(std::string(r.method) + " " + std::string(r.pattern));
   return list;
 }
 
@@ -549,6 +569,7 @@ std::size_t Service::BodyLimit(std::string_view method, std::string_view target)
   if (!t) return 0;
   auto lookup = FindRoute(method, *t);
   if (lookup.route < 0) return 0;
+  if (lookup.division) return lookup.division->max_body;
   return kRoutes[static_cast<std::size_t>(lookup.route)].max_body;
 }
 
@@ -563,6 +584,11 @@ Service::Admission Service::Admit(std::string_view method, std::string_view targ
   auto lookup = FindRoute(method, *t);
   if (lookup.route < 0) {
     admission.refusal = NoRoute(lookup);  // answered now: no body is read for no route
+    return admission;
+  }
+  if (lookup.division) {
+    admission.body_limit = lookup.division->max_body;
+    admission.refusal = AdmitDivision(*lookup.division, authorization, keys);
     return admission;
   }
   const Route& route = kRoutes[static_cast<std::size_t>(lookup.route)];
@@ -596,6 +622,15 @@ Service::Prepared Service::Prepare(const HttpRequestView& request) const {
     return prepared;
   }
   prepared.route = lookup.route;
+  if (lookup.division) {
+    auto division = PrepareDivision(*lookup.division, std::move(lookup.params), target->query, request);
+    if (division) {
+      prepared.division = std::move(*division);
+    } else {
+      prepared.response = std::move(division.error());
+    }
+    return prepared;
+  }
   const Route& route = kRoutes[static_cast<std::size_t>(lookup.route)];
   if (route.handler == Handler::kHealth) {
     prepared.response = HttpResponse{200, "application/json", R"({"status":"ok"})", {}};

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/division_routes.h"
 #include "api/http_types.h"
 #include "api/metrics.h"
 #include "engine/commands.h"
@@ -20,6 +21,9 @@ namespace varelay::api {
 inline constexpr std::size_t kMaxBodyBytes = 64 * 1024;
 inline constexpr std::size_t kMaxPoolLoadBytes = 4 * 1024 * 1024;
 inline constexpr std::size_t kMaxBankMessageBytes = 4 * 1024 * 1024;  // a camt.054 over HTTP
+
+// Whether a Content-Type names application/json (parameters such as charset aside).
+bool IsJsonMediaType(std::string_view content_type);
 
 class Service {
  public:
@@ -55,6 +59,8 @@ class Service {
     // one, the server answers RateLimited, or asks the bank, hands the engine HolderOutcome and
     // answers with FinishHolderInquiry.
     std::optional<HolderInquiryRequest> holder_inquiry;
+    // A division route's request, for DivisionGateway (division_gateway.h) to run.
+    std::optional<DivisionRequest> division;
   };
   Prepared Prepare(const HttpRequestView& request) const;
 

@@ -53,6 +53,19 @@ enum class ErrorCode {
   kPayoutLimitExceeded,   // a transfer over its merchant's per-transfer or daily limit
   kRecipientNotAllowed,   // a transfer to a recipient off its merchant's allow-list
   kMalformedXml,  // a bank's XML message that is not well-formed or that the reader refuses
+  kWeakPassword,          // a password that breaks a rule (domain/division): the detail names it
+  kHolderMismatch,        // the bank names another holder of the account a master enrols with
+  kConsentRefused,        // the bank refused a master's withdrawal consent
+  kWrongPassword,         // a division account's number and password do not match
+  kInvalidCredentials,    // a master's login and password do not match (or no such login)
+  kSessionExpired,        // a master's session is over its 12 hours
+  kRefundExceedsPayment,  // a refund above what is left of its payment
+  kPaymentNotAuthorizable, // a division payment no longer waiting for credentials
+  kPaymentNotRefundable,  // a division payment not approved, or refunded in full
+  kLoginTaken,            // another master signs in with this login
+  kMasterExists,          // the bank account is enrolled already
+  kApprovalNotPending,    // a co-approval already answered or timed out
+  kDivisionAccountClosed, // a division account closed for good
   kOverloaded,
   kShuttingDown,
   kInternal,  // stays last: varelayd --print-error-codes lists the codes up to it
