@@ -197,6 +197,18 @@ bool WriteSecretFile(const std::filesystem::path& path, const std::string& secre
   return static_cast<bool>(out);
 }
 
+// The key of the division routes' look-up digests and redirect keys (api/division_gateway.h):
+// <data>/digest.key, made 0600 on the first start. Losing it loses every master's sign-in.
+std::optional<std::string> DigestKey(const std::filesystem::path& data) {
+  const auto path = data / "digest.key";
+  std::ifstream in(path);
+  std::string key;
+  if (in && std::getline(in, key) && key.size() >= 32) return key;
+  key = varelay::RandomSecret(52);
+  if (!WriteSecretFile(path, key)) return std::nullopt;
+  return key;
+}
+
 // The keys personal data is sealed with: --seal-key-file, else VARELAY_SEAL_KEY, else
 // <data>/seal.key, made on the first start (with a warning: a copy of the folder then opens it).
 varelay::Result<varelay::crypto::Sealer> LoadSealer(const Flags& flags, const std::filesystem::path& data) {
@@ -417,6 +429,16 @@ int Serve(const Flags& flags) {
               << *bound << std::endl;
   }
 
+  banks::ConsentRegistrarOptions consent_options{std::chrono::milliseconds(flags.bank_timeout_ms), {}, &bank_health,
+                                                 transfer_options.json_banks};
+  banks::BankConsentRegistrar consent(engine, consent_options);
+  auto digest_key = DigestKey(data);
+  if (!digest_key) {
+    std::cerr << "varelayd: cannot write " << (data / "digest.key").string() << "\n";
+    engine.Stop();
+    return 1;
+  }
+  api::DivisionGateway division(engine, sealer, password_hasher, &consent, {*digest_key, policy});
   api::Service service(engine.stats(), std::move(policy));
   service.SetDispatchStats(&dispatcher.stats());
   service.SetBankHealth(&bank_health);
@@ -434,6 +456,7 @@ int Serve(const Flags& flags) {
   server_options.drain_timeout = std::chrono::seconds(flags.drain_timeout_s);
   server_options.bank_health = &bank_health;
   server_options.bank_timeout = std::chrono::milliseconds(flags.bank_timeout_ms);
+  server_options.division = &division;
   api::HttpServer server(service, engine, server_options);
   auto bound = server.Listen();
   if (!bound) {

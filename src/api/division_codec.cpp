@@ -23,13 +23,6 @@ bool AllDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-bool IsRelation(std::string_view s) {
-  for (std::string_view r : {"child", "spouse", "parent", "sibling", "employee", "other"}) {
-    if (s == r) return true;
-  }
-  return false;
-}
-
 bool IsDependantPhone(std::string_view s) { return AllDigits(s) && s.size() >= 9 && s.size() <= 11; }
 
 // The host of a URL that may take `http://`: loopback only (the merchant's test shop).
@@ -345,18 +338,17 @@ Decoded<IssueDivisionAccountRequest> DecodeIssueDivisionAccount(const json::obje
   if (const json::object* d = r.Object("dependant")) {
     Reader dr(*d, sink, "dependant");
     c.dependant.name = dr.Name("name", true, 50);
-    c.dependant.relation = dr.Text("relation", true, IsRelation,
-                                   "must be child, spouse, parent, sibling, employee or other");
     auto phone = dr.Text("phone", false, IsDependantPhone, "must be 9 to 11 digits");
     if (!phone.empty()) c.dependant.phone = phone;
-    dr.NoOthers({"name", "relation", "phone"});
+    dr.NoOthers({"name", "phone"});
   } else if (!body.contains("dependant") || body.at("dependant").is_null()) {
     BadRequest(sink, ErrorCode::kMissingField, "dependant", "is required");
   }
+  c.label = r.OptionalName("label", kMaxLabelChars);
   c.password = r.Text("password", true, [](std::string_view s) { return !s.empty() && s.size() <= 256; },
                       "must be 1 to 256 bytes");
   c.terms = ReadTerms(body, sink);
-  NoOthers(body, With({"dependant", "password"}), sink);
+  NoOthers(body, With({"dependant", "label", "password"}), sink);
   if (!sink.fields.empty()) return std::unexpected(std::move(sink));
   if (auto weak = CheckNewPassword(c.password, c.dependant.phone.value_or(""))) return std::unexpected(std::move(*weak));
   return c;
@@ -366,20 +358,9 @@ Decoded<UpdateDivisionAccountRequest> DecodeUpdateDivisionAccount(const json::ob
   RequestError sink;
   Reader r(body, sink);
   UpdateDivisionAccountRequest c;
-  if (body.contains("relation")) {
-    c.relation = r.Text("relation", true, IsRelation, "must be child, spouse, parent, sibling, employee or other");
-  }
-  if (const json::value* v = body.if_contains("phone")) {
-    if (v->is_null()) {
-      c.phone = std::optional<std::string>();
-    } else if (v->is_string() && IsDependantPhone(v->get_string())) {
-      c.phone = std::optional<std::string>(std::string(v->get_string()));
-    } else {
-      BadRequest(sink, ErrorCode::kInvalidField, "phone", "must be 9 to 11 digits, or null");
-    }
-  }
+  if (body.contains("label")) c.label = r.Name("label", true, kMaxLabelChars);
   c.terms = ReadTerms(body, sink);
-  NoOthers(body, With({"relation", "phone"}), sink);
+  NoOthers(body, With({"label"}), sink);
   if (sink.fields.empty() && body.empty()) {
     BadRequest(sink, ErrorCode::kMissingField, "limits", "or another field of the account is required");
   }

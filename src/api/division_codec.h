@@ -54,9 +54,10 @@ bool SameHolderName(std::string_view a, std::string_view b);
 
 // --- division accounts ---
 struct DependantInput {
-  std::string name, relation;
+  std::string name;
   std::optional<std::string> phone;  // digits only
 };
+inline constexpr std::size_t kMaxLabelChars = 50;
 struct ApprovalRule {
   std::int64_t threshold_minor = 0;
   int timeout_minutes = 10;
@@ -73,12 +74,12 @@ struct DivisionTermsPatch {
 };
 struct IssueDivisionAccountRequest {
   DependantInput dependant;
+  std::string label;  // the master's name for the account ("" : the dependant's name)
   std::string password;
   DivisionTermsPatch terms;
 };
 struct UpdateDivisionAccountRequest {
-  std::optional<std::string> relation;
-  Patch<std::string> phone;
+  std::optional<std::string> label;
   DivisionTermsPatch terms;
 };
 struct DivisionPasswordRequest { std::string password; };

@@ -78,7 +78,7 @@ TEST(DivisionCodecTest, NormalisesLogins) {
 // Proves an issue request decodes every term, and a weak or malformed one is refused.
 TEST(DivisionCodecTest, DecodesAnIssueRequest) {
   auto d = DecodeIssueDivisionAccount(Obj(
-      R"({"dependant":{"name":"Kim Jiho","relation":"child","phone":"01055557777"},"password":"480213",)"
+      R"({"dependant":{"name":"Kim Jiho","phone":"01055557777"},"label":"Jiho","password":"480213",)"
       R"("limits":{"per_payment":30000,"per_day":null},"merchants_allowed":["shop-1"],)"
       R"("categories_denied":["alcohol","games"],"valid_until":"2027-12-31T15:00:00Z",)"
       R"("approval":{"threshold":20000}})"));
@@ -95,33 +95,31 @@ TEST(DivisionCodecTest, DecodesAnIssueRequest) {
 
   const std::pair<std::string_view, std::string_view> bad[] = {
       {R"({"password":"480213"})", "missing_field:dependant"},
-      {R"({"dependant":{"name":"J","relation":"cousin"},"password":"480213"})", "invalid_field:dependant.relation"},
-      {R"({"dependant":{"name":"J","relation":"child","phone":"010-5555"},"password":"480213"})", "invalid_field:dependant.phone"},
-      {R"({"dependant":{"name":"J","relation":"child"},"password":"123456"})", "weak_password:password"},
-      {R"({"dependant":{"name":"J","relation":"child"},"password":"777777"})", "weak_password:password"},
-      {R"({"dependant":{"name":"J","relation":"child","phone":"01048021399"},"password":"480213"})", "weak_password:password"},
-      {R"({"dependant":{"name":"J","relation":"child"},"password":"480213","limits":{"per_day":0}})", "invalid_field:limits.per_day"},
-      {R"({"dependant":{"name":"J","relation":"child"},"password":"480213","limits":{"weekly":5}})", "unknown_field:limits.weekly"},
-      {R"({"dependant":{"name":"J","relation":"child"},"password":"480213","categories_denied":["wine"]})", "invalid_field:categories_denied"},
-      {R"({"dependant":{"name":"J","relation":"child"},"password":"480213","categories_denied":["games","games"]})", "invalid_field:categories_denied"},
-      {R"({"dependant":{"name":"J","relation":"child"},"password":"480213","approval":{"threshold":5,"timeout_minutes":61}})", "invalid_field:approval.timeout_minutes"},
-      {R"({"dependant":{"name":"J","relation":"child"},"password":"480213","valid_from":"2027-01-02T00:00:00Z","valid_until":"2027-01-01T00:00:00Z"})", "invalid_field:valid_until"},
-      {R"({"dependant":{"name":"J","relation":"child"},"password":"480213","number":"9410000000000007"})", "unknown_field:number"},
+      {R"({"dependant":{"name":"J","relation":"child"},"password":"480213"})", "unknown_field:dependant.relation"},
+      {R"({"dependant":{"name":"J","phone":"010-5555"},"password":"480213"})", "invalid_field:dependant.phone"},
+      {R"({"dependant":{"name":"J"},"password":"123456"})", "weak_password:password"},
+      {R"({"dependant":{"name":"J"},"password":"777777"})", "weak_password:password"},
+      {R"({"dependant":{"name":"J","phone":"01048021399"},"password":"480213"})", "weak_password:password"},
+      {R"({"dependant":{"name":"J"},"password":"480213","limits":{"per_day":0}})", "invalid_field:limits.per_day"},
+      {R"({"dependant":{"name":"J"},"password":"480213","limits":{"weekly":5}})", "unknown_field:limits.weekly"},
+      {R"({"dependant":{"name":"J"},"password":"480213","categories_denied":["wine"]})", "invalid_field:categories_denied"},
+      {R"({"dependant":{"name":"J"},"password":"480213","categories_denied":["games","games"]})", "invalid_field:categories_denied"},
+      {R"({"dependant":{"name":"J"},"password":"480213","approval":{"threshold":5,"timeout_minutes":61}})", "invalid_field:approval.timeout_minutes"},
+      {R"({"dependant":{"name":"J"},"password":"480213","valid_from":"2027-01-02T00:00:00Z","valid_until":"2027-01-01T00:00:00Z"})", "invalid_field:valid_until"},
+      {R"({"dependant":{"name":"J"},"password":"480213","number":"9410000000000007"})", "unknown_field:number"},
   };
   for (const auto& [body, code] : bad) EXPECT_EQ(CodeOf(DecodeIssueDivisionAccount(Obj(body))), code) << body;
 }
 
 // Proves a change distinguishes a term left out from one removed (null), and refuses an empty one.
 TEST(DivisionCodecTest, DecodesAnUpdate) {
-  auto d = DecodeUpdateDivisionAccount(Obj(R"({"limits":{"per_day":20000},"valid_until":null,"phone":null})"));
+  auto d = DecodeUpdateDivisionAccount(Obj(R"({"limits":{"per_day":20000},"valid_until":null,"label":"Jiho"})"));
   ASSERT_TRUE(d) << CodeOf(d);
   EXPECT_EQ(d->terms.per_day, std::optional<std::int64_t>(20000));
   EXPECT_FALSE(d->terms.per_payment.has_value());
   ASSERT_TRUE(d->terms.valid_until.has_value());
   EXPECT_FALSE(d->terms.valid_until->has_value());
-  ASSERT_TRUE(d->phone.has_value());
-  EXPECT_FALSE(d->phone->has_value());
-  EXPECT_FALSE(d->relation);
+  EXPECT_EQ(d->label, "Jiho");
   EXPECT_EQ(CodeOf(DecodeUpdateDivisionAccount(Obj("{}"))), "missing_field:limits");
   EXPECT_EQ(CodeOf(DecodeUpdateDivisionAccount(Obj(R"({"password":"480213"})"))), "unknown_field:password");
 }

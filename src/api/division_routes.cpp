@@ -59,13 +59,14 @@ HttpResponse Unauthorized(std::string detail) {
   return response;
 }
 
-bool IsMasterToken(std::string_view token) { return token.starts_with("vms_"); }
+// A master's session or app token: the engine checks it (a session's expiry included).
+bool IsMasterToken(std::string_view token) { return token.starts_with("vms_") || token.starts_with("vmt_"); }
 
 // Whether an API key's role may call a route of `auth` at all (the engine checks the rest).
 bool RoleFits(DivisionAuth auth, Role role) {
   switch (auth) {
     case DivisionAuth::kPublic: return true;
-    case DivisionAuth::kMaster: return RoleName(role) == "master";  // Role::kMaster, the engine's
+    case DivisionAuth::kMaster: return role == Role::kMaster;
     case DivisionAuth::kMerchant: return IsMerchantRole(role) || role == Role::kAdmin;
     case DivisionAuth::kPageOrMerchant: return IsMerchantRole(role);
   }

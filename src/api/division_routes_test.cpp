@@ -86,7 +86,7 @@ TEST_F(DivisionRoutesTest, RefusesBadInputBeforeAnythingRuns) {
   EXPECT_EQ(Code(Send("POST", "/v1/master/division-accounts/acc_1/freeze", "")), "not_found");
   EXPECT_EQ(Code(Send("PATCH", account, R"({"limits":{"per_day":"many"}})")), "invalid_field");
   EXPECT_EQ(Code(Send("POST", "/v1/master/division-accounts",
-                      R"({"dependant":{"name":"J","relation":"child"},"password":"123456"})")),
+                      R"({"dependant":{"name":"J"},"password":"123456"})")),
             "weak_password");
   EXPECT_EQ(Code(Send("POST", "/v1/division-payments", R"({"order_id":"o","amount":1,"return_url":"https://s.example/"})",
                       "Bearer vrk_shop")),

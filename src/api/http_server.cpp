@@ -294,7 +294,10 @@ struct HttpServer::Impl {
     route = prepared.route;
     if (prepared.response) co_return std::move(*prepared.response);
     if (prepared.division) {
-      co_return Problem(ErrorCode::kInternal, "division accounts are not wired into this build yet");
+      if (!options.division) co_return Problem(ErrorCode::kInternal, "division accounts are not configured");
+      co_return co_await options.division->Handle(
+          std::move(*prepared.division),
+          [this](const BankRoute& bank, const HolderInquiryRequest& q) { return AskHolder(bank, q); });
     }
     auto reply = co_await Submit(std::move(*prepared.submission));
     const auto* ticket = reply.result ? std::get_if<HolderInquiryTicket>(&*reply.result) : nullptr;

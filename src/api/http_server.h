@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "api/division_gateway.h"
 #include "api/service.h"
 #include "banks/bank_health.h"
 #include "domain/error.h"
@@ -33,6 +34,7 @@ struct ServerOptions {
   std::size_t body_budget_bytes = 64 << 20;
   banks::BankHealth* bank_health = nullptr;     // circuit breakers for calls to banks; optional
   std::chrono::milliseconds bank_timeout{5000};  // an account-holder inquiry waits this long for the bank
+  DivisionGateway* division = nullptr;  // runs the division routes; none: they answer 500
 };
 
 class HttpServer {

@@ -817,6 +817,8 @@ json::value Encode(const HolderInquiryPage& v) {
   return json::object{{"items", std::move(items)}, {"next_before", StringOrNull(v.next_before)}};
 }
 json::value Encode(const BankRoute&) { return json::object{}; }  // never sent: the API asks the bank
+// Never sent through here: DivisionGateway renders its own answers (they need the Sealer).
+json::value Encode(const DivisionOutcome&) { return json::object{}; }
 json::value Encode(const BankSigningSecret& v) { return {{"bank", v.bank}, {"signing_secret", v.secret}}; }
 
 }  // namespace
