@@ -114,8 +114,12 @@ struct DivisionGateway::Impl {
   std::string decoy_hash;  // hashed on first use; verified against for an unknown login
 
   // --- engine and pool steps ---
-  asio::awaitable<EngineReply> Submit(DivisionCommand command, const DivisionRequest& r,
-                                      std::function<RenderedResponse(const Result<Outcome>&)> render = {}) {
+  // Takes the command (and the renderer) by reference, and callers pass named variables: g++ 12
+  // destroys twice a temporary made inside a co_await expression (a conversion to an argument
+  // included), which freed memory twice.
+  using Renderer = std::function<RenderedResponse(const Result<Outcome>&)>;
+  asio::awaitable<EngineReply> Submit(DivisionCommand& command, const DivisionRequest& r,
+                                      const Renderer* render = nullptr) {
     Submission s;
     s.command = Command(std::move(command));
     if (r.bearer.empty()) {
@@ -125,23 +129,25 @@ struct DivisionGateway::Impl {
     }
     if (render && r.idempotency) {
       s.idempotency = r.idempotency;
-      s.render = std::move(render);
+      s.render = *render;
     }
     co_return co_await AsyncSubmit(engine, std::move(s), asio::use_awaitable);
   }
 
-  asio::awaitable<Result<std::string>> Hash(std::string password) {
-    co_return co_await Await<Result<std::string>>(
-        [this, password = std::move(password)](auto done) mutable { hasher.Hash(std::move(password), std::move(done)); });
+  // The lambdas handed to Await hold pointers only: g++ 12 relocates a coroutine's by-value
+  // closure argument bytewise, which breaks a std::string held in it (its buffer points into the
+  // old place).
+  asio::awaitable<Result<std::string>> Hash(const std::string& password) {
+    auto held = std::make_shared<const std::string>(password);
+    co_return co_await Await<Result<std::string>>([this, held](auto done) { hasher.Hash(*held, std::move(done)); });
   }
-  asio::awaitable<Result<bool>> Verify(std::string hash, std::string password) {
-    co_return co_await Await<Result<bool>>([this, hash = std::move(hash), password = std::move(password)](auto done) mutable {
-      hasher.Verify(std::move(hash), std::move(password), std::move(done));
-    });
+  asio::awaitable<Result<bool>> Verify(const std::string& hash, const std::string& password) {
+    auto held = std::make_shared<const std::pair<std::string, std::string>>(hash, password);
+    co_return co_await Await<Result<bool>>([this, held](auto done) { hasher.Verify(held->first, held->second, std::move(done)); });
   }
-  asio::awaitable<banks::ConsentAnswer> Register(banks::ConsentRequest request) {
-    co_return co_await Await<banks::ConsentAnswer>(
-        [this, request = std::move(request)](auto done) mutable { consent->Register(std::move(request), std::move(done)); });
+  asio::awaitable<banks::ConsentAnswer> Register(const banks::ConsentRequest& request) {
+    auto held = std::make_shared<const banks::ConsentRequest>(request);
+    co_return co_await Await<banks::ConsentAnswer>([this, held](auto done) { consent->Register(*held, std::move(done)); });
   }
 
   std::string Open(const std::string& sealed) const {
@@ -256,7 +262,7 @@ DivisionGateway::DivisionGateway(Engine& engine, const crypto::Sealer& sealer, c
 
 DivisionGateway::~DivisionGateway() = default;
 
-asio::awaitable<HttpResponse> DivisionGateway::Handle(DivisionRequest r, HolderAsker ask_holder) {
+asio::awaitable<HttpResponse> DivisionGateway::Handle(DivisionRequest r, const HolderAsker& ask_holder) {
   auto& impl = *impl_;
   switch (r.route->handler) {
     case H::kEnrol: co_return co_await impl.Enrol(r, ask_holder);
@@ -333,7 +339,7 @@ asio::awaitable<HttpResponse> DivisionGateway::Impl::Simple(const DivisionReques
     case H::kPaymentPage: command = GetDivisionPaymentPage{p[0], r.page_token.empty() ? "" : Sha256Hex(r.page_token)}; break;
     default: co_return Refuse(ErrorCode::kInternal, "a division route without a flow");
   }
-  auto reply = co_await Submit(std::move(command), r);
+  auto reply = co_await Submit(command, r);
   if (!reply.result) co_return Problem(r.route->handler, reply.result.error());
   const auto* outcome = std::get_if<DivisionOutcome>(&*reply.result);
   if (!outcome) co_return Refuse(ErrorCode::kInternal, "the engine answered something else");
@@ -346,29 +352,32 @@ asio::awaitable<HttpResponse> DivisionGateway::Impl::Simple(const DivisionReques
 asio::awaitable<HttpResponse> DivisionGateway::Impl::Enrol(const DivisionRequest& r, const HolderAsker& ask_holder) {
   const auto& in = std::get<EnrolMasterRequest>(r.body);
   const auto login_digest = LookupDigest(options.digest_key, "login", in.login);
-  auto taken = co_await Submit(GetMasterLogin{login_digest}, r);
+  DivisionCommand taken_command = GetMasterLogin{login_digest};
+  auto taken = co_await Submit(taken_command, r);
   if (taken.result) co_return Refuse(ErrorCode::kLoginTaken, "another master signs in with this login", "login");
   if (taken.result.error().code != ErrorCode::kNotFound) co_return ProblemResponse(taken.result.error());
-  auto route = co_await AsyncSubmit(engine, [&] {
-    Submission s;
-    s.internal = true;
-    s.command = RouteToBank{in.bank};
-    return s;
-  }(), asio::use_awaitable);
+  // Named, never temporaries inside a co_await: g++ 12 destroys some of those twice.
+  Submission to_bank;
+  to_bank.internal = true;
+  to_bank.command = RouteToBank{in.bank};
+  auto route = co_await AsyncSubmit(engine, std::move(to_bank), asio::use_awaitable);
   if (!route.result) {
     co_return ProblemResponse(route.result.error().code == ErrorCode::kNotFound
                                   ? Error{ErrorCode::kUnknownBank, "no bank " + in.bank, "bank_code"}
                                   : route.result.error());
   }
   const auto holder_id = HolderIdOf(in.birth_date);
-  auto holder = co_await ask_holder(std::get<BankRoute>(*route.result), HolderInquiryRequest{in.bank, in.account, holder_id});
+  const BankRoute bank_route = std::get<BankRoute>(*route.result);
+  const HolderInquiryRequest inquiry{in.bank, in.account, holder_id};
+  auto holder = co_await ask_holder(bank_route, inquiry);
   if (!holder) co_return ProblemResponse(holder.error());
   if (!SameHolderName(*holder, in.holder_name)) {
     co_return Refuse(ErrorCode::kHolderMismatch, "the bank names the holder of this account " + MaskName(*holder),
                      "holder_name");
   }
   if (!consent) co_return Refuse(ErrorCode::kBankUnavailable, "no consent registrar is configured");
-  auto answer = co_await Register(banks::ConsentRequest{in.bank, in.account, holder_id, in.holder_name, false});
+  banks::ConsentRequest consent_request{in.bank, in.account, holder_id, in.holder_name, false};
+  auto answer = co_await Register(consent_request);
   if (answer.outcome == banks::ConsentOutcome::kRefused) {
     co_return Refuse(ErrorCode::kConsentRefused, "the bank refused the withdrawal consent (" + answer.response_code +
                                                      (answer.detail.empty() ? "" : ": " + answer.detail) + ")");
@@ -381,10 +390,12 @@ asio::awaitable<HttpResponse> DivisionGateway::Impl::Enrol(const DivisionRequest
   EnrolMaster c{login_digest, sealer.Seal(in.login), sealer.Seal(in.holder_name), sealer.Seal(FormatDate(in.birth_date)),
                 *hash, in.bank, sealer.Seal(in.account), LookupDigest(options.digest_key, "account", in.bank + ":" + in.account),
                 answer.consent_id, answer.ceiling_won};
-  auto reply = co_await Submit(std::move(c), r);
+  DivisionCommand reply_command = std::move(c);
+  auto reply = co_await Submit(reply_command, r);
   if (!reply.result) {
     // Stored nothing: the consent just registered is ended again (best effort).
-    (void)co_await Register(banks::ConsentRequest{in.bank, in.account, holder_id, in.holder_name, true});
+    consent_request.cancel = true;
+    (void)co_await Register(consent_request);
     co_return Problem(H::kEnrol, reply.result.error());
   }
   co_return Render(H::kEnrol, 201, std::get<DivisionOutcome>(*reply.result));
@@ -395,12 +406,14 @@ asio::awaitable<HttpResponse> DivisionGateway::Impl::SignIn(const DivisionReques
   const auto& in = std::get<SignInRequest>(r.body);
   auto refused = [] { return Refuse(ErrorCode::kInvalidCredentials, "the login or the password is wrong"); };
   if (decoy_hash.empty()) {
-    auto decoy = co_await Hash(kDecoyPassword);
+    std::string decoy_password = kDecoyPassword;
+    auto decoy = co_await Hash(decoy_password);
     if (decoy) decoy_hash = *decoy;
   }
   std::optional<MasterLogin> login;
   if (!in.login.empty()) {
-    auto found = co_await Submit(GetMasterLogin{LookupDigest(options.digest_key, "login", in.login)}, r);
+    DivisionCommand found_command = GetMasterLogin{LookupDigest(options.digest_key, "login", in.login)};
+    auto found = co_await Submit(found_command, r);
     if (found.result) {
       login = std::get<MasterLogin>(std::get<DivisionOutcome>(*found.result));
     } else if (found.result.error().code != ErrorCode::kNotFound) {
@@ -410,7 +423,8 @@ asio::awaitable<HttpResponse> DivisionGateway::Impl::SignIn(const DivisionReques
   auto ok = co_await Verify(login ? login->password_hash : decoy_hash, in.password);
   if (!ok) co_return ProblemResponse(ok.error());
   if (!login || !*ok) co_return refused();
-  auto session = co_await Submit(CreateMasterSession{login->master, login->password_generation}, r);
+  DivisionCommand session_command = CreateMasterSession{login->master, login->password_generation};
+  auto session = co_await Submit(session_command, r);
   if (!session.result) {
     if (session.result.error().code == ErrorCode::kInvalidField) co_return refused();  // the password changed meanwhile
     co_return ProblemResponse(session.result.error());
@@ -425,7 +439,8 @@ asio::awaitable<HttpResponse> DivisionGateway::Impl::Authorize(const DivisionReq
   const std::string payment = r.params[0];
   const std::string token_digest = r.page_token.empty() ? "" : Sha256Hex(r.page_token);
   for (int attempt = 0; attempt < 2; ++attempt) {  // once more if the password changed meanwhile
-    auto found = co_await Submit(GetDivisionPaymentForAuthorization{payment, in.number, token_digest}, r);
+    DivisionCommand found_command = GetDivisionPaymentForAuthorization{payment, in.number, token_digest};
+    auto found = co_await Submit(found_command, r);
     if (!found.result) co_return Problem(H::kAuthorize, found.result.error());
     const auto credentials = std::get<DivisionCredentials>(std::get<DivisionOutcome>(*found.result));
     bool password_ok = false;
@@ -434,8 +449,9 @@ asio::awaitable<HttpResponse> DivisionGateway::Impl::Authorize(const DivisionReq
       if (!verdict) co_return ProblemResponse(verdict.error());
       password_ok = *verdict;
     }
-    auto reply = co_await Submit(
-        AuthorizeDivisionPayment{payment, in.number, token_digest, password_ok, credentials.password_generation}, r);
+    DivisionCommand authorize =
+        AuthorizeDivisionPayment{payment, in.number, token_digest, password_ok, credentials.password_generation};
+    auto reply = co_await Submit(authorize, r);
     if (!reply.result) {
       if (reply.result.error().field == "password_generation") continue;
       co_return Problem(H::kAuthorize, reply.result.error());
@@ -445,7 +461,8 @@ asio::awaitable<HttpResponse> DivisionGateway::Impl::Authorize(const DivisionReq
         view.payment.decline_reason == DeclineReason::kWrongPassword) {
       co_return Refuse(ErrorCode::kWrongPassword, "the number and password do not match", "password");
     }
-    auto page = co_await Submit(GetDivisionPaymentPage{payment, token_digest}, r);
+    DivisionCommand page_command = GetDivisionPaymentPage{payment, token_digest};
+    auto page = co_await Submit(page_command, r);
     if (!page.result) co_return Problem(H::kAuthorize, page.result.error());
     co_return Render(H::kAuthorize, 200, std::get<DivisionOutcome>(*page.result));
   }
@@ -473,7 +490,8 @@ asio::awaitable<HttpResponse> DivisionGateway::Impl::Issue(const DivisionRequest
     c.terms.approval_threshold_minor = (*t.approval)->threshold_minor;
     c.terms.approval_timeout_ms = std::int64_t{(*t.approval)->timeout_minutes} * 60'000;
   }
-  auto reply = co_await Submit(std::move(c), r);
+  DivisionCommand reply_command = std::move(c);
+  auto reply = co_await Submit(reply_command, r);
   if (!reply.result) co_return Problem(H::kIssueAccount, reply.result.error());
   co_return Render(H::kIssueAccount, 201, std::get<DivisionOutcome>(*reply.result));
 }
@@ -482,7 +500,8 @@ asio::awaitable<HttpResponse> DivisionGateway::Impl::Issue(const DivisionRequest
 // the account's current ones fill in what the request left out.
 asio::awaitable<HttpResponse> DivisionGateway::Impl::Update(const DivisionRequest& r) {
   const auto& in = std::get<UpdateDivisionAccountRequest>(r.body);
-  auto current = co_await Submit(GetDivisionAccount{r.params[0]}, r);
+  DivisionCommand current_command = GetDivisionAccount{r.params[0]};
+  auto current = co_await Submit(current_command, r);
   if (!current.result) co_return Problem(H::kUpdateAccount, current.result.error());
   const DivisionAccount& a = std::get<DivisionAccountView>(std::get<DivisionOutcome>(*current.result)).account;
   const auto& t = in.terms;
@@ -508,7 +527,8 @@ asio::awaitable<HttpResponse> DivisionGateway::Impl::Update(const DivisionReques
     c.approval_threshold_minor = *t.approval ? std::optional<std::int64_t>((*t.approval)->threshold_minor) : std::nullopt;
     if (*t.approval) c.approval_timeout_ms = std::int64_t{(*t.approval)->timeout_minutes} * 60'000;
   }
-  auto reply = co_await Submit(std::move(c), r);
+  DivisionCommand reply_command = std::move(c);
+  auto reply = co_await Submit(reply_command, r);
   if (!reply.result) co_return Problem(H::kUpdateAccount, reply.result.error());
   co_return Render(H::kUpdateAccount, 200, std::get<DivisionOutcome>(*reply.result));
 }
@@ -516,13 +536,15 @@ asio::awaitable<HttpResponse> DivisionGateway::Impl::Update(const DivisionReques
 // A new password is held to the rules with the dependant's phone, which only the API can open.
 asio::awaitable<HttpResponse> DivisionGateway::Impl::SetPassword(const DivisionRequest& r) {
   const auto& in = std::get<DivisionPasswordRequest>(r.body);
-  auto current = co_await Submit(GetDivisionAccount{r.params[0]}, r);
+  DivisionCommand current_command = GetDivisionAccount{r.params[0]};
+  auto current = co_await Submit(current_command, r);
   if (!current.result) co_return Problem(H::kSetPassword, current.result.error());
   const DivisionAccount& a = std::get<DivisionAccountView>(std::get<DivisionOutcome>(*current.result)).account;
   if (auto weak = CheckNewPassword(in.password, Open(a.sealed_phone))) co_return ProblemResponse(weak->error, weak->fields);
   auto hash = co_await Hash(in.password);
   if (!hash) co_return ProblemResponse(hash.error());
-  auto reply = co_await Submit(ResetDivisionPassword{a.id, *hash}, r);
+  DivisionCommand reply_command = ResetDivisionPassword{a.id, *hash};
+  auto reply = co_await Submit(reply_command, r);
   if (!reply.result) co_return Problem(H::kSetPassword, reply.result.error());
   co_return Render(H::kSetPassword, 200, std::get<DivisionOutcome>(*reply.result));
 }
@@ -536,17 +558,17 @@ asio::awaitable<HttpResponse> DivisionGateway::Impl::Statement(const DivisionReq
     co_return Refuse(ErrorCode::kInvalidField, "from must not be after to", "from");
   }
   const std::string account = r.params.empty() ? "" : r.params[0];
-  auto accounts = co_await Submit(ListDivisionAccounts{}, r);
+  DivisionCommand accounts_command = ListDivisionAccounts{};
+  auto accounts = co_await Submit(accounts_command, r);
   if (!accounts.result) co_return Problem(r.route->handler, accounts.result.error());
   std::map<std::string, const DivisionAccount*> by_id;
   for (const auto& v : std::get<DivisionAccountList>(std::get<DivisionOutcome>(*accounts.result)).items) {
     by_id[v.account.id] = &v.account;
   }
   if (!account.empty() && !by_id.contains(account)) co_return Refuse(ErrorCode::kNotFound, "no division account " + account);
-  auto reply = co_await Submit(GetDivisionStatement{account, SeoulDayStart(from),
-                                                    SeoulDayStart(std::chrono::sys_days(to) + std::chrono::days(1)),
-                                                    kMaxStatementItems},
-                               r);
+  DivisionCommand statement = GetDivisionStatement{
+      account, SeoulDayStart(from), SeoulDayStart(std::chrono::sys_days(to) + std::chrono::days(1)), kMaxStatementItems};
+  auto reply = co_await Submit(statement, r);
   if (!reply.result) co_return Problem(r.route->handler, reply.result.error());
   std::vector<StatementLine> lines;
   for (const auto& p : std::get<varelay::DivisionStatement>(std::get<DivisionOutcome>(*reply.result)).items) {
@@ -581,7 +603,7 @@ asio::awaitable<HttpResponse> DivisionGateway::Impl::CreatePayment(const Divisio
   c.return_url = in.return_url;
   c.page_token_digest = Sha256Hex(page_token);
   c.request_fingerprint = Sha256Hex(in.order_id + "\n" + std::to_string(in.amount_minor) + "\n" + in.return_url);
-  auto render = [this, page_token](const Result<Outcome>& result) -> RenderedResponse {
+  const Renderer render = [this, page_token](const Result<Outcome>& result) -> RenderedResponse {
     if (!result) return RenderProblem(Named(H::kCreatePayment, result.error()));
     const auto& view = std::get<DivisionPaymentView>(std::get<DivisionOutcome>(*result));
     json::object body = PaymentJson(view.payment).as_object();
@@ -590,7 +612,8 @@ asio::awaitable<HttpResponse> DivisionGateway::Impl::CreatePayment(const Divisio
     return RenderedResponse{view.created ? 201 : 200, json::serialize(body), false};
   };
   c.sealed_result_key = sealer.Seal(page_token);  // the engine keeps it opaque; the key itself is derived
-  auto reply = co_await Submit(std::move(c), r, render);
+  DivisionCommand reply_command = std::move(c);
+  auto reply = co_await Submit(reply_command, r, &render);
   RenderedResponse out = reply.rendered ? *reply.rendered : render(reply.result);
   HttpResponse response{out.status, out.status >= 400 ? "application/problem+json" : "application/json", out.body, {}};
   if (out.replayed) response.headers.emplace_back("Idempotent-Replayed", "true");
@@ -599,7 +622,7 @@ asio::awaitable<HttpResponse> DivisionGateway::Impl::CreatePayment(const Divisio
 
 asio::awaitable<HttpResponse> DivisionGateway::Impl::Refund(const DivisionRequest& r) {
   const auto& in = std::get<DivisionRefundRequest>(r.body);
-  auto render = [reason = in.reason, amount = in.amount_minor](const Result<Outcome>& result) -> RenderedResponse {
+  const Renderer render = [reason = in.reason, amount = in.amount_minor](const Result<Outcome>& result) -> RenderedResponse {
     if (!result) return RenderProblem(Named(H::kRefund, result.error()));
     const auto& view = std::get<DivisionPaymentView>(std::get<DivisionOutcome>(*result));
     json::object body{{"id", view.refund_transfer}, {"payment_id", view.payment.id}, {"amount", amount},
@@ -607,7 +630,8 @@ asio::awaitable<HttpResponse> DivisionGateway::Impl::Refund(const DivisionReques
     if (!reason.empty()) body["reason"] = reason;
     return RenderedResponse{201, json::serialize(body), false};
   };
-  auto reply = co_await Submit(RefundDivisionPayment{r.params[0], Money(in.amount_minor, Currency::Krw())}, r, render);
+  DivisionCommand reply_command = RefundDivisionPayment{r.params[0], Money(in.amount_minor, Currency::Krw())};
+  auto reply = co_await Submit(reply_command, r, &render);
   RenderedResponse out = reply.rendered ? *reply.rendered : render(reply.result);
   HttpResponse response{out.status, out.status >= 400 ? "application/problem+json" : "application/json", out.body, {}};
   if (out.replayed) response.headers.emplace_back("Idempotent-Replayed", "true");

@@ -40,7 +40,7 @@ class DivisionGateway {
   ~DivisionGateway();
 
   // The whole answer to one request. Runs on the caller's executor; never blocks it.
-  boost::asio::awaitable<HttpResponse> Handle(DivisionRequest request, HolderAsker ask_holder);
+  boost::asio::awaitable<HttpResponse> Handle(DivisionRequest request, const HolderAsker& ask_holder);
 
  private:
   struct Impl;

@@ -295,9 +295,14 @@ struct HttpServer::Impl {
     if (prepared.response) co_return std::move(*prepared.response);
     if (prepared.division) {
       if (!options.division) co_return Problem(ErrorCode::kInternal, "division accounts are not configured");
-      co_return co_await options.division->Handle(
-          std::move(*prepared.division),
-          [this](const BankRoute& bank, const HolderInquiryRequest& q) { return AskHolder(bank, q); });
+      // Named: g++ 12 destroys a temporary made inside a co_await expression twice.
+      const DivisionGateway::HolderAsker ask_holder =
+          [this](const BankRoute& bank, const HolderInquiryRequest& q) -> asio::awaitable<Result<std::string>> {
+        const BankRoute route_copy = bank;  // held in this frame for as long as the bank is asked
+        const HolderInquiryRequest inquiry = q;
+        co_return co_await AskHolder(route_copy, inquiry);
+      };
+      co_return co_await options.division->Handle(std::move(*prepared.division), ask_holder);
     }
     auto reply = co_await Submit(std::move(*prepared.submission));
     const auto* ticket = reply.result ? std::get_if<HolderInquiryTicket>(&*reply.result) : nullptr;
