@@ -245,8 +245,15 @@ Decoded<UpdateMerchant> DecodeUpdateMerchant(std::string id, const json::object&
   c.id = std::move(id);
   if (body.contains("name")) c.name = r.Name("name", true, 100);
   c.active = r.Boolean("active");
-  r.NoOthers({"name", "active"});
-  if (sink.fields.empty() && !c.name && !c.active) r.Bad(ErrorCode::kMissingField, "active", "or name is required");
+  auto category = r.Text("category", false, [](std::string_view s) { return ParseMerchantCategory(s).has_value(); },
+                         "must be general, food, education, books, transport, games, alcohol, tobacco, gambling, "
+                         "adult or other");
+  if (!category.empty()) c.category = ParseMerchantCategory(category);
+  c.division_direct = r.Boolean("division_direct");
+  r.NoOthers({"name", "active", "category", "division_direct"});
+  if (sink.fields.empty() && !c.name && !c.active && !c.category && !c.division_direct) {
+    r.Bad(ErrorCode::kMissingField, "active", "or name, category, division_direct is required");
+  }
   return Finish(sink, std::move(c));
 }
 
@@ -540,7 +547,12 @@ json::object ToJson(const Transfer& t) {
           {"finished_at", TimeOrNull(t.finished_at)}};
 }
 json::object ToJson(const Merchant& m) {
-  return {{"id", m.id}, {"name", m.name}, {"active", m.active}, {"created_at", FormatRfc3339(m.created_at)}};
+  return {{"id", m.id},
+          {"name", m.name},
+          {"active", m.active},
+          {"category", MerchantCategoryName(m.category)},
+          {"division_direct", m.division_direct},
+          {"created_at", FormatRfc3339(m.created_at)}};
 }
 json::object ToJson(const Contract& c) {
   json::object o{{"merchant", c.merchant},       {"bank", c.bank},

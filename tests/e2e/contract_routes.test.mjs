@@ -85,6 +85,9 @@ test('every route answers good and bad input as docs/openapi.yaml says', async (
   expect(await admin.get('/v1/merchants/nobody'), 404, 'not_found');
   expect(await admin.patch('/v1/merchants/third', { active: true }), 200);
   expect(await admin.patch('/v1/merchants/third', { active: 'yes' }), 400, 'invalid_field');
+  const categorised = expect(await admin.patch('/v1/merchants/third', { category: 'books', division_direct: true }), 200);
+  assert.deepEqual([categorised.category, categorised.division_direct], ['books', true]);
+  expect(await admin.patch('/v1/merchants/third', { category: 'wine' }), 400, 'invalid_field');
   expect(await admin.post('/v1/merchants/third/contracts', { bank: '020', mother_account: '02030000000001', holder_name: 'Third Shop Co.' }), 201);
   expect(await admin.post('/v1/merchants/third/contracts', { bank: '777', mother_account: '02030000000001', holder_name: 'X' }), 422, 'unknown_bank');
   expect(await admin.get('/v1/merchants/third/contracts'), 200);
@@ -187,6 +190,29 @@ test('every route answers good and bad input as docs/openapi.yaml says', async (
   expect(await shop.del(`/v1/webhook-endpoints/${endpoint.id}`), 200);
   expect(await shop.del(`/v1/webhook-endpoints/${endpoint.id}`), 404, 'not_found');
   expect(await shop.post(`/v1/events/${eventId}/resend`, { endpoint_id: endpoint.id }, { headers: idem() }), 409, 'no_endpoint');
+
+  // Division accounts (good input end to end in division_accounts.test.mjs, which has a bank that
+  // answers holder inquiries): a payment, its page and authorisation, and every master route.
+  const payment = expect(await shop.post('/v1/division-payments', { order_id: 'DIV-1', amount: 5000, return_url: 'https://shop.example/r' }, { headers: idem() }), 201);
+  expect(await shop.post('/v1/division-payments', { order_id: 'DIV-2', amount: 5000, return_url: 'http://shop.example/r' }, { headers: idem() }), 400, 'invalid_field');
+  expect(await shop.get(`/v1/division-payments/${payment.id}`), 200);
+  const pageAuth = { Authorization: `Page ${/#t=(.+)$/.exec(payment.payment_page_url)[1]}` };
+  expect(await nobody.get(`/v1/division-payments/${payment.id}/page`, { headers: pageAuth }), 200);
+  expect(await nobody.post(`/v1/division-payments/${payment.id}/authorize`, { number: '12' }, { headers: pageAuth }), 400, 'invalid_field');
+  const declined = expect(await nobody.post(`/v1/division-payments/${payment.id}/authorize`, { number: '9400000000000001', password: '480213' }, { headers: pageAuth }), 200);
+  assert.deepEqual([declined.status, declined.decline_reason], ['declined', 'account_not_found']);
+  expect(await shop.post(`/v1/division-payments/${payment.id}/refunds`, { amount: 1000 }, { headers: idem() }), 409, 'payment_not_refundable');
+  expect(await nobody.post('/v1/masters', { bank_code: '004' }), 400, 'missing_field');
+  expect(await nobody.post('/v1/master/sessions', { login: 'nobody@example.com', password: 'blue heron 42' }), 401, 'invalid_credentials');
+  const stranger = checked(relay.url, 'vms_nobody', seen);
+  const account = '/v1/master/division-accounts/dva_aaaaaaaaaaaaaaaaaaaa';
+  for (const [method, p, body] of [['del', '/v1/master/sessions/current'], ['get', '/v1/master'], ['put', '/v1/master/endpoint', { url: null }],
+    ['post', '/v1/master/tokens', {}], ['get', '/v1/master/division-accounts'], ['post', '/v1/master/division-accounts', { dependant: { name: 'J' }, password: '480213' }],
+    ['get', account], ['patch', account, { label: 'J' }], ['post', `${account}/freeze`], ['post', `${account}/unfreeze`], ['post', `${account}/unlock`],
+    ['post', `${account}/password`, { password: '480213' }], ['post', `${account}/close`], ['get', `${account}/statement`], ['get', '/v1/master/statement'],
+    ['get', '/v1/master/approvals'], ['post', '/v1/master/approvals/apr_aaaaaaaaaaaaaaaaaaaa/approve'], ['post', '/v1/master/approvals/apr_aaaaaaaaaaaaaaaaaaaa/decline']]) {
+    expect(await (method === 'get' || method === 'del' ? stranger[method](p) : stranger[method](p, body)), 401, 'unauthorized');
+  }
 
   // Every route was driven.
   const routes = execFileSync(binaryPath(), ['--print-routes'], { encoding: 'utf8' }).split('\n').filter(Boolean);
