@@ -4,6 +4,8 @@
 #include <boost/json.hpp>
 
 #include <map>
+#include <mutex>
+#include <unordered_map>
 
 #include "api/problem.h"
 #include "domain/digest.h"
@@ -105,6 +107,43 @@ std::string LookupDigest(std::string_view key, std::string_view kind, std::strin
   return HmacSha256Hex(key, std::string(kind) + ":" + std::string(text));
 }
 
+// Token buckets per client address (DivisionGateway's kPublic* limits). Any I/O thread.
+class AddressLimiter {
+ public:
+  // nullopt: let through (a token taken); else how long until the next token.
+  std::optional<std::chrono::milliseconds> Take(const std::string& address) {
+    using namespace std::chrono;
+    const auto now = steady_clock::now();
+    const double per_ms = kPublicPerMinute / 60'000.0;
+    std::lock_guard lock(mutex_);
+    if (buckets_.size() >= kMaxAddressesTracked && !buckets_.contains(address)) {
+      std::erase_if(buckets_, [&](const auto& b) { return Tokens(b.second, now, per_ms) >= kPublicBurst; });
+      if (buckets_.size() >= kMaxAddressesTracked) buckets_.clear();  // a flood from everywhere
+    }
+    auto [it, fresh] = buckets_.try_emplace(address, Bucket{double(kPublicBurst), now});
+    Bucket& b = it->second;
+    b.tokens = Tokens(b, now, per_ms);
+    b.at = now;
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return std::nullopt;
+    }
+    return milliseconds(static_cast<long>((1 - b.tokens) / per_ms) + 1);
+  }
+
+ private:
+  struct Bucket {
+    double tokens;
+    std::chrono::steady_clock::time_point at;
+  };
+  static double Tokens(const Bucket& b, std::chrono::steady_clock::time_point now, double per_ms) {
+    const auto ms = std::chrono::duration<double, std::milli>(now - b.at).count();
+    return std::min<double>(kPublicBurst, b.tokens + ms * per_ms);
+  }
+  std::mutex mutex_;
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
 struct DivisionGateway::Impl {
   Engine& engine;
   const crypto::Sealer& sealer;
@@ -112,6 +151,7 @@ struct DivisionGateway::Impl {
   banks::ConsentRegistrar* consent;
   DivisionGatewayOptions options;
   std::string decoy_hash;  // hashed on first use; verified against for an unknown login
+  AddressLimiter public_limiter;  // enrolments and sign-ins per client address
 
   // --- engine and pool steps ---
   // Takes the command (and the renderer) by reference, and callers pass named variables: g++ 12
@@ -258,12 +298,21 @@ struct DivisionGateway::Impl {
 
 DivisionGateway::DivisionGateway(Engine& engine, const crypto::Sealer& sealer, crypto::PasswordHasher& hasher,
                                  banks::ConsentRegistrar* consent, DivisionGatewayOptions options)
-    : impl_(std::make_unique<Impl>(Impl{engine, sealer, hasher, consent, std::move(options), {}})) {}
+    : impl_(std::unique_ptr<Impl>(new Impl{engine, sealer, hasher, consent, std::move(options), {}, {}})) {}
 
 DivisionGateway::~DivisionGateway() = default;
 
 asio::awaitable<HttpResponse> DivisionGateway::Handle(DivisionRequest r, const HolderAsker& ask_holder) {
   auto& impl = *impl_;
+  if (r.route->handler == H::kEnrol || r.route->handler == H::kSignIn) {
+    if (auto wait = impl.public_limiter.Take(r.peer)) {
+      auto seconds = std::max<long>(1, (wait->count() + 999) / 1000);
+      auto refused = Refuse(ErrorCode::kRateLimited, "too many enrolments and sign-ins from this address: retry in " +
+                                                         std::to_string(seconds) + " s");
+      refused.headers.emplace_back("Retry-After", std::to_string(seconds));
+      co_return refused;
+    }
+  }
   switch (r.route->handler) {
     case H::kEnrol: co_return co_await impl.Enrol(r, ask_holder);
     case H::kSignIn: co_return co_await impl.SignIn(r);

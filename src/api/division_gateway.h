@@ -47,6 +47,13 @@ class DivisionGateway {
   std::unique_ptr<Impl> impl_;
 };
 
+// Enrolments and sign-ins from one address: a burst of kPublicBurst, then one every
+// 60 / kPublicPerMinute seconds; beyond, 429 rate_limited with Retry-After. At most
+// kMaxAddressesTracked addresses are remembered (beyond, the fullest buckets are forgotten first).
+inline constexpr int kPublicPerMinute = 20;
+inline constexpr int kPublicBurst = 20;
+inline constexpr std::size_t kMaxAddressesTracked = 65'536;
+
 // HMAC-SHA256 hex of `text` under `key`: the digest the engine looks logins and accounts up by.
 std::string LookupDigest(std::string_view key, std::string_view kind, std::string_view text);
 

@@ -220,6 +220,7 @@ std::expected<DivisionRequest, HttpResponse> PrepareDivision(const DivisionRoute
   out.page_token = std::string(AuthorizationToken(request.authorization, "page"));
   out.idempotency = std::move(*idempotency);
   out.wants_csv = WantsCsv(request.accept);
+  out.peer = std::string(request.peer);
   out.body = std::move(*decoded);
   return out;
 }

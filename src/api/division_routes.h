@@ -59,6 +59,7 @@ struct DivisionRequest {
   std::string page_token;           // Authorization: Page <token>
   std::optional<IdempotencyRequest> idempotency;
   bool wants_csv = false;           // Accept: text/csv (statements)
+  std::string peer;                 // the client's address (enrolment and sign-in are limited by it)
   DivisionBody body;
 };
 

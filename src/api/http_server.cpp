@@ -270,13 +270,14 @@ struct HttpServer::Impl {
   }
 
   // The answer to one whole request: refused by Service, or through the engine (and a bank).
-  asio::awaitable<HttpResponse> Handle(const http::request<http::string_body>& req, int& route) {
+  asio::awaitable<HttpResponse> Handle(const http::request<http::string_body>& req, int& route, const std::string& peer) {
     HttpRequestView view;
     view.method = std::string_view(req.method_string());
     view.target = std::string_view(req.target());
     view.authorization = std::string_view(req[http::field::authorization]);
     view.content_type = std::string_view(req[http::field::content_type]);
     view.accept = std::string_view(req[http::field::accept]);
+    view.peer = peer;
     if (auto it = req.find("Idempotency-Key"); it != req.end()) {
       view.has_idempotency_key = true;
       view.idempotency_key = std::string_view(it->value());
@@ -319,6 +320,8 @@ struct HttpServer::Impl {
 
   asio::awaitable<void> Session(tcp::socket socket,
                                 [[maybe_unused]] net::ConnectionLimits::Slot slot) {
+    beast::error_code peer_ec;
+    const std::string peer = socket.remote_endpoint(peer_ec).address().to_string();
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     for (;;) {
@@ -363,7 +366,7 @@ struct HttpServer::Impl {
       auto started = std::chrono::steady_clock::now();
       auto& req = parser.get();
       int route = -1;
-      HttpResponse out = co_await Handle(req, route);
+      HttpResponse out = co_await Handle(req, route, peer);
       service.metrics().Observe(route, out.status,
                                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       bool keep_alive = req.keep_alive() && !draining.load();

@@ -14,6 +14,7 @@ struct HttpRequestView {
   std::string_view authorization;
   std::string_view content_type;
   std::string_view accept;
+  std::string_view peer;  // the client's address, for limits per address
   std::string_view idempotency_key;
   bool has_idempotency_key = false;
   std::string_view body;

@@ -176,3 +176,18 @@ test('a payment is debited once from the master\'s account, and a refund gives t
   expectStatus(await c.shop.post(`/v1/division-payments/${first.id}/refunds`, { amount: 12000 }, { headers: { 'Idempotency-Key': 'r1' } }), 201);
   await waitFor(async () => expectStatus(await minji.get(`/v1/master/division-accounts/${jiho.id}`), 200).spent.today === 0, { what: 'the limit given back' });
 });
+
+test('enrolments and sign-ins from one address are limited: a burst of 20, then 429 with Retry-After', async (t) => {
+  const dataDir = makeTempDir();
+  const relay = await startRelay({ dataDir, args: ['--password-hash-strength', 'testing-only'] });
+  t.after(async () => {
+    await relay.kill();
+    removeDir(dataDir);
+  });
+  const anyone = api(relay.url, null);
+  for (let i = 0; i < 20; i++) assertProblem(await anyone.post('/v1/master/sessions', { login: 'nobody@example.com', password: 'x' }), 401, 'invalid_credentials');
+  const limited = await anyone.post('/v1/masters', enrolBody(MINJI, 'minji@example.com'));
+  assertProblem(limited, 429, 'rate_limited');
+  const retryAfter = Number(limited.headers.get('retry-after'));
+  assert.ok(retryAfter >= 1 && retryAfter <= 3, `Retry-After ${retryAfter} s, one a 3 s`);
+});
