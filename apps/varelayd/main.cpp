@@ -457,6 +457,7 @@ int Serve(const Flags& flags) {
   server_options.bank_health = &bank_health;
   server_options.bank_timeout = std::chrono::milliseconds(flags.bank_timeout_ms);
   server_options.division = &division;
+  server_options.json_banks = transfer_options.json_banks;
   api::HttpServer server(service, engine, server_options);
   auto bound = server.Listen();
   if (!bound) {

@@ -31,10 +31,11 @@ json::value Time(const std::optional<Instant>& t) { return t ? json::value(Forma
 json::value Won(const std::optional<std::int64_t>& v) { return v ? json::value(*v) : json::value(nullptr); }
 
 // Waits, on the caller's executor, for a callback another thread (the hasher's pool, the
-// registrar's thread) calls once with a T.
+// registrar's thread) calls once with a T. Not a coroutine itself: g++ 12 copies a coroutine's
+// by-value argument bytewise into its frame and destroys it twice.
 template <typename T, typename Start>
 asio::awaitable<T> Await(Start start) {
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(T)>(
+  return asio::async_initiate<decltype(asio::use_awaitable), void(T)>(
       [start = std::move(start)](auto handler) mutable {
         auto work = asio::make_work_guard(asio::get_associated_executor(handler));
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
@@ -174,20 +175,23 @@ struct DivisionGateway::Impl {
     co_return co_await AsyncSubmit(engine, std::move(s), asio::use_awaitable);
   }
 
-  // The lambdas handed to Await hold pointers only: g++ 12 relocates a coroutine's by-value
-  // closure argument bytewise, which breaks a std::string held in it (its buffer points into the
-  // old place).
+  // The lambdas handed to Await are named and moved in, never prvalues inside the co_await: g++ 12
+  // relocated such a closure bytewise and destroyed it twice (a std::string's buffer, a
+  // shared_ptr's count).
   asio::awaitable<Result<std::string>> Hash(const std::string& password) {
     auto held = std::make_shared<const std::string>(password);
-    co_return co_await Await<Result<std::string>>([this, held](auto done) { hasher.Hash(*held, std::move(done)); });
+    auto start = [this, held](auto done) { hasher.Hash(*held, std::move(done)); };
+    co_return co_await Await<Result<std::string>>(std::move(start));
   }
   asio::awaitable<Result<bool>> Verify(const std::string& hash, const std::string& password) {
     auto held = std::make_shared<const std::pair<std::string, std::string>>(hash, password);
-    co_return co_await Await<Result<bool>>([this, held](auto done) { hasher.Verify(held->first, held->second, std::move(done)); });
+    auto start = [this, held](auto done) { hasher.Verify(held->first, held->second, std::move(done)); };
+    co_return co_await Await<Result<bool>>(std::move(start));
   }
   asio::awaitable<banks::ConsentAnswer> Register(const banks::ConsentRequest& request) {
     auto held = std::make_shared<const banks::ConsentRequest>(request);
-    co_return co_await Await<banks::ConsentAnswer>([this, held](auto done) { consent->Register(*held, std::move(done)); });
+    auto start = [this, held](auto done) { consent->Register(*held, std::move(done)); };
+    co_return co_await Await<banks::ConsentAnswer>(std::move(start));
   }
 
   std::string Open(const std::string& sealed) const {

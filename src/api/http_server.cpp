@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "api/problem.h"
+#include "banks/json_bank_client.h"
 #include "banks/outbound_telegrams.h"
 #include "domain/digest.h"
 #include "domain/identifiers.h"
@@ -193,6 +194,29 @@ struct HttpServer::Impl {
     co_return banks::ReadHolderAnswer(request, *answer);
   }
 
+  // The same inquiry at a JSON bank (Open Banking inquiry/real_name at its --json-bank URL, else its
+  // endpoint), through its circuit breaker: a master enrolling at a JSON bank.
+  asio::awaitable<Result<std::string>> AskJsonHolder(const BankRoute& bank, const HolderInquiryRequest& q) {
+    auto now = [] { return std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now()); };
+    std::string base = banks::JsonBaseUrl(options.json_banks, bank.bank, bank.endpoint);
+    if (base.empty()) co_return Fail(ErrorCode::kBankUnavailable, "no URL for JSON bank " + bank.bank + " (varelayd --json-bank)");
+    if (options.bank_health && !options.bank_health->Allow(bank.bank, now())) {
+      co_return Fail(ErrorCode::kBankUnavailable,
+                     "bank " + bank.bank + " is not called for now: its circuit is open after repeated failures");
+    }
+    std::string body = banks::JsonRealNameBody(
+        q.bank, q.account, q.holder_id,
+        banks::QueryTranId(banks::NextQuerySequence(), banks::OutboundHeader{}.json_institution_code));
+    std::string secret = bank.signing_secret;
+    banks::JsonBankClient client(ioc, options.bank_timeout);
+    auto response = co_await client.Post(std::move(base), banks::kJsonRealNamePath, std::move(body), std::move(secret));
+    auto holder = banks::ReadJsonRealNameAnswer(response);
+    if (options.bank_health) {
+      options.bank_health->Record(bank.bank, holder.has_value() || holder.error().code == ErrorCode::kNotFound, now());
+    }
+    co_return holder;
+  }
+
   asio::awaitable<void> Accept() {
     for (;;) {
       // A connection gets the io_context's executor, not the strand: sessions run in parallel.
@@ -301,6 +325,7 @@ struct HttpServer::Impl {
           [this](const BankRoute& bank, const HolderInquiryRequest& q) -> asio::awaitable<Result<std::string>> {
         const BankRoute route_copy = bank;  // held in this frame for as long as the bank is asked
         const HolderInquiryRequest inquiry = q;
+        if (route_copy.protocol == BankProtocol::kJson) co_return co_await AskJsonHolder(route_copy, inquiry);
         co_return co_await AskHolder(route_copy, inquiry);
       };
       co_return co_await options.division->Handle(std::move(*prepared.division), ask_holder);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -35,6 +36,7 @@ struct ServerOptions {
   banks::BankHealth* bank_health = nullptr;     // circuit breakers for calls to banks; optional
   std::chrono::milliseconds bank_timeout{5000};  // an account-holder inquiry waits this long for the bank
   DivisionGateway* division = nullptr;  // runs the division routes; none: they answer 500
+  std::map<std::string, std::string> json_banks;  // --json-bank CODE=URL (a master's holder inquiry)
 };
 
 class HttpServer {

@@ -191,3 +191,26 @@ test('enrolments and sign-ins from one address are limited: a burst of 20, then 
   const retryAfter = Number(limited.headers.get('retry-after'));
   assert.ok(retryAfter >= 1 && retryAfter <= 3, `Retry-After ${retryAfter} s, one a 3 s`);
 });
+
+test('a master enrols at a JSON bank: holder inquiry and consent by the Open Banking routes', async (t) => {
+  const dataDir = makeTempDir();
+  const sim = await startBanksim({ relayUrl: 'http://127.0.0.1:9', apiKey: 'unused', args: ['--bank', '088'] });
+  const relay = await startRelay({ dataDir, args: ['--password-hash-strength', 'testing-only', '--json-bank', `088=${sim.url}`] });
+  t.after(async () => {
+    await sim.kill();
+    await relay.kill();
+    removeDir(dataDir);
+  });
+  const admin = api(relay.url, ADMIN_KEY);
+  expectStatus(await admin.post('/v1/banks', { code: '088', name: 'Shinhan Bank' }), 201);
+  expectStatus(await sim.client.post('/sim/accounts', { bank: '088', account: JUNHO.account, holder_name: JUNHO.holder_name, holder_id: JUNHO.holder_id, balance: 5000 }), 201);
+  const anyone = api(relay.url, null);
+  const body = { ...enrolBody(JUNHO, 'junho@example.com'), bank_code: '088' };
+  assertProblem(await anyone.post('/v1/masters', { ...body, holder_name: 'Lee Junha' }), 422, 'holder_mismatch');
+  assertProblem(await anyone.post('/v1/masters', { ...body, account: '99990000111' }), 404, 'not_found');
+  const master = expectStatus(await anyone.post('/v1/masters', body), 201);
+  assert.equal(master.bank_code, '088');
+  assert.ok(master.consent.consent_id);
+  const atBank = await sim.client.get(`/sim/accounts/088/${JUNHO.account}`);
+  assert.equal(atBank.body.consent_id, master.consent.consent_id, atBank.text);
+});
