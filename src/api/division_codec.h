@@ -5,7 +5,6 @@
 #pragma once
 
 #include <boost/json/fwd.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -38,8 +37,12 @@ struct SignInRequest {
   std::string login;  // normalised; "" when it is no login at all (still verified against a decoy)
   std::string password;
 };
-struct MasterEndpointRequest { std::optional<std::string> url; };  // nullopt: remove it
-struct MasterTokenRequest { std::string label; };
+struct MasterEndpointRequest {
+  std::optional<std::string> url;
+};  // nullopt: remove it
+struct MasterTokenRequest {
+  std::string label;
+};
 
 // A login as it is compared and digested: an e-mail address lower-cased, a Korean mobile number
 // as its digits ("010-5555-1234" -> "01055551234"); nullopt when it is neither.
@@ -82,7 +85,9 @@ struct UpdateDivisionAccountRequest {
   std::optional<std::string> label;
   DivisionTermsPatch terms;
 };
-struct DivisionPasswordRequest { std::string password; };
+struct DivisionPasswordRequest {
+  std::string password;
+};
 
 // --- payments ---
 struct CreateDivisionPaymentRequest {
@@ -90,7 +95,9 @@ struct CreateDivisionPaymentRequest {
   std::int64_t amount_minor = 0;
   std::string return_url;
 };
-struct AuthorizeDivisionPaymentRequest { std::string number, password; };
+struct AuthorizeDivisionPaymentRequest {
+  std::string number, password;
+};
 struct DivisionRefundRequest {
   std::int64_t amount_minor = 0;
   std::string reason;
@@ -111,12 +118,15 @@ Decoded<UpdateDivisionAccountRequest> DecodeUpdateDivisionAccount(const boost::j
 // The rules need the dependant's phone, which the caller unseals: checked by CheckNewPassword.
 Decoded<DivisionPasswordRequest> DecodeDivisionPassword(const boost::json::object& body);
 Decoded<CreateDivisionPaymentRequest> DecodeCreateDivisionPayment(const boost::json::object& body);
-Decoded<AuthorizeDivisionPaymentRequest> DecodeAuthorizeDivisionPayment(const boost::json::object& body);
+Decoded<AuthorizeDivisionPaymentRequest> DecodeAuthorizeDivisionPayment(
+    const boost::json::object& body);
 Decoded<DivisionRefundRequest> DecodeDivisionRefund(const boost::json::object& body);
-Decoded<StatementPeriod> DecodeStatementPeriod(const std::vector<std::pair<std::string, std::string>>& query);
+Decoded<StatementPeriod> DecodeStatementPeriod(
+    const std::vector<std::pair<std::string, std::string>>& query);
 
 // weak_password naming the rule `password` breaks for a dependant with `phone_digits`, if any.
-std::optional<RequestError> CheckNewPassword(std::string_view password, std::string_view phone_digits);
+std::optional<RequestError> CheckNewPassword(std::string_view password,
+                                             std::string_view phone_digits);
 
 // --- answers ---
 
@@ -136,8 +146,9 @@ std::string StatementJson(const std::vector<StatementLine>& lines, std::chrono::
 // The signed way back to the merchant (docs/division-accounts.md, step 7):
 // `return_url?payment=<id>&status=<s>&ts=<unix>&sig=<hex>` (`&` instead of `?` when the URL has a
 // query already), sig = HMAC-SHA256(result_key, "<id>.<status>.<amount>.<ts>") in hex.
-std::string ResultRedirectUrl(std::string_view return_url, std::string_view result_key, std::string_view payment_id,
-                              std::string_view status, std::int64_t amount_minor, std::int64_t unix_seconds);
+std::string ResultRedirectUrl(std::string_view return_url, std::string_view result_key,
+                              std::string_view payment_id, std::string_view status,
+                              std::int64_t amount_minor, std::int64_t unix_seconds);
 
 // A division number shown to anyone but its master: "9410********0007".
 std::string MaskDivisionNumber(std::string_view number);

@@ -3,8 +3,9 @@
 // have the documented shapes.
 #include "api/division_codec.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+
+#include <boost/json.hpp>
 
 #include "domain/digest.h"
 
@@ -86,7 +87,7 @@ TEST(DivisionCodecTest, DecodesAnIssueRequest) {
   EXPECT_EQ(d->dependant.phone, "01055557777");
   EXPECT_EQ(d->terms.per_payment, std::optional<std::int64_t>(30000));
   ASSERT_TRUE(d->terms.per_day.has_value());
-  EXPECT_FALSE(d->terms.per_day->has_value());  // null: no limit
+  EXPECT_FALSE(d->terms.per_day->has_value());   // null: no limit
   EXPECT_FALSE(d->terms.per_month.has_value());  // absent
   ASSERT_TRUE(d->terms.categories_denied);
   EXPECT_EQ(d->terms.categories_denied->size(), 2u);
@@ -95,25 +96,37 @@ TEST(DivisionCodecTest, DecodesAnIssueRequest) {
 
   const std::pair<std::string_view, std::string_view> bad[] = {
       {R"({"password":"480213"})", "missing_field:dependant"},
-      {R"({"dependant":{"name":"J","relation":"child"},"password":"480213"})", "unknown_field:dependant.relation"},
-      {R"({"dependant":{"name":"J","phone":"010-5555"},"password":"480213"})", "invalid_field:dependant.phone"},
+      {R"({"dependant":{"name":"J","relation":"child"},"password":"480213"})",
+       "unknown_field:dependant.relation"},
+      {R"({"dependant":{"name":"J","phone":"010-5555"},"password":"480213"})",
+       "invalid_field:dependant.phone"},
       {R"({"dependant":{"name":"J"},"password":"123456"})", "weak_password:password"},
       {R"({"dependant":{"name":"J"},"password":"777777"})", "weak_password:password"},
-      {R"({"dependant":{"name":"J","phone":"01048021399"},"password":"480213"})", "weak_password:password"},
-      {R"({"dependant":{"name":"J"},"password":"480213","limits":{"per_day":0}})", "invalid_field:limits.per_day"},
-      {R"({"dependant":{"name":"J"},"password":"480213","limits":{"weekly":5}})", "unknown_field:limits.weekly"},
-      {R"({"dependant":{"name":"J"},"password":"480213","categories_denied":["wine"]})", "invalid_field:categories_denied"},
-      {R"({"dependant":{"name":"J"},"password":"480213","categories_denied":["games","games"]})", "invalid_field:categories_denied"},
-      {R"({"dependant":{"name":"J"},"password":"480213","approval":{"threshold":5,"timeout_minutes":61}})", "invalid_field:approval.timeout_minutes"},
-      {R"({"dependant":{"name":"J"},"password":"480213","valid_from":"2027-01-02T00:00:00Z","valid_until":"2027-01-01T00:00:00Z"})", "invalid_field:valid_until"},
-      {R"({"dependant":{"name":"J"},"password":"480213","number":"9410000000000007"})", "unknown_field:number"},
+      {R"({"dependant":{"name":"J","phone":"01048021399"},"password":"480213"})",
+       "weak_password:password"},
+      {R"({"dependant":{"name":"J"},"password":"480213","limits":{"per_day":0}})",
+       "invalid_field:limits.per_day"},
+      {R"({"dependant":{"name":"J"},"password":"480213","limits":{"weekly":5}})",
+       "unknown_field:limits.weekly"},
+      {R"({"dependant":{"name":"J"},"password":"480213","categories_denied":["wine"]})",
+       "invalid_field:categories_denied"},
+      {R"({"dependant":{"name":"J"},"password":"480213","categories_denied":["games","games"]})",
+       "invalid_field:categories_denied"},
+      {R"({"dependant":{"name":"J"},"password":"480213","approval":{"threshold":5,"timeout_minutes":61}})",
+       "invalid_field:approval.timeout_minutes"},
+      {R"({"dependant":{"name":"J"},"password":"480213","valid_from":"2027-01-02T00:00:00Z","valid_until":"2027-01-01T00:00:00Z"})",
+       "invalid_field:valid_until"},
+      {R"({"dependant":{"name":"J"},"password":"480213","number":"9410000000000007"})",
+       "unknown_field:number"},
   };
-  for (const auto& [body, code] : bad) EXPECT_EQ(CodeOf(DecodeIssueDivisionAccount(Obj(body))), code) << body;
+  for (const auto& [body, code] : bad)
+    EXPECT_EQ(CodeOf(DecodeIssueDivisionAccount(Obj(body))), code) << body;
 }
 
 // Proves a change distinguishes a term left out from one removed (null), and refuses an empty one.
 TEST(DivisionCodecTest, DecodesAnUpdate) {
-  auto d = DecodeUpdateDivisionAccount(Obj(R"({"limits":{"per_day":20000},"valid_until":null,"label":"Jiho"})"));
+  auto d = DecodeUpdateDivisionAccount(
+      Obj(R"({"limits":{"per_day":20000},"valid_until":null,"label":"Jiho"})"));
   ASSERT_TRUE(d) << CodeOf(d);
   EXPECT_EQ(d->terms.per_day, std::optional<std::int64_t>(20000));
   EXPECT_FALSE(d->terms.per_payment.has_value());
@@ -121,28 +134,40 @@ TEST(DivisionCodecTest, DecodesAnUpdate) {
   EXPECT_FALSE(d->terms.valid_until->has_value());
   EXPECT_EQ(d->label, "Jiho");
   EXPECT_EQ(CodeOf(DecodeUpdateDivisionAccount(Obj("{}"))), "missing_field:limits");
-  EXPECT_EQ(CodeOf(DecodeUpdateDivisionAccount(Obj(R"({"password":"480213"})"))), "unknown_field:password");
+  EXPECT_EQ(CodeOf(DecodeUpdateDivisionAccount(Obj(R"({"password":"480213"})"))),
+            "unknown_field:password");
 }
 
 // Proves payment, authorisation and refund bodies are held to their shapes.
 TEST(DivisionCodecTest, DecodesPaymentRequests) {
-  auto p = DecodeCreateDivisionPayment(Obj(R"({"order_id":"ORD-1","amount":12000,"return_url":"https://shop.example/r"})"));
+  auto p = DecodeCreateDivisionPayment(
+      Obj(R"({"order_id":"ORD-1","amount":12000,"return_url":"https://shop.example/r"})"));
   ASSERT_TRUE(p) << CodeOf(p);
   EXPECT_EQ(p->amount_minor, 12000);
-  EXPECT_TRUE(DecodeCreateDivisionPayment(Obj(R"({"order_id":"o","amount":1,"return_url":"http://127.0.0.1:9/r"})")));
+  EXPECT_TRUE(DecodeCreateDivisionPayment(
+      Obj(R"({"order_id":"o","amount":1,"return_url":"http://127.0.0.1:9/r"})")));
   const std::pair<std::string_view, std::string_view> bad[] = {
-      {R"({"order_id":"o","amount":1,"return_url":"http://shop.example/r"})", "invalid_field:return_url"},
-      {R"({"order_id":"o","amount":1,"return_url":"https://u:p@shop.example/r"})", "invalid_field:return_url"},
+      {R"({"order_id":"o","amount":1,"return_url":"http://shop.example/r"})",
+       "invalid_field:return_url"},
+      {R"({"order_id":"o","amount":1,"return_url":"https://u:p@shop.example/r"})",
+       "invalid_field:return_url"},
       {R"({"order_id":"o","amount":1,"return_url":"/relative"})", "invalid_field:return_url"},
       {R"({"order_id":"o","amount":0,"return_url":"https://s.example/"})", "invalid_amount:amount"},
-      {R"({"order_id":"o","amount":5,"currency":"USD","return_url":"https://s.example/"})", "unknown_currency:currency"},
-      {R"({"order_id":"o o","amount":5,"return_url":"https://s.example/"})", "invalid_field:order_id"},
+      {R"({"order_id":"o","amount":5,"currency":"USD","return_url":"https://s.example/"})",
+       "unknown_currency:currency"},
+      {R"({"order_id":"o o","amount":5,"return_url":"https://s.example/"})",
+       "invalid_field:order_id"},
   };
-  for (const auto& [body, code] : bad) EXPECT_EQ(CodeOf(DecodeCreateDivisionPayment(Obj(body))), code) << body;
+  for (const auto& [body, code] : bad)
+    EXPECT_EQ(CodeOf(DecodeCreateDivisionPayment(Obj(body))), code) << body;
 
-  EXPECT_TRUE(DecodeAuthorizeDivisionPayment(Obj(R"({"number":"9410000000000007","password":"480213"})")));
-  EXPECT_EQ(CodeOf(DecodeAuthorizeDivisionPayment(Obj(R"({"number":"94100000","password":"480213"})"))), "invalid_field:number");
-  EXPECT_EQ(CodeOf(DecodeAuthorizeDivisionPayment(Obj(R"({"number":"9410000000000007"})"))), "missing_field:password");
+  EXPECT_TRUE(
+      DecodeAuthorizeDivisionPayment(Obj(R"({"number":"9410000000000007","password":"480213"})")));
+  EXPECT_EQ(
+      CodeOf(DecodeAuthorizeDivisionPayment(Obj(R"({"number":"94100000","password":"480213"})"))),
+      "invalid_field:number");
+  EXPECT_EQ(CodeOf(DecodeAuthorizeDivisionPayment(Obj(R"({"number":"9410000000000007"})"))),
+            "missing_field:password");
   EXPECT_TRUE(DecodeDivisionRefund(Obj(R"({"amount":2000,"reason":"out of stock"})")));
   EXPECT_EQ(CodeOf(DecodeDivisionRefund(Obj(R"({"amount":-1})"))), "invalid_amount:amount");
 }
@@ -153,8 +178,10 @@ TEST(DivisionCodecTest, DecodesStatementPeriods) {
   ASSERT_TRUE(p);
   EXPECT_EQ(FormatDate(*p->from), "2026-12-01");
   EXPECT_TRUE(DecodeStatementPeriod({}));
-  EXPECT_EQ(CodeOf(DecodeStatementPeriod({{"from", "2026-12-31"}, {"to", "2026-12-01"}})), "invalid_field:to");
-  EXPECT_EQ(CodeOf(DecodeStatementPeriod({{"from", "2025-01-01"}, {"to", "2026-12-01"}})), "invalid_field:to");
+  EXPECT_EQ(CodeOf(DecodeStatementPeriod({{"from", "2026-12-31"}, {"to", "2026-12-01"}})),
+            "invalid_field:to");
+  EXPECT_EQ(CodeOf(DecodeStatementPeriod({{"from", "2025-01-01"}, {"to", "2026-12-01"}})),
+            "invalid_field:to");
   EXPECT_EQ(CodeOf(DecodeStatementPeriod({{"from", "2026-13-01"}})), "invalid_field:from");
   EXPECT_EQ(CodeOf(DecodeStatementPeriod({{"since", "2026-12-01"}})), "unknown_field:since");
 }
@@ -179,22 +206,30 @@ TEST(DivisionCodecTest, WritesStatementCsv) {
   auto csv = StatementCsv({a, b});
   EXPECT_EQ(csv.substr(0, 3).find('\xEF'), std::string::npos);
   EXPECT_EQ(csv,
-            "payment_id,account_id,number,dependant,merchant,order_id,status,decline_reason,amount,refunded,authorized_at\r\n"
-            "dvp_1,dva_1,9410000000000007,\"Kim \"\"JJ\"\" Jiho\",\"Books, Seoul\",O-1,approved,,12000,0," +
+            "payment_id,account_id,number,dependant,merchant,order_id,status,decline_reason,amount,"
+            "refunded,authorized_at\r\n"
+            "dvp_1,dva_1,9410000000000007,\"Kim \"\"JJ\"\" Jiho\",\"Books, "
+            "Seoul\",O-1,approved,,12000,0," +
                 FormatRfc3339(*a.authorized_at) +
                 "\r\n"
-                "dvp_1,dva_1,9410000000000007,\"Kim \"\"JJ\"\" Jiho\",\"line\nbreak\",O-1,declined,over_daily_limit,12000,0,\r\n");
-  auto json = boost::json::parse(StatementJson({a, b}, *ParseDate("2026-12-01"), *ParseDate("2026-12-31"))).as_object();
+                "dvp_1,dva_1,9410000000000007,\"Kim \"\"JJ\"\" "
+                "Jiho\",\"line\nbreak\",O-1,declined,over_daily_limit,12000,0,\r\n");
+  auto json =
+      boost::json::parse(StatementJson({a, b}, *ParseDate("2026-12-01"), *ParseDate("2026-12-31")))
+          .as_object();
   EXPECT_EQ(json.at("total_paid").as_int64(), 12000);
   EXPECT_TRUE(json.at("items").as_array()[1].as_object().at("authorized_at").is_null());
 }
 
 // Proves the redirect carries the documented signature, and masking keeps the ends of a number.
 TEST(DivisionCodecTest, SignsTheRedirectAndMasksNumbers) {
-  auto url = ResultRedirectUrl("https://shop.example/r?x=1", "key", "dvp_1", "approved", 12000, 1796000000);
+  auto url = ResultRedirectUrl("https://shop.example/r?x=1", "key", "dvp_1", "approved", 12000,
+                               1796000000);
   EXPECT_EQ(url, "https://shop.example/r?x=1&payment=dvp_1&status=approved&ts=1796000000&sig=" +
                      HmacSha256Hex("key", "dvp_1.approved.12000.1796000000"));
-  EXPECT_EQ(ResultRedirectUrl("https://s.example/r", "k", "p", "declined", 1, 2).find("https://s.example/r?payment=p"), 0u);
+  EXPECT_EQ(ResultRedirectUrl("https://s.example/r", "k", "p", "declined", 1, 2)
+                .find("https://s.example/r?payment=p"),
+            0u);
   EXPECT_EQ(MaskDivisionNumber("9410000000000007"), "9410********0007");
   EXPECT_TRUE(SameHolderName("KIM  Minji", "kim minji"));
   EXPECT_FALSE(SameHolderName("Kim Minji", "Kim Minju"));

@@ -7,7 +7,6 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-
 #include <functional>
 #include <memory>
 #include <string>
@@ -32,15 +31,16 @@ struct DivisionGatewayOptions {
 class DivisionGateway {
  public:
   // Asks bank `route` in whose name `request.account` is (the relay's holder inquiry).
-  using HolderAsker =
-      std::function<boost::asio::awaitable<Result<std::string>>(const BankRoute&, const HolderInquiryRequest&)>;
+  using HolderAsker = std::function<boost::asio::awaitable<Result<std::string>>(
+      const BankRoute&, const HolderInquiryRequest&)>;
 
   DivisionGateway(Engine& engine, const crypto::Sealer& sealer, crypto::PasswordHasher& hasher,
                   banks::ConsentRegistrar* consent, DivisionGatewayOptions options);
   ~DivisionGateway();
 
   // The whole answer to one request. Runs on the caller's executor; never blocks it.
-  boost::asio::awaitable<HttpResponse> Handle(DivisionRequest request, const HolderAsker& ask_holder);
+  boost::asio::awaitable<HttpResponse> Handle(DivisionRequest request,
+                                              const HolderAsker& ask_holder);
 
  private:
   struct Impl;

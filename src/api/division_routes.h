@@ -21,11 +21,31 @@
 namespace varelay::api {
 
 enum class DivisionHandler {
-  kEnrol, kSignIn, kSignOut, kGetMaster, kSetEndpoint, kCreateToken,
-  kListAccounts, kIssueAccount, kGetAccount, kUpdateAccount,
-  kFreeze, kUnfreeze, kUnlock, kSetPassword, kClose, kAccountStatement, kMasterStatement,
-  kListApprovals, kApprove, kDecline,
-  kCreatePayment, kGetPayment, kRefund, kAuthorize, kPaymentPage,
+  kEnrol,
+  kSignIn,
+  kSignOut,
+  kGetMaster,
+  kSetEndpoint,
+  kCreateToken,
+  kListAccounts,
+  kIssueAccount,
+  kGetAccount,
+  kUpdateAccount,
+  kFreeze,
+  kUnfreeze,
+  kUnlock,
+  kSetPassword,
+  kClose,
+  kAccountStatement,
+  kMasterStatement,
+  kListApprovals,
+  kApprove,
+  kDecline,
+  kCreatePayment,
+  kGetPayment,
+  kRefund,
+  kAuthorize,
+  kPaymentPage,
 };
 
 // Who may call a route: anyone (enrolment, sign-in), a master (session `vms_` or token of role
@@ -47,9 +67,10 @@ struct DivisionRoute {
 std::span<const DivisionRoute> DivisionRoutes();
 
 using DivisionBody =
-    std::variant<std::monostate, EnrolMasterRequest, SignInRequest, MasterEndpointRequest, MasterTokenRequest,
-                 IssueDivisionAccountRequest, UpdateDivisionAccountRequest, DivisionPasswordRequest,
-                 CreateDivisionPaymentRequest, AuthorizeDivisionPaymentRequest, DivisionRefundRequest, StatementPeriod>;
+    std::variant<std::monostate, EnrolMasterRequest, SignInRequest, MasterEndpointRequest,
+                 MasterTokenRequest, IssueDivisionAccountRequest, UpdateDivisionAccountRequest,
+                 DivisionPasswordRequest, CreateDivisionPaymentRequest,
+                 AuthorizeDivisionPaymentRequest, DivisionRefundRequest, StatementPeriod>;
 
 // A request on a division route, decoded and ready to run.
 struct DivisionRequest {
@@ -58,8 +79,8 @@ struct DivisionRequest {
   std::string bearer;               // Authorization: Bearer <token>
   std::string page_token;           // Authorization: Page <token>
   std::optional<IdempotencyRequest> idempotency;
-  bool wants_csv = false;           // Accept: text/csv (statements)
-  std::string peer;                 // the client's address (enrolment and sign-in are limited by it)
+  bool wants_csv = false;  // Accept: text/csv (statements)
+  std::string peer;        // the client's address (enrolment and sign-in are limited by it)
   DivisionBody body;
 };
 
@@ -69,14 +90,13 @@ std::string_view AuthorizationToken(std::string_view authorization, std::string_
 // What the I/O thread answers from a request's head alone (see Service::Admit), or nullopt to
 // read the body: a route that needs a key or token without one, an API key that is unknown, or
 // known with a role the route never takes.
-std::optional<HttpResponse> AdmitDivision(const DivisionRoute& route, std::string_view authorization,
-                                          const KeyDirectory& keys);
+std::optional<HttpResponse> AdmitDivision(const DivisionRoute& route,
+                                          std::string_view authorization, const KeyDirectory& keys);
 
 // Decodes a whole request on `route`: the refusal to answer (problem+json, nothing run), or the
 // request for DivisionGateway.
-std::expected<DivisionRequest, HttpResponse> PrepareDivision(const DivisionRoute& route,
-                                                             std::vector<std::string> params,
-                                                             const std::vector<std::pair<std::string, std::string>>& query,
-                                                             const HttpRequestView& request);
+std::expected<DivisionRequest, HttpResponse> PrepareDivision(
+    const DivisionRoute& route, std::vector<std::string> params,
+    const std::vector<std::pair<std::string, std::string>>& query, const HttpRequestView& request);
 
 }  // namespace varelay::api

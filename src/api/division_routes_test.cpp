@@ -42,13 +42,15 @@ class DivisionRoutesTest : public ::testing::Test {
 TEST_F(DivisionRoutesTest, ListsEveryRouteOfTheDesign) {
   auto list = Service::RouteList();
   for (std::string_view route :
-       {"POST /v1/masters", "POST /v1/master/sessions", "DELETE /v1/master/sessions/current", "GET /v1/master",
-        "PUT /v1/master/endpoint", "POST /v1/master/tokens", "GET /v1/master/division-accounts",
-        "POST /v1/master/division-accounts", "PATCH /v1/master/division-accounts/{account_id}",
+       {"POST /v1/masters", "POST /v1/master/sessions", "DELETE /v1/master/sessions/current",
+        "GET /v1/master", "PUT /v1/master/endpoint", "POST /v1/master/tokens",
+        "GET /v1/master/division-accounts", "POST /v1/master/division-accounts",
+        "PATCH /v1/master/division-accounts/{account_id}",
         "POST /v1/master/division-accounts/{account_id}/unlock",
         "GET /v1/master/division-accounts/{account_id}/statement", "GET /v1/master/statement",
-        "GET /v1/master/approvals", "POST /v1/master/approvals/{approval_id}/decline", "POST /v1/division-payments",
-        "POST /v1/division-payments/{payment_id}/refunds", "POST /v1/division-payments/{payment_id}/authorize",
+        "GET /v1/master/approvals", "POST /v1/master/approvals/{approval_id}/decline",
+        "POST /v1/division-payments", "POST /v1/division-payments/{payment_id}/refunds",
+        "POST /v1/division-payments/{payment_id}/authorize",
         "GET /v1/division-payments/{payment_id}/page"}) {
     EXPECT_NE(std::find(list.begin(), list.end(), route), list.end()) << route;
   }
@@ -65,9 +67,13 @@ TEST_F(DivisionRoutesTest, AdmitsOnTheirOwnCredentials) {
   EXPECT_EQ(service_.Admit("GET", "/v1/master", "", keys).refusal->status, 401);
   EXPECT_EQ(service_.Admit("GET", "/v1/master", "Bearer vrk_unknown", keys).refusal->status, 401);
   EXPECT_EQ(service_.Admit("GET", "/v1/master", "Bearer vrk_shop", keys).refusal->status, 403);
-  EXPECT_FALSE(service_.Admit("GET", "/v1/division-payments/dvp_aaaaaaaaaaaaaaaaaaaa/page", "Page pg_x", keys).refusal);
+  EXPECT_FALSE(
+      service_
+          .Admit("GET", "/v1/division-payments/dvp_aaaaaaaaaaaaaaaaaaaa/page", "Page pg_x", keys)
+          .refusal);
   EXPECT_FALSE(service_.Admit("POST", "/v1/division-payments", "Bearer vrk_shop", keys).refusal);
-  EXPECT_EQ(service_.Admit("POST", "/v1/division-payments", "Page pg_x", keys).refusal->status, 401);
+  EXPECT_EQ(service_.Admit("POST", "/v1/division-payments", "Page pg_x", keys).refusal->status,
+            401);
   EXPECT_EQ(service_.Admit("DELETE", "/v1/masters", "", keys).refusal->status, 405);
 }
 
@@ -88,7 +94,8 @@ TEST_F(DivisionRoutesTest, RefusesBadInputBeforeAnythingRuns) {
   EXPECT_EQ(Code(Send("POST", "/v1/master/division-accounts",
                       R"({"dependant":{"name":"J"},"password":"123456"})")),
             "weak_password");
-  EXPECT_EQ(Code(Send("POST", "/v1/division-payments", R"({"order_id":"o","amount":1,"return_url":"https://s.example/"})",
+  EXPECT_EQ(Code(Send("POST", "/v1/division-payments",
+                      R"({"order_id":"o","amount":1,"return_url":"https://s.example/"})",
                       "Bearer vrk_shop")),
             "prepared");
   HttpRequestView no_key;
