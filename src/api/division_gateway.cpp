@@ -161,7 +161,9 @@ struct DivisionGateway::Impl {
   crypto::PasswordHasher& hasher;
   banks::ConsentRegistrar* consent;
   DivisionGatewayOptions options;
-  std::string decoy_hash;         // hashed on first use; verified against for an unknown login
+  // Hashed on first use, verified against for an unknown login; sign-ins on several I/O threads.
+  std::mutex decoy_mutex;
+  std::string decoy_hash;         // guarded by decoy_mutex
   AddressLimiter public_limiter;  // enrolments and sign-ins per client address
 
   // --- engine and pool steps ---
@@ -333,7 +335,7 @@ DivisionGateway::DivisionGateway(Engine& engine, const crypto::Sealer& sealer,
                                  crypto::PasswordHasher& hasher, banks::ConsentRegistrar* consent,
                                  DivisionGatewayOptions options)
     : impl_(std::unique_ptr<Impl>(
-          new Impl{engine, sealer, hasher, consent, std::move(options), {}, {}})) {}
+          new Impl{engine, sealer, hasher, consent, std::move(options), {}, {}, {}})) {}
 
 DivisionGateway::~DivisionGateway() = default;
 
@@ -552,10 +554,18 @@ asio::awaitable<HttpResponse> DivisionGateway::Impl::SignIn(const DivisionReques
   auto refused = [] {
     return Refuse(ErrorCode::kInvalidCredentials, "the login or the password is wrong");
   };
-  if (decoy_hash.empty()) {
+  std::string decoy = [this] {
+    std::lock_guard lock(decoy_mutex);
+    return decoy_hash;
+  }();
+  if (decoy.empty()) {
     std::string decoy_password = kDecoyPassword;
-    auto decoy = co_await Hash(decoy_password);
-    if (decoy) decoy_hash = *decoy;
+    auto made = co_await Hash(decoy_password);
+    if (made) {
+      decoy = *made;
+      std::lock_guard lock(decoy_mutex);
+      decoy_hash = decoy;
+    }
   }
   std::optional<MasterLogin> login;
   if (!in.login.empty()) {
@@ -568,7 +578,7 @@ asio::awaitable<HttpResponse> DivisionGateway::Impl::SignIn(const DivisionReques
       co_return ProblemResponse(found.result.error());
     }
   }
-  auto ok = co_await Verify(login ? login->password_hash : decoy_hash, in.password);
+  auto ok = co_await Verify(login ? login->password_hash : decoy, in.password);
   if (!ok) co_return ProblemResponse(ok.error());
   if (!login || !*ok) co_return refused();
   DivisionCommand session_command = CreateMasterSession{login->master, login->password_generation};
