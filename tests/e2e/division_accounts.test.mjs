@@ -139,6 +139,18 @@ test('enrol, sign in, issue, limits, authorise, lock-out, co-approval, statement
   assertProblem(await minji.post(`/v1/master/division-accounts/${jiho.id}/password`, { password: '123456' }), 422, 'weak_password');
   expectStatus(await minji.post(`/v1/master/division-accounts/${jiho.id}/password`, { password: '730419' }), 200);
 
+  // Frozen, the account declines; closed, it changes no more. An app token acts as the master.
+  expectStatus(await minji.post(`/v1/master/division-accounts/${jiho.id}/freeze`), 200);
+  const sixth = await pay(c, 1000, 'ORD-6');
+  const frozen = expectStatus(await sixth.authorize(jiho.number, '730419'), 200);
+  assert.deepEqual([frozen.status, frozen.decline_reason], ['declined', 'account_frozen']);
+  assert.equal(expectStatus(await minji.post(`/v1/master/division-accounts/${jiho.id}/unfreeze`), 200).status, 'active');
+  assert.equal(expectStatus(await minji.post(`/v1/master/division-accounts/${seoa.id}/close`), 200).status, 'closed');
+  assertProblem(await minji.post(`/v1/master/division-accounts/${seoa.id}/freeze`), 409, 'division_account_closed');
+  const app = expectStatus(await minji.post('/v1/master/tokens', { label: 'family app' }), 201);
+  assert.match(app.token, /^vmt_/);
+  assert.equal(expectStatus(await api(c.relay.url, app.token).get('/v1/master/division-accounts'), 200).items.length, 2);
+
   // Statements: JSON, and CSV with a header row.
   const statement = expectStatus(await minji.get('/v1/master/statement'), 200);
   assert.ok(statement.items.length >= 4, JSON.stringify(statement));
