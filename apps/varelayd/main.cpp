@@ -16,6 +16,7 @@
 #include "api/http_server.h"
 #include "api/problem.h"
 #include "api/service.h"
+#include "api/static_files.h"
 #include "engine/engine.h"
 #include "engine/random.h"
 #include "engine/snapshot_file.h"
@@ -30,6 +31,13 @@
 #include "store/sqlite_store.h"
 
 namespace {
+
+// The Vite build beside the sources this binary was built from, when it has been built.
+std::string DefaultWebRoot() {
+  std::filesystem::path built = VARELAY_WEB_DIST;
+  std::error_code ec;
+  return std::filesystem::is_regular_file(built / "pay" / "index.html", ec) ? built.string() : std::string();
+}
 
 struct Flags {
   std::string listen = "127.0.0.1:8080";
@@ -53,6 +61,8 @@ struct Flags {
   std::size_t body_budget_mib = varelay::api::ServerOptions{}.body_budget_bytes >> 20;
   std::int64_t drain_grace_ms = varelay::api::ServerOptions{}.drain_grace.count();
   std::int64_t drain_timeout_s = varelay::api::ServerOptions{}.drain_timeout.count();
+  // The web pages (web/dist, built by scripts/run and scripts/test); "" serves none.
+  std::string web_root = DefaultWebRoot();
   bool print_routes = false;
   bool print_error_codes = false;
   // Webhooks (docs/webhooks.md).
@@ -442,6 +452,19 @@ int Serve(const Flags& flags) {
   api::Service service(engine.stats(), std::move(policy));
   service.SetDispatchStats(&dispatcher.stats());
   service.SetBankHealth(&bank_health);
+  std::optional<api::StaticFiles> web;
+  if (!flags.web_root.empty()) {
+    auto loaded = api::StaticFiles::Load(flags.web_root);
+    if (!loaded) {
+      std::cerr << "varelayd: --web-root: " << loaded.error() << "\n";
+      engine.Stop();
+      return 2;
+    }
+    web = std::move(*loaded);
+    service.SetStaticFiles(&*web);
+    std::cout << "varelayd: web pages from " << flags.web_root << " (" << web->file_count() << " files, "
+              << web->total_bytes() << " bytes)" << std::endl;
+  }
   api::ServerOptions server_options;
   server_options.host = flags.listen.substr(0, colon);
   if (server_options.host.size() > 2 && server_options.host.front() == '[') {
@@ -704,6 +727,10 @@ int main(int argc, char** argv) {
                  "minimum: for tests, never production)")
       ->envname("VARELAY_PASSWORD_HASH_STRENGTH")
       ->check(CLI::IsMember({"interactive", "moderate", "testing-only"}))->capture_default_str();
+  app.add_option("--web-root", flags.web_root,
+                 "folder of the web pages (the Vite build: /pay/{id}, /master/), read once at start, at most 16 MiB; "
+                 "\"\" serves none (default: web/dist of this source tree, when built)")
+      ->envname("VARELAY_WEB_ROOT")->capture_default_str();
   app.add_flag("--print-routes", flags.print_routes, "print every HTTP route as 'METHOD /path' and exit");
   app.add_flag("--print-error-codes", flags.print_error_codes,
                "print every problem code the API can answer as 'code status' and exit");

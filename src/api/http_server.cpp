@@ -307,6 +307,7 @@ struct HttpServer::Impl {
       view.idempotency_key = std::string_view(it->value());
     }
     view.body = req.body();
+    view.if_none_match = std::string_view(req[http::field::if_none_match]);
     auto timestamp = req.find("Varelay-Timestamp");
     auto signature = req.find("Varelay-Signature");
     if (timestamp != req.end() || signature != req.end()) {
@@ -396,6 +397,8 @@ struct HttpServer::Impl {
                                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       bool keep_alive = req.keep_alive() && !draining.load();
       auto res = ToBeast(std::move(out), req.version(), keep_alive);
+      // HEAD: the headers a GET would get, its Content-Length included (set above), no body.
+      if (req.method() == http::verb::head) res.body().clear();
       stream.expires_after(options.read_timeout);
       auto [write_ec, written] = co_await http::async_write(stream, res, kUseTuple);
       if (write_ec || !keep_alive) break;

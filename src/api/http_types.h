@@ -22,6 +22,7 @@ struct HttpRequestView {
   bool has_signature = false;
   std::string_view signature_timestamp;
   std::string_view signature;
+  std::string_view if_none_match;  // a web page's cached ETag (static_files.h)
 };
 
 struct HttpResponse {

@@ -582,6 +582,7 @@ Service::Admission Service::Admit(std::string_view method, std::string_view targ
     return admission;
   }
   auto lookup = FindRoute(method, *t);
+  if (lookup.route < 0 && static_files_ && static_files_->Serves(method, target)) return admission;  // a page
   if (lookup.route < 0) {
     admission.refusal = NoRoute(lookup);  // answered now: no body is read for no route
     return admission;
@@ -617,6 +618,10 @@ Service::Prepared Service::Prepare(const HttpRequestView& request) const {
     return prepared;
   }
   auto lookup = FindRoute(request.method, *target);
+  if (lookup.route < 0 && static_files_) {  // a web page or its file (static_files.h)
+    prepared.response = static_files_->Answer(request.method, request.target, request.if_none_match);
+    if (prepared.response) return prepared;
+  }
   if (lookup.route < 0) {
     prepared.response = NoRoute(lookup);
     return prepared;

@@ -11,6 +11,7 @@
 #include "api/division_routes.h"
 #include "api/http_types.h"
 #include "api/metrics.h"
+#include "api/static_files.h"
 #include "engine/commands.h"
 #include "engine/engine.h"
 #include "notify/url_policy.h"
@@ -79,12 +80,15 @@ class Service {
   // Webhook figures for /metrics; set once before serving.
   void SetDispatchStats(const notify::DispatchStats* stats) { dispatch_stats_ = stats; }
   void SetBankHealth(const banks::BankHealth* health) { bank_health_ = health; }
+  // The web pages, answered where no API route matches a GET or HEAD; set once before serving.
+  void SetStaticFiles(const StaticFiles* files) { static_files_ = files; }
 
  private:
   const EngineStats& engine_stats_;
   notify::UrlPolicy url_policy_;
   const notify::DispatchStats* dispatch_stats_ = nullptr;
   const banks::BankHealth* bank_health_ = nullptr;
+  const StaticFiles* static_files_ = nullptr;
   Metrics metrics_;
 };
 
