@@ -276,6 +276,7 @@ function actions(a: DivisionAccount, path: string, status: HTMLElement): HTMLEle
   };
   if (a.status === 'closed') return h('div', {});
   const newPassword = h('input', { type: 'text', autocomplete: 'off', maxlength: '64', 'aria-label': t('master.reset_password'),
+    placeholder: t('master.initial_password'),
     'data-testid': 'new-password' });
   return h('div', { class: 'actions' },
     a.status === 'frozen' ? act('master.unfreeze', 'unfreeze') : act('master.freeze', 'freeze'),

@@ -1,0 +1,81 @@
+// Helpers for the browser tests: Debian's headless chromium driven by playwright-core on a
+// phone-sized screen, a page that records every console error, CSP violation, uncaught error and
+// request that leaves loopback (a test ends with assertClean), and screenshots for the docs.
+
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { REPO_ROOT } from '../e2e/relay.mjs';
+
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const WEB_ROOT = path.resolve(REPO_ROOT, process.env.VARELAY_WEB_ROOT || 'web/dist');
+export const SCREENSHOTS = path.join(REPO_ROOT, 'docs', 'screenshots');
+export const PHONE = { width: 390, height: 844 };  // a common phone's CSS pixels
+// Every page sees this instant (Asia/Seoul noon), so dates on screen and in screenshots are stable.
+export const FIXED_NOW = new Date('2026-12-07T12:00:00+09:00');
+
+/** Fails at once, saying what to run, when the pages have not been built. */
+export function assertBuilt() {
+  assert.ok(existsSync(path.join(WEB_ROOT, 'pay', 'index.html')),
+    `no web build in ${WEB_ROOT}: run \`npm run build:web\` (scripts/test does)`);
+}
+
+export function launch() {
+  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--font-render-hinting=none'] });
+}
+
+/**
+ * A new phone-sized page in its own context. `allowConsole`: patterns of console errors this test
+ * expects (Chromium logs every 4xx answer to a fetch as one); anything else fails assertClean.
+ */
+export async function openPage(browser, { locale = 'en-US', allowConsole = [] } = {}) {
+  const context = await browser.newContext({ viewport: PHONE, locale, timezoneId: 'Asia/Seoul', serviceWorkers: 'block' });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    if (!msg.text().startsWith('CSP violation') && allowConsole.some((re) => re.test(msg.text()))) return;
+    problems.push(`console error: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => problems.push(`uncaught: ${err.message}`));
+  context.on('request', (req) => {
+    const url = new URL(req.url());
+    if ((url.protocol === 'http:' || url.protocol === 'https:' || url.protocol.startsWith('ws')) &&
+        url.hostname !== '127.0.0.1') {
+      problems.push(`request off loopback: ${req.url()}`);
+    }
+  });
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}`);
+    });
+  });
+  await page.clock.setFixedTime(FIXED_NOW);
+  page.assertClean = () => assert.deepEqual(problems, [], 'the page logged errors, broke its CSP or left loopback');
+  page.close = async () => context.close();
+  return page;
+}
+
+/** A full-page screenshot into docs/screenshots/<name>.png. */
+export async function screenshot(page, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true, animations: 'disabled' });
+}
+
+/** Chromium's console line for an answer with an error status (expected where a test provokes one). */
+export const FAILED_LOAD = /^Failed to load resource: the server responded with a status of 4\d\d/;
+
+/** A 16-digit number starting 94 with a right Luhn check digit (the test's own computation). */
+export function luhnNumber(body15) {
+  let sum = 0;
+  for (let i = 0; i < 15; i++) {
+    let d = Number(body15[14 - i]);
+    if (i % 2 === 0) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return body15 + String((10 - (sum % 10)) % 10);
+}
