@@ -1,15 +1,19 @@
 // Builds the web pages into web/dist, served by varelayd (--web-root). Two pages, each its own
 // entry: the payment page (/pay/{id}) and the master pages (/master/...). Asset names carry a
 // content hash, so varelayd can let browsers keep them for a year.
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+// Not import.meta.dirname: Debian 12's node (18.19) lacks it.
+const here = dirname(fileURLToPath(import.meta.url));
+
 export default defineConfig({
-  root: import.meta.dirname,
+  root: here,
   base: '/',
   publicDir: false,
   build: {
-    outDir: resolve(import.meta.dirname, 'dist'),
+    outDir: resolve(here, 'dist'),
     emptyOutDir: true,
     assetsDir: 'assets',
     // No inline <script> or data: module: the Content-Security-Policy allows scripts from 'self' only.
@@ -19,8 +23,8 @@ export default defineConfig({
     target: 'es2020',
     rollupOptions: {
       input: {
-        pay: resolve(import.meta.dirname, 'pay/index.html'),
-        master: resolve(import.meta.dirname, 'master/index.html'),
+        pay: resolve(here, 'pay/index.html'),
+        master: resolve(here, 'master/index.html'),
       },
     },
   },

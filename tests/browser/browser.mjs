@@ -60,6 +60,8 @@ export async function openPage(browser, { locale = 'en-US', allowConsole = [] } 
 /** A full-page screenshot into docs/screenshots/<name>.png. */
 export async function screenshot(page, name) {
   mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.mouse.move(0, 0);  // no hover state left where the last click was
+  await page.evaluate(() => document.fonts.ready);
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true, animations: 'disabled' });
 }
 
