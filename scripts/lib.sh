@@ -45,3 +45,21 @@ build() {
   echo "==> building"
   cmake --build "$BUILD" -- --quiet -j"$(nproc)"
 }
+
+# ---- The web pages (web/, Vite) and their browser tests (tests/browser/) ----
+# Debian's chromium, driven by playwright-core (from npm, pinned), runs the browser tests; a
+# Korean font lets the Korean pages render as text, in the screenshots too.
+WEB_PACKAGES=(chromium fonts-nanum)
+ensure_web_deps() { ensure_apt "${WEB_PACKAGES[@]}"; }
+
+# Type-checks web/ and builds it into web/dist (what varelayd serves by default, --web-root)
+# when a source or the lock file is newer than the build.
+build_web() {
+  local built=$ROOT/web/dist/pay/index.html
+  if [ -f "$built" ] && [ "$ROOT/package-lock.json" -ot "$built" ] &&
+     [ -z "$(find "$ROOT/web" -path "$ROOT/web/dist" -prune -o -type f -newer "$built" -print -quit)" ]; then
+    return 0
+  fi
+  echo "==> building the web pages (tsc, vite: web/ into web/dist)"
+  (cd "$ROOT" && npm run -s build:web)
+}
