@@ -3,7 +3,7 @@
 // request that leaves loopback (a test ends with assertClean), and screenshots for the docs.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { REPO_ROOT } from '../e2e/relay.mjs';
@@ -57,12 +57,54 @@ export async function openPage(browser, { locale = 'en-US', allowConsole = [] } 
   return page;
 }
 
-/** A full-page screenshot into docs/screenshots/<name>.png. */
+/**
+ * A full-page screenshot into docs/screenshots/<name>.png. The file is left as it is when the new
+ * one differs from it in a few pixels only (Chromium's antialiasing of rounded corners varies
+ * from run to run), so a test run does not rewrite the docs for nothing.
+ */
 export async function screenshot(page, name) {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.mouse.move(0, 0);  // no hover state left where the last click was
   await page.evaluate(() => document.fonts.ready);
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true, animations: 'disabled' });
+  const png = await page.screenshot({ fullPage: true, animations: 'disabled' });
+  const file = path.join(SCREENSHOTS, `${name}.png`);
+  if (existsSync(file) && await nearlySame(page.context().browser(), readFileSync(file), png)) return;
+  writeFileSync(file, png);
+}
+
+const SAME_PIXELS_MAX_DIFFERENT = 200;  // of some 330,000 on a phone screen
+
+async function nearlySame(browser, oldPng, newPng) {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    return await page.evaluate(async ([a, b, most]) => {
+      const load = (src) => new Promise((resolve, reject) => {
+        const img = new Image();
+        img.onload = () => resolve(img);
+        img.onerror = reject;
+        img.src = `data:image/png;base64,${src}`;
+      });
+      const pixels = (img) => {
+        const canvas = document.createElement('canvas');
+        canvas.width = img.width;
+        canvas.height = img.height;
+        const g = canvas.getContext('2d');
+        g.drawImage(img, 0, 0);
+        return g.getImageData(0, 0, img.width, img.height).data;
+      };
+      const [ia, ib] = await Promise.all([load(a), load(b)]);
+      if (ia.width !== ib.width || ia.height !== ib.height) return false;
+      const [pa, pb] = [pixels(ia), pixels(ib)];
+      let different = 0;
+      for (let i = 0; i < pa.length && different <= most; i += 4) {
+        if (pa[i] !== pb[i] || pa[i + 1] !== pb[i + 1] || pa[i + 2] !== pb[i + 2]) different++;
+      }
+      return different <= most;
+    }, [oldPng.toString('base64'), newPng.toString('base64'), SAME_PIXELS_MAX_DIFFERENT]);
+  } finally {
+    await context.close();
+  }
 }
 
 /** Chromium's console line for an answer with an error status (expected where a test provokes one). */

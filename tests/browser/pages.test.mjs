@@ -72,6 +72,16 @@ describe('web pages', () => {
     assert.equal((await fetch(`${relay.url}/pay/dvp_1`, { method: 'POST' })).status, 404);
   });
 
+  test('a web root that is not a built folder refuses the start, saying why', async () => {
+    const dir = makeTempDir('varelay-browser-bad-');
+    try {
+      await assert.rejects(startRelay({ dataDir: dir, args: ['--web-root', `${dir}/missing`] }),
+        /varelayd: --web-root: .*missing is not a directory/);
+    } finally {
+      removeDir(dir);
+    }
+  });
+
   test('the payment page shows the payment in both languages and groups and Luhn-checks the number', async () => {
     for (const [locale, words] of [['en-US', { title: 'Pay with your division account', invalid: /not a division-account number/ }],
       ['ko-KR', { title: '분할계좌로 결제', invalid: /분할계좌 번호가 아닙니다/ }]]) {
