@@ -52,14 +52,14 @@ build() {
 WEB_PACKAGES=(chromium fonts-nanum)
 ensure_web_deps() { ensure_apt "${WEB_PACKAGES[@]}"; }
 
-# Type-checks web/ and builds it into web/dist (what varelayd serves by default, --web-root)
-# when a source or the lock file is newer than the build.
+# Type-checks web/ (against the types of docs/openapi.yaml) and builds it into web/dist (what
+# varelayd serves by default, --web-root) when a source, the contract or the lock file is newer.
 build_web() {
   local built=$ROOT/web/dist/pay/index.html
-  if [ -f "$built" ] && [ "$ROOT/package-lock.json" -ot "$built" ] &&
-     [ -z "$(find "$ROOT/web" -path "$ROOT/web/dist" -prune -o -type f -newer "$built" -print -quit)" ]; then
+  if [ -f "$built" ] && [ "$ROOT/package-lock.json" -ot "$built" ] && [ "$ROOT/docs/openapi.yaml" -ot "$built" ] &&
+     [ -z "$(find "$ROOT/web" \( -path "$ROOT/web/dist" -o -path "$ROOT/web/src/generated" \) -prune -o -type f -newer "$built" -print -quit)" ]; then
     return 0
   fi
-  echo "==> building the web pages (tsc, vite: web/ into web/dist)"
+  echo "==> building the web pages (types from docs/openapi.yaml, tsc, vite: web/ into web/dist)"
   (cd "$ROOT" && npm run -s build:web)
 }

@@ -1,5 +1,7 @@
 // The shapes the master pages read, after docs/division-accounts.md ("Routes"). Each list route
-// may answer a bare array or {"items": [...]}; listOf takes either.
+// may answer a bare array or {"items": [...]}; listOf takes either. When the division schemas are
+// in docs/openapi.yaml (branch div-api), these become aliases of generated/openapi.ts's
+// components['schemas'], as api.ts's Problem and ErrorCode are.
 
 export interface Limits {
   per_payment?: number | null;
