@@ -21,11 +21,11 @@ function accounts() {
 }
 
 const STATEMENT = [
-  { authorized_at: '2026-12-02T03:10:00Z', division_account_id: 'dva_jiho0000000000000000', account_name: 'Jiho',
+  { authorised_at: '2026-12-02T03:10:00Z', account: 'dva_jiho0000000000000000', account_label: 'Jiho',
     merchant_name: '데모상점', order_id: 'o-1', amount: 39500, status: 'approved' },
-  { authorized_at: '2026-12-07T01:30:00Z', division_account_id: 'dva_jiho0000000000000000', account_name: 'Jiho',
+  { authorised_at: '2026-12-07T01:30:00Z', account: 'dva_jiho0000000000000000', account_label: 'Jiho',
     merchant_name: '분식집', order_id: 'o-2', amount: 12000, status: 'approved' },
-  { authorized_at: '2026-12-07T02:00:00Z', division_account_id: 'dva_jiho0000000000000000', account_name: 'Jiho',
+  { authorised_at: '2026-12-07T02:00:00Z', account: 'dva_jiho0000000000000000', account_label: 'Jiho',
     merchant_name: 'PC방', order_id: 'o-3', amount: 9000, status: 'declined' },
 ];
 
@@ -33,7 +33,7 @@ const STATEMENT = [
 export async function stubMasterApi(page) {
   const calls = [];
   const list = accounts();
-  let approvals = [{ id: 'apr_0000000000000000001', division_account_id: list[0].id, account_name: 'Jiho',
+  let approvals = [{ id: 'apr_0000000000000000001', status: 'pending', account: list[0].id, account_label: 'Jiho',
     merchant_name: '서점', amount: 18000, deadline: '2026-12-07T03:10:00Z' }];
   await page.route('**/v1/master/**', async (route) => {
     const req = route.request();
@@ -50,7 +50,7 @@ export async function stubMasterApi(page) {
     }
     const account = list.find((a) => p.startsWith(`/division-accounts/${a.id}`));
     if (account && p.endsWith('/statement')) {
-      if (call.accept === 'text/csv') return route.fulfill({ status: 200, contentType: 'text/csv', body: 'authorized_at,amount\n' });
+      if (call.accept === 'text/csv') return route.fulfill({ status: 200, contentType: 'text/csv', body: 'authorised_at,amount\n' });
       return json({ items: STATEMENT });
     }
     if (account && p.endsWith('/freeze')) return json(Object.assign(account, { status: 'frozen' }));
@@ -62,7 +62,7 @@ export async function stubMasterApi(page) {
       return json({ status: 'approved' });
     }
     if (p === '/statement') {
-      if (call.accept === 'text/csv') return route.fulfill({ status: 200, contentType: 'text/csv', body: 'authorized_at,amount\n' });
+      if (call.accept === 'text/csv') return route.fulfill({ status: 200, contentType: 'text/csv', body: 'authorised_at,amount\n' });
       return json({ items: STATEMENT });
     }
     return json({ code: 'route_not_found', detail: 'stub has no such route' }, 404);

@@ -11,7 +11,7 @@ import { ApiError, call, callText } from './api';
 import { field, h, langSwitch } from './dom';
 import { formatSeoul, formatWon, groupNumber, parseWon, seoulDate, seoulDayStart } from './format';
 import { CATEGORIES, initialLang, lang, setLang, t, type Key } from './i18n';
-import { listOf, type Approval, type DivisionAccount, type Limits, type Session, type StatementLine } from './master_types';
+import { listOf, spentBy, type Approval, type DivisionAccount, type Limits, type Session, type StatementLine } from './master_types';
 
 const app = document.getElementById('app')!;
 const SESSION_KEY = 'varelay.session';
@@ -122,6 +122,10 @@ function signOutButton(): HTMLButtonElement {
 
 // ---- accounts ----
 
+function accountName(a: DivisionAccount): string {
+  return a.label ?? a.name ?? a.id;
+}
+
 function statusWords(a: DivisionAccount): string {
   const words = t(`master.status.${a.status}` as Key);
   return a.locked ? `${words}, ${t('master.status.locked')}` : words;
@@ -141,7 +145,7 @@ async function accounts(): Promise<HTMLElement> {
   const list = listOf<DivisionAccount>(await api('/v1/master/division-accounts'), 'division_accounts');
   if (list.length === 0) return h('p', { class: 'muted', 'data-testid': 'accounts-empty' }, t('master.accounts.empty'));
   return h('ul', { class: 'accounts', 'data-testid': 'accounts' }, ...list.map((a) => h('li', { class: 'card' },
-    h('p', { class: 'account-head' }, link(`${BASE}/accounts/${encodeURIComponent(a.id)}`, a.name ?? a.id),
+    h('p', { class: 'account-head' }, link(`${BASE}/accounts/${encodeURIComponent(a.id)}`, accountName(a)),
       ' ', h('span', { class: `badge ${a.status}${a.locked ? ' locked' : ''}` }, statusWords(a))),
     h('p', { class: 'number' }, groupNumber(a.number ?? '')),
     spending(t('master.today'), a.spent?.today ?? 0, a.limits?.per_day),
@@ -222,7 +226,7 @@ function issueForm(): HTMLElement {
         { ...body, name: name.value, relation: relation.value || undefined, phone: phone.value || undefined, password: password.value });
       status.replaceChildren(h('div', { class: 'ok', 'data-testid': 'issued' }, h('p', {}, t('master.issued')),
         h('p', { class: 'number big', 'data-testid': 'issued-number' }, groupNumber(issued.number)),
-        link(`${BASE}/accounts/${encodeURIComponent(issued.id)}`, issued.name ?? issued.id)));
+        link(`${BASE}/accounts/${encodeURIComponent(issued.id)}`, accountName(issued))));
     } catch (e) {
       status.replaceChildren(errorBox(e));
     }
@@ -252,7 +256,7 @@ async function accountPage(id: string): Promise<HTMLElement> {
   return h('div', {},
     h('p', {}, link(`${BASE}/`, `← ${t('master.back')}`)),
     h('section', { class: 'card' },
-      h('p', { class: 'account-head' }, a.name ?? a.id, ' ', h('span', { class: `badge ${a.status}` }, statusWords(a))),
+      h('p', { class: 'account-head' }, accountName(a), ' ', h('span', { class: `badge ${a.status}` }, statusWords(a))),
       h('p', { class: 'number' }, groupNumber(a.number ?? '')),
       spending(t('master.today'), a.spent?.today ?? 0, a.limits?.per_day),
       spending(t('master.month'), a.spent?.this_month ?? 0, a.limits?.per_month),
@@ -288,7 +292,8 @@ function actions(a: DivisionAccount, path: string, status: HTMLElement): HTMLEle
 // ---- approvals ----
 
 async function approvals(): Promise<HTMLElement> {
-  const list = listOf<Approval>(await api('/v1/master/approvals'), 'approvals');
+  // The list holds the latest decided ones too; only pending ones take an answer.
+  const list = listOf<Approval>(await api('/v1/master/approvals'), 'approvals').filter((p) => (p.status ?? 'pending') === 'pending');
   if (list.length === 0) return h('p', { class: 'muted', 'data-testid': 'approvals-empty' }, t('master.approvals.empty'));
   return h('ul', { class: 'approvals' }, ...list.map((p) => {
     const status = h('div', { 'aria-live': 'polite' });
@@ -307,7 +312,7 @@ async function approvals(): Promise<HTMLElement> {
     };
     return h('li', { class: 'card' },
       h('p', { class: 'amount' }, formatWon(p.amount, lang())),
-      h('p', {}, `${p.merchant_name ?? ''} · ${p.account_name ?? p.division_account_id ?? ''}`),
+      h('p', {}, `${p.merchant_name ?? p.merchant ?? ''} · ${p.account_label ?? p.account ?? ''}`),
       p.deadline ? h('p', { class: 'muted' }, `${t('master.deadline')}: ${formatSeoul(p.deadline)}`) : null,
       h('div', { class: 'actions' }, answer('approve'), answer('decline')), status);
   }));
@@ -354,15 +359,15 @@ function statement(accountId?: string): HTMLElement {
 
 function statementTable(lines: StatementLine[]): HTMLElement {
   if (lines.length === 0) return h('p', { class: 'muted' }, t('master.statement.empty'));
-  const total = lines.filter((l) => l.status !== 'declined').reduce((sum, l) => sum + l.amount, 0);
+  const total = lines.reduce((sum, l) => sum + spentBy(l), 0);
   const head = (['master.col.when', 'master.col.account', 'master.col.merchant', 'master.col.amount', 'master.col.status'] as Key[])
     .map((k) => h('th', { scope: 'col' }, t(k)));
   return h('div', { class: 'table-wrap' }, h('table', {},
     h('thead', {}, h('tr', {}, ...head)),
     h('tbody', {}, ...lines.map((l) => h('tr', {},
-      h('td', {}, formatSeoul(l.authorized_at ?? l.created_at ?? '')),
-      h('td', {}, l.account_name ?? l.number ?? l.division_account_id ?? ''),
-      h('td', {}, l.merchant_name ?? ''),
+      h('td', {}, formatSeoul(l.authorised_at ?? l.created_at ?? '')),
+      h('td', {}, l.account_label ?? l.account ?? ''),
+      h('td', {}, l.merchant_name ?? l.merchant ?? ''),
       h('td', { class: 'num' }, formatWon(l.amount, lang())),
       h('td', {}, l.status ?? '')))),
     h('tfoot', {}, h('tr', {}, h('th', { scope: 'row', colspan: '3' }, t('master.statement.total')),

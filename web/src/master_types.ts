@@ -12,6 +12,7 @@ export interface Limits {
 export interface DivisionAccount {
   id: string;
   number: string;
+  label?: string;  // the master's name for it (the engine's DivisionAccount::label)
   name?: string;
   relation?: string;
   phone?: string;
@@ -28,24 +29,36 @@ export interface DivisionAccount {
 
 export interface Approval {
   id: string;
-  payment_id?: string;
-  division_account_id?: string;
-  account_name?: string;
+  status?: 'pending' | 'approved' | 'declined' | 'timed_out';  // the list holds decided ones too
+  payment?: string;
+  account?: string;
+  account_label?: string;
+  merchant?: string;
   merchant_name?: string;
   amount: number;
   deadline?: string;
 }
 
+/** A statement's line: a division payment. */
 export interface StatementLine {
+  id?: string;
   created_at?: string;
-  authorized_at?: string;
-  division_account_id?: string;
-  account_name?: string;
-  number?: string;
+  authorised_at?: string | null;
+  account?: string;
+  account_label?: string;
+  merchant?: string;
   merchant_name?: string;
   order_id?: string;
   amount: number;
+  refunded?: number;
   status?: string;
+  decline_reason?: string | null;
+}
+
+/** What a line spent: its amount less refunds, for payments that went through. */
+export function spentBy(line: StatementLine): number {
+  const through = line.status === 'approved' || line.status === 'partially_refunded' || line.status === 'refunded';
+  return through ? line.amount - (line.refunded ?? 0) : 0;
 }
 
 export interface Session {
