@@ -194,7 +194,7 @@ describe('web pages', () => {
 
     await page.getByRole('link', { name: 'Issue an account' }).click();
     await page.getByTestId('name').fill('Minji');
-    await page.getByTestId('relation').fill('daughter');
+    await page.getByTestId('relation').selectOption('child');
     await page.getByTestId('initial-password').fill('482915');
     await page.getByTestId('limit-day').fill('30,000');
     await page.getByLabel('Gambling').check();
@@ -202,7 +202,9 @@ describe('web pages', () => {
     await page.getByTestId('issued-number').waitFor();
     const issued = calls.find((c) => c.method === 'POST' && c.path === '/v1/master/division-accounts');
     assert.equal(issued.body.limits.per_day, 30000);
-    assert.deepEqual(issued.body.category_deny, ['gambling']);
+    assert.deepEqual(issued.body.categories_denied, ['gambling']);
+    assert.deepEqual(issued.body.dependant, { name: 'Minji', relation: 'child', phone: null });
+    assert.equal(issued.body.password, '482915');
     await screenshot(page, 'master-issue-en');
 
     await page.getByRole('link', { name: 'Accounts' }).click();

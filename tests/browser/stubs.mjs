@@ -6,35 +6,49 @@ export const STUB_PAYMENT = {
   merchant_name: '데모상점',
   order_id: 'order-1001',
   amount: 39000,
+  currency: 'KRW',
   status: 'awaiting_credentials',
-  redirect_url: null,
+  decline_reason: null,
+  expires_at: '2026-12-07T03:15:00Z',
 };
+
+function account(id, number, name, relation, extra) {
+  return { id, number, status: 'active', locked: false, dependant: { name, relation, phone: null },
+    limits: { per_payment: null, per_day: null, per_month: null }, merchants_allowed: null, categories_denied: [],
+    valid_from: null, valid_until: null, approval: null, spent: { today: 0, this_month: 0 },
+    created_at: '2026-11-02T01:00:00Z', ...extra };
+}
 
 function accounts() {
   return [
-    { id: 'dva_jiho0000000000000000', number: '9412345678901234', name: 'Jiho', relation: 'son', status: 'active',
-      locked: false, limits: { per_payment: 20000, per_day: 30000, per_month: 200000 },
-      spent: { today: 12000, this_month: 51500 }, approval_threshold: 15000, category_deny: ['gambling', 'alcohol'] },
-    { id: 'dva_seoyeon00000000000000', number: '9400000000000007', name: 'Seoyeon', relation: 'daughter',
-      status: 'active', locked: true, limits: { per_month: 100000 }, spent: { today: 0, this_month: 96000 } },
+    account('dva_jiho0000000000000000', '9412345678901234', 'Jiho', 'child', {
+      limits: { per_payment: 20000, per_day: 30000, per_month: 200000 }, spent: { today: 12000, this_month: 51500 },
+      approval: { threshold: 15000, timeout_minutes: 10 }, categories_denied: ['gambling', 'alcohol'] }),
+    account('dva_seoyeon00000000000000', '9400000000000007', 'Seoyeon', 'child', {
+      locked: true, limits: { per_payment: null, per_day: null, per_month: 100000 }, spent: { today: 0, this_month: 96000 } }),
   ];
 }
 
-const STATEMENT = [
-  { authorised_at: '2026-12-02T03:10:00Z', account: 'dva_jiho0000000000000000', account_label: 'Jiho',
-    merchant_name: '데모상점', order_id: 'o-1', amount: 39500, status: 'approved' },
-  { authorised_at: '2026-12-07T01:30:00Z', account: 'dva_jiho0000000000000000', account_label: 'Jiho',
-    merchant_name: '분식집', order_id: 'o-2', amount: 12000, status: 'approved' },
-  { authorised_at: '2026-12-07T02:00:00Z', account: 'dva_jiho0000000000000000', account_label: 'Jiho',
-    merchant_name: 'PC방', order_id: 'o-3', amount: 9000, status: 'declined' },
-];
+function line(at, merchant, amount, status, reason = null) {
+  return { payment_id: `dvp_${at.slice(8, 10)}${amount}`.padEnd(24, '0'), account_id: 'dva_jiho0000000000000000',
+    number: '9412345678901234', dependant: 'Jiho', merchant, order_id: `o-${amount}`, status, decline_reason: reason,
+    amount, refunded: 0, authorized_at: at };
+}
+
+const STATEMENT = {
+  from: '2026-12-01', to: '2026-12-07',
+  items: [line('2026-12-02T03:10:00Z', '데모상점', 39500, 'approved'), line('2026-12-07T01:30:00Z', '분식집', 12000, 'approved'),
+    line('2026-12-07T02:00:00Z', 'PC방', 9000, 'declined', 'category_denied')],
+  total_paid: 51500, total_refunded: 0,
+};
 
 /** Routes /v1/master/** of `page` to an in-browser stand-in; returns the calls it saw, in order. */
 export async function stubMasterApi(page) {
   const calls = [];
   const list = accounts();
-  let approvals = [{ id: 'apr_0000000000000000001', status: 'pending', account: list[0].id, account_label: 'Jiho',
-    merchant_name: '서점', amount: 18000, deadline: '2026-12-07T03:10:00Z' }];
+  let approvals = [{ id: 'apr_0000000000000000001', payment_id: 'dvp_0000000000000000018k', account_id: list[0].id,
+    dependant: 'Jiho', merchant: '서점', order_id: 'o-77', amount: 18000, status: 'pending',
+    created_at: '2026-12-07T03:00:00Z', deadline_at: '2026-12-07T03:10:00Z' }];
   await page.route('**/v1/master/**', async (route) => {
     const req = route.request();
     const url = new URL(req.url());
@@ -43,27 +57,29 @@ export async function stubMasterApi(page) {
     calls.push(call);
     const p = url.pathname.replace('/v1/master', '');
     const json = (body, status = 200) => route.fulfill({ status, json: body });
-    if (p === '/sessions' && call.method === 'POST') return json({ token: 'vms_stub_session', expires_at: '2026-12-07T15:00:00Z' }, 201);
+    if (p === '/sessions' && call.method === 'POST') return json({ token: 'vms_stub_session', master_id: 'mst_stub0000000000000000', expires_at: '2026-12-07T15:00:00Z' }, 201);
     if (p === '/division-accounts' && call.method === 'GET') return json({ items: list });
     if (p === '/division-accounts' && call.method === 'POST') {
-      return json({ ...call.body, id: 'dva_minji000000000000000', number: '9487654321098765', status: 'active' }, 201);
+      const { dependant, password, ...rules } = call.body;
+      return json(account('dva_minji000000000000000', '9487654321098765', dependant.name, dependant.relation, rules), 201);
     }
-    const account = list.find((a) => p.startsWith(`/division-accounts/${a.id}`));
-    if (account && p.endsWith('/statement')) {
+    const found = list.find((a) => p.startsWith(`/division-accounts/${a.id}`));
+    if (found && p.endsWith('/statement')) {
       if (call.accept === 'text/csv') return route.fulfill({ status: 200, contentType: 'text/csv', body: 'authorised_at,amount\n' });
-      return json({ items: STATEMENT });
+      return json(STATEMENT);
     }
-    if (account && p.endsWith('/freeze')) return json(Object.assign(account, { status: 'frozen' }));
-    if (account && call.method === 'PATCH') return json(Object.assign(account, call.body));
-    if (account) return json(account);
+    if (found && p.endsWith('/freeze')) return json(Object.assign(found, { status: 'frozen' }));
+    if (found && call.method === 'PATCH') return json(Object.assign(found, call.body, { limits: { ...found.limits, ...call.body.limits } }));
+    if (found) return json(found);
     if (p === '/approvals') return json({ items: approvals });
     if (p.startsWith('/approvals/')) {
-      approvals = [];
-      return json({ status: 'approved' });
+      const decided = { ...approvals[0], status: p.endsWith('/approve') ? 'approved' : 'declined' };
+      approvals = [decided];  // the list keeps the decided one
+      return json(decided);
     }
     if (p === '/statement') {
       if (call.accept === 'text/csv') return route.fulfill({ status: 200, contentType: 'text/csv', body: 'authorised_at,amount\n' });
-      return json({ items: STATEMENT });
+      return json(STATEMENT);
     }
     return json({ code: 'route_not_found', detail: 'stub has no such route' }, 404);
   });

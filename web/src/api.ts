@@ -15,7 +15,8 @@ const CODE_WORDS: Partial<Record<ErrorCode, Key>> = {
 const DIVISION_CODE_WORDS: Record<string, Key> = { weak_password: 'error.weak_password' };
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, readonly detail: string) {
+  constructor(readonly status: number, readonly code: string, readonly detail: string,
+    readonly problem: Record<string, unknown> = {}) {
     super(`${status} ${code}: ${detail}`);
   }
 
@@ -63,16 +64,13 @@ async function send(path: string, options: CallOptions): Promise<Response> {
     throw new ApiError(0, 'network', '');
   }
   if (!response.ok) {
-    let code = `http_${response.status}`;
-    let detail = '';
+    let problem: Partial<Problem> = {};
     try {
-      const problem = (await response.json()) as Partial<Problem>;
-      code = problem.code ?? code;
-      detail = problem.detail ?? '';
+      problem = (await response.json()) as Partial<Problem>;
     } catch {
       // not problem+json: keep the status
     }
-    throw new ApiError(response.status, code, detail);
+    throw new ApiError(response.status, problem.code ?? `http_${response.status}`, problem.detail ?? '', problem);
   }
   return response;
 }

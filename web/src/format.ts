@@ -70,3 +70,9 @@ export function seoulDate(now: Date): { today: string; monthStart: string } {
 export function seoulDayStart(date: string): string {
   return `${date}T00:00:00+09:00`;
 }
+
+/** The instant the Seoul day after `date` begins: the end of `date`, included. */
+export function nextSeoulDayStart(date: string): string {
+  const next = new Date(Date.parse(`${date}T00:00:00Z`) + 24 * 3600 * 1000).toISOString().slice(0, 10);
+  return seoulDayStart(next);
+}

@@ -118,9 +118,18 @@ const en = {
   'category.books': 'Books', 'category.transport': 'Transport', 'category.games': 'Games',
   'category.alcohol': 'Alcohol', 'category.tobacco': 'Tobacco', 'category.gambling': 'Gambling',
   'category.adult': 'Adult', 'category.other': 'Other',
+  'relation.child': 'Child', 'relation.spouse': 'Spouse', 'relation.parent': 'Parent',
+  'relation.sibling': 'Brother or sister', 'relation.employee': 'Employee', 'relation.other': 'Other',
+  'payment.awaiting_credentials': 'Waiting for the password', 'payment.awaiting_approval': 'Waiting for approval',
+  'payment.debiting': 'At the bank', 'payment.approved': 'Approved', 'payment.declined': 'Declined',
+  'payment.expired': 'Expired', 'payment.partially_refunded': 'Partly refunded', 'payment.refunded': 'Refunded',
+  'pay.attempts_left': 'Tries left before the account locks:',
 };
 
 export type Key = keyof typeof en;
+
+/** Every key (to ask whether a key made from an answer's value exists). */
+export const tableKeys: Record<string, string> = en;
 
 const ko: Record<Key, string> = {
   'lang.switch': 'English',
@@ -238,6 +247,12 @@ const ko: Record<Key, string> = {
   'category.books': '도서', 'category.transport': '교통', 'category.games': '게임',
   'category.alcohol': '주류', 'category.tobacco': '담배', 'category.gambling': '도박',
   'category.adult': '성인', 'category.other': '기타',
+  'relation.child': '자녀', 'relation.spouse': '배우자', 'relation.parent': '부모',
+  'relation.sibling': '형제자매', 'relation.employee': '직원', 'relation.other': '기타',
+  'payment.awaiting_credentials': '비밀번호 대기', 'payment.awaiting_approval': '승인 대기',
+  'payment.debiting': '은행 처리 중', 'payment.approved': '승인', 'payment.declined': '거절',
+  'payment.expired': '만료', 'payment.partially_refunded': '부분 환불', 'payment.refunded': '환불',
+  'pay.attempts_left': '계좌가 잠기기까지 남은 횟수:',
 };
 
 const tables: Record<Lang, Record<Key, string>> = { en, ko };
@@ -269,7 +284,7 @@ export function t(key: Key): string {
 /** The words for a decline reason (design: docs/division-accounts.md, "Check order"). */
 export function reasonText(reason: string | undefined): string {
   const key = `reason.${reason ?? 'unknown'}` as Key;
-  return key in en ? t(key) : t('reason.unknown');
+  return key in tableKeys ? t(key) : t('reason.unknown');
 }
 
 export const CATEGORIES = ['general', 'food', 'education', 'books', 'transport', 'games', 'alcohol', 'tobacco',

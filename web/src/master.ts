@@ -9,9 +9,9 @@
 import './style.css';
 import { ApiError, call, callText } from './api';
 import { field, h, langSwitch } from './dom';
-import { formatSeoul, formatWon, groupNumber, parseWon, seoulDate, seoulDayStart } from './format';
-import { CATEGORIES, initialLang, lang, setLang, t, type Key } from './i18n';
-import { listOf, spentBy, type Approval, type DivisionAccount, type Limits, type Session, type StatementLine } from './master_types';
+import { formatSeoul, formatWon, groupNumber, nextSeoulDayStart, parseWon, seoulDate, seoulDayStart } from './format';
+import { CATEGORIES, initialLang, lang, reasonText, setLang, t, tableKeys, type Key } from './i18n';
+import { RELATIONS, type Approval, type DivisionAccount, type Rules, type Session, type Statement } from './master_types';
 
 const app = document.getElementById('app')!;
 const SESSION_KEY = 'varelay.session';
@@ -123,7 +123,7 @@ function signOutButton(): HTMLButtonElement {
 // ---- accounts ----
 
 function accountName(a: DivisionAccount): string {
-  return a.label ?? a.name ?? a.id;
+  return a.dependant?.name || a.id;
 }
 
 function statusWords(a: DivisionAccount): string {
@@ -142,7 +142,7 @@ function spending(label: string, spent: number, limit: number | null | undefined
 }
 
 async function accounts(): Promise<HTMLElement> {
-  const list = listOf<DivisionAccount>(await api('/v1/master/division-accounts'), 'division_accounts');
+  const list = (await api<{ items: DivisionAccount[] }>('/v1/master/division-accounts')).items;
   if (list.length === 0) return h('p', { class: 'muted', 'data-testid': 'accounts-empty' }, t('master.accounts.empty'));
   return h('ul', { class: 'accounts', 'data-testid': 'accounts' }, ...list.map((a) => h('li', { class: 'card' },
     h('p', { class: 'account-head' }, link(`${BASE}/accounts/${encodeURIComponent(a.id)}`, accountName(a)),
@@ -154,25 +154,26 @@ async function accounts(): Promise<HTMLElement> {
 
 interface RulesForm {
   nodes: HTMLElement[];
-  read(): Record<string, unknown> | string;  // the body, or the words of what is wrong
+  read(): Rules | string;  // the body, or the words of what is wrong
 }
 
 function wonInput(id: string, value?: number | null): HTMLInputElement {
   return h('input', { type: 'text', inputmode: 'numeric', id, value: value ? String(value) : undefined, 'data-testid': id });
 }
 
+/** A date input showing an instant's Seoul day. */
 function dateInput(value?: string | null): HTMLInputElement {
-  return h('input', { type: 'date', value: value ? value.slice(0, 10) : undefined });
+  return h('input', { type: 'date', value: value ? seoulDate(new Date(value)).today : undefined });
 }
 
 /** Limits and rules, for issuing (empty) and for changing (filled from the account). */
 function rulesForm(a?: DivisionAccount): RulesForm {
-  const perPayment = wonInput('limit-payment', a?.limits?.per_payment);
-  const perDay = wonInput('limit-day', a?.limits?.per_day);
-  const perMonth = wonInput('limit-month', a?.limits?.per_month);
-  const threshold = wonInput('threshold', a?.approval_threshold);
-  const allow = h('textarea', { rows: '2' }, (a?.merchant_allow ?? []).join('\n'));
-  const denied = new Set(a?.category_deny ?? []);
+  const perPayment = wonInput('limit-payment', a?.limits.per_payment);
+  const perDay = wonInput('limit-day', a?.limits.per_day);
+  const perMonth = wonInput('limit-month', a?.limits.per_month);
+  const threshold = wonInput('threshold', a?.approval?.threshold);
+  const allow = h('textarea', { rows: '2' }, (a?.merchants_allowed ?? []).join('\n'));
+  const denied = new Set(a?.categories_denied ?? []);
   const boxes = CATEGORIES.map((c) => h('label', { class: 'check' },
     h('input', { type: 'checkbox', value: c, checked: denied.has(c) }), t(`category.${c}` as Key)));
   const from = dateInput(a?.valid_from);
@@ -187,27 +188,32 @@ function rulesForm(a?: DivisionAccount): RulesForm {
     field('valid-from', t('master.valid_from'), from).wrap,
     field('valid-until', t('master.valid_until'), until).wrap,
   ];
-  const read = (): Record<string, unknown> | string => {
+  const read = (): Rules | string => {
     const won = [perPayment, perDay, perMonth, threshold].map((i) => parseWon(i.value));
     if (won.some((n) => Number.isNaN(n))) return t('master.amount.invalid');
-    const limits: Limits = { per_payment: won[0], per_day: won[1], per_month: won[2] };
     const allowList = allow.value.split(/\s+/).filter(Boolean);
     return {
-      limits,
-      approval_threshold: won[3],
-      merchant_allow: allowList.length ? allowList : null,
-      category_deny: boxes.map((b) => b.querySelector('input')!).filter((i) => i.checked).map((i) => i.value),
+      limits: { per_payment: won[0], per_day: won[1], per_month: won[2] },
+      approval: won[3] === null ? null : { threshold: won[3], timeout_minutes: a?.approval?.timeout_minutes ?? 10 },
+      merchants_allowed: allowList.length ? allowList : null,
+      categories_denied: boxes.map((b) => b.querySelector('input')!).filter((i) => i.checked).map((i) => i.value),
       valid_from: from.value ? seoulDayStart(from.value) : null,
-      valid_until: until.value ? seoulDayStart(until.value) : null,
+      // the last valid day is included: valid until the next day begins
+      valid_until: until.value ? nextSeoulDayStart(until.value) : null,
     };
   };
   return { nodes, read };
 }
 
+function relationSelect(value?: string): HTMLSelectElement {
+  return h('select', { 'data-testid': 'relation' },
+    ...RELATIONS.map((r) => h('option', { value: r, selected: r === (value ?? 'child') }, t(`relation.${r}` as Key))));
+}
+
 function issueForm(): HTMLElement {
-  const name = h('input', { type: 'text', required: true, maxlength: '64', 'data-testid': 'name' });
-  const relation = h('input', { type: 'text', maxlength: '32', 'data-testid': 'relation' });
-  const phone = h('input', { type: 'tel', autocomplete: 'off', maxlength: '20', 'data-testid': 'phone' });
+  const name = h('input', { type: 'text', required: true, maxlength: '50', 'data-testid': 'name' });
+  const relation = relationSelect();
+  const phone = h('input', { type: 'tel', inputmode: 'numeric', autocomplete: 'off', maxlength: '13', 'data-testid': 'phone' });
   const password = h('input', { type: 'text', autocomplete: 'off', required: true, maxlength: '64', 'data-testid': 'initial-password' });
   const rules = rulesForm();
   const status = h('div', { 'aria-live': 'polite' });
@@ -222,8 +228,9 @@ function issueForm(): HTMLElement {
     if (typeof body === 'string') return status.replaceChildren(errorBox(body));
     submit.disabled = true;
     try {
-      const issued = await api<DivisionAccount>('/v1/master/division-accounts', 'POST',
-        { ...body, name: name.value, relation: relation.value || undefined, phone: phone.value || undefined, password: password.value });
+      const digits = phone.value.replace(/\D/g, '');
+      const issued = await api<DivisionAccount>('/v1/master/division-accounts', 'POST', {
+        ...body, dependant: { name: name.value, relation: relation.value, phone: digits || null }, password: password.value });
       status.replaceChildren(h('div', { class: 'ok', 'data-testid': 'issued' }, h('p', {}, t('master.issued')),
         h('p', { class: 'number big', 'data-testid': 'issued-number' }, groupNumber(issued.number)),
         link(`${BASE}/accounts/${encodeURIComponent(issued.id)}`, accountName(issued))));
@@ -270,7 +277,7 @@ function actions(a: DivisionAccount, path: string, status: HTMLElement): HTMLEle
     button.addEventListener('click', async () => {
       if (confirmKey && !confirm(t(confirmKey))) return;
       try {
-        await api(`${path}/${verb}`, 'POST', body ? body() : {});
+        await api(`${path}/${verb}`, 'POST', body ? body() : undefined);  // the actions take no body
         void route();
       } catch (e) {
         status.replaceChildren(errorBox(e));
@@ -293,7 +300,7 @@ function actions(a: DivisionAccount, path: string, status: HTMLElement): HTMLEle
 
 async function approvals(): Promise<HTMLElement> {
   // The list holds the latest decided ones too; only pending ones take an answer.
-  const list = listOf<Approval>(await api('/v1/master/approvals'), 'approvals').filter((p) => (p.status ?? 'pending') === 'pending');
+  const list = (await api<{ items: Approval[] }>('/v1/master/approvals')).items.filter((p) => p.status === 'pending');
   if (list.length === 0) return h('p', { class: 'muted', 'data-testid': 'approvals-empty' }, t('master.approvals.empty'));
   return h('ul', { class: 'approvals' }, ...list.map((p) => {
     const status = h('div', { 'aria-live': 'polite' });
@@ -302,7 +309,7 @@ async function approvals(): Promise<HTMLElement> {
         t(verb === 'approve' ? 'master.approve' : 'master.decline'));
       button.addEventListener('click', async () => {
         try {
-          await api(`/v1/master/approvals/${encodeURIComponent(p.id)}/${verb}`, 'POST', {});
+          await api(`/v1/master/approvals/${encodeURIComponent(p.id)}/${verb}`, 'POST');
           void route();
         } catch (e) {
           status.replaceChildren(errorBox(e));
@@ -312,8 +319,8 @@ async function approvals(): Promise<HTMLElement> {
     };
     return h('li', { class: 'card' },
       h('p', { class: 'amount' }, formatWon(p.amount, lang())),
-      h('p', {}, `${p.merchant_name ?? p.merchant ?? ''} · ${p.account_label ?? p.account ?? ''}`),
-      p.deadline ? h('p', { class: 'muted' }, `${t('master.deadline')}: ${formatSeoul(p.deadline)}`) : null,
+      h('p', {}, `${p.merchant} · ${p.dependant}`),
+      h('p', { class: 'muted' }, `${t('master.deadline')}: ${formatSeoul(p.deadline_at)}`),
       h('div', { class: 'actions' }, answer('approve'), answer('decline')), status);
   }));
 }
@@ -327,10 +334,8 @@ function statement(accountId?: string): HTMLElement {
   const to = h('input', { type: 'date', value: today, 'data-testid': 'to' });
   const result = h('div', { 'aria-live': 'polite', 'data-testid': 'statement' });
   const path = accountId ? `/v1/master/division-accounts/${encodeURIComponent(accountId)}/statement` : '/v1/master/statement';
-  const query = () => {
-    const end = new Date(Date.parse(seoulDayStart(to.value)) + 24 * 3600 * 1000).toISOString();
-    return `?from=${encodeURIComponent(seoulDayStart(from.value))}&to=${encodeURIComponent(end)}`;
-  };
+  // Seoul days, both included (the API's from and to).
+  const query = () => `?from=${encodeURIComponent(from.value)}&to=${encodeURIComponent(to.value)}`;
   const showButton = h('button', { type: 'submit', class: 'primary', 'data-testid': 'statement-show' }, t('master.statement.show'));
   const csv = h('button', { type: 'button', 'data-testid': 'statement-csv' }, t('master.statement.csv'));
   const form = h('form', { class: 'period' }, field(`${accountId ?? 'all'}-from`, t('master.statement.from'), from).wrap,
@@ -338,7 +343,7 @@ function statement(accountId?: string): HTMLElement {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     try {
-      result.replaceChildren(statementTable(listOf<StatementLine>(await api(path + query()), 'lines', 'entries', 'payments')));
+      result.replaceChildren(statementTable(await api<Statement>(path + query())));
     } catch (e) {
       result.replaceChildren(errorBox(e));
     }
@@ -357,21 +362,28 @@ function statement(accountId?: string): HTMLElement {
   return h('section', { class: 'card' }, h('h3', {}, t('master.nav.statement')), form, result);
 }
 
-function statementTable(lines: StatementLine[]): HTMLElement {
-  if (lines.length === 0) return h('p', { class: 'muted' }, t('master.statement.empty'));
-  const total = lines.reduce((sum, l) => sum + spentBy(l), 0);
+function statementTable(statement: Statement): HTMLElement {
+  if (statement.items.length === 0) return h('p', { class: 'muted' }, t('master.statement.empty'));
   const head = (['master.col.when', 'master.col.account', 'master.col.merchant', 'master.col.amount', 'master.col.status'] as Key[])
     .map((k) => h('th', { scope: 'col' }, t(k)));
+  const net = statement.total_paid - statement.total_refunded;
   return h('div', { class: 'table-wrap' }, h('table', {},
     h('thead', {}, h('tr', {}, ...head)),
-    h('tbody', {}, ...lines.map((l) => h('tr', {},
-      h('td', {}, formatSeoul(l.authorised_at ?? l.created_at ?? '')),
-      h('td', {}, l.account_label ?? l.account ?? ''),
-      h('td', {}, l.merchant_name ?? l.merchant ?? ''),
+    h('tbody', {}, ...statement.items.map((l) => h('tr', {},
+      h('td', {}, l.authorized_at ? formatSeoul(l.authorized_at) : '—'),
+      h('td', {}, l.dependant),
+      h('td', {}, l.merchant),
       h('td', { class: 'num' }, formatWon(l.amount, lang())),
-      h('td', {}, l.status ?? '')))),
+      h('td', {}, paymentStatusWords(l.status, l.decline_reason))))),
     h('tfoot', {}, h('tr', {}, h('th', { scope: 'row', colspan: '3' }, t('master.statement.total')),
-      h('td', { class: 'num', 'data-testid': 'statement-total' }, formatWon(total, lang())), h('td', {})))));
+      h('td', { class: 'num', 'data-testid': 'statement-total' }, formatWon(net, lang())), h('td', {})))));
+}
+
+/** A payment's status in words; a decline with its reason. */
+function paymentStatusWords(status: string, reason: string | null): string {
+  const key = `payment.${status}` as Key;
+  const words = key in tableKeys ? t(key) : status;
+  return status === 'declined' && reason ? `${words}: ${reasonText(reason)}` : words;
 }
 
 setLang(initialLang());

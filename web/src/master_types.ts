@@ -1,78 +1,90 @@
-// The shapes the master pages read, after docs/division-accounts.md ("Routes"). Each list route
-// may answer a bare array or {"items": [...]}; listOf takes either. When the division schemas are
-// in docs/openapi.yaml (branch div-api), these become aliases of generated/openapi.ts's
-// components['schemas'], as api.ts's Problem and ErrorCode are.
+// The shapes the master pages send and read: docs/openapi.yaml's division schemas (written on
+// branch div-api). Once they are in this tree's docs/openapi.yaml, these become aliases of
+// generated/openapi.ts's components['schemas'], as api.ts's Problem and ErrorCode are.
+
+export type Relation = 'child' | 'spouse' | 'parent' | 'sibling' | 'employee' | 'other';
+export const RELATIONS: Relation[] = ['child', 'spouse', 'parent', 'sibling', 'employee', 'other'];
 
 export interface Limits {
-  per_payment?: number | null;
-  per_day?: number | null;
-  per_month?: number | null;
+  per_payment: number | null;
+  per_day: number | null;
+  per_month: number | null;
 }
 
+export interface ApprovalRule {
+  threshold: number;
+  timeout_minutes?: number;
+}
+
+/** DivisionRules: what issuing and changing an account set. */
+export interface Rules {
+  limits?: Partial<Limits>;
+  merchants_allowed?: string[] | null;
+  categories_denied?: string[];
+  valid_from?: string | null;
+  valid_until?: string | null;
+  approval?: ApprovalRule | null;
+}
+
+/** DivisionAccount. */
 export interface DivisionAccount {
   id: string;
   number: string;
-  label?: string;  // the master's name for it (the engine's DivisionAccount::label)
-  name?: string;
-  relation?: string;
-  phone?: string;
   status: 'active' | 'frozen' | 'closed';
-  locked?: boolean;
-  limits?: Limits;
-  spent?: { today?: number; this_month?: number };
-  approval_threshold?: number | null;
-  merchant_allow?: string[] | null;
-  category_deny?: string[] | null;
-  valid_from?: string | null;
-  valid_until?: string | null;
+  locked: boolean;
+  dependant: { name: string; relation: string; phone: string | null };
+  limits: Limits;
+  merchants_allowed: string[] | null;
+  categories_denied: string[];
+  valid_from: string | null;
+  valid_until: string | null;
+  approval: { threshold: number; timeout_minutes: number } | null;
+  spent: { today: number; this_month: number };
+  created_at: string;
+  closed_at?: string;
 }
 
+/** Approval (the list holds the latest decided ones too). */
 export interface Approval {
   id: string;
-  status?: 'pending' | 'approved' | 'declined' | 'timed_out';  // the list holds decided ones too
-  payment?: string;
-  account?: string;
-  account_label?: string;
-  merchant?: string;
-  merchant_name?: string;
-  amount: number;
-  deadline?: string;
-}
-
-/** A statement's line: a division payment. */
-export interface StatementLine {
-  id?: string;
-  created_at?: string;
-  authorised_at?: string | null;
-  account?: string;
-  account_label?: string;
-  merchant?: string;
-  merchant_name?: string;
+  payment_id: string;
+  account_id: string;
+  dependant: string;
+  merchant: string;
   order_id?: string;
   amount: number;
-  refunded?: number;
-  status?: string;
-  decline_reason?: string | null;
+  status: 'pending' | 'approved' | 'declined' | 'timed_out';
+  created_at: string;
+  deadline_at: string;
 }
 
-/** What a line spent: its amount less refunds, for payments that went through. */
-export function spentBy(line: StatementLine): number {
-  const through = line.status === 'approved' || line.status === 'partially_refunded' || line.status === 'refunded';
-  return through ? line.amount - (line.refunded ?? 0) : 0;
+/** DivisionStatementLine: a payment in a statement. */
+export interface StatementLine {
+  payment_id: string;
+  account_id: string;
+  number: string;
+  dependant: string;
+  merchant: string;  // the merchant's name
+  order_id: string;
+  status: string;
+  decline_reason: string | null;
+  amount: number;
+  refunded: number;
+  authorized_at: string | null;
 }
 
+/** DivisionStatement: a period's lines and totals (from and to are Seoul days, both included). */
+export interface Statement {
+  from: string;
+  to: string;
+  items: StatementLine[];
+  total_paid: number;
+  total_refunded: number;
+}
+
+/** MasterSession. */
 export interface Session {
   token: string;
-  expires_at?: string;
-}
-
-export function listOf<T>(answer: unknown, ...names: string[]): T[] {
-  if (Array.isArray(answer)) return answer as T[];
-  if (answer && typeof answer === 'object') {
-    for (const name of ['items', 'data', ...names]) {
-      const value = (answer as Record<string, unknown>)[name];
-      if (Array.isArray(value)) return value as T[];
-    }
-  }
-  return [];
+  master_id: string;
+  expires_at: string;
 }

@@ -10,12 +10,14 @@ import { initialLang, lang, reasonText, setLang, t } from './i18n';
 /** GET /v1/division-payments/{id}/page and the answer to .../authorize (docs/division-accounts.md). */
 interface PaymentPage {
   id: string;
-  merchant_name?: string;
-  order_id?: string;
+  merchant_name: string;
+  order_id: string;
   amount: number;
   status: string;
-  decline_reason?: string;
-  redirect_url?: string;
+  decline_reason: string | null;
+  expires_at?: string;
+  approval_deadline_at?: string;
+  redirect_url?: string | null;  // once the payment has ended: the signed way back to the shop
 }
 
 const FINAL = new Set(['approved', 'declined', 'expired', 'partially_refunded', 'refunded']);
@@ -117,14 +119,17 @@ function checkNumber(input: HTMLInputElement, error: HTMLElement): boolean {
 
 async function authorize(number: string, password: string): Promise<void> {
   busy = true;
+  // A wrong password is 422 wrong_password with attempts_left; the payment stays open.
   notice = null;
   render();
   try {
     page = await call<PaymentPage>(`/v1/division-payments/${encodeURIComponent(paymentId)}/authorize`,
       { method: 'POST', authorization: authorization(), body: { number, password } });
-    if (page.status === 'awaiting_credentials' && page.decline_reason) notice = reasonText(page.decline_reason);
   } catch (e) {
+    if (e instanceof ApiError && e.code === 'payment_not_authorizable') return load();  // it moved on: show where
     notice = e instanceof ApiError && e.code in REASON_CODES ? reasonText(e.code) : describe(e);
+    const left = e instanceof ApiError ? e.problem.attempts_left : undefined;
+    if (typeof left === 'number') notice += ` ${t('pay.attempts_left')} ${left}`;
   } finally {
     busy = false;
   }
@@ -144,7 +149,7 @@ function outcome(p: PaymentPage): HTMLElement {
   const kind = p.status === 'approved' ? 'ok' : waiting ? 'wait' : 'bad';
   return h('div', { class: `outcome ${kind}`, 'data-testid': 'outcome', 'data-status': p.status },
     h('p', { class: 'outcome-title' }, title),
-    p.status === 'declined' ? h('p', { 'data-testid': 'reason' }, reasonText(p.decline_reason)) : null,
+    p.status === 'declined' ? h('p', { 'data-testid': 'reason' }, reasonText(p.decline_reason ?? undefined)) : null,
     FINAL.has(p.status) && safeRedirect(p) ? h('p', { class: 'muted' }, t('pay.redirecting'), ' ',
       h('a', { href: safeRedirect(p)! }, t('pay.back'))) : null);
 }
