@@ -32,13 +32,6 @@
 
 namespace {
 
-// The Vite build beside the sources this binary was built from, when it has been built.
-std::string DefaultWebRoot() {
-  std::filesystem::path built = VARELAY_WEB_DIST;
-  std::error_code ec;
-  return std::filesystem::is_regular_file(built / "pay" / "index.html", ec) ? built.string() : std::string();
-}
-
 struct Flags {
   std::string listen = "127.0.0.1:8080";
   std::string data = "./var";
@@ -62,7 +55,7 @@ struct Flags {
   std::int64_t drain_grace_ms = varelay::api::ServerOptions{}.drain_grace.count();
   std::int64_t drain_timeout_s = varelay::api::ServerOptions{}.drain_timeout.count();
   // The web pages (web/dist, built by scripts/run and scripts/test); "" serves none.
-  std::string web_root = DefaultWebRoot();
+  std::string web_root = varelay::api::BuiltWebRoot();
   bool print_routes = false;
   bool print_error_codes = false;
   // Webhooks (docs/webhooks.md).
@@ -622,6 +615,10 @@ int main(int argc, char** argv) {
       ->envname("VARELAY_DRAIN_TIMEOUT_S")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{3600}))
       ->capture_default_str();
+  app.add_option("--web-root", flags.web_root,
+                 "folder of the web pages (the Vite build: /pay/{id}, /master/), read once at start, at most 16 MiB; "
+                 "\"\" serves none (default: web/dist of this source tree, when built)")
+      ->envname("VARELAY_WEB_ROOT")->capture_default_str();
   app.add_option("--webhook-allow-http", flags.webhook_allow_http,
                  "comma-separated hosts to which plain http:// webhooks are allowed (default: none)")
       ->envname("VARELAY_WEBHOOK_ALLOW_HTTP");
@@ -727,10 +724,6 @@ int main(int argc, char** argv) {
                  "minimum: for tests, never production)")
       ->envname("VARELAY_PASSWORD_HASH_STRENGTH")
       ->check(CLI::IsMember({"interactive", "moderate", "testing-only"}))->capture_default_str();
-  app.add_option("--web-root", flags.web_root,
-                 "folder of the web pages (the Vite build: /pay/{id}, /master/), read once at start, at most 16 MiB; "
-                 "\"\" serves none (default: web/dist of this source tree, when built)")
-      ->envname("VARELAY_WEB_ROOT")->capture_default_str();
   app.add_flag("--print-routes", flags.print_routes, "print every HTTP route as 'METHOD /path' and exit");
   app.add_flag("--print-error-codes", flags.print_error_codes,
                "print every problem code the API can answer as 'code status' and exit");

@@ -106,6 +106,12 @@ bool IsUnder(const fs::path& path, const fs::path& root) {
 
 }  // namespace
 
+std::string BuiltWebRoot() {
+  const fs::path built = VARELAY_WEB_DIST;  // set by src/api/CMakeLists.txt
+  std::error_code ec;
+  return fs::is_regular_file(built / "pay" / "index.html", ec) ? built.string() : std::string();
+}
+
 std::string ContentTypeFor(std::string_view name) {
   static constexpr std::pair<std::string_view, std::string_view> kTypes[] = {
       {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},

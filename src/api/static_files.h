@@ -66,6 +66,10 @@ class StaticFiles {
   std::size_t total_bytes_ = 0;
 };
 
+// The Vite build in this source tree (web/dist) when it has been built, else "": varelayd's
+// default --web-root.
+std::string BuiltWebRoot();
+
 // The content type served for a file name, from its extension (octet-stream when unknown).
 std::string ContentTypeFor(std::string_view name);
 
