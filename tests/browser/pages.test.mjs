@@ -194,7 +194,7 @@ describe('web pages', () => {
 
     await page.getByRole('link', { name: 'Issue an account' }).click();
     await page.getByTestId('name').fill('Minji');
-    await page.getByTestId('relation').selectOption('child');
+    await page.getByTestId('label').fill('Minji');
     await page.getByTestId('initial-password').fill('482915');
     await page.getByTestId('limit-day').fill('30,000');
     await page.getByLabel('Gambling').check();
@@ -203,7 +203,8 @@ describe('web pages', () => {
     const issued = calls.find((c) => c.method === 'POST' && c.path === '/v1/master/division-accounts');
     assert.equal(issued.body.limits.per_day, 30000);
     assert.deepEqual(issued.body.categories_denied, ['gambling']);
-    assert.deepEqual(issued.body.dependant, { name: 'Minji', relation: 'child', phone: null });
+    assert.deepEqual(issued.body.dependant, { name: 'Minji', phone: null });
+    assert.equal(issued.body.label, 'Minji');
     assert.equal(issued.body.password, '482915');
     await screenshot(page, 'master-issue-en');
 

@@ -12,8 +12,8 @@ export const STUB_PAYMENT = {
   expires_at: '2026-12-07T03:15:00Z',
 };
 
-function account(id, number, name, relation, extra) {
-  return { id, number, status: 'active', locked: false, dependant: { name, relation, phone: null },
+function account(id, number, name, extra) {
+  return { id, number, label: name, status: 'active', locked: false, dependant: { name, phone: null },
     limits: { per_payment: null, per_day: null, per_month: null }, merchants_allowed: null, categories_denied: [],
     valid_from: null, valid_until: null, approval: null, spent: { today: 0, this_month: 0 },
     created_at: '2026-11-02T01:00:00Z', ...extra };
@@ -21,10 +21,10 @@ function account(id, number, name, relation, extra) {
 
 function accounts() {
   return [
-    account('dva_jiho0000000000000000', '9412345678901234', 'Jiho', 'child', {
+    account('dva_jiho0000000000000000', '9412345678901234', 'Jiho', {
       limits: { per_payment: 20000, per_day: 30000, per_month: 200000 }, spent: { today: 12000, this_month: 51500 },
       approval: { threshold: 15000, timeout_minutes: 10 }, categories_denied: ['gambling', 'alcohol'] }),
-    account('dva_seoyeon00000000000000', '9400000000000007', 'Seoyeon', 'child', {
+    account('dva_seoyeon00000000000000', '9400000000000007', 'Seoyeon', {
       locked: true, limits: { per_payment: null, per_day: null, per_month: 100000 }, spent: { today: 0, this_month: 96000 } }),
   ];
 }
@@ -60,8 +60,8 @@ export async function stubMasterApi(page) {
     if (p === '/sessions' && call.method === 'POST') return json({ token: 'vms_stub_session', master_id: 'mst_stub0000000000000000', expires_at: '2026-12-07T15:00:00Z' }, 201);
     if (p === '/division-accounts' && call.method === 'GET') return json({ items: list });
     if (p === '/division-accounts' && call.method === 'POST') {
-      const { dependant, password, ...rules } = call.body;
-      return json(account('dva_minji000000000000000', '9487654321098765', dependant.name, dependant.relation, rules), 201);
+      const { dependant, password, label, ...rules } = call.body;
+      return json(account('dva_minji000000000000000', '9487654321098765', label ?? dependant.name, rules), 201);
     }
     const found = list.find((a) => p.startsWith(`/division-accounts/${a.id}`));
     if (found && p.endsWith('/statement')) {

@@ -11,7 +11,7 @@ import { ApiError, call, callText } from './api';
 import { field, h, langSwitch } from './dom';
 import { formatSeoul, formatWon, groupNumber, nextSeoulDayStart, parseWon, seoulDate, seoulDayStart } from './format';
 import { CATEGORIES, initialLang, lang, reasonText, setLang, t, tableKeys, type Key } from './i18n';
-import { RELATIONS, type Approval, type DivisionAccount, type Rules, type Session, type Statement } from './master_types';
+import type { Approval, DivisionAccount, IssueRequest, MerchantCategory, Rules, Session, Statement } from './master_types';
 
 const app = document.getElementById('app')!;
 const SESSION_KEY = 'varelay.session';
@@ -123,7 +123,7 @@ function signOutButton(): HTMLButtonElement {
 // ---- accounts ----
 
 function accountName(a: DivisionAccount): string {
-  return a.dependant?.name || a.id;
+  return a.label || a.dependant.name;
 }
 
 function statusWords(a: DivisionAccount): string {
@@ -196,7 +196,7 @@ function rulesForm(a?: DivisionAccount): RulesForm {
       limits: { per_payment: won[0], per_day: won[1], per_month: won[2] },
       approval: won[3] === null ? null : { threshold: won[3], timeout_minutes: a?.approval?.timeout_minutes ?? 10 },
       merchants_allowed: allowList.length ? allowList : null,
-      categories_denied: boxes.map((b) => b.querySelector('input')!).filter((i) => i.checked).map((i) => i.value),
+      categories_denied: boxes.map((b) => b.querySelector('input')!).filter((i) => i.checked).map((i) => i.value as MerchantCategory),
       valid_from: from.value ? seoulDayStart(from.value) : null,
       // the last valid day is included: valid until the next day begins
       valid_until: until.value ? nextSeoulDayStart(until.value) : null,
@@ -205,20 +205,15 @@ function rulesForm(a?: DivisionAccount): RulesForm {
   return { nodes, read };
 }
 
-function relationSelect(value?: string): HTMLSelectElement {
-  return h('select', { 'data-testid': 'relation' },
-    ...RELATIONS.map((r) => h('option', { value: r, selected: r === (value ?? 'child') }, t(`relation.${r}` as Key))));
-}
-
 function issueForm(): HTMLElement {
   const name = h('input', { type: 'text', required: true, maxlength: '50', 'data-testid': 'name' });
-  const relation = relationSelect();
+  const label = h('input', { type: 'text', maxlength: '50', 'data-testid': 'label' });
   const phone = h('input', { type: 'tel', inputmode: 'numeric', autocomplete: 'off', maxlength: '13', 'data-testid': 'phone' });
   const password = h('input', { type: 'text', autocomplete: 'off', required: true, maxlength: '64', 'data-testid': 'initial-password' });
   const rules = rulesForm();
   const status = h('div', { 'aria-live': 'polite' });
   const submit = h('button', { type: 'submit', class: 'primary', 'data-testid': 'issue' }, t('master.issue'));
-  const form = h('form', {}, field('name', t('master.name'), name).wrap, field('relation', t('master.relation'), relation).wrap,
+  const form = h('form', {}, field('name', t('master.name'), name).wrap, field('label', t('master.label'), label, t('master.label.hint')).wrap,
     field('phone', t('master.phone'), phone).wrap,
     field('initial-password', t('master.initial_password'), password, t('master.password.rules')).wrap,
     ...rules.nodes, status, submit);
@@ -229,8 +224,9 @@ function issueForm(): HTMLElement {
     submit.disabled = true;
     try {
       const digits = phone.value.replace(/\D/g, '');
-      const issued = await api<DivisionAccount>('/v1/master/division-accounts', 'POST', {
-        ...body, dependant: { name: name.value, relation: relation.value, phone: digits || null }, password: password.value });
+      const request: IssueRequest = { ...body, dependant: { name: name.value, phone: digits || null }, password: password.value };
+      if (label.value) request.label = label.value;
+      const issued = await api<DivisionAccount>('/v1/master/division-accounts', 'POST', request);
       status.replaceChildren(h('div', { class: 'ok', 'data-testid': 'issued' }, h('p', {}, t('master.issued')),
         h('p', { class: 'number big', 'data-testid': 'issued-number' }, groupNumber(issued.number)),
         link(`${BASE}/accounts/${encodeURIComponent(issued.id)}`, accountName(issued))));

@@ -3,22 +3,13 @@
 // result. The merchant never sees the password; the page token only opens this one payment.
 import './style.css';
 import { ApiError, call } from './api';
+import type { components } from './generated/openapi';
 import { h, field, langSwitch } from './dom';
 import { formatWon, groupNumber, numberDigits, numberValid } from './format';
 import { initialLang, lang, reasonText, setLang, t } from './i18n';
 
-/** GET /v1/division-payments/{id}/page and the answer to .../authorize (docs/division-accounts.md). */
-interface PaymentPage {
-  id: string;
-  merchant_name: string;
-  order_id: string;
-  amount: number;
-  status: string;
-  decline_reason: string | null;
-  expires_at?: string;
-  approval_deadline_at?: string;
-  redirect_url?: string | null;  // once the payment has ended: the signed way back to the shop
-}
+/** What GET /v1/division-payments/{id}/page and .../authorize answer (docs/openapi.yaml). */
+type PaymentPage = components['schemas']['DivisionPaymentPage'];
 
 const FINAL = new Set(['approved', 'declined', 'expired', 'partially_refunded', 'refunded']);
 const POLL_INTERVAL_MS = 2000;
