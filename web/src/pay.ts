@@ -23,6 +23,7 @@ let page: PaymentPage | null = null;
 let problem: string | null = null;  // why the page cannot go on
 let notice: string | null = null;   // a refusal the dependant can fix (wrong password)
 let busy = false;
+let typedNumber = '';  // kept across re-renders: after a wrong password only the password is typed again
 
 // The token travels in the fragment (never sent to any server, never in a Referer); it is kept for
 // this tab in sessionStorage so a reload works, and taken out of the address bar.
@@ -69,7 +70,11 @@ function form(): HTMLFormElement {
   const password = h('input', { type: 'password', autocomplete: 'off', maxlength: '64', 'data-testid': 'password' });
   const numberField = field('number', t('pay.number'), number, t('pay.number.hint'));
   const passwordField = field('password', t('pay.password'), password);
-  number.addEventListener('input', () => regroup(number));
+  number.value = groupNumber(typedNumber);
+  number.addEventListener('input', () => {
+    regroup(number);
+    typedNumber = numberDigits(number.value);
+  });
   number.addEventListener('blur', () => {
     if (number.value) checkNumber(number, numberField.error);
   });
