@@ -368,18 +368,18 @@ function statementTable(statement: Statement): HTMLElement {
     h('tbody', {}, ...statement.items.map((l) => h('tr', {},
       h('td', {}, l.authorized_at ? formatSeoul(l.authorized_at) : '—'),
       h('td', {}, l.dependant),
-      h('td', {}, l.merchant),
+      h('td', { class: 'wrap' }, l.merchant,
+        l.status === 'declined' && l.decline_reason ? h('small', { class: 'reason' }, reasonText(l.decline_reason)) : null),
       h('td', { class: 'num' }, formatWon(l.amount, lang())),
-      h('td', {}, paymentStatusWords(l.status, l.decline_reason))))),
+      h('td', {}, paymentStatusWords(l.status))))),
     h('tfoot', {}, h('tr', {}, h('th', { scope: 'row', colspan: '3' }, t('master.statement.total')),
       h('td', { class: 'num', 'data-testid': 'statement-total' }, formatWon(net, lang())), h('td', {})))));
 }
 
-/** A payment's status in words; a decline with its reason. */
-function paymentStatusWords(status: string, reason: string | null): string {
+/** A payment's status in words (a decline's reason goes under the merchant, where the line can wrap). */
+function paymentStatusWords(status: string): string {
   const key = `payment.${status}` as Key;
-  const words = key in tableKeys ? t(key) : status;
-  return status === 'declined' && reason ? `${words}: ${reasonText(reason)}` : words;
+  return key in tableKeys ? t(key) : status;
 }
 
 setLang(initialLang());
