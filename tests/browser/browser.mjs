@@ -28,8 +28,9 @@ export function launch() {
 /**
  * A new phone-sized page in its own context. `allowConsole`: patterns of console errors this test
  * expects (Chromium logs every 4xx answer to a fetch as one); anything else fails assertClean.
+ * `fixedTime`: the instant the page's clock shows (FIXED_NOW), or null for the real time.
  */
-export async function openPage(browser, { locale = 'en-US', allowConsole = [] } = {}) {
+export async function openPage(browser, { locale = 'en-US', allowConsole = [], fixedTime = FIXED_NOW } = {}) {
   const context = await browser.newContext({ viewport: PHONE, locale, timezoneId: 'Asia/Seoul', serviceWorkers: 'block' });
   const page = await context.newPage();
   const problems = [];
@@ -51,7 +52,7 @@ export async function openPage(browser, { locale = 'en-US', allowConsole = [] } 
       console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}`);
     });
   });
-  await page.clock.setFixedTime(FIXED_NOW);
+  if (fixedTime) await page.clock.setFixedTime(fixedTime);  // null: the real time (against a real server's records)
   page.assertClean = () => assert.deepEqual(problems, [], 'the page logged errors, broke its CSP or left loopback');
   page.close = async () => context.close();
   return page;
