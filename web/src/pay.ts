@@ -188,6 +188,8 @@ async function load(): Promise<void> {
 }
 
 function describe(e: unknown): string {
+  // A token that does not open this payment (401), or no such payment (404): the link is at fault.
+  if (e instanceof ApiError && (e.status === 401 || e.status === 404) && e.code !== 'route_not_found') return t('pay.link_invalid');
   return e instanceof ApiError ? e.words() : t('error.network');
 }
 
