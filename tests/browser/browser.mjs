@@ -11,6 +11,9 @@ import { REPO_ROOT } from '../e2e/relay.mjs';
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const WEB_ROOT = path.resolve(REPO_ROOT, process.env.VARELAY_WEB_ROOT || 'web/dist');
 export const SCREENSHOTS = path.join(REPO_ROOT, 'docs', 'screenshots');
+// Screenshots of pages showing what changes from run to run (random account numbers, the real
+// date): kept out of the repository.
+export const RUN_SCREENSHOTS = path.join(REPO_ROOT, 'build', 'screenshots');
 export const PHONE = { width: 390, height: 844 };  // a common phone's CSS pixels
 // Every page sees this instant (Asia/Seoul noon), so dates on screen and in screenshots are stable.
 export const FIXED_NOW = new Date('2026-12-07T12:00:00+09:00');
@@ -59,16 +62,16 @@ export async function openPage(browser, { locale = 'en-US', allowConsole = [], f
 }
 
 /**
- * A full-page screenshot into docs/screenshots/<name>.png. The file is left as it is when the new
+ * A full-page screenshot into docs/screenshots/<name>.png (or `dir`). The file is left as it is when the new
  * one differs from it in a few pixels only (Chromium's antialiasing of rounded corners varies
  * from run to run), so a test run does not rewrite the docs for nothing.
  */
-export async function screenshot(page, name) {
-  mkdirSync(SCREENSHOTS, { recursive: true });
+export async function screenshot(page, name, dir = SCREENSHOTS) {
+  mkdirSync(dir, { recursive: true });
   await page.mouse.move(0, 0);  // no hover state left where the last click was
   await page.evaluate(() => document.fonts.ready);
   const png = await page.screenshot({ fullPage: true, animations: 'disabled' });
-  const file = path.join(SCREENSHOTS, `${name}.png`);
+  const file = path.join(dir, `${name}.png`);
   if (existsSync(file) && await nearlySame(page.context().browser(), readFileSync(file), png)) return;
   writeFileSync(file, png);
 }

@@ -6,7 +6,8 @@
 // master's bank; the master sees the spending against the limit and the statement. The bank's
 // debit settling the payment (approved, the shop's signed redirect, the statement's total) is the
 // second test, todo until the debit reaches the bank (as in tests/e2e/division_accounts.test.mjs).
-// Skipped, saying so, when varelayd has no division routes.
+// Skipped, saying so, when varelayd has no division routes. Its screenshots go to build/screenshots
+// (account numbers and dates differ each run); docs/screenshots has each page from pages.test.mjs.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -16,7 +17,7 @@ import http from 'node:http';
 import { after, test } from 'node:test';
 import { killAllBanksims, startBanksim } from '../e2e/banksim.mjs';
 import { ADMIN_KEY, api, binaryPath, expectStatus, killAll, makeTempDir, removeDir, startRelay, waitFor } from '../e2e/relay.mjs';
-import { assertBuilt, FAILED_LOAD, launch, openPage, screenshot, WEB_ROOT } from './browser.mjs';
+import { assertBuilt, FAILED_LOAD, launch, openPage, RUN_SCREENSHOTS, screenshot, WEB_ROOT } from './browser.mjs';
 
 const BANK = '004';
 const MINJI = { account: '11112222333', holder_name: 'Kim Minji', holder_id: '840309', birth_date: '1984-03-09' };
@@ -99,7 +100,7 @@ async function issueOnThePages(c) {
   await master.getByTestId('issue').click();
   const number = (await master.getByTestId('issued-number').textContent()).replaceAll(' ', '');
   assert.match(number, /^94\d{14}$/);
-  await screenshot(master, 'flow-issued-ko');
+  await screenshot(master, 'flow-issued-ko', RUN_SCREENSHOTS);
   await master.getByTestId('issued').getByRole('link', { name: '지호' }).click();
   await master.getByTestId('limit-month').fill('200000');
   await master.getByTestId('save').click();
@@ -140,7 +141,7 @@ test('a master issues an account and sets limits on the pages; a dependant pays 
     const payer = await payOnThePage(c, small, number, '999111', { allowConsole: [FAILED_LOAD] });
     // (The tries left show when the problem carries attempts_left, as docs/openapi.yaml says; the server omits it today.)
     assert.match(await payer.getByTestId('notice').textContent(), /^비밀번호가 틀렸습니다\.( .*남은 횟수: 4)?/);
-    await screenshot(payer, 'flow-wrong-password-ko');
+    await screenshot(payer, 'flow-wrong-password-ko', RUN_SCREENSHOTS);
     assert.equal(await payer.getByTestId('number').inputValue(), number.replace(/(\d{4})(?=\d)/g, '$1 '), 'the number stays');
     await payer.getByTestId('password').fill(CHILD_PASSWORD);
     await payer.getByTestId('submit').click();
@@ -150,7 +151,7 @@ test('a master issues an account and sets limits on the pages; a dependant pays 
     const status = await payer.getByTestId('outcome').getAttribute('data-status');
     assert.ok(['debiting', 'approved', 'declined'].includes(status), status);
     if (status === 'declined') assert.equal(await payer.getByTestId('reason').textContent(), '계좌 주인의 은행이 출금을 거절했습니다.');
-    await screenshot(payer, 'flow-paid-ko');
+    await screenshot(payer, 'flow-paid-ko', RUN_SCREENSHOTS);
     payer.assertClean();
     await payer.close();
 
@@ -159,7 +160,7 @@ test('a master issues an account and sets limits on the pages; a dependant pays 
     const declined = await payOnThePage(c, big, number, CHILD_PASSWORD);
     await declined.getByTestId('reason').waitFor();
     assert.equal(await declined.getByTestId('reason').textContent(), '오늘 한도를 넘는 결제입니다.');
-    await screenshot(declined, 'flow-declined-ko');
+    await screenshot(declined, 'flow-declined-ko', RUN_SCREENSHOTS);
     await declined.waitForURL(`${c.shopSite.url}/done?**`);
     assertSignedReturn(c.shopSite.seen.at(-1), big, 'declined');
     declined.assertClean();
@@ -173,7 +174,7 @@ test('a master issues an account and sets limits on the pages; a dependant pays 
     }, { timeoutMs: 20_000, what: 'the bank\'s answer to the first payment' });
     await master.getByRole('link', { name: '계좌 목록' }).click();
     await master.getByText(first.status === 'declined' ? '0원 / 30,000원' : '12,000원 / 30,000원').waitFor();
-    await screenshot(master, 'flow-accounts-ko');
+    await screenshot(master, 'flow-accounts-ko', RUN_SCREENSHOTS);
     await master.getByRole('link', { name: '거래 내역' }).click();
     await master.getByTestId('statement-show').click();
     await master.locator('[data-testid=statement] tbody tr').nth(1).waitFor();
@@ -181,7 +182,7 @@ test('a master issues an account and sets limits on the pages; a dependant pays 
     const csv = master.waitForEvent('download');
     await master.getByTestId('statement-csv').click();
     assert.match(readFileSync(await (await csv).path(), 'utf8'), /^payment_id,account_id,number,dependant,merchant,/);
-    await screenshot(master, 'flow-statement-ko');
+    await screenshot(master, 'flow-statement-ko', RUN_SCREENSHOTS);
     master.assertClean();
   });
 
