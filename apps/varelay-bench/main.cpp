@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "division_load.h"
 #include "ledger_audit_load.h"
 #include "load.h"
 #include "peers.h"
@@ -33,6 +34,38 @@ std::string DefaultSharedDir() {
       return std::filesystem::weakly_canonical(shared).string();
   }
   return (std::filesystem::path(VARELAY_SOURCE_DIR) / ".." / "shared").lexically_normal().string();
+}
+
+void AddDivisionFlags(CLI::App& app, Options& o, const std::filesystem::path& self) {
+  o.banksim = (self.parent_path() / "varelay-banksim" / "varelay-banksim").string();
+  auto* division = app.add_flag(
+      "--division", o.division,
+      "measure division-account payments instead (create, authorise with number and password, "
+      "the bank's debit at varelay-banksim) and check the bank's balances");
+  auto* during = app.add_flag(
+      "--division-during", o.division_during,
+      "deposit runs in pairs, alone and beside a stream of division payments (argon2id checks)");
+  during->excludes(division);
+  app.add_option("--banksim", o.banksim, "the varelay-banksim binary to start")->capture_default_str();
+  app.add_option("--masters", o.masters, "masters enrolled (enrolments and sign-ins from one address "
+                                         "are limited to a burst of 20)")
+      ->check(CLI::Range(1, 10))->capture_default_str();
+  app.add_option("--division-accounts", o.division_accounts, "division accounts issued over the masters")
+      ->check(CLI::Range(1, 10'000))->capture_default_str();
+  app.add_option("--division-clients", o.division_clients, "concurrent division payment cycles")
+      ->check(CLI::Range(1, 256))->capture_default_str();
+  app.add_option("--division-rate", o.division_rate_per_s,
+                 "division payments a second, paced; 0: closed loop with --division, 2 with "
+                 "--division-during")
+      ->check(CLI::Range(0.0, 1e4))->capture_default_str();
+  app.add_option("--division-pairs", o.division_pairs, "--division-during: pairs of runs")
+      ->check(CLI::Range(1, 100))->capture_default_str();
+  app.add_option("--password-hash-strength", o.password_hash_strength,
+                 "varelayd --password-hash-strength (the argon2id cost of the accounts' passwords)")
+      ->check(CLI::IsMember({"interactive", "moderate", "testing-only"}))->capture_default_str();
+  app.add_option("--password-threads", o.password_threads,
+                 "varelayd --password-threads; 0: varelayd's default")
+      ->check(CLI::Range(0, 64))->capture_default_str();
 }
 
 void AddFlags(CLI::App& app, Options& o) {
@@ -114,6 +147,7 @@ void AddFlags(CLI::App& app, Options& o) {
   app.add_flag("--verify-during", o.verify_during,
                "run ledger audits (GET /v1/ledger/verify) back to back during each measured load "
                "and report them");
+  AddDivisionFlags(app, o, self);
   app.add_flag("--keep-data", o.keep_data,
                "leave varelayd's data folder behind (for a timed start or a look inside); its path "
                "goes to stderr");
@@ -127,7 +161,7 @@ Report Measure(const Options& o) {
   DepositTracker tracker;
   WebhookReceiver receiver(tracker, kReceiverThreads);
   {
-    RelayProcess relay(o);
+    RelayProcess relay(o.division_during ? DivisionRelayOptions(o) : o);
     report.memory.pooled_numbers = o.PooledNumbers();
     report.memory.empty_rss_kib = ReadUsage(relay.pid()).rss_kib;
     auto seeding = Clock::now();
@@ -138,7 +172,14 @@ Report Measure(const Options& o) {
 
     Rig rig{o, institutions, relay, receiver, tracker};
     int round = 0;
-    for (int clients : o.sweep.empty() ? std::vector<int>{o.clients} : o.sweep) {
+    std::optional<DivisionBank> division;
+    if (o.division_during) {
+      division.emplace(DivisionRelayOptions(o), relay);
+      MeasureBesideDivisions(rig, *division, report, round);
+    }
+    for (int clients : o.division_during  ? std::vector<int>{}
+                       : o.sweep.empty() ? std::vector<int>{o.clients}
+                                         : o.sweep) {
       std::optional<AuditLoop> audits;
       if (o.verify_during) audits.emplace(relay.url());
       report.runs.push_back(
@@ -194,6 +235,10 @@ std::string Verdict(const Report& report) {
     if (run.webhooks.verification_failures > 0) return "webhooks failed verification";
     if (run.webhooks_missing > 0) return "webhooks still missing after the drain";
   }
+  if (report.division_check && !report.division_check->empty()) {
+    return "the bank's debits differ from the approved division payments: " +
+           *report.division_check;
+  }
   return {};
 }
 
@@ -214,6 +259,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    if (options.division) return RunDivisionBench(options);
     Report report = Measure(options);
     if (options.json_output) {
       std::cout << JsonText(report) << "\n";

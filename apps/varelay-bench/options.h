@@ -33,6 +33,18 @@ struct Options {
   bool keep_data = false;    // leave varelayd's data folder behind (its path goes to stderr)
   std::int64_t ledger_entries = 0;  // written into the data folder before varelayd first starts
   bool verify_during = false;       // ledger audits back to back during each measured load
+  // Division-account payments (docs/benchmarks.md, "Division-account payments (issue 15)").
+  bool division = false;         // measure division payments instead of deposits
+  bool division_during = false;  // deposit runs, alternately without and with division payments
+  std::string banksim;           // the varelay-banksim binary to start beside varelayd
+  int masters = 4;               // enrolled masters, each with one account at the simulated bank
+  int division_accounts = 16;    // issued division accounts, spread over the masters
+  int division_clients = 4;      // concurrent division payment cycles
+  double division_rate_per_s = 0;  // --division: paced cycles/s (0: closed loop); -during: its stream
+  int division_pairs = 2;          // --division-during: runs without and with, interleaved
+  std::string password_hash_strength = "interactive";  // varelayd --password-hash-strength
+  int password_threads = 0;                            // varelayd --password-threads; 0: its default
+  std::vector<std::string> varelayd_args;              // more flags for varelayd (set by the bench)
 
   std::int64_t PooledNumbers() const { return std::int64_t{merchants} * banks * regions * numbers; }
 };

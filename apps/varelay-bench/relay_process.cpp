@@ -11,6 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "client/http_client.h"
 #include "ledger_audit_load.h"
@@ -106,6 +107,17 @@ RelayProcess::~RelayProcess() {
 void RelayProcess::Launch() {
   auto log = data_ / ("varelayd-" + std::to_string(++starts_) + ".log");
   std::string data = data_.string(), threads = std::to_string(options_.io_threads);
+  // Built before the fork: the child of a threaded process should not allocate.
+  std::vector<std::string> args{options_.varelayd, "--listen", "127.0.0.1:0", "--data", data,
+                                "--quarantine", "0", "--io-threads", threads,
+                                "--webhook-allow-http", "127.0.0.1", "--webhook-allow-network",
+                                "127.0.0.0/8", "--webhook-allowed-ports", "1024-65535",
+                                // Every client of the bench connects from this one address.
+                                "--max-connections-per-address", "1000000"};
+  args.insert(args.end(), options_.varelayd_args.begin(), options_.varelayd_args.end());
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
   auto started = Clock::now();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("cannot fork to start varelayd");
@@ -117,12 +129,7 @@ void RelayProcess::Launch() {
     // Nothing else of the bench's goes with it: its webhook receiver's listening socket, inherited,
     // kept the receiver's port open in varelayd.
     ::close_range(3, ~0U, 0);
-    ::execl(options_.varelayd.c_str(), options_.varelayd.c_str(), "--listen", "127.0.0.1:0",
-            "--data", data.c_str(), "--quarantine", "0", "--io-threads", threads.c_str(),
-            "--webhook-allow-http", "127.0.0.1", "--webhook-allow-network", "127.0.0.0/8",
-            "--webhook-allowed-ports", "1024-65535",
-            // Every client of the bench connects from this one address.
-            "--max-connections-per-address", "1000000", static_cast<char*>(nullptr));
+    ::execv(options_.varelayd.c_str(), argv.data());
     std::perror("exec varelayd");
     std::_Exit(127);
   }

@@ -103,6 +103,7 @@ json::object RunJson(const RunFigures& run, bool precheck) {
                           {"mean_ms", Rounded(a.runs > 0 ? a.total_ms / double(a.runs) : 0, 1)},
                           {"max_ms", Rounded(a.max_ms, 1)}};
   }
+  if (run.division) o["division"] = DivisionJson(*run.division);
   return o;
 }
 
@@ -188,6 +189,7 @@ void PrintRun(const char* title, const RunFigures& run, bool precheck) {
                 static_cast<unsigned long long>(a.failed), a.runs > 0 ? a.total_ms / double(a.runs) : 0,
                 a.max_ms);
   }
+  if (run.division) PrintDivision("  division payments meanwhile: ", *run.division);
 }
 
 void PrintPeers(const PeerFigures& p, const RunFigures& best) {
@@ -283,6 +285,40 @@ void PrintText(const Report& r) {
         m.BytesPerNumber(r.restart->rss_kib), r.restart->recovered_from.c_str());
   }
   if (r.peers) PrintPeers(*r.peers, best);
+}
+
+json::object DivisionJson(const DivisionFigures& d) {
+  return {{"clients", d.clients},
+          {"rate_per_s", d.rate_per_s},
+          {"elapsed_s", Rounded(d.elapsed_s, 2)},
+          {"settled_per_s", Rounded(d.SettledPerS(), 2)},
+          {"approved", d.approved},
+          {"declined", d.declined},
+          {"declines", d.declines},
+          {"unsettled", d.unsettled},
+          {"errors", d.errors},
+          {"approved_won", d.approved_won},
+          {"create_ms", LatencyJson(d.create)},
+          {"authorize_ms", LatencyJson(d.authorize)},
+          {"authorize_to_approved_ms", LatencyJson(d.to_settled)},
+          {"cycle_ms", LatencyJson(d.cycle)},
+          {"varelayd_cpu_cores", Rounded(d.varelayd_cpu_cores, 2)}};
+}
+
+void PrintDivision(const char* indent, const DivisionFigures& d) {
+  std::printf("%s%.1f settled/s at %d clients", indent, d.SettledPerS(), d.clients);
+  if (d.rate_per_s > 0) std::printf(", paced at %.1f/s", d.rate_per_s);
+  std::printf(" (%.1f s: %llu approved for %lld won, %llu declined%s%s%s, %llu unsettled, %llu errors; "
+              "varelayd %.2f cores)\n",
+              d.elapsed_s, static_cast<unsigned long long>(d.approved),
+              static_cast<long long>(d.approved_won), static_cast<unsigned long long>(d.declined),
+              d.declines.empty() ? "" : " (", d.declines.c_str(), d.declines.empty() ? "" : ")",
+              static_cast<unsigned long long>(d.unsettled), static_cast<unsigned long long>(d.errors),
+              d.varelayd_cpu_cores);
+  PrintLatency("create", d.create);
+  PrintLatency("authorize", d.authorize);
+  PrintLatency("authorize->approved", d.to_settled);
+  PrintLatency("whole cycle", d.cycle);
 }
 
 }  // namespace varelay::bench

@@ -2,6 +2,7 @@
 // a person.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,6 +28,22 @@ struct AuditFigures {
   std::int64_t entries = 0;  // entries the last one checked
 };
 
+// Division-account payment cycles (--division, or the stream beside --division-during's load):
+// create, authorise with number and password, poll until the bank's debit settles it.
+struct DivisionFigures {
+  int clients = 0;
+  double rate_per_s = 0;  // paced target; 0: closed loop
+  double elapsed_s = 0;
+  Latency create, authorize, to_settled, cycle;  // to_settled: authorize sent -> approved seen
+  std::uint64_t approved = 0, declined = 0;
+  std::uint64_t unsettled = 0;  // still debiting when the cycle gave up polling
+  std::uint64_t errors = 0;     // a failed or refused request
+  std::int64_t approved_won = 0;
+  std::string declines;  // "reason n, ..." when any
+  double varelayd_cpu_cores = 0;
+  double SettledPerS() const { return double(approved + declined) / elapsed_s; }
+};
+
 struct RunFigures {
   int clients = 0;
   double rate_per_s = 0;  // paced target; 0: closed loop
@@ -42,6 +59,7 @@ struct RunFigures {
   double bench_cpu_cores = 0;
   std::int64_t varelayd_rss_kib = 0, varelayd_peak_rss_kib = 0;
   std::optional<AuditFigures> audits;  // with --verify-during
+  std::optional<DivisionFigures> division;  // the stream beside it, with --division-during
 
   double CyclesPerS() const { return double(complete) / elapsed_s; }
   double AcknowledgedPerS() const { return double(acknowledged) / elapsed_s; }
@@ -89,11 +107,16 @@ struct Report {
   MemoryFigures memory;
   std::optional<RestartFigures> restart;
   std::optional<PeerFigures> peers;
+  // --division-during: empty when the bank debited exactly what was approved, else what differs.
+  std::optional<std::string> division_check;
 };
 
 // One line: the best run's figures at the top level, then "config", "memory" and, when measured,
 // "sweep", "half_peak", "restart" and "peers" (docs/benchmarks.md lists the members).
 std::string JsonText(const Report& report);
 void PrintText(const Report& report);
+
+boost::json::object DivisionJson(const DivisionFigures& d);
+void PrintDivision(const char* indent, const DivisionFigures& d);
 
 }  // namespace varelay::bench
