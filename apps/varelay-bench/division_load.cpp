@@ -158,7 +158,7 @@ std::string DivisionBank::CheckDebits(const std::vector<std::int64_t>& approved_
 }
 
 struct DivisionLoad::Samples {
-  std::vector<std::uint32_t> create_us, authorize_us, to_settled_us, cycle_us;
+  std::vector<std::uint32_t> create_us, authorize_us, to_settled_us, answer_to_settled_us, cycle_us;
   std::uint64_t approved = 0, declined = 0, unsettled = 0, errors = 0;
   std::int64_t approved_won = 0;
   std::map<std::string, std::uint64_t> declines;
@@ -196,6 +196,7 @@ DivisionFigures DivisionLoad::Finish() {
   d.create = Summarize(std::move(s.create_us));
   d.authorize = Summarize(std::move(s.authorize_us));
   d.to_settled = Summarize(std::move(s.to_settled_us));
+  d.answer_to_settled = Summarize(std::move(s.answer_to_settled_us));
   d.cycle = Summarize(std::move(s.cycle_us));
   d.approved = s.approved;
   d.declined = s.declined;
@@ -247,6 +248,7 @@ void DivisionLoad::Run(int client) {
   append(samples_->create_us, mine.create_us);
   append(samples_->authorize_us, mine.authorize_us);
   append(samples_->to_settled_us, mine.to_settled_us);
+  append(samples_->answer_to_settled_us, mine.answer_to_settled_us);
   append(samples_->cycle_us, mine.cycle_us);
   samples_->approved += mine.approved;
   samples_->declined += mine.declined;
@@ -324,6 +326,7 @@ std::int64_t PayOnce(HttpClient& http, const DivisionSide& side, const DivisionS
     return 0;
   }
   s.to_settled_us.push_back(MicrosBetween(sent, settled));
+  s.answer_to_settled_us.push_back(MicrosBetween(answered, settled));
   ++s.approved;
   s.approved_won += amount;
   return amount;

@@ -257,15 +257,31 @@ std::string JsonText(const Report& r) {
   return text;
 }
 
+namespace {
+
+// --division-during: every run in order, each pair alone then beside division payments.
+void PrintAlternating(const Report& r) {
+  for (const auto& run : r.runs) {
+    PrintRun(run.division ? "beside division payments" : "alone", run, r.options.precheck);
+  }
+  std::printf("the bank's debits: %s\n", r.division_check->empty()
+                                              ? "match the approved division payments, one each"
+                                              : r.division_check->c_str());
+}
+
+}  // namespace
+
 void PrintText(const Report& r) {
   const auto& best = r.runs[r.best];
-  if (r.runs.size() > 1) {
+  if (r.division_check) {
+    PrintAlternating(r);
+  } else if (r.runs.size() > 1) {
     std::printf("sweep:");
     for (const auto& run : r.runs)
       std::printf("  %d clients %.0f/s", run.clients, run.CyclesPerS());
     std::printf("  (best: %d clients)\n", best.clients);
   }
-  PrintRun("varelay", best, r.options.precheck);
+  if (!r.division_check) PrintRun("varelay", best, r.options.precheck);
   if (r.half_peak) PrintRun("at half the peak rate", *r.half_peak, r.options.precheck);
   const auto& m = r.memory;
   std::printf(
@@ -301,6 +317,7 @@ json::object DivisionJson(const DivisionFigures& d) {
           {"create_ms", LatencyJson(d.create)},
           {"authorize_ms", LatencyJson(d.authorize)},
           {"authorize_to_approved_ms", LatencyJson(d.to_settled)},
+          {"authorize_answer_to_approved_ms", LatencyJson(d.answer_to_settled)},
           {"cycle_ms", LatencyJson(d.cycle)},
           {"varelayd_cpu_cores", Rounded(d.varelayd_cpu_cores, 2)}};
 }
@@ -318,6 +335,7 @@ void PrintDivision(const char* indent, const DivisionFigures& d) {
   PrintLatency("create", d.create);
   PrintLatency("authorize", d.authorize);
   PrintLatency("authorize->approved", d.to_settled);
+  PrintLatency("answer->approved", d.answer_to_settled);
   PrintLatency("whole cycle", d.cycle);
 }
 

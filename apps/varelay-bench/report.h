@@ -35,6 +35,7 @@ struct DivisionFigures {
   double rate_per_s = 0;  // paced target; 0: closed loop
   double elapsed_s = 0;
   Latency create, authorize, to_settled, cycle;  // to_settled: authorize sent -> approved seen
+  Latency answer_to_settled;  // authorize answered -> approved seen: the bank's debit, mostly
   std::uint64_t approved = 0, declined = 0;
   std::uint64_t unsettled = 0;  // still debiting when the cycle gave up polling
   std::uint64_t errors = 0;     // a failed or refused request
