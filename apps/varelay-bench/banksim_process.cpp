@@ -38,9 +38,10 @@ std::string Whole(const std::filesystem::path& file) {
 }  // namespace
 
 BanksimProcess::BanksimProcess(const std::string& binary, const std::string& bank_code,
-                               const std::string& relay_url, const std::string& bank_key,
                                std::filesystem::path log)
     : log_(std::move(log)) {
+  // Its relay link is never used: a port nothing listens on, a key nothing checks.
+  const std::string relay_url = "http://127.0.0.1:9", bank_key = "unused";
   // Built before the fork: the child of a threaded process should not allocate.
   std::vector<std::string> args{binary,  "--listen", "127.0.0.1:0", "--relay",
                                 relay_url, "--api-key", bank_key,     "--bank",

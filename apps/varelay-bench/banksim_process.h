@@ -12,12 +12,11 @@ namespace varelay::bench {
 
 class BanksimProcess {
  public:
-  // Starts `binary` for bank `bank_code`, its deposit notices pointed at `relay_url` with the bank
-  // key `bank_key`, serving telegrams on 127.0.0.1:0, and waits for both of its listening lines.
-  // Its log goes to `log`. Throws std::runtime_error (with the end of its log) when it does not come up.
-  BanksimProcess(const std::string& binary, const std::string& bank_code,
-                 const std::string& relay_url, const std::string& bank_key,
-                 std::filesystem::path log);
+  // Starts `binary` for bank `bank_code`, serving its JSON bank API and telegrams on 127.0.0.1:0,
+  // and waits for both of its listening lines. It sends the relay nothing (no deposit notices are
+  // asked of it), so it starts before varelayd, which is given its URL. Its log goes to `log`.
+  // Throws std::runtime_error (with its log) when it does not come up.
+  BanksimProcess(const std::string& binary, const std::string& bank_code, std::filesystem::path log);
   // SIGTERM, then waits for the exit.
   ~BanksimProcess();
   BanksimProcess(const BanksimProcess&) = delete;

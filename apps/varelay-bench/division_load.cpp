@@ -19,8 +19,7 @@ using client::HttpClient;
 
 namespace {
 
-constexpr const char* kBankCode = "004";  // a telegram bank: the holder inquiry of an enrolment
-                                          // goes to telegram banks only (division-accounts.md)
+constexpr const char* kBankCode = "004";
 constexpr const char* kMerchant = "div-shop";
 constexpr const char* kMasterPassword = "blue heron 42";
 constexpr const char* kHolderId = "840309";  // the simulator's holder id: the birth date's YYMMDD
@@ -64,12 +63,9 @@ std::string MasterAccount(int master) {
 }
 
 // The bank, its key, the merchant with a contract there and its checkout key.
-std::pair<std::string, std::string> SeedMerchantAndBank(HttpClient& relay) {
+std::string SeedMerchantAndBank(HttpClient& relay, const char* protocol) {
   Call(relay, "POST", "/v1/banks", kAdminKey,
-       {{"code", kBankCode}, {"name", "Bench Division Bank"}, {"protocol", "telegram"}}, 201);
-  auto bank_key = Text(Call(relay, "POST", "/v1/api-keys", kAdminKey,
-                            {{"role", "bank"}, {"bank", kBankCode}, {"label", "bench bank"}}, 201),
-                       "key");
+       {{"code", kBankCode}, {"name", "Bench Division Bank"}, {"protocol", protocol}}, 201);
   Call(relay, "POST", "/v1/merchants", kAdminKey, {{"id", kMerchant}, {"name", "Bench shop"}}, 201);
   Call(relay, "POST", std::string("/v1/merchants/") + kMerchant + "/contracts", kAdminKey,
        {{"bank", kBankCode}, {"mother_account", "004100000000001"}, {"holder_name", "Bench shop"}},
@@ -78,7 +74,7 @@ std::pair<std::string, std::string> SeedMerchantAndBank(HttpClient& relay) {
       Text(Call(relay, "POST", "/v1/api-keys", kAdminKey,
                 {{"role", "merchant"}, {"merchant", kMerchant}, {"label", "bench checkout"}}, 201),
            "key");
-  return {bank_key, merchant_key};
+  return merchant_key;
 }
 
 // Opens the master's account at the simulator, enrols and signs the master in; the session token.
@@ -107,18 +103,23 @@ double LoadAverage() {
 
 }  // namespace
 
-DivisionBank::DivisionBank(const Options& options, const RelayProcess& relay) {
-  side_.relay_url = relay.url();
-  auto client = Connect(relay.url());
-  auto [bank_key, merchant_key] = SeedMerchantAndBank(*client);
-  side_.merchant_key = merchant_key;
+std::unique_ptr<BanksimProcess> StartDivisionBanksim(const Options& options) {
   auto log = std::filesystem::temp_directory_path() /
              ("varelay-bench-banksim-" + std::to_string(::getpid()) + ".log");
-  sim_ = std::make_unique<BanksimProcess>(options.banksim, kBankCode, relay.url(), bank_key, log);
-  side_.sim_url = sim_->url();
-  Call(*client, "PATCH", std::string("/v1/banks/") + kBankCode, kAdminKey,
-       {{"endpoint", sim_->telegram_endpoint()}}, 200);
-  auto sim = Connect(sim_->url());
+  return std::make_unique<BanksimProcess>(options.banksim, kBankCode, log);
+}
+
+DivisionBank::DivisionBank(const Options& options, const RelayProcess& relay,
+                           const BanksimProcess& banksim) {
+  side_.relay_url = relay.url();
+  side_.sim_url = banksim.url();
+  auto client = Connect(relay.url());
+  side_.merchant_key = SeedMerchantAndBank(*client, options.telegram ? "telegram" : "json");
+  if (options.telegram) {
+    Call(*client, "PATCH", std::string("/v1/banks/") + kBankCode, kAdminKey,
+         {{"endpoint", banksim.telegram_endpoint()}}, 200);
+  }
+  auto sim = Connect(banksim.url());
   std::vector<std::string> sessions;
   for (int m = 0; m < options.masters; ++m) {
     sessions.push_back(EnrolMaster(*client, *sim, m));
@@ -336,9 +337,10 @@ std::int64_t PayOnce(HttpClient& http, const DivisionSide& side, const DivisionS
 
 namespace {
 
-Options WithDivisionFlags(Options o) {
+Options WithDivisionFlags(Options o, const BanksimProcess& sim) {
   o.varelayd_args.insert(o.varelayd_args.end(),
-                         {"--password-hash-strength", o.password_hash_strength});
+                         {"--password-hash-strength", o.password_hash_strength, "--json-bank",
+                          std::string(kBankCode) + "=" + sim.url()});
   if (o.password_threads > 0) {
     o.varelayd_args.insert(o.varelayd_args.end(),
                            {"--password-threads", std::to_string(o.password_threads)});
@@ -348,7 +350,9 @@ Options WithDivisionFlags(Options o) {
 
 }  // namespace
 
-Options DivisionRelayOptions(const Options& options) { return WithDivisionFlags(options); }
+Options DivisionRelayOptions(const Options& options, const BanksimProcess& sim) {
+  return WithDivisionFlags(options, sim);
+}
 
 void MeasureBesideDivisions(const Rig& rig, const DivisionBank& bank, Report& report, int& round) {
   const Options& o = rig.options;
@@ -371,9 +375,10 @@ void MeasureBesideDivisions(const Rig& rig, const DivisionBank& bank, Report& re
 }
 
 int RunDivisionBench(const Options& options) {
-  const Options o = WithDivisionFlags(options);
+  auto sim = StartDivisionBanksim(options);
+  const Options o = WithDivisionFlags(options, *sim);
   RelayProcess relay(o);
-  DivisionBank bank(o, relay);
+  DivisionBank bank(o, relay, *sim);
   double load_before = LoadAverage();
   DivisionLoad load(bank.side(), relay.pid(), o.division_clients, o.division_rate_per_s,
                     o.duration_s, "div-");
@@ -386,16 +391,16 @@ int RunDivisionBench(const Options& options) {
     out["password_hash_strength"] = o.password_hash_strength;
     out["masters"] = o.masters;
     out["division_accounts"] = o.division_accounts;
-    out["protocol"] = "telegram";
+    out["protocol"] = o.telegram ? "telegram" : "json";
     out["load_average_before"] = load_before;
     out["load_average_after"] = load_after;
     out["bank_debits_match"] = check.empty();
     std::cout << json::serialize(out) << "\n";
   } else {
-    std::printf("division payments: argon2id %s, %d masters, %d accounts, telegram bank at "
+    std::printf("division payments: argon2id %s, %d masters, %d accounts, %s bank at "
                 "varelay-banksim; load average %.2f before, %.2f after\n",
-                o.password_hash_strength.c_str(), o.masters, o.division_accounts, load_before,
-                load_after);
+                o.password_hash_strength.c_str(), o.masters, o.division_accounts,
+                o.telegram ? "telegram" : "JSON", load_before, load_after);
     PrintDivision("", figures);
     std::printf("  the bank's debits: %s\n", check.empty() ? "match the approved payments, one each"
                                                            : check.c_str());

@@ -33,11 +33,14 @@ struct DivisionSide {
   std::vector<std::string> master_accounts;  // each master's account at the simulated bank
 };
 
-// The simulated bank beside `relay` and everything set up through both APIs. Throws
-// std::runtime_error when a step is refused.
+// Starts the simulated bank for the division bank (before varelayd: see DivisionRelayOptions).
+std::unique_ptr<BanksimProcess> StartDivisionBanksim(const Options& options);
+
+// Everything set up through both APIs: the bank (JSON, or telegrams with options.telegram), the
+// merchant, the masters and their accounts. Throws std::runtime_error when a step is refused.
 class DivisionBank {
  public:
-  DivisionBank(const Options& options, const RelayProcess& relay);
+  DivisionBank(const Options& options, const RelayProcess& relay, const BanksimProcess& sim);
   const DivisionSide& side() const { return side_; }
   // Empty when every master's balance went down by exactly the approved sum of its accounts'
   // payments, in exactly one debit each; else what differs.
@@ -46,7 +49,6 @@ class DivisionBank {
 
  private:
   DivisionSide side_;
-  std::unique_ptr<BanksimProcess> sim_;
 };
 
 // Division payment cycles on `clients` threads (each a blocking client of its own: a cycle takes
@@ -87,8 +89,9 @@ class DivisionLoad {
   DivisionFigures figures_;
 };
 
-// The options varelayd is started with for division payments (argon2id strength and threads).
-Options DivisionRelayOptions(const Options& options);
+// The options varelayd is started with for division payments: argon2id strength and threads, and
+// the simulator's URL as the JSON bank's (--json-bank).
+Options DivisionRelayOptions(const Options& options, const BanksimProcess& sim);
 
 // --division-during: options.division_pairs pairs of deposit runs as MeasureCycles measures them,
 // the first of each alone, the second beside a stream of division payments (paced at

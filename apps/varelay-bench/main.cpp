@@ -47,6 +47,9 @@ void AddDivisionFlags(CLI::App& app, Options& o, const std::filesystem::path& se
       "deposit runs in pairs, alone and beside a stream of division payments (argon2id checks)");
   during->excludes(division);
   app.add_option("--banksim", o.banksim, "the varelay-banksim binary to start")->capture_default_str();
+  app.add_flag("--telegram", o.telegram,
+               "the division bank speaks telegrams (0600/500 consent, 0100/100 debit) instead of "
+               "the JSON bank API");
   app.add_option("--masters", o.masters, "masters enrolled (enrolments and sign-ins from one address "
                                          "are limited to a burst of 20)")
       ->check(CLI::Range(1, 10))->capture_default_str();
@@ -160,8 +163,10 @@ Report Measure(const Options& o) {
   report.options = o;
   DepositTracker tracker;
   WebhookReceiver receiver(tracker, kReceiverThreads);
+  std::unique_ptr<BanksimProcess> banksim;
+  if (o.division_during) banksim = StartDivisionBanksim(o);
   {
-    RelayProcess relay(o.division_during ? DivisionRelayOptions(o) : o);
+    RelayProcess relay(banksim ? DivisionRelayOptions(o, *banksim) : o);
     report.memory.pooled_numbers = o.PooledNumbers();
     report.memory.empty_rss_kib = ReadUsage(relay.pid()).rss_kib;
     auto seeding = Clock::now();
@@ -174,7 +179,7 @@ Report Measure(const Options& o) {
     int round = 0;
     std::optional<DivisionBank> division;
     if (o.division_during) {
-      division.emplace(DivisionRelayOptions(o), relay);
+      division.emplace(o, relay, *banksim);
       MeasureBesideDivisions(rig, *division, report, round);
     }
     for (int clients : o.division_during  ? std::vector<int>{}

@@ -37,6 +37,7 @@ struct Options {
   bool division = false;         // measure division payments instead of deposits
   bool division_during = false;  // deposit runs, alternately without and with division payments
   std::string banksim;           // the varelay-banksim binary to start beside varelayd
+  bool telegram = false;         // the division bank speaks telegrams (else the JSON bank API)
   int masters = 4;               // enrolled masters, each with one account at the simulated bank
   int division_accounts = 16;    // issued division accounts, spread over the masters
   int division_clients = 4;      // concurrent division payment cycles
