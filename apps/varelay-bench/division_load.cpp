@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -392,10 +393,10 @@ int RunDivisionBench(const Options& options) {
     out["masters"] = o.masters;
     out["division_accounts"] = o.division_accounts;
     out["protocol"] = o.telegram ? "telegram" : "json";
-    out["load_average_before"] = load_before;
-    out["load_average_after"] = load_after;
+    out["load_average_before"] = std::round(load_before * 100) / 100;
+    out["load_average_after"] = std::round(load_after * 100) / 100;
     out["bank_debits_match"] = check.empty();
-    std::cout << json::serialize(out) << "\n";
+    std::cout << JsonText(out) << "\n";
   } else {
     std::printf("division payments: argon2id %s, %d masters, %d accounts, %s bank at "
                 "varelay-banksim; load average %.2f before, %.2f after\n",

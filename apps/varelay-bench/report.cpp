@@ -251,6 +251,12 @@ Latency Summarize(std::vector<std::uint32_t> micros) {
   return {At(micros, 0.50), At(micros, 0.99), At(micros, 0.999), micros.size()};
 }
 
+std::string JsonText(const json::value& value) {
+  std::string text;
+  WriteJson(value, text);
+  return text;
+}
+
 std::string JsonText(const Report& r) {
   std::string text;
   WriteJson(ToJson(r), text);

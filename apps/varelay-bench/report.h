@@ -118,6 +118,8 @@ std::string JsonText(const Report& report);
 void PrintText(const Report& report);
 
 boost::json::object DivisionJson(const DivisionFigures& d);
+// `value` as one line of JSON text with numbers as people write them (2.976, not 2.976E0).
+std::string JsonText(const boost::json::value& value);
 void PrintDivision(const char* indent, const DivisionFigures& d);
 
 }  // namespace varelay::bench
