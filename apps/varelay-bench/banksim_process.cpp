@@ -73,11 +73,17 @@ BanksimProcess::BanksimProcess(const std::string& binary, const std::string& ban
     std::this_thread::sleep_for(kPollInterval);
   }
   Stop();
-  throw std::runtime_error("varelay-banksim (" + binary + ") did not come up; its log:\n" +
-                           Whole(log_));
+  auto said = Whole(log_);
+  std::error_code ignored;
+  std::filesystem::remove(log_, ignored);
+  throw std::runtime_error("varelay-banksim (" + binary + ") did not come up; its log:\n" + said);
 }
 
-BanksimProcess::~BanksimProcess() { Stop(); }
+BanksimProcess::~BanksimProcess() {
+  Stop();
+  std::error_code ignored;
+  std::filesystem::remove(log_, ignored);
+}
 
 void BanksimProcess::Stop() {
   if (pid_ <= 0) return;

@@ -17,7 +17,7 @@ class BanksimProcess {
   // asked of it), so it starts before varelayd, which is given its URL. Its log goes to `log`.
   // Throws std::runtime_error (with its log) when it does not come up.
   BanksimProcess(const std::string& binary, const std::string& bank_code, std::filesystem::path log);
-  // SIGTERM, then waits for the exit.
+  // SIGTERM, then waits for the exit; removes the log.
   ~BanksimProcess();
   BanksimProcess(const BanksimProcess&) = delete;
   BanksimProcess& operator=(const BanksimProcess&) = delete;
