@@ -213,59 +213,6 @@ DivisionFigures DivisionLoad::Finish() {
 
 namespace {
 
-// One payment: created, authorised with the account's number and password on its page token,
-// then polled until the bank's debit settles it. Adds its samples to `s`; the approved amount, or 0.
-std::int64_t PayOnce(HttpClient& http, const DivisionSide& side, const DivisionSide::Account& account,
-                     const std::string& order_id, std::int64_t amount, Clock::time_point due,
-                     DivisionLoad::Samples& s);
-
-}  // namespace
-
-void DivisionLoad::Run(int client) {
-  std::mt19937 rng(static_cast<unsigned>(client * 7919 + 17));
-  Samples mine;
-  std::vector<std::int64_t> won(won_by_master_.size(), 0);
-  std::vector<std::uint64_t> approved(won_by_master_.size(), 0);
-  auto http = Connect(side_.relay_url);
-  Clock::duration period{};
-  auto due = start_;
-  if (rate_per_s_ > 0) {
-    period = Seconds(double(clients_) / rate_per_s_);
-    due = start_ + period * client / clients_;
-  }
-  for (std::uint64_t n = 0;; ++n, due += period) {
-    if (period == Clock::duration::zero()) due = Clock::now();
-    if (due >= deadline_ || stop_.load()) break;
-    std::this_thread::sleep_until(due);
-    const auto& account = side_.accounts[rng() % side_.accounts.size()];
-    std::int64_t amount = kAmountMin + static_cast<std::int64_t>(rng() % kAmountSpread);
-    std::string order_id = order_prefix_ + std::to_string(client) + "-" + std::to_string(n);
-    if (PayOnce(*http, side_, account, order_id, amount, due, mine) > 0) {
-      won[account.master] += amount;
-      ++approved[account.master];
-    }
-  }
-  std::lock_guard lock(mutex_);
-  auto append = [](auto& to, const auto& from) { to.insert(to.end(), from.begin(), from.end()); };
-  append(samples_->create_us, mine.create_us);
-  append(samples_->authorize_us, mine.authorize_us);
-  append(samples_->to_settled_us, mine.to_settled_us);
-  append(samples_->answer_to_settled_us, mine.answer_to_settled_us);
-  append(samples_->cycle_us, mine.cycle_us);
-  samples_->approved += mine.approved;
-  samples_->declined += mine.declined;
-  samples_->unsettled += mine.unsettled;
-  samples_->errors += mine.errors;
-  samples_->approved_won += mine.approved_won;
-  for (const auto& [reason, count] : mine.declines) samples_->declines[reason] += count;
-  for (std::size_t m = 0; m < won.size(); ++m) {
-    won_by_master_[m] += won[m];
-    approved_by_master_[m] += approved[m];
-  }
-}
-
-namespace {
-
 // "approved", "declined" (with its reason in `reason`), or another state; empty when unreadable.
 std::string StatusOf(const std::string& body, std::string& reason) {
   auto parsed = json::parse(body);
@@ -335,6 +282,49 @@ std::int64_t PayOnce(HttpClient& http, const DivisionSide& side, const DivisionS
 }
 
 }  // namespace
+
+void DivisionLoad::Run(int client) {
+  std::mt19937 rng(static_cast<unsigned>(client * 7919 + 17));
+  Samples mine;
+  std::vector<std::int64_t> won(won_by_master_.size(), 0);
+  std::vector<std::uint64_t> approved(won_by_master_.size(), 0);
+  auto http = Connect(side_.relay_url);
+  Clock::duration period{};
+  auto due = start_;
+  if (rate_per_s_ > 0) {
+    period = Seconds(double(clients_) / rate_per_s_);
+    due = start_ + period * client / clients_;
+  }
+  for (std::uint64_t n = 0;; ++n, due += period) {
+    if (period == Clock::duration::zero()) due = Clock::now();
+    if (due >= deadline_ || stop_.load()) break;
+    std::this_thread::sleep_until(due);
+    const auto& account = side_.accounts[rng() % side_.accounts.size()];
+    std::int64_t amount = kAmountMin + static_cast<std::int64_t>(rng() % kAmountSpread);
+    std::string order_id = order_prefix_ + std::to_string(client) + "-" + std::to_string(n);
+    if (PayOnce(*http, side_, account, order_id, amount, due, mine) > 0) {
+      won[account.master] += amount;
+      ++approved[account.master];
+    }
+  }
+  std::lock_guard lock(mutex_);
+  auto append = [](auto& to, const auto& from) { to.insert(to.end(), from.begin(), from.end()); };
+  append(samples_->create_us, mine.create_us);
+  append(samples_->authorize_us, mine.authorize_us);
+  append(samples_->to_settled_us, mine.to_settled_us);
+  append(samples_->answer_to_settled_us, mine.answer_to_settled_us);
+  append(samples_->cycle_us, mine.cycle_us);
+  samples_->approved += mine.approved;
+  samples_->declined += mine.declined;
+  samples_->unsettled += mine.unsettled;
+  samples_->errors += mine.errors;
+  samples_->approved_won += mine.approved_won;
+  for (const auto& [reason, count] : mine.declines) samples_->declines[reason] += count;
+  for (std::size_t m = 0; m < won.size(); ++m) {
+    won_by_master_[m] += won[m];
+    approved_by_master_[m] += approved[m];
+  }
+}
 
 namespace {
 
