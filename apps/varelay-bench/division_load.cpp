@@ -213,7 +213,8 @@ DivisionFigures DivisionLoad::Finish() {
 
 namespace {
 
-// "approved", "declined" (with its reason in `reason`), or another state; empty when unreadable.
+// "approved", "declined" (with its reason in `reason`), or another state. Throws on a body that is
+// not a payment.
 std::string StatusOf(const std::string& body, std::string& reason) {
   auto parsed = json::parse(body);
   const auto& o = parsed.as_object();
@@ -302,9 +303,13 @@ void DivisionLoad::Run(int client) {
     const auto& account = side_.accounts[rng() % side_.accounts.size()];
     std::int64_t amount = kAmountMin + static_cast<std::int64_t>(rng() % kAmountSpread);
     std::string order_id = order_prefix_ + std::to_string(client) + "-" + std::to_string(n);
-    if (PayOnce(*http, side_, account, order_id, amount, due, mine) > 0) {
-      won[account.master] += amount;
-      ++approved[account.master];
+    try {
+      if (PayOnce(*http, side_, account, order_id, amount, due, mine) > 0) {
+        won[account.master] += amount;
+        ++approved[account.master];
+      }
+    } catch (const std::exception&) {  // an answer that is not the JSON the API documents
+      ++mine.errors;
     }
   }
   std::lock_guard lock(mutex_);
