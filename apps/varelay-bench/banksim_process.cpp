@@ -43,8 +43,8 @@ BanksimProcess::BanksimProcess(const std::string& binary, const std::string& ban
   // Its relay link is never used: a port nothing listens on, a key nothing checks.
   const std::string relay_url = "http://127.0.0.1:9", bank_key = "unused";
   // Built before the fork: the child of a threaded process should not allocate.
-  std::vector<std::string> args{binary,  "--listen", "127.0.0.1:0", "--relay",
-                                relay_url, "--api-key", bank_key,     "--bank",
+  std::vector<std::string> args{binary,    "--listen",         "127.0.0.1:0", "--relay",
+                                relay_url, "--api-key",        bank_key,      "--bank",
                                 bank_code, "--telegram-serve", "127.0.0.1:0"};
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());

@@ -44,11 +44,12 @@ std::unique_ptr<HttpClient> Connect(const std::string& url) {
 json::value Call(HttpClient& client, const char* method, const std::string& target,
                  const std::string& key, const json::value& body, int expect,
                  const Headers& headers = {}) {
-  auto reply = client.Send(method, target, key, body.is_null() ? "" : json::serialize(body), headers);
+  auto reply =
+      client.Send(method, target, key, body.is_null() ? "" : json::serialize(body), headers);
   if (!reply || reply->status != expect) {
-    throw std::runtime_error(std::string("division set-up ") + method + " " + target + " failed: " +
-                             (reply ? std::to_string(reply->status) + " " + reply->body
-                                    : reply.error().detail));
+    throw std::runtime_error(
+        std::string("division set-up ") + method + " " + target + " failed: " +
+        (reply ? std::to_string(reply->status) + " " + reply->body : reply.error().detail));
   }
   return reply->body.empty() ? json::value() : json::parse(reply->body);
 }
@@ -83,12 +84,19 @@ std::string EnrolMaster(HttpClient& relay, HttpClient& sim, int master) {
   std::string account = MasterAccount(master), name = "Bench Master " + std::to_string(master);
   std::string login = "master" + std::to_string(master) + "@bench.example";
   Call(sim, "POST", "/sim/accounts", "",
-       {{"bank", kBankCode}, {"account", account}, {"holder_name", name}, {"holder_id", kHolderId},
+       {{"bank", kBankCode},
+        {"account", account},
+        {"holder_name", name},
+        {"holder_id", kHolderId},
         {"balance", kOpeningBalance}},
        201);
   Call(relay, "POST", "/v1/masters", "",
-       {{"bank_code", kBankCode}, {"account", account}, {"holder_name", name},
-        {"birth_date", kBirthDate}, {"login", login}, {"password", kMasterPassword}},
+       {{"bank_code", kBankCode},
+        {"account", account},
+        {"holder_name", name},
+        {"birth_date", kBirthDate},
+        {"login", login},
+        {"password", kMasterPassword}},
        201);
   return Text(Call(relay, "POST", "/v1/master/sessions", "",
                    {{"login", login}, {"password", kMasterPassword}}, 201),
@@ -224,12 +232,11 @@ std::string StatusOf(const std::string& body, std::string& reason) {
   return json::value_to<std::string>(o.at("status"));
 }
 
-std::int64_t PayOnce(HttpClient& http, const DivisionSide& side, const DivisionSide::Account& account,
-                     const std::string& order_id, std::int64_t amount, Clock::time_point due,
-                     DivisionLoad::Samples& s) {
-  json::object create{{"order_id", order_id},
-                      {"amount", amount},
-                      {"return_url", "https://shop.example/back"}};
+std::int64_t PayOnce(HttpClient& http, const DivisionSide& side,
+                     const DivisionSide::Account& account, const std::string& order_id,
+                     std::int64_t amount, Clock::time_point due, DivisionLoad::Samples& s) {
+  json::object create{
+      {"order_id", order_id}, {"amount", amount}, {"return_url", "https://shop.example/back"}};
   auto created = http.Send("POST", "/v1/division-payments", side.merchant_key,
                            json::serialize(create), {{"Idempotency-Key", order_id}});
   auto after_create = Clock::now();
@@ -393,13 +400,14 @@ int RunDivisionBench(const Options& options) {
     out["bank_debits_match"] = check.empty();
     std::cout << JsonText(out) << "\n";
   } else {
-    std::printf("division payments: argon2id %s, %d masters, %d accounts, %s bank at "
-                "varelay-banksim; load average %.2f before, %.2f after\n",
-                o.password_hash_strength.c_str(), o.masters, o.division_accounts,
-                o.telegram ? "telegram" : "JSON", load_before, load_after);
+    std::printf(
+        "division payments: argon2id %s, %d masters, %d accounts, %s bank at "
+        "varelay-banksim; load average %.2f before, %.2f after\n",
+        o.password_hash_strength.c_str(), o.masters, o.division_accounts,
+        o.telegram ? "telegram" : "JSON", load_before, load_after);
     PrintDivision("", figures);
-    std::printf("  the bank's debits: %s\n", check.empty() ? "match the approved payments, one each"
-                                                           : check.c_str());
+    std::printf("  the bank's debits: %s\n",
+                check.empty() ? "match the approved payments, one each" : check.c_str());
   }
   if (!check.empty()) return 1;
   if (figures.approved == 0) {
