@@ -131,6 +131,7 @@ struct TransferExecutor::Impl : std::enable_shared_from_this<Impl> {
     auto wire = ForTheBank(t);
     if (!wire) co_return Unsent("the transfer's account cannot be read: " + wire.error().detail);
     std::string tran_id = TransferTranId(t, options.ids.json_institution_code);
+    const bool inquiry = t.in_doubt;  // before MarkSending, which puts a withdrawal in doubt
     std::string body;
     std::string_view path = kJsonWithdrawPath;
     if (t.in_doubt) {
@@ -140,7 +141,6 @@ struct TransferExecutor::Impl : std::enable_shared_from_this<Impl> {
       if (!co_await MarkSending(t)) co_return std::nullopt;
       body = JsonWithdrawBody(*wire, tran_id);
     }
-    bool inquiry = t.in_doubt;
     while (in_flight >= options.max_in_flight) co_await Sleep(std::chrono::milliseconds(20));
     ++in_flight;
     std::string secret = bank.signing_secret;
