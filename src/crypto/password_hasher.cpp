@@ -1,6 +1,9 @@
 #include "crypto/password_hasher.h"
 
+#include <pthread.h>
 #include <sodium.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "domain/assert.h"
 
@@ -130,6 +133,9 @@ void PasswordHasher::Submit(Job job) {
 }
 
 void PasswordHasher::Run() {
+  pthread_setname_np(pthread_self(), "vr-passwords");
+  // This thread only (Linux keeps a niceness per thread); failing leaves it at the process's.
+  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), options_.nice);
   for (;;) {
     std::unique_lock lock(mutex_);
     wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
