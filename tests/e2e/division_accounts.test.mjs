@@ -185,7 +185,10 @@ test('a payment is debited once from the master\'s account, and a refund gives t
   assert.equal(atBank.body.balance, 1_000_000 - 12000, atBank.text);
   assert.equal(atBank.body.debits.length, 1, atBank.text);
   assertProblem(await c.shop.post(`/v1/division-payments/${first.id}/refunds`, { amount: 12001 }, { headers: { 'Idempotency-Key': 'r0' } }), 422, 'refund_exceeds_payment');
-  expectStatus(await c.shop.post(`/v1/division-payments/${first.id}/refunds`, { amount: 12000 }, { headers: { 'Idempotency-Key': 'r1' } }), 201);
+  const refund = expectStatus(await c.shop.post(`/v1/division-payments/${first.id}/refunds`, { amount: 12000 }, { headers: { 'Idempotency-Key': 'r1' } }), 201);
+  // The refund's transfer, as the shop reads it: the master's account only in its sealed form.
+  const transfer = expectStatus(await c.shop.get(`/v1/transfers/${refund.id}`), 200);
+  assert.match(transfer.recipient.account, /^s1\./);
   await waitFor(async () => expectStatus(await minji.get(`/v1/master/division-accounts/${jiho.id}`), 200).spent.today === 0, { what: 'the limit given back' });
   assert.equal(expectStatus(await c.shop.get(`/v1/division-payments/${first.id}`), 200).status, 'refunded');
   const refunded = await c.sim.client.get(`/sim/accounts/${BANK}/${MINJI.account}`);
