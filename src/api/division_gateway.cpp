@@ -620,8 +620,11 @@ asio::awaitable<HttpResponse> DivisionGateway::Impl::Authorize(const DivisionReq
     const auto& view = std::get<DivisionPaymentView>(std::get<DivisionOutcome>(*reply.result));
     if (view.payment.status == DivisionPaymentStatus::kAwaitingCredentials &&
         view.payment.decline_reason == DeclineReason::kWrongPassword) {
-      co_return Refuse(ErrorCode::kWrongPassword, "the number and password do not match",
-                       "password");
+      auto refused = Refuse(ErrorCode::kWrongPassword, "the number and password do not match", "password");
+      auto problem = json::parse(refused.body).as_object();
+      problem["attempts_left"] = view.attempts_left;
+      refused.body = json::serialize(problem);
+      co_return refused;
     }
     DivisionCommand page_command = GetDivisionPaymentPage{payment, token_digest};
     auto page = co_await Submit(page_command, r);

@@ -598,7 +598,7 @@ Result<DivisionOutcome> DivisionBook::Do(const DivisionActor& actor, const Autho
     Save(*account, now);
     p.decline_reason = DeclineReason::kWrongPassword;  // this try's; the payment stays open
     Save(p, now);
-    return DivisionPaymentView{p, false, {}};
+    return DivisionPaymentView{p, false, {}, kDivisionLockAfterFailures - account->consecutive_failures};
   }
   if (account && c.password_ok && usable && account->consecutive_failures != 0) {
     account->consecutive_failures = 0;

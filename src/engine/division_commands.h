@@ -179,6 +179,7 @@ struct DivisionPaymentView {
   DivisionPayment payment;
   bool created = false;
   std::string refund_transfer;  // RefundDivisionPayment: the transfer under way
+  int attempts_left = 0;  // a wrong password's: the wrong ones the account takes before it locks
 };
 struct DivisionPaymentPage {
   DivisionPayment payment;

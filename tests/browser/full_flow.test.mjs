@@ -141,8 +141,8 @@ test('a master issues an account and sets limits on the pages; a dependant pays 
     // A wrong password: the payment stays open and the page says how many tries are left.
     const small = await createPayment(c, 'ORD-1', 12000);
     const payer = await payOnThePage(c, small, number, '999111', { allowConsole: [FAILED_LOAD] });
-    // (The tries left show when the problem carries attempts_left, as docs/openapi.yaml says; the server omits it today.)
-    assert.match(await payer.getByTestId('notice').textContent(), /^비밀번호가 틀렸습니다\.( .*남은 횟수: 4)?/);
+    // The tries left come from the problem's attempts_left.
+    assert.match(await payer.getByTestId('notice').textContent(), /^비밀번호가 틀렸습니다\. .*남은 횟수: 4/);
     await screenshot(payer, 'flow-wrong-password-ko', RUN_SCREENSHOTS);
     assert.equal(await payer.getByTestId('number').inputValue(), number.replace(/(\d{4})(?=\d)/g, '$1 '), 'the number stays');
     await payer.getByTestId('password').fill(CHILD_PASSWORD);

@@ -133,7 +133,13 @@ test('enrol, sign in, issue, limits, authorise, lock-out, co-approval, statement
 
   // Five wrong passwords in a row lock the account and decline the payment; the master unlocks.
   const fifth = await pay(c, 1000, 'ORD-5');
-  for (let i = 0; i < 4; i++) assertProblem(await fifth.authorize(jiho.number, '999111'), 422, 'wrong_password');
+  const left = [];
+  for (let i = 0; i < 4; i++) {
+    const wrong = await fifth.authorize(jiho.number, '999111');
+    assertProblem(wrong, 422, 'wrong_password');
+    left.push(wrong.body.attempts_left);
+  }
+  assert.deepEqual(left, [4, 3, 2, 1], 'each wrong password says how many the account still takes');
   const locked = expectStatus(await fifth.authorize(jiho.number, '999111'), 200);
   assert.deepEqual([locked.status, locked.decline_reason], ['declined', 'account_locked']);
   assert.equal(expectStatus(await minji.get(`/v1/master/division-accounts/${jiho.id}`), 200).locked, true);
