@@ -40,7 +40,7 @@ export async function openPage(browser, { locale = 'en-US', allowConsole = [], f
   page.on('console', (msg) => {
     if (msg.type() !== 'error') return;
     if (!msg.text().startsWith('CSP violation') && allowConsole.some((re) => re.test(msg.text()))) return;
-    problems.push(`console error: ${msg.text()}`);
+    problems.push(`console error: ${msg.text()}${msg.location()?.url ? ` (${msg.location().url})` : ""}`);
   });
   page.on('pageerror', (err) => problems.push(`uncaught: ${err.message}`));
   context.on('request', (req) => {

@@ -3,11 +3,14 @@
 // field (grouping, Luhn) and its messages; the sign-in form showing the server's real refusal;
 // the master pages rendering accounts, limits, approvals and statements. No page logs an error,
 // breaks its CSP or sends a request off loopback. Saves a screenshot of each page (docs/screenshots).
-// Where the division routes are not served yet, their answers are stubbed in the browser (said at each).
+// The payment page loads a real payment from the real server. Two tests feed the page fixed answers
+// inside the browser (stubs.mjs), to draw every state for the screenshots (declined, awaiting
+// approval; a master with accounts, approvals and statements); full_flow.test.mjs drives those
+// same pages against the real server and simulated bank end to end.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { killAll, makeTempDir, rawHttp, removeDir, startRelay } from '../e2e/relay.mjs';
+import { ADMIN_KEY, api, expectStatus, killAll, makeTempDir, rawHttp, removeDir, startRelay } from '../e2e/relay.mjs';
 import { assertBuilt, FAILED_LOAD, launch, luhnNumber, openPage, screenshot, WEB_ROOT } from './browser.mjs';
 import { stubMasterApi, STUB_PAYMENT } from './stubs.mjs';
 
@@ -18,11 +21,19 @@ describe('web pages', () => {
   let dataDir;
   let relay;
   let browser;
+  let payment;  // a real payment of 39,000 won at 데모상점: its id and the page's path with its token
 
   before(async () => {
     assertBuilt();
     dataDir = makeTempDir('varelay-browser-');
     relay = await startRelay({ dataDir, args: ['--web-root', WEB_ROOT] });
+    const admin = api(relay.url, ADMIN_KEY);
+    expectStatus(await admin.post('/v1/banks', { code: '004', name: 'KB Kookmin Bank' }), 201);
+    expectStatus(await admin.post('/v1/merchants', { id: 'shop', name: STUB_PAYMENT.merchant_name }), 201);
+    expectStatus(await admin.post('/v1/merchants/shop/contracts', { bank: '004', mother_account: '004100000000001', holder_name: 'shop' }), 201);
+    const shop = api(relay.url, expectStatus(await admin.post('/v1/api-keys', { role: 'merchant', merchant: 'shop', label: 'shop' }), 201).key);
+    payment = expectStatus(await shop.post('/v1/division-payments', { order_id: 'order-1001', amount: 39000, return_url: 'https://shop.example/back' },
+      { headers: { 'Idempotency-Key': 'order-1001' } }), 201);
     browser = await launch();
   });
 
@@ -86,9 +97,7 @@ describe('web pages', () => {
     for (const [locale, words] of [['en-US', { title: 'Pay with your division account', invalid: /not a division-account number/ }],
       ['ko-KR', { title: '분할계좌로 결제', invalid: /분할계좌 번호가 아닙니다/ }]]) {
       const page = await openPage(browser, { locale });
-      // Stubbed: the page's GET route (division API, built on branch div-api) is not served here yet.
-      await page.route('**/v1/division-payments/*/page', (route) => route.fulfill({ json: STUB_PAYMENT }));
-      await page.goto(`${relay.url}/pay/${STUB_PAYMENT.id}#t=vpt_test_token`);
+      await page.goto(relay.url + payment.payment_page_url);
       await page.getByRole('heading', { name: words.title }).waitFor();
       assert.equal(new URL(page.url()).hash, '', 'the token is taken out of the address bar');
       assert.match(await page.getByTestId('amount').textContent(), locale === 'ko-KR' ? /^39,000원$/ : /^₩39,000$/);
@@ -118,7 +127,7 @@ describe('web pages', () => {
   test('the payment page shows each result and the decline reason in words', async () => {
     const page = await openPage(browser, { locale: 'en-US' });
     let answer = { ...STUB_PAYMENT, status: 'declined', decline_reason: 'over_daily_limit' };
-    // Stubbed: the division routes are not served here yet (branch div-api).
+    // Fixed answers, so that every state is drawn (the real flow: full_flow.test.mjs).
     await page.route('**/v1/division-payments/*/page', (route) => route.fulfill({ json: STUB_PAYMENT }));
     await page.route('**/v1/division-payments/*/authorize', (route) => route.fulfill({ json: answer }));
     await page.goto(`${relay.url}/pay/${STUB_PAYMENT.id}#t=vpt_test_token`);
@@ -150,12 +159,12 @@ describe('web pages', () => {
     const page = await openPage(browser, { locale: 'en-US', allowConsole: [FAILED_LOAD] });
     await page.goto(`${relay.url}/pay/dvp_00000000000000000000`);
     assert.match(await page.getByTestId('problem').textContent(), /payment link is incomplete/);
-    // The real server's answer for a payment it does not know (today: no such route yet).
-    // Another path: a new fragment alone would not load the page again.
+    // The real server's answer for a payment it does not know, and for a wrong token.
+    // Another path each: a new fragment alone would not load the page again.
     await page.goto(`${relay.url}/pay/dvp_11111111111111111111#t=vpt_unknown`);
-    const problem = await page.getByTestId('problem').textContent();
-    assert.ok(problem.length > 10 && !/undefined|\{/.test(problem), `a sentence, not raw data: ${problem}`);
-    if (!/does not offer/.test(problem)) assert.match(problem, /payment link is not valid/);  // once the routes are served
+    assert.match(await page.getByTestId('problem').textContent(), /payment link is not valid/);
+    await page.goto(`${relay.url}/pay/${payment.id}#t=pg_not_the_token`);
+    assert.match(await page.getByTestId('problem').textContent(), /payment link is not valid/);
     await screenshot(page, 'pay-unknown-en');
     page.assertClean();
     await page.close();
@@ -184,7 +193,7 @@ describe('web pages', () => {
 
   test('the master pages show accounts against limits, issue, limits, approvals and statements', async () => {
     const page = await openPage(browser, { locale: 'en-US' });
-    const calls = await stubMasterApi(page);  // stubbed: the master routes are not served here yet (branch div-api)
+    const calls = await stubMasterApi(page);  // fixed answers, to draw every state (the real flow: full_flow.test.mjs)
     await page.goto(`${relay.url}/master/`);
     await page.getByLabel('E-mail or phone').fill('parent@example.com');
     await page.getByLabel('Password').fill('correct horse 1');

@@ -1,5 +1,6 @@
-// Answers of the division routes (docs/division-accounts.md, "Routes") for the browser tests that
-// run before varelayd serves those routes: fulfilled inside the browser, never leaving it.
+// Fixed answers of the division routes (docs/division-accounts.md, "Routes") for the browser tests
+// that draw every state of the pages for the screenshots, fulfilled inside the browser, never
+// leaving it. The same pages against the real server and bank: full_flow.test.mjs.
 
 export const STUB_PAYMENT = {
   id: 'dvp_0123456789abcdefghij',
